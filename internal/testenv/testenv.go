@@ -1,0 +1,345 @@
+// Package testenv starts the real components the integration tests need: a
+// redis-server on a free loopback port, a local Redis Cluster, and the php
+// CLI with phpredis. Tests skip when a component is missing, unless
+// PHPSESSION_INTEGRATION=required, in which case they fail (CI sets it).
+package testenv
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// EnvIntegration names the variable that controls integration tests:
+// "required" turns a missing redis-server or php into a failure, "off"
+// skips every integration test, anything else skips only what is missing.
+const EnvIntegration = "PHPSESSION_INTEGRATION"
+
+const howTo = "install redis-server and php-cli php-redis php-igbinary php-msgpack (Debian), " +
+	"or run `bash .ci/run`; set " + EnvIntegration + "=required to make this a failure"
+
+// Required reports whether missing components must fail tests.
+func Required() bool { return os.Getenv(EnvIntegration) == "required" }
+
+func missing(t testing.TB, what string) {
+	t.Helper()
+	if Required() {
+		t.Fatalf("%s is required (%s=required) but unavailable: %s", what, EnvIntegration, howTo)
+	}
+	t.Skipf("skipping: %s unavailable; %s", what, howTo)
+}
+
+func checkOff(t testing.TB) {
+	t.Helper()
+	if os.Getenv(EnvIntegration) == "off" {
+		if Required() {
+			return
+		}
+		t.Skipf("skipping: %s=off", EnvIntegration)
+	}
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Redis is a redis-server process owned by one test.
+type Redis struct {
+	t    testing.TB
+	Port int
+	Addr string // 127.0.0.1:port
+	Dir  string
+	args []string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
+}
+
+// URL returns the redis:// URL of the server.
+func (r *Redis) URL() string { return "redis://" + r.Addr }
+
+// PID returns the process id of the running server, or 0.
+func (r *Redis) PID() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cmd == nil || r.cmd.Process == nil {
+		return 0
+	}
+	return r.cmd.Process.Pid
+}
+
+// RedisServerPath returns the redis-server binary or "" when absent.
+func RedisServerPath() string {
+	p, err := exec.LookPath("redis-server")
+	if err != nil {
+		return ""
+	}
+	return p
+}
+
+// StartRedis starts a standalone redis-server with persistence off on a free
+// port in a temporary directory; it is stopped (by pid) when the test ends.
+// Extra args are appended to the command line (e.g. "--maxmemory", "10mb").
+func StartRedis(t testing.TB, extra ...string) *Redis {
+	t.Helper()
+	checkOff(t)
+	bin := RedisServerPath()
+	if bin == "" {
+		missing(t, "redis-server")
+	}
+	r := &Redis{t: t, Dir: t.TempDir()}
+	r.args = append([]string{"--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
+		"--dir", r.Dir, "--daemonize", "no", "--logfile", filepath.Join(r.Dir, "redis.log")}, extra...)
+	var err error
+	for attempt := 0; attempt < 5; attempt++ {
+		r.Port = FreePort(t)
+		r.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
+		if err = r.start(bin); err == nil {
+			t.Cleanup(r.Stop)
+			return r
+		}
+	}
+	t.Fatalf("start redis-server: %v", err)
+	return nil
+}
+
+func (r *Redis) start(bin string) error {
+	args := append([]string{"--port", strconv.Itoa(r.Port)}, r.args...)
+	cmd := exec.Command(bin, args...)
+	cmd.Dir = r.Dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(r.Dir, "redis.log"))
+			return fmt.Errorf("redis-server exited: %s", lastLines(log, 5))
+		default:
+		}
+		if pingOK(r.Addr) {
+			r.mu.Lock()
+			r.cmd = cmd
+			r.mu.Unlock()
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	return fmt.Errorf("redis-server on %s not ready after 10s", r.Addr)
+}
+
+// Stop kills the server by its pid and waits for the port to close.
+func (r *Redis) Stop() {
+	r.mu.Lock()
+	cmd := r.cmd
+	r.cmd = nil
+	r.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return
+	}
+	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
+	for i := 0; i < 500; i++ {
+		if c, err := net.DialTimeout("tcp", r.Addr, 20*time.Millisecond); err != nil {
+			return
+		} else {
+			c.Close()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Restart stops the server and starts it again on the same port (data is
+// lost: persistence is off).
+func (r *Redis) Restart() {
+	r.t.Helper()
+	r.Stop()
+	var err error
+	for i := 0; i < 50; i++ {
+		if err = r.start(RedisServerPath()); err == nil {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	r.t.Fatalf("restart redis-server: %v", err)
+}
+
+// Do sends one command over a fresh RESP2 connection and returns the reply
+// rendered as text (bulk strings raw, integers as digits, arrays one element
+// per line, nil as "(nil)", errors as "ERR ..." with a non-nil error).
+func (r *Redis) Do(args ...string) (string, error) { return Do(r.Addr, args...) }
+
+// MustDo is Do that fails the test on error.
+func (r *Redis) MustDo(args ...string) string {
+	r.t.Helper()
+	s, err := r.Do(args...)
+	if err != nil {
+		r.t.Fatalf("redis %v: %v", args, err)
+	}
+	return s
+}
+
+// Do sends one command to addr over a fresh RESP2 connection (see Redis.Do).
+func Do(addr string, args ...string) (string, error) {
+	c, err := net.DialTimeout("tcp", addr, 2*time.Second)
+	if err != nil {
+		return "", err
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(30 * time.Second))
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "*%d\r\n", len(args))
+	for _, a := range args {
+		fmt.Fprintf(&b, "$%d\r\n%s\r\n", len(a), a)
+	}
+	if _, err := c.Write(b.Bytes()); err != nil {
+		return "", err
+	}
+	return readReply(bufio.NewReader(c))
+}
+
+func readReply(br *bufio.Reader) (string, error) {
+	line, err := br.ReadString('\n')
+	if err != nil {
+		return "", err
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", fmt.Errorf("empty reply")
+	}
+	switch line[0] {
+	case '+', ':':
+		return line[1:], nil
+	case '-':
+		return line[1:], fmt.Errorf("redis: %s", line[1:])
+	case '$':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return "(nil)", nil
+		}
+		buf := make([]byte, n+2)
+		if _, err := ioReadFull(br, buf); err != nil {
+			return "", err
+		}
+		return string(buf[:n]), nil
+	case '*':
+		n, _ := strconv.Atoi(line[1:])
+		if n < 0 {
+			return "(nil)", nil
+		}
+		parts := make([]string, 0, n)
+		for i := 0; i < n; i++ {
+			s, err := readReply(br)
+			if err != nil {
+				return "", err
+			}
+			parts = append(parts, s)
+		}
+		return strings.Join(parts, "\n"), nil
+	}
+	return "", fmt.Errorf("unexpected reply %q", line)
+}
+
+func ioReadFull(br *bufio.Reader, buf []byte) (int, error) {
+	n := 0
+	for n < len(buf) {
+		m, err := br.Read(buf[n:])
+		n += m
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}
+
+func pingOK(addr string) bool {
+	s, err := Do(addr, "PING")
+	return err == nil && s == "PONG"
+}
+
+func lastLines(b []byte, n int) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, " | ")
+}
+
+// Cluster is a local Redis Cluster of masters without replicas.
+type Cluster struct {
+	Nodes []*Redis
+}
+
+// Addrs returns the nodes' host:port addresses.
+func (c *Cluster) Addrs() []string {
+	out := make([]string, len(c.Nodes))
+	for i, n := range c.Nodes {
+		out[i] = n.Addr
+	}
+	return out
+}
+
+// StartCluster starts n (≥3) redis-server processes with cluster mode on and
+// joins them with `redis-cli --cluster create`; it returns once every slot
+// is served and cluster_state is ok.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	checkOff(t)
+	if n < 3 {
+		n = 3
+	}
+	if _, err := exec.LookPath("redis-cli"); err != nil {
+		missing(t, "redis-cli")
+	}
+	c := &Cluster{}
+	for i := 0; i < n; i++ {
+		dir := t.TempDir()
+		c.Nodes = append(c.Nodes, StartRedis(t, "--cluster-enabled", "yes",
+			"--cluster-config-file", filepath.Join(dir, "nodes.conf"), "--cluster-node-timeout", "5000"))
+	}
+	args := []string{"--cluster", "create"}
+	args = append(args, c.Addrs()...)
+	args = append(args, "--cluster-replicas", "0", "--cluster-yes")
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "redis-cli", args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("redis-cli --cluster create: %v\n%s", err, out)
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for _, node := range c.Nodes {
+		for {
+			info, _ := node.Do("CLUSTER", "INFO")
+			if strings.Contains(info, "cluster_state:ok") && strings.Contains(info, "cluster_slots_ok:16384") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("cluster not ok after 30s: %s", info)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return c
+}
