@@ -633,7 +633,7 @@ func (r *runner) read(ctx context.Context) {
 // no decode.
 type rawGet struct{ c rueidis.Client }
 
-func (g rawGet) Name() string                                  { return "redis GET (rueidis, no decode)" }
+func (g rawGet) Name() string                                   { return "redis GET (rueidis, no decode)" }
 func (g rawGet) Incr(ctx context.Context, id, key string) error { return errors.ErrUnsupported }
 func (g rawGet) Get(ctx context.Context, id, key string) (int64, error) {
 	return 0, g.c.Do(ctx, g.c.B().Get().Key(KeyPrefix+id).Build()).Error()
