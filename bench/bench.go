@@ -93,6 +93,9 @@ type Config struct {
 	PHPMaxWorkers int
 	// PayloadBytes is the size of the seed session (default 1024).
 	PayloadBytes int
+	// IdleTimeout is the coordinator's actor idle timeout in the memory
+	// scenario (default 2s).
+	IdleTimeout time.Duration
 	// Library builds the coordinator; nil leaves its rows out.
 	Library LibraryFactory
 	// Codec is the baselines' decode/modify/encode (default StandInCodec).
@@ -125,6 +128,9 @@ func (c *Config) defaults() {
 	}
 	if c.PayloadBytes == 0 {
 		c.PayloadBytes = 1024
+	}
+	if c.IdleTimeout == 0 {
+		c.IdleTimeout = 2 * time.Second
 	}
 	if c.Codec == nil {
 		c.Codec = StandInCodec{}
@@ -279,6 +285,12 @@ func Run(ctx context.Context, cfg Config, emit func(Result)) (*Report, error) {
 		flush()
 	}
 	return rep, nil
+}
+
+// Describe summarises the run's sizes for the table header.
+func (c Config) Describe() string {
+	c.defaults()
+	return c.describe()
 }
 
 func (c *Config) describe() string {
@@ -753,6 +765,10 @@ func (r *runner) mixed(ctx context.Context) {
 			side.Lost = pr.OK - p[0]
 		}
 		res.PHP = side
+		// Redis served both sides: spread its commands over both sides' ops.
+		if cmds >= 0 && res.Ops+pr.OK > 0 {
+			res.CmdsPerOp = float64(cmds) / float64(res.Ops+pr.OK)
+		}
 		r.emit(res)
 	}
 }
@@ -772,7 +788,7 @@ func (r *runner) memory(ctx context.Context) {
 	}
 	mi := &MemInfo{}
 	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
-	idle := 2 * time.Second
+	idle := r.cfg.IdleTimeout
 	t, err := r.newTarget(TargetLib, LibraryOptions{IdleTimeout: idle})
 	if err != nil {
 		r.failed(ScenarioMemory, TargetLib, w, err)

@@ -156,9 +156,9 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 	}
 	machine = m
 	if !f.json {
-		note := ""
+		note := cfg.Describe()
 		if srv != nil {
-			note = "Redis: throwaway redis-server started by phpsess bench"
+			note += "; Redis: throwaway redis-server started by phpsess bench"
 		}
 		bench.WriteHeader(out, machine, note)
 	}
