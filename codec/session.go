@@ -425,7 +425,8 @@ func (s *Session) Size() int {
 
 // Convert returns a copy of the session under handler h (the session
 // itself is unchanged). Names h cannot hold give an error wrapping
-// ErrInvalidName. References are renumbered for the target format.
+// ErrInvalidName. References are renumbered for the target format and all
+// values are re-encoded canonically (as PHP writes them after reading).
 func (s *Session) Convert(h Handler) (*Session, error) {
 	if _, err := ParseHandler(string(h)); err != nil {
 		return nil, err
@@ -433,6 +434,17 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 	c := s.Clone()
 	for i := range c.ents {
 		e := &c.ents[i]
+		if e.start >= 0 {
+			// Re-encode every value canonically, as PHP would.
+			if e.st == stRaw {
+				v, err := c.decodeEntry(e)
+				if err != nil {
+					return nil, err
+				}
+				e.val = v
+			}
+			e.st, e.start, e.end = stSet, -1, -1
+		}
 		k := e.key
 		if h == PHPSerialize {
 			if k.isStr {
