@@ -104,7 +104,7 @@ type Store struct {
 
 	// Counters
 	LockCalls, Commits, Gets, Renews, Releases atomic.Int64
-	Writes                                   [4]atomic.Int64 // by WriteMode
+	Writes                                     [4]atomic.Int64 // by WriteMode
 
 	// StealNext, when > 0, makes the next n commits find their lock stolen.
 	StealNext atomic.Int64
