@@ -142,6 +142,9 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		if w != nil {
 			wch = w.ch
 		}
+		if s.waitHook != nil {
+			s.waitHook(id, holder)
+		}
 		select {
 		case <-wch:
 		case <-timer.C:

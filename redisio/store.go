@@ -167,6 +167,10 @@ type Store struct {
 	subMu   sync.Mutex
 
 	closed atomic.Bool
+
+	// waitHook, when set (tests), is called each time LockAndRead is about
+	// to block waiting for a foreign lock.
+	waitHook func(id, holder string)
 }
 
 type waiter struct{ ch chan struct{} }

@@ -19,13 +19,7 @@ func TestReleaseScriptSHA(t *testing.T) {
 }
 
 func openTest(t testing.TB, r *testenv.Redis, cfg Config) *Store {
-	t.Helper()
-	s, err := OpenURL(r.URL(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(s.Close)
-	return s
+	return openURL(t, r.URL(), cfg)
 }
 
 func TestBasicCycle(t *testing.T) {
