@@ -141,9 +141,9 @@ func TestMarshalComposite(t *testing.T) {
 			Coupon: &coupon,
 			Total:  money{1998},
 			Level:  2,
-		}, `a:6:{s:2:"id";i:7;s:5:"items";a:1:{i:0;a:3:{s:3:"sku";s:3:"A-1";s:3:"qty";i:2;s:5:"price";d:9.99;}}s:6:"coupon";s:6:"SAVE10";s:5:"total";i:1998;s:5:"Level";i:2;}`},
+		}, `a:5:{s:2:"id";i:7;s:5:"items";a:1:{i:0;a:3:{s:3:"sku";s:3:"A-1";s:3:"qty";i:2;s:5:"price";d:9.99;}}s:6:"coupon";s:6:"SAVE10";s:5:"total";i:1998;s:5:"level";i:2;}`},
 		{"struct omitempty present", cart{Base: Base{Note: "n"}, Tags: map[string]int{"t": 1}},
-			`a:7:{s:2:"id";i:0;s:4:"note";s:1:"n";s:5:"items";a:0:{}s:4:"tags";a:1:{s:1:"t";i:1;}s:6:"coupon";N;s:5:"total";i:0;s:5:"Level";i:0;}`},
+			`a:7:{s:2:"id";i:0;s:4:"note";s:1:"n";s:5:"items";a:0:{}s:4:"tags";a:1:{s:1:"t";i:1;}s:6:"coupon";N;s:5:"total";i:0;s:5:"level";i:0;}`},
 		{"object via PHPClasser", point{1, 2}, `O:9:"App\Point":2:{s:1:"X";i:1;s:1:"Y";i:2;}`},
 		{"pointer to object", &point{3, 4}, `O:9:"App\Point":2:{s:1:"X";i:3;s:1:"Y";i:4;}`},
 		{"numeric field name stays int key in arrays", struct {
@@ -283,7 +283,7 @@ func TestUnmarshalValueStruct(t *testing.T) {
 		"tags", arr("x", Int(1), 5, Int(2)),
 		"coupon", Null{},
 		"total", Float(19.98),
-		"level", Int(4), // case-insensitive match of field "Level"
+		"LEVEL", Int(4), // case-insensitive match of tag "level"
 		"Secret", String("ignored"),
 		"unknown", String("ignored"),
 	)
