@@ -21,6 +21,10 @@ type Env struct {
 	Hooks    Hooks
 	// Ctx bounds every Redis call; cancel it to abort in-flight work.
 	Ctx context.Context
+	// Revalidate makes every unlocked read check the memo against the
+	// store (for stores that deliver no invalidations): a read then costs
+	// a store read but still no decode when the bytes are unchanged.
+	Revalidate bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -250,7 +254,7 @@ func (a *sessionActor) readDoc() (Doc, bool, error) {
 	if memo != nil {
 		var fresh bool
 		e, fresh = memo.Get(a.id)
-		if fresh {
+		if fresh && !a.env.Revalidate {
 			a.cacheEvent(true)
 			return e.Value, e.Found, nil
 		}
