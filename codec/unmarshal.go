@@ -1,0 +1,572 @@
+package codec
+
+import (
+	"encoding"
+	"errors"
+	"math"
+	"reflect"
+	"strconv"
+	"strings"
+)
+
+// Unmarshal decodes one PHP serialize() value from data and stores it in
+// the value pointed to by v, following the mapping of UnmarshalValue. A
+// php_serialize session blob is one such value; for php and php_binary
+// session blobs, decode with DecodeSession and use UnmarshalValue on the
+// variables (or Session.Unmarshal-style helpers built on it).
+func Unmarshal(data []byte, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &InvalidUnmarshalError{Type: reflect.TypeOf(v)}
+	}
+	val, err := DecodeValue(data, nil)
+	if err != nil {
+		return err
+	}
+	return UnmarshalValue(val, v)
+}
+
+// UnmarshalValue stores the PHP value val in the Go value pointed to by v.
+//
+//	PHP                 Go target
+//	null                sets pointers, interfaces, maps and slices to nil;
+//	                    leaves other targets unchanged (as encoding/json)
+//	bool                bool
+//	int                 any integer kind (range checked), float32/64
+//	float               float32, float64 (float32 range checked)
+//	string              string, []byte, encoding.TextUnmarshaler
+//	array               slice (the values in array order; keys ignored),
+//	                    Go array (extra values dropped, missing ones zeroed),
+//	                    map with string, integer or TextUnmarshaler keys (an
+//	                    int key into a string-keyed map is its decimal text;
+//	                    a string key into an integer-keyed map must parse),
+//	                    struct (keys matched to field names exactly, then
+//	                    case-insensitively; unknown keys ignored)
+//	object              struct or map, by property name (visibility
+//	                    prefixes of private/protected names removed)
+//	anything            Unmarshaler, or a target of a codec Value type that
+//	                    the value is assignable to (Value, *Array, Int, …)
+//
+// Into an empty interface (any) the natural Go value is stored: nil, bool,
+// int64, float64, string, []any for an array whose keys are exactly
+// 0..n-1 in order, map[string]any for any other array (int keys written
+// in decimal), and for objects, Serializable payloads and enum cases the
+// codec value itself (*Object, Serializable, Enum), which keeps class,
+// visibility and order. References are followed: a target receives a
+// copy of the referenced value. To keep PHP's array order and int/string
+// key distinction, unmarshal into a Value or *Array instead of any.
+//
+// A PHP value of the wrong type for its target gives an
+// *UnmarshalTypeError naming the path; decoding continues with the
+// remaining values and the first such error is returned, as
+// encoding/json does.
+func UnmarshalValue(val Value, v any) error {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() {
+		return &InvalidUnmarshalError{Type: reflect.TypeOf(v)}
+	}
+	d := decState{}
+	if err := d.value(val, rv.Elem(), 0); err != nil {
+		return err
+	}
+	return d.savedErr
+}
+
+// InvalidUnmarshalError describes an invalid argument passed to Unmarshal
+// or UnmarshalValue (not a non-nil pointer).
+type InvalidUnmarshalError struct {
+	Type reflect.Type
+}
+
+func (e *InvalidUnmarshalError) Error() string {
+	if e.Type == nil {
+		return "codec: Unmarshal(nil)"
+	}
+	if e.Type.Kind() != reflect.Pointer {
+		return "codec: Unmarshal(non-pointer " + e.Type.String() + ")"
+	}
+	return "codec: Unmarshal(nil " + e.Type.String() + ")"
+}
+
+// UnmarshalTypeError describes a PHP value that cannot be stored in its
+// Go target.
+type UnmarshalTypeError struct {
+	Value string       // description of the PHP value: "string", "int 300", "array", …
+	Type  reflect.Type // Go type it could not be assigned to
+	Path  string       // where: "cart[3].price", `prefs."lang"`; empty at the top
+}
+
+func (e *UnmarshalTypeError) Error() string {
+	return "codec: cannot unmarshal PHP " + e.Value + " into Go value of type " + e.Type.String() + atPath(e.Path)
+}
+
+// UnmarshalerError wraps an error returned by an Unmarshaler or a
+// TextUnmarshaler.
+type UnmarshalerError struct {
+	Type reflect.Type
+	Path string
+	Err  error
+}
+
+func (e *UnmarshalerError) Error() string {
+	return "codec: error unmarshaling into " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
+}
+
+func (e *UnmarshalerError) Unwrap() error { return e.Err }
+
+type decState struct {
+	path     *pathElem
+	savedErr error
+}
+
+func (d *decState) push(name string) func() {
+	saved := d.path
+	d.path = &pathElem{parent: saved, name: name}
+	return func() { d.path = saved }
+}
+
+func (d *decState) pushIdx(i int) func() {
+	saved := d.path
+	d.path = &pathElem{parent: saved, index: i, isIdx: true}
+	return func() { d.path = saved }
+}
+
+func (d *decState) typeErr(desc string, t reflect.Type) {
+	if d.savedErr == nil {
+		d.savedErr = &UnmarshalTypeError{Value: desc, Type: t, Path: d.path.String()}
+	}
+}
+
+// describe names a PHP value for error messages.
+func describe(val Value) string {
+	switch x := val.(type) {
+	case Null:
+		return "null"
+	case Bool:
+		return "bool"
+	case Int:
+		return "int " + strconv.FormatInt(int64(x), 10)
+	case Float:
+		return "float " + strconv.FormatFloat(float64(x), 'g', -1, 64)
+	case String:
+		return "string"
+	case *Array:
+		return "array"
+	case *Object:
+		return "object " + x.Class
+	case Serializable:
+		return "Serializable " + x.Class
+	case *Serializable:
+		return "Serializable " + x.Class
+	case Enum:
+		return "enum " + x.Class + "::" + x.Case
+	case *Enum:
+		return "enum " + x.Class + "::" + x.Case
+	}
+	return "value"
+}
+
+const maxUnmarshalDepth = 10000
+
+// indirect walks down pointers, allocating as needed, until it reaches a
+// non-pointer or a value implementing Unmarshaler / TextUnmarshaler /
+// Value. isNull makes it stop at the last settable pointer so that it can
+// be set to nil.
+func indirect(v reflect.Value, isNull bool) (Unmarshaler, encoding.TextUnmarshaler, reflect.Value) {
+	// Like encoding/json: start from the address if possible so that
+	// pointer-receiver methods are found.
+	if v.Kind() != reflect.Pointer && v.Type().Name() != "" && v.CanAddr() {
+		v = v.Addr()
+	}
+	for {
+		if v.Kind() == reflect.Interface && !v.IsNil() {
+			e := v.Elem()
+			if e.Kind() == reflect.Pointer && !e.IsNil() && (!isNull || e.Elem().Kind() == reflect.Pointer) {
+				v = e
+				continue
+			}
+		}
+		if v.Kind() != reflect.Pointer {
+			break
+		}
+		if isNull && v.CanSet() {
+			break
+		}
+		if v.Elem().Kind() == reflect.Interface && v.Elem().Elem().Equal(v) {
+			v = v.Elem()
+			break
+		}
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		if v.Type().NumMethod() > 0 && v.CanInterface() {
+			if u, ok := v.Interface().(Unmarshaler); ok {
+				return u, nil, reflect.Value{}
+			}
+			if !isNull {
+				if u, ok := v.Interface().(encoding.TextUnmarshaler); ok {
+					return nil, u, reflect.Value{}
+				}
+			}
+		}
+		v = v.Elem()
+	}
+	return nil, nil, v
+}
+
+func (d *decState) value(val Value, v reflect.Value, depth int) error {
+	if depth > maxUnmarshalDepth {
+		return &UnmarshalTypeError{Value: "nesting deeper than " + strconv.Itoa(maxUnmarshalDepth), Type: v.Type(), Path: d.path.String()}
+	}
+	val = deref(val)
+	if val == nil {
+		val = Null{}
+	}
+	_, isNull := val.(Null)
+
+	// A target of a codec Value type takes the value as it is.
+	if v.Kind() != reflect.Pointer || !v.Type().Implements(unmarshalerType) {
+		if v.Type().Implements(valueType) || v.Type() == valueType {
+			rv := reflect.ValueOf(val)
+			if rv.Type().AssignableTo(v.Type()) {
+				v.Set(rv)
+				return nil
+			}
+			if v.Kind() == reflect.Interface && isNull {
+				v.SetZero()
+				return nil
+			}
+		}
+	}
+
+	u, tu, pv := indirect(v, isNull)
+	if u != nil {
+		if err := u.UnmarshalPHP(val); err != nil {
+			return &UnmarshalerError{Type: reflect.TypeOf(u), Path: d.path.String(), Err: err}
+		}
+		return nil
+	}
+	if tu != nil {
+		s, ok := val.(String)
+		if !ok {
+			d.typeErr(describe(val), reflect.TypeOf(tu))
+			return nil
+		}
+		if err := tu.UnmarshalText([]byte(s)); err != nil {
+			return &UnmarshalerError{Type: reflect.TypeOf(tu), Path: d.path.String(), Err: err}
+		}
+		return nil
+	}
+	v = pv
+	t := v.Type()
+	// After indirection the target may itself be a codec Value type.
+	if t.Implements(valueType) || t == valueType {
+		rv := reflect.ValueOf(val)
+		if rv.Type().AssignableTo(t) {
+			v.Set(rv)
+			return nil
+		}
+	}
+
+	if isNull {
+		switch v.Kind() {
+		case reflect.Interface, reflect.Pointer, reflect.Map, reflect.Slice:
+			v.SetZero()
+		}
+		return nil
+	}
+
+	if v.Kind() == reflect.Interface {
+		if v.NumMethod() != 0 {
+			// Non-empty interface: only a codec value can satisfy it (handled above).
+			d.typeErr(describe(val), t)
+			return nil
+		}
+		nat, err := d.natural(val, depth)
+		if err != nil {
+			return err
+		}
+		if nat == nil {
+			v.SetZero()
+		} else {
+			v.Set(reflect.ValueOf(nat))
+		}
+		return nil
+	}
+
+	switch x := val.(type) {
+	case Bool:
+		if v.Kind() != reflect.Bool {
+			d.typeErr("bool", t)
+			return nil
+		}
+		v.SetBool(bool(x))
+	case Int:
+		switch v.Kind() {
+		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+			if v.OverflowInt(int64(x)) {
+				d.typeErr(describe(x), t)
+				return nil
+			}
+			v.SetInt(int64(x))
+		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+			if x < 0 || v.OverflowUint(uint64(x)) {
+				d.typeErr(describe(x), t)
+				return nil
+			}
+			v.SetUint(uint64(x))
+		case reflect.Float32, reflect.Float64:
+			v.SetFloat(float64(x))
+		default:
+			d.typeErr(describe(x), t)
+		}
+	case Float:
+		switch v.Kind() {
+		case reflect.Float64:
+			v.SetFloat(float64(x))
+		case reflect.Float32:
+			f := float64(x)
+			if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
+				d.typeErr(describe(x), t)
+				return nil
+			}
+			v.SetFloat(f)
+		default:
+			d.typeErr(describe(x), t)
+		}
+	case String:
+		switch {
+		case v.Kind() == reflect.String:
+			v.SetString(string(x))
+		case v.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
+			v.SetBytes([]byte(x))
+		default:
+			d.typeErr("string", t)
+		}
+	case *Array:
+		return d.array(x, v, depth)
+	case *Object:
+		return d.object(x, v, depth)
+	default:
+		d.typeErr(describe(val), t)
+	}
+	return nil
+}
+
+func (d *decState) array(a *Array, v reflect.Value, depth int) error {
+	t := v.Type()
+	switch v.Kind() {
+	case reflect.Slice:
+		if t.Elem().Kind() == reflect.Uint8 && t.Elem().PkgPath() == "" {
+			d.typeErr("array", t)
+			return nil
+		}
+		n := a.Len()
+		if v.IsNil() || v.Cap() < n {
+			v.Set(reflect.MakeSlice(t, n, n))
+		} else {
+			v.SetLen(n)
+		}
+		i := 0
+		var err error
+		a.Range(func(_ Key, x Value) bool {
+			pop := d.pushIdx(i)
+			err = d.value(x, v.Index(i), depth+1)
+			pop()
+			i++
+			return err == nil
+		})
+		return err
+	case reflect.Array:
+		n := v.Len()
+		i := 0
+		var err error
+		a.Range(func(_ Key, x Value) bool {
+			if i >= n {
+				return false
+			}
+			pop := d.pushIdx(i)
+			err = d.value(x, v.Index(i), depth+1)
+			pop()
+			i++
+			return err == nil
+		})
+		for ; i < n && err == nil; i++ {
+			v.Index(i).SetZero()
+		}
+		return err
+	case reflect.Map:
+		return d.toMap(v, depth, func(yield func(k Key, x Value) bool) { a.Range(yield) }, a.Len())
+	case reflect.Struct:
+		return d.toStruct(v, depth, func(yield func(name string, x Value) bool) {
+			a.Range(func(k Key, x Value) bool { return yield(keyText(k), x) })
+		})
+	}
+	d.typeErr("array", t)
+	return nil
+}
+
+func (d *decState) object(o *Object, v reflect.Value, depth int) error {
+	switch v.Kind() {
+	case reflect.Map:
+		return d.toMap(v, depth, func(yield func(k Key, x Value) bool) {
+			objectRange(o, func(name string, x Value) bool { return yield(StrKey(name), x) })
+		}, objectLen(o))
+	case reflect.Struct:
+		return d.toStruct(v, depth, func(yield func(name string, x Value) bool) { objectRange(o, yield) })
+	}
+	d.typeErr(describe(o), v.Type())
+	return nil
+}
+
+func keyText(k Key) string {
+	if k.IsInt() {
+		return strconv.FormatInt(k.Int(), 10)
+	}
+	return k.String()
+}
+
+func (d *decState) toMap(v reflect.Value, depth int, each func(func(Key, Value) bool), n int) error {
+	t := v.Type()
+	kt := t.Key()
+	textKey := reflect.PointerTo(kt).Implements(textUnmarshalerType)
+	switch {
+	case kt.Kind() == reflect.String, textKey,
+		kt.Kind() >= reflect.Int && kt.Kind() <= reflect.Uintptr:
+	default:
+		d.typeErr("array", t)
+		return nil
+	}
+	if v.IsNil() {
+		v.Set(reflect.MakeMapWithSize(t, n))
+	}
+	et := t.Elem()
+	var err error
+	each(func(k Key, x Value) bool {
+		kv := reflect.New(kt).Elem()
+		txt := keyText(k)
+		switch {
+		case textKey && kt.Kind() != reflect.String:
+			if e := kv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(txt)); e != nil {
+				err = &UnmarshalerError{Type: kt, Path: d.path.String(), Err: e}
+				return false
+			}
+		case kt.Kind() == reflect.String:
+			kv.SetString(txt)
+		case kt.Kind() >= reflect.Int && kt.Kind() <= reflect.Int64:
+			var n int64
+			if k.IsInt() {
+				n = k.Int()
+			} else {
+				var e error
+				n, e = strconv.ParseInt(txt, 10, 64)
+				if e != nil {
+					d.typeErr("array key "+strconv.Quote(txt), kt)
+					return true
+				}
+			}
+			if kv.OverflowInt(n) {
+				d.typeErr("array key "+txt, kt)
+				return true
+			}
+			kv.SetInt(n)
+		default: // unsigned
+			var n int64
+			if k.IsInt() {
+				n = k.Int()
+			} else {
+				var e error
+				n, e = strconv.ParseInt(txt, 10, 64)
+				if e != nil {
+					d.typeErr("array key "+strconv.Quote(txt), kt)
+					return true
+				}
+			}
+			if n < 0 || kv.OverflowUint(uint64(n)) {
+				d.typeErr("array key "+txt, kt)
+				return true
+			}
+			kv.SetUint(uint64(n))
+		}
+		ev := reflect.New(et).Elem()
+		if old := v.MapIndex(kv); old.IsValid() {
+			ev.Set(old)
+		}
+		pop := d.push(strconv.Quote(txt))
+		err = d.value(x, ev, depth+1)
+		pop()
+		if err != nil {
+			return false
+		}
+		v.SetMapIndex(kv, ev)
+		return true
+	})
+	return err
+}
+
+func (d *decState) toStruct(v reflect.Value, depth int, each func(func(string, Value) bool)) error {
+	si := cachedStructInfo(v.Type())
+	var err error
+	each(func(name string, x Value) bool {
+		i, ok := si.byName[name]
+		if !ok {
+			i, ok = si.byFold[strings.ToLower(name)]
+		}
+		if !ok {
+			return true
+		}
+		f := si.fields[i]
+		fv, ok := fieldByIndex(v, f.index, true)
+		if !ok {
+			return true
+		}
+		pop := d.push(f.name)
+		err = d.value(x, fv, depth+1)
+		pop()
+		return err == nil
+	})
+	return err
+}
+
+// natural converts a PHP value to the Go value stored into an empty
+// interface (see UnmarshalValue).
+func (d *decState) natural(val Value, depth int) (any, error) {
+	if depth > maxUnmarshalDepth {
+		return nil, errors.New("codec: nesting too deep")
+	}
+	val = deref(val)
+	switch x := val.(type) {
+	case nil, Null:
+		return nil, nil
+	case Bool:
+		return bool(x), nil
+	case Int:
+		return int64(x), nil
+	case Float:
+		return float64(x), nil
+	case String:
+		return string(x), nil
+	case *Array:
+		if x.IsList() {
+			out := make([]any, 0, x.Len())
+			var err error
+			x.Range(func(_ Key, e Value) bool {
+				var n any
+				n, err = d.natural(e, depth+1)
+				out = append(out, n)
+				return err == nil
+			})
+			return out, err
+		}
+		out := make(map[string]any, x.Len())
+		var err error
+		x.Range(func(k Key, e Value) bool {
+			var n any
+			n, err = d.natural(e, depth+1)
+			out[keyText(k)] = n
+			return err == nil
+		})
+		return out, err
+	}
+	return val, nil
+}
