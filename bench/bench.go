@@ -442,6 +442,15 @@ func fill(res *Result, st *runStats, cmds int64, per map[string]int64) {
 	}
 }
 
+// addTargetNotes appends a target's own counters to the row's notes.
+func addTargetNotes(res *Result, t Target) {
+	if n, ok := t.(Noter); ok {
+		if s := n.Notes(); s != "" {
+			res.Note = appendNote(res.Note, s)
+		}
+	}
+}
+
 func appendNote(note, s string) string {
 	if note == "" {
 		return s
@@ -498,6 +507,7 @@ func (r *runner) counterCell(ctx context.Context, scenario, name string, w int, 
 	})
 	res := Result{Scenario: scenario, Target: t.Name(), Writers: w, Sessions: len(ids)}
 	fill(&res, st, cmds, per)
+	addTargetNotes(&res, t)
 	final, err := Verify(ctx, r.admin, ids, key)
 	if err != nil {
 		res.Note = appendNote(res.Note, "verify: "+err.Error())
@@ -623,6 +633,7 @@ func (r *runner) read(ctx context.Context) {
 		})
 		res := Result{Scenario: ScenarioRead, Target: t.Name(), Writers: w, Sessions: n}
 		fill(&res, st, cmds, per)
+		addTargetNotes(&res, t)
 		res.GetP50us = micros(percentile(st.lat[kindGet], 50))
 		res.GetP99us = micros(percentile(st.lat[kindGet], 99))
 		res.UpdateP50us = micros(percentile(st.lat[kindUpdate], 50))
@@ -747,12 +758,13 @@ func (r *runner) mixed(ctx context.Context) {
 			})
 			pr, perr = ws.Wait()
 		})
-		t.Close()
 		res := Result{Scenario: ScenarioMixed, Target: t.Name(), Writers: w, Sessions: 1}
 		if st == nil {
 			st = &runStats{}
 		}
 		fill(&res, st, cmds, per)
+		addTargetNotes(&res, t)
+		t.Close()
 		if perr != nil {
 			res.Note = appendNote(res.Note, perr.Error())
 		}
