@@ -241,7 +241,7 @@ func Run(ctx context.Context, cfg Config, emit func(Result)) (*Report, error) {
 	if err := admin.Do(ctx, admin.B().Ping().Build()).Error(); err != nil {
 		return nil, fmt.Errorf("bench: ping %s: %w", cfg.RedisURL, err)
 	}
-	if cfg.PHP == "" && slices.Contains(cfg.Targets, TargetPHP) {
+	if cfg.PHP == "" && (slices.Contains(cfg.Targets, TargetPHP) || slices.Contains(cfg.Scenarios, ScenarioMixed)) {
 		cfg.PHP, _ = FindPHP()
 	}
 	r := &runner{cfg: cfg, admin: admin, addr: redisAddr(cfg.RedisURL), tag: strconv.FormatInt(time.Now().UnixNano()%1e9, 36)}
