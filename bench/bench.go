@@ -798,8 +798,6 @@ func (r *runner) memory(ctx context.Context) {
 		r.failed(ScenarioMemory, TargetLib, w, err)
 		return
 	}
-	mi := &MemInfo{}
-	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
 	idle := r.cfg.IdleTimeout
 	t, err := r.newTarget(TargetLib, LibraryOptions{IdleTimeout: idle})
 	if err != nil {
@@ -807,6 +805,14 @@ func (r *runner) memory(ctx context.Context) {
 		return
 	}
 	defer t.Close()
+	// The baseline is an open Manager with its connections up, so the
+	// per-session figure excludes fixed costs (connection buffers).
+	if _, err := t.Get(ctx, ids[0], "n"); err != nil {
+		r.failed(ScenarioMemory, TargetLib, w, err)
+		return
+	}
+	mi := &MemInfo{}
+	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
 	r.logf("%s %s sessions=%d ...", ScenarioMemory, t.Name(), n)
 	var st *runStats
 	cmds, per := r.measured(ctx, func() {
