@@ -757,20 +757,35 @@ func (r *runner) mixed(ctx context.Context) {
 	if dur == 0 {
 		dur = 2 * time.Second
 	}
-	for _, name := range r.goTargets() {
+	names := r.goTargets()
+	if slices.Contains(r.cfg.Targets, TargetPHP) {
+		// The reference: the same PHP workers with no Go writer at all.
+		names = append(names, TargetPHP)
+	}
+	for _, name := range names {
 		id := r.ids(ScenarioMixed, name, w, 1)[0]
-		t, err := r.newTarget(name, LibraryOptions{})
-		if err != nil {
-			r.failed(ScenarioMixed, name, w, err)
-			continue
+		var t Target
+		label, gw := targetLabel(TargetPHP)+" alone", 0
+		if name != TargetPHP {
+			var err error
+			if t, err = r.newTarget(name, LibraryOptions{}); err != nil {
+				r.failed(ScenarioMixed, name, w, err)
+				continue
+			}
+			label, gw = t.Name(), w
+		}
+		closeT := func() {
+			if t != nil {
+				t.Close()
+			}
 		}
 		if err := r.seed(ctx, []string{id}, ""); err != nil {
-			t.Close()
+			closeT()
 			r.failed(ScenarioMixed, name, w, err)
 			continue
 		}
-		r.logf("%s %s + %d PHP ...", ScenarioMixed, t.Name(), r.cfg.PHPWorkers)
-		var st *runStats
+		r.logf("%s %s + %d PHP ...", ScenarioMixed, label, r.cfg.PHPWorkers)
+		st := &runStats{}
 		var pr PHPResult
 		var perr error
 		m := r.measured(ctx, func() {
@@ -782,18 +797,22 @@ func (r *runner) mixed(ctx context.Context) {
 				return
 			}
 			time.Sleep(time.Until(start))
-			st = drive(ctx, w, r.cfg.Ops, dur, func(ctx context.Context, _, _ int) (int, error) {
-				return kindUpdate, t.Incr(ctx, id, "go")
-			})
+			if t != nil {
+				st = drive(ctx, w, r.cfg.Ops, dur, func(ctx context.Context, _, _ int) (int, error) {
+					return kindUpdate, t.Incr(ctx, id, "go")
+				})
+			}
 			pr, perr = ws.Wait()
+			if t == nil {
+				st.elapsed = dur
+			}
 		})
-		res := Result{Scenario: ScenarioMixed, Target: t.Name(), Writers: w, Sessions: 1}
-		if st == nil {
-			st = &runStats{}
-		}
+		res := Result{Scenario: ScenarioMixed, Target: label, Writers: gw, Sessions: 1}
 		fill(&res, st, m)
-		addTargetNotes(&res, t)
-		t.Close()
+		if t != nil {
+			addTargetNotes(&res, t)
+		}
+		closeT()
 		if perr != nil {
 			res.Note = appendNote(res.Note, perr.Error())
 		}

@@ -33,11 +33,11 @@ func TableRow(w io.Writer, r Result) {
 		ratio = fmt.Sprintf("%.2f", r.RatioB1)
 	}
 	cmds := ""
-	if r.Ops > 0 {
+	if r.CmdsPerOp > 0 {
 		cmds = fmt.Sprintf("%.3g", r.CmdsPerOp)
 	}
 	cpu := ""
-	if r.Ops > 0 {
+	if r.ClientCPUus > 0 {
 		cpu = num(r.ClientCPUus) + " / " + num(r.RedisCPUus)
 	}
 	fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %d | %s | %s |\n",
