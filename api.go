@@ -192,7 +192,11 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind,
 		return nil, id, err
 	}
 	o := actor.NewOp(ctx, kind, fn)
-	if err := m.coord.Do(ctx, id, o); err != nil {
+	if err := m.coord.Submit(ctx, id, o); err != nil {
+		return o, id, wrap(op, id, err)
+	}
+	m.stats.submitted.Add(1)
+	if err := o.Wait(ctx); err != nil {
 		return o, id, wrap(op, id, err)
 	}
 	return o, id, nil

@@ -54,6 +54,7 @@ type sessionActor struct {
 	lastRelease time.Time // when our last lock was released (Commit returned)
 	busySince   time.Time // start of the current stretch without a free gap
 	lastHold    time.Duration
+	foreignSeen bool // the last batch waited for a foreign holder
 }
 
 // Receive implements protoactor's Actor.
@@ -179,9 +180,11 @@ func (a *sessionActor) consume(n int) {
 	a.pending = a.pending[:rest]
 }
 
-// fairnessPause leaves PHP a free lock window when the lock has been busy
-// (held by us with only short pauses) for about a Window. It reports whether
-// it paused.
+// fairnessPause leaves PHP a free lock window before the next batch when
+// the lock has been busy (held by us, or by others while we waited) for
+// about a Window without a free Gap, and right after a batch that had to
+// wait for a foreign holder (PHP requests are then likely queued behind it:
+// each such gap lets one more in). It reports whether it paused.
 func (a *sessionActor) fairnessPause() bool {
 	gap := a.set.Gap
 	if gap <= 0 || a.lastRelease.IsZero() {
@@ -190,13 +193,14 @@ func (a *sessionActor) fairnessPause() bool {
 	now := time.Now()
 	if now.Sub(a.lastRelease) >= gap {
 		a.busySince = time.Time{}
+		a.foreignSeen = false
 		return false
 	}
 	if a.busySince.IsZero() {
 		a.busySince = a.lastRelease.Add(-a.lastHold)
 	}
 	est := 2*a.lastHold + 200*time.Microsecond
-	if now.Add(est).Sub(a.busySince) < a.set.Window-gap {
+	if !a.foreignSeen && now.Add(est).Sub(a.busySince) < a.set.Window-gap {
 		return false
 	}
 	d := a.lastRelease.Add(gap).Sub(now)
@@ -212,6 +216,7 @@ func (a *sessionActor) fairnessPause() bool {
 		}
 	}
 	a.busySince = time.Time{}
+	a.foreignSeen = false
 	return true
 }
 
@@ -408,12 +413,12 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	if lk.Waited && a.env.Hooks.LockWait != nil {
 		a.env.Hooks.LockWait(lockedAt.Sub(t0))
 	}
-	if lk.Waited || a.busySince.IsZero() {
-		// a new busy stretch starts (a foreign holder was a gap for PHP)
+	if a.busySince.IsZero() {
+		// a new busy stretch starts (a foreign hold is busy time too)
 		a.busySince = t0
-		if lk.Waited {
-			a.busySince = lockedAt
-		}
+	}
+	if lk.Waited {
+		a.foreignSeen = true
 	}
 	base, err := a.docUnderLock(lk.Data)
 	if err != nil {
