@@ -2,6 +2,7 @@ package redisio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -123,6 +124,17 @@ func (s *Store) commit(ctx context.Context, l *Lock, mode WriteMode, data []byte
 	} else {
 		res, err = s.commitSplit(ctx, l, mode, data, keep)
 	}
+	switch {
+	case err == nil:
+		s.st.commits.Add(1)
+	case errors.Is(err, ErrOutcomeUnknown):
+		s.st.unknown.Add(1)
+	case errors.Is(err, ErrLockLost):
+		s.st.lockLost.Add(1)
+	}
+	if res.Reconciled {
+		s.st.reconciled.Add(1)
+	}
 	if err != nil && !keep && !l.done {
 		s.releaseQuiet(ctx, l)
 	}
@@ -226,7 +238,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 		}
 		return CommitResult{}, nil
 	}
-	if err := s.Renew(ctx, l); err != nil {
+	if err := s.renew(ctx, l); err != nil {
 		return CommitResult{}, err
 	}
 	var res CommitResult
@@ -248,7 +260,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 			// Outcome unknown; the write is idempotent while the lock is
 			// ours: check ownership again and resend.
 			rctx, cancel := s.reconcileCtx(ctx)
-			if rerr := s.Renew(rctx, l); rerr != nil {
+			if rerr := s.renew(rctx, l); rerr != nil {
 				cancel()
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership: %w)", ErrOutcomeUnknown, l.ID, err, rerr)
 			}

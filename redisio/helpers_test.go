@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -46,12 +47,13 @@ func incr(ctx context.Context, s *Store, id string) error {
 // incrRetry increments once, retrying errors that prove nothing was
 // written (lock lost, connection errors before the commit) until ctx ends.
 // It returns an error only for outcomes it cannot classify.
-func incrRetry(ctx context.Context, s *Store, id string) error {
+func incrRetry(ctx context.Context, s *Store, id string, retries *atomic.Int64) error {
 	for {
 		err := incr(ctx, s, id)
 		if err == nil {
 			return nil
 		}
+		retries.Add(1)
 		if errors.Is(err, ErrOutcomeUnknown) {
 			return err
 		}

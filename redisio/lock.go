@@ -2,6 +2,7 @@ package redisio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"time"
@@ -117,8 +118,12 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 	for {
 		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
 		if err != nil || acquired {
+			if acquired {
+				s.st.acquired.Add(1)
+			}
 			return l, d, err
 		}
+		s.st.busy.Add(1)
 		holder, pttl, found, err := s.holder(ctx, lk, wait)
 		if err != nil {
 			return nil, Data{}, err
@@ -145,23 +150,23 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		if s.waitHook != nil {
 			s.waitHook(id, holder)
 		}
+		s.st.waits.Add(1)
 		select {
 		case <-wch:
+			s.st.wakeInv.Add(1)
 		case <-timer.C:
+			s.st.wakeTimer.Add(1)
 		case <-deadline:
+			s.st.timeouts.Add(1)
 			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl}
 		case <-ctx.Done():
+			s.st.timeouts.Add(1)
 			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: ctx.Err()}
 		}
 		if s.closed.Load() {
 			return nil, Data{}, ErrClosed
 		}
-		if !timer.Stop() {
-			select { // drain a fired timer so Reset starts clean
-			case <-timer.C:
-			default:
-			}
-		}
+		timer.Stop() // Go ≥ 1.23: Stop/Reset leave no stale tick behind
 	}
 }
 
@@ -259,6 +264,7 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w (reconcile: %v)", cause, err)
 	}
+	s.st.reconciled.Add(1)
 	if v != l.Token {
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", cause)
 	}
@@ -290,6 +296,9 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 	for i := 0; ; i++ {
 		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
 		if !res.IsCacheHit() || i > 0 {
+			if i > 0 && !res.IsCacheHit() {
+				s.st.barrierRereads.Add(1)
+			}
 			return toData(res)
 		}
 		// Cache hit: send a keyed command to the data key's node; its reply
@@ -306,6 +315,14 @@ func (s *Store) Renew(ctx context.Context, l *Lock) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	err := s.renew(ctx, l)
+	if errors.Is(err, ErrLockLost) {
+		s.st.lockLost.Add(1)
+	}
+	return err
+}
+
+func (s *Store) renew(ctx context.Context, l *Lock) error {
 	if l == nil || l.done {
 		return fmt.Errorf("%w: lock already released", ErrLockLost)
 	}
@@ -368,6 +385,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 			"key", l.Key, "token", l.Token, "error", err, "reconcile_error", gerr)
 		return 0, fmt.Errorf("redisio: release lock: %w", err)
 	}
+	s.st.reconciled.Add(1)
 	if v != l.Token {
 		l.done = true // released (by us or by expiry)
 		return 1, nil

@@ -168,6 +168,8 @@ type Store struct {
 
 	closed atomic.Bool
 
+	st stats
+
 	// waitHook, when set (tests), is called each time LockAndRead is about
 	// to block waiting for a foreign lock.
 	waitHook func(id, holder string)
@@ -195,6 +197,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	}
 	opt.PipelineMultiplex = -1
 	s := &Store{owned: true, tracking: true}
+	// Everything the invalidation hook reads is set before the client
+	// starts its connections.
+	s.initConfig(cfg)
 	prev := opt.OnInvalidations
 	opt.OnInvalidations = func(msgs []rueidis.RedisMessage) {
 		s.handleInvalidations(msgs)
@@ -206,7 +211,7 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisio: connect: %w", err)
 	}
-	s.init(c, cfg)
+	s.setClient(c)
 	return s, nil
 }
 
@@ -277,18 +282,22 @@ func NewStore(c rueidis.Client, cfg Config) (*Store, error) {
 		return nil, errors.New("redisio: nil client")
 	}
 	s := &Store{}
-	s.init(c, cfg)
+	s.initConfig(cfg)
+	s.setClient(c)
 	return s, nil
 }
 
-func (s *Store) init(c rueidis.Client, cfg Config) {
+func (s *Store) initConfig(cfg Config) {
 	cfg.fill(s.tracking)
-	s.c = c
 	s.cfg = cfg
-	s.split = cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
 	s.waiters = map[string]map[*waiter]struct{}{}
+}
+
+func (s *Store) setClient(c rueidis.Client) {
+	s.c = c
+	s.split = s.cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
 }
 
 // Close closes the client if the Store built it, and makes further calls
@@ -597,4 +606,33 @@ func (s *Store) lockHolderKey(ctx context.Context, lk string) (token string, ptt
 		return token, -1, true, nil
 	}
 	return token, time.Duration(ms) * time.Millisecond, true, nil
+}
+
+// Stats are cumulative counters of a Store, for metrics and tests.
+type Stats struct {
+	Acquired        int64 // locks taken by LockAndRead/TryLockAndRead
+	Busy            int64 // acquisition attempts that found the lock held
+	Waits           int64 // times a LockAndRead blocked waiting for a foreign lock
+	WakeInvalidated int64 // waits ended by an invalidation (or reconnect)
+	WakeTimer       int64 // waits ended by the PTTL timer or the safety poll
+	Timeouts        int64 // LockAndRead calls that ended with ErrLockTimeout
+	Commits         int64 // successful Commit/CommitKeep calls
+	LockLost        int64 // Commit/CommitKeep/Renew calls that found the lock not ours
+	Reconciled      int64 // network errors or timeouts resolved by reconciliation
+	Unknown         int64 // outcomes that could not be established (ErrOutcomeUnknown)
+	BarrierRereads  int64 // split mode: cached data found stale by the barrier and re-read
+}
+
+type stats struct {
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads atomic.Int64
+}
+
+// Stats returns a snapshot of the Store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Acquired: s.st.acquired.Load(), Busy: s.st.busy.Load(), Waits: s.st.waits.Load(),
+		WakeInvalidated: s.st.wakeInv.Load(), WakeTimer: s.st.wakeTimer.Load(), Timeouts: s.st.timeouts.Load(),
+		Commits: s.st.commits.Load(), LockLost: s.st.lockLost.Load(), Reconciled: s.st.reconciled.Load(),
+		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(),
+	}
 }
