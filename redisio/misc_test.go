@@ -1,0 +1,250 @@
+package redisio
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/redis/rueidis"
+)
+
+func TestSentinel(t *testing.T) {
+	r := testenv.StartRedis(t)
+	sn := testenv.StartSentinel(t, r)
+	s := openURL(t, sn.URL(), Config{})
+	if s.Cluster() || s.Client().Mode() != rueidis.ClientModeSentinel {
+		t.Fatalf("mode %v", s.Client().Mode())
+	}
+	stores := []*Store{s, openURL(t, sn.URL(), Config{})}
+	mutualExclusion(t, stores, "sent", 4, 20, func() int { return counterIn(t, r, s.Key("sent")) })
+}
+
+// TestNewStore: a user-supplied client with rueidis's default multiplexing
+// (several connections): waits poll, Get reads without the cache, and the
+// guarantees still hold.
+func TestNewStore(t *testing.T) {
+	r := testenv.StartRedis(t)
+	mk := func() *Store {
+		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{r.Addr}, PipelineMultiplex: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(c.Close)
+		s, err := NewStore(c, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Tracking() {
+			t.Fatal("NewStore claims tracking")
+		}
+		return s
+	}
+	a, b := mk(), mk()
+	mutualExclusion(t, []*Store{a, b}, "ns", 4, 20, func() int { return counterIn(t, r, a.Key("ns")) })
+	staleReads(t, a, b, 8, 40)
+	readYourWrites(t, a, 8, 40)
+}
+
+func TestOnInvalidate(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{})
+	ctx := context.Background()
+	got := make(chan []string, 100)
+	cancel := s.OnInvalidate(func(ids []string) {
+		select {
+		case got <- ids:
+		default:
+		}
+	})
+	defer cancel()
+	r.MustDo("SET", s.Key("inv"), "a|i:1;")
+	if _, err := s.Get(ctx, "inv"); err != nil { // tracks the key
+		t.Fatal(err)
+	}
+	php := testenv.MustDial(t, r.Addr)
+	if _, err := php.Do("SETEX", s.Key("inv"), "1440", "a|i:2;"); err != nil {
+		t.Fatal(err)
+	}
+	waitIDs(t, got, func(ids []string) bool { return len(ids) == 1 && ids[0] == "inv" })
+
+	// LockAndRead also tracks the data key (standalone: CLIENT CACHING YES).
+	l, _, err := s.LockAndRead(ctx, "inv2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := php.Do("SET", s.Key("inv2"), "x"); err != nil {
+		t.Fatal(err)
+	}
+	waitIDs(t, got, func(ids []string) bool { return len(ids) == 1 && ids[0] == "inv2" })
+
+	// A killed connection reports "everything" (nil).
+	r.MustDo("CLIENT", "KILL", "TYPE", "normal")
+	waitIDs(t, got, func(ids []string) bool { return ids == nil })
+	cancel()
+}
+
+func waitIDs(t *testing.T, ch chan []string, ok func([]string) bool) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case ids := <-ch:
+			if ok(ids) {
+				return
+			}
+		case <-timeout:
+			t.Fatal("invalidation not received")
+		}
+	}
+}
+
+func TestCloseWakesWaiters(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s, err := OpenURL(r.URL(), Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.MustDo("SET", s.LockKey("c"), "vm|1")
+	parked := make(chan struct{}, 1)
+	s.waitHook = func(string, string) {
+		select {
+		case parked <- struct{}{}:
+		default:
+		}
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := s.LockAndRead(context.Background(), "c")
+		done <- err
+	}()
+	<-parked
+	s.Close()
+	if err := <-done; !errors.Is(err, ErrClosed) {
+		t.Fatalf("got %v", err)
+	}
+	if _, err := s.Get(context.Background(), "c"); !errors.Is(err, ErrClosed) {
+		t.Fatalf("get after close: %v", err)
+	}
+}
+
+func TestUnlockedOps(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{Prefix: "my:pfx x:", TTL: 1440 * time.Second})
+	ctx := context.Background()
+	if s.Key("a") != "my:pfx x:a" || s.LockKey("a") != "my:pfx x:a_LOCK" {
+		t.Fatal(s.Key("a"), s.LockKey("a"))
+	}
+	if ok, err := s.Exists(ctx, "a"); err != nil || ok {
+		t.Fatal(ok, err)
+	}
+	if ok, err := s.Touch(ctx, "a"); err != nil || ok {
+		t.Fatal(ok, err)
+	}
+	if v := r.MustDo("EXISTS", s.Key("a")); v != "0" {
+		t.Fatal("touch created the key")
+	}
+	r.MustDo("SET", s.Key("a"), "")
+	if ok, err := s.Exists(ctx, "a"); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	d, err := s.Get(ctx, "a")
+	if err != nil || !d.Found || len(d.Bytes) != 0 {
+		t.Fatalf("%+v %v", d, err)
+	}
+	if ok, err := s.Touch(ctx, "a"); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if v := r.MustDo("TTL", s.Key("a")); v != "1440" {
+		t.Fatal(v)
+	}
+	if ok, err := s.Destroy(ctx, "a"); err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	if ok, err := s.Destroy(ctx, "a"); err != nil || ok {
+		t.Fatal(ok, err)
+	}
+	// Empty prefix (phpredis prefix=).
+	e := openTest(t, r, Config{EmptyPrefix: true})
+	if e.Key("a") != "a" {
+		t.Fatal(e.Key("a"))
+	}
+	// WriteTouch of a missing key does not create it.
+	l, _, err := s.LockAndRead(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := s.Commit(ctx, l, WriteTouch, nil)
+	if err != nil || res.Existed {
+		t.Fatal(res, err)
+	}
+	if v := r.MustDo("EXISTS", s.Key("b")); v != "0" {
+		t.Fatal("touch created the key")
+	}
+	// LockHolder.
+	l, _, err = s.LockAndRead(ctx, "b")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, pttl, held, err := s.LockHolder(ctx, "b")
+	if err != nil || !held || tok != l.Token || pttl <= 0 || pttl > DefaultLockExpiry {
+		t.Fatal(tok, pttl, held, err)
+	}
+	if err := s.Release(ctx, l); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, l); err != nil { // idempotent
+		t.Fatal(err)
+	}
+	if _, err := s.Commit(ctx, l, WriteData, nil); !errors.Is(err, ErrLockLost) {
+		t.Fatal(err)
+	}
+	if _, _, held, _ := s.LockHolder(ctx, "b"); held {
+		t.Fatal("still held")
+	}
+}
+
+func TestOpenRejectsUnsafeOptions(t *testing.T) {
+	for i, opt := range []rueidis.ClientOption{
+		{InitAddress: []string{"127.0.0.1:1"}, ClientTrackingOptions: []string{"BCAST"}},
+		{InitAddress: []string{"127.0.0.1:1"}, DisableCache: true},
+		{InitAddress: []string{"127.0.0.1:1"}, DisableAutoPipelining: true},
+		{InitAddress: []string{"127.0.0.1:1"}, ReplicaOnly: true},
+	} {
+		if _, err := Open(opt, Config{}); err == nil {
+			t.Errorf("%d: accepted", i)
+		}
+	}
+}
+
+// TestManyWaitersOneSession: many goroutines of one Store queue on one
+// session; every one gets the lock in turn (woken by invalidations).
+func TestManyWaitersOneSession(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{})
+	var wg sync.WaitGroup
+	ctx := context.Background()
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := incr(ctx, s, "many"); err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if got := counterIn(t, r, s.Key("many")); got != 64 {
+		t.Fatal(got)
+	}
+	st := s.Stats()
+	t.Logf("stats %+v", st)
+	if st.WakeTimer > st.WakeInvalidated/10+1 {
+		t.Fatalf("waits ended by timers instead of invalidations: %+v", st)
+	}
+}
