@@ -115,8 +115,18 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 			timer.Stop()
 		}
 	}()
+	transient := 0
 	for {
+		if err := ctx.Err(); err != nil {
+			return nil, Data{}, err
+		}
 		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
+		if err != nil && errors.Is(err, errTransient) && transient < maxTransient {
+			// The SET's reply was lost but Redis answers again and the lock
+			// is not ours: try again.
+			transient++
+			continue
+		}
 		if err != nil || acquired {
 			if acquired {
 				s.st.acquired.Add(1)
@@ -266,7 +276,7 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 	}
 	s.st.reconciled.Add(1)
 	if v != l.Token {
-		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", cause)
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w", errTransient, cause)
 	}
 	if ctx.Err() != nil {
 		s.releaseQuiet(rctx, l)
@@ -406,5 +416,11 @@ func (s *Store) releaseQuiet(ctx context.Context, l *Lock) {
 		s.cfg.Logger.Warn("redisio: could not release lock", "key", l.Key, "error", err)
 	}
 }
+
+// errTransient marks a SET NX whose reply was lost while reconciliation
+// showed the lock is not ours: LockAndRead retries it a few times.
+var errTransient = errors.New("lost reply, lock not taken")
+
+const maxTransient = 3
 
 func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }
