@@ -82,8 +82,10 @@ type CommitResult struct {
 // bounded by Config.ReconcileTimeout): if the lock still holds our token the
 // idempotent write is re-sent; if the lock is gone before its earliest
 // possible expiry, the script evidently ran. When neither can be
-// established the error wraps ErrOutcomeUnknown. On every error return the
-// lock has been released if it was still ours (best effort).
+// established the error wraps ErrOutcomeUnknown, and never also
+// ErrLockLost: a caller that re-runs its change after a lost lock must not
+// apply it twice. On every error return the lock has been released if it
+// was still ours (best effort).
 //
 // A Get after Commit returns sees the write: a keyed command on the data
 // key is pipelined behind the write, and its reply arrives after the
@@ -221,8 +223,10 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 		l.done = true
 		return CommitResult{Reconciled: true}, nil
 	}
+	// Deliberately not wrapping ErrLockLost: a caller that retries on a
+	// lost lock could apply the change twice.
 	l.done = true
-	return CommitResult{}, fmt.Errorf("%w: session %q: %w: %w", ErrOutcomeUnknown, l.ID, ErrLockLost, cause)
+	return CommitResult{}, fmt.Errorf("%w: session %q: lock no longer ours, write may have been applied: %w", ErrOutcomeUnknown, l.ID, cause)
 }
 
 // commitSplit is the cluster sequence: ownership check (renew), write,
@@ -262,7 +266,9 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 			rctx, cancel := s.reconcileCtx(ctx)
 			if rerr := s.renew(rctx, l); rerr != nil {
 				cancel()
-				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership: %w)", ErrOutcomeUnknown, l.ID, err, rerr)
+				// Not wrapping rerr (it may be ErrLockLost): the write may have
+				// been applied.
+				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership check after the error: %v)", ErrOutcomeUnknown, l.ID, err, rerr)
 			}
 			w2 := s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
 			switch mode {
