@@ -184,6 +184,31 @@ func TestReconcileAfterTimeout(t *testing.T) {
 	}
 }
 
+// TestOutcomeUnknown: the reply is lost and, by the time Redis answers
+// again, our lock has expired: nothing proves whether the write happened,
+// so Commit must say so (and must not claim ErrLockLost, which invites a
+// retry).
+func TestOutcomeUnknown(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{LockExpiry: 60 * time.Millisecond})
+	bg := context.Background()
+	l, _, err := s.LockAndRead(bg, "unk")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.MustDo("CLIENT", "PAUSE", "250", "WRITE")
+	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	_, err = s.Commit(ctx, l, WriteData, counterBytes(1))
+	cancel()
+	if !errors.Is(err, ErrOutcomeUnknown) || errors.Is(err, ErrLockLost) {
+		t.Fatalf("got %v", err)
+	}
+	t.Log(err)
+	if v := r.MustDo("EXISTS", s.Key("unk")); v != "0" {
+		t.Fatal("written after the lock expired")
+	}
+}
+
 func TestNoTTLLockTimesOut(t *testing.T) {
 	r := testenv.StartRedis(t)
 	s := openTest(t, r, Config{LockTimeout: 60 * time.Millisecond})

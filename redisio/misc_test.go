@@ -166,6 +166,9 @@ func TestUnlockedOps(t *testing.T) {
 	if ok, err := s.Destroy(ctx, "a"); err != nil || !ok {
 		t.Fatal(ok, err)
 	}
+	if d, err := s.Get(ctx, "a"); err != nil || d.Found {
+		t.Fatal("Get after Destroy", d, err)
+	}
 	if ok, err := s.Destroy(ctx, "a"); err != nil || ok {
 		t.Fatal(ok, err)
 	}

@@ -556,7 +556,11 @@ func (s *Store) Destroy(ctx context.Context, id string) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	n, err := s.c.Do(ctx, s.c.B().Del().Key(s.Key(id)).Build()).AsInt64()
+	k := s.Key(id)
+	// PTTL behind the DEL: a Get after Destroy returns does not see the
+	// deleted value from the client-side cache.
+	rs := s.c.DoMulti(ctx, s.c.B().Del().Key(k).Build(), s.c.B().Pttl().Key(k).Build())
+	n, err := rs[0].AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: DEL: %w", err)
 	}
