@@ -234,7 +234,11 @@ func TestNoTTLLockTimesOut(t *testing.T) {
 // (nobody releases it) is taken right after it expires, long before the
 // safety poll.
 func TestWaitEndsAtLockPTTL(t *testing.T) {
-	r := testenv.StartRedis(t)
+	// Active expiry off: as on a busy server, the expired lock is only
+	// removed (and invalidated) when someone touches it, so only our PTTL
+	// timer can end the wait.
+	r := testenv.StartRedis(t, "--enable-debug-command", "yes")
+	r.MustDo("DEBUG", "SET-ACTIVE-EXPIRE", "0")
 	s := openTest(t, r, Config{PollInterval: time.Hour, LockTimeout: 20 * time.Second})
 	r.MustDo("SET", s.LockKey("crashed"), "vm|1", "PX", "150")
 	start := time.Now()
@@ -242,7 +246,10 @@ func TestWaitEndsAtLockPTTL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("acquired %v after a 150 ms foreign lock was set", time.Since(start))
+	t.Logf("acquired %v after a 150 ms foreign lock was set; stats %+v", time.Since(start), s.Stats())
+	if st := s.Stats(); st.WakeTimer != 1 || st.WakeInvalidated != 0 {
+		t.Fatalf("expected exactly one timer wake-up: %+v", st)
+	}
 	if _, err := s.Commit(context.Background(), l, WriteNone, nil); err != nil {
 		t.Fatal(err)
 	}
