@@ -41,6 +41,12 @@
 //	unlocked destroy     DEL K                                 DEL K                                 DEL K
 //	refresh (Touch)      EXPIRE K ttl                          EXPIRE K ttl                          EXPIRE K ttl
 //
+// Round trips of one locked update (lock, read, write, release), measured by
+// TestRoundTrips: phpredis 4 (SET NX, GET, SETEX, EVALSHA; 5 with
+// lock_expire's GET L check); redisio standalone/Sentinel 2; redisio cluster
+// 5 (SET NX; GET K; renew; SETEX + PTTL; release), 6 when the cached K
+// needs the barrier.
+//
 // A lost Commit or SET NX reply (network error, timeout) is reconciled by
 // token: GET L on the same connection (ordered behind the lost command) says
 // whether we hold the lock; a held lock lets Commit resend its idempotent

@@ -189,8 +189,8 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
 	}
-	if opt.DisableCache || opt.DisableAutoPipelining {
-		return nil, errors.New("redisio: DisableCache and DisableAutoPipelining are not supported by Open; use NewStore for reduced guarantees")
+	if opt.DisableCache || opt.DisableAutoPipelining || opt.AlwaysRESP2 {
+		return nil, errors.New("redisio: DisableCache, DisableAutoPipelining and AlwaysRESP2 are not supported by Open (client tracking needs RESP3 on the pipelined connection); use NewStore for reduced guarantees")
 	}
 	if opt.SendToReplicas != nil || opt.ReplicaOnly {
 		return nil, errors.New("redisio: replica reads are not supported (replication lag breaks lock-protected reads)")
