@@ -44,8 +44,8 @@
 // Round trips of one locked update (lock, read, write, release), measured by
 // TestRoundTrips: phpredis 4 (SET NX, GET, SETEX, EVALSHA; 5 with
 // lock_expire's GET L check); redisio standalone/Sentinel 2; redisio cluster
-// 5 (SET NX; GET K; renew; SETEX + PTTL; release), 6 when the cached K
-// needs the barrier.
+// 5 (SET NX; GET K or, for a cached K, the PTTL K barrier; renew; SETEX +
+// PTTL; release), 6 when the barrier finds the cached K stale and re-reads.
 //
 // A lost Commit or SET NX reply (network error, timeout) is reconciled by
 // token: GET L on the same connection (ordered behind the lost command) says
