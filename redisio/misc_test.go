@@ -3,6 +3,7 @@ package redisio
 import (
 	"context"
 	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -82,6 +83,40 @@ func TestOnInvalidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitIDs(t, got, func(ids []string) bool { return len(ids) == 1 && ids[0] == "inv2" })
+
+	// Our own Commit's invalidation has been delivered when Commit returns.
+	for _, st := range []*Store{s, openTest(t, r, Config{SplitKeys: true})} {
+		var mu sync.Mutex
+		var seen []string
+		cancelOwn := st.OnInvalidate(func(ids []string) {
+			mu.Lock()
+			seen = append(seen, ids...)
+			mu.Unlock()
+		})
+		for i := 0; i < 20; i++ {
+			id := "own" + strconv.Itoa(i)
+			if _, err := st.Get(ctx, id); err != nil { // track the key
+				t.Fatal(err)
+			}
+			l, _, err := st.LockAndRead(ctx, id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Commit(ctx, l, WriteData, counterBytes(i)); err != nil {
+				t.Fatal(err)
+			}
+			mu.Lock()
+			found := false
+			for _, x := range seen {
+				found = found || x == id
+			}
+			mu.Unlock()
+			if !found {
+				t.Fatalf("split=%v: invalidation of %s not delivered before Commit returned", st.Cluster(), id)
+			}
+		}
+		cancelOwn()
+	}
 
 	// A killed connection reports "everything" (nil).
 	r.MustDo("CLIENT", "KILL", "TYPE", "normal")
@@ -195,7 +230,8 @@ func TestUnlockedOps(t *testing.T) {
 		t.Fatal(err)
 	}
 	tok, pttl, held, err := s.LockHolder(ctx, "b")
-	if err != nil || !held || tok != l.Token || pttl <= 0 || pttl > DefaultLockExpiry {
+	// PX is sent in milliseconds (the rueidis Px(time.Duration) pitfall).
+	if err != nil || !held || tok != l.Token || pttl < DefaultLockExpiry-time.Second || pttl > DefaultLockExpiry {
 		t.Fatal(tok, pttl, held, err)
 	}
 	if err := s.Release(ctx, l); err != nil {

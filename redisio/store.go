@@ -363,7 +363,10 @@ func (s *Store) newToken() string {
 // fn(nil) means "everything may have changed" (a flush, a reconnect, Close).
 // fn runs synchronously on rueidis's connection reader: it must be fast and
 // must not block or call the Store (hand work off to a goroutine or a
-// non-blocking channel send). Ids whose key ends in LockSuffix are not
+// non-blocking channel send). Invalidations caused by this Store's own Commit or
+// Destroy are delivered before that call returns, so a caller may store
+// the value it wrote after the call returns without an invalidation
+// wiping it afterwards. Ids whose key ends in LockSuffix are not
 // reported (PHP ids never contain '_'). The returned cancel removes fn.
 func (s *Store) OnInvalidate(fn func(ids []string)) (cancel func()) {
 	su := &sub{fn: fn}
