@@ -16,7 +16,7 @@ import (
 // increments succeeded, calling disrupt(k) after the k-th success for k in
 // at. It checks the final counter equals the number of successes (no lost,
 // no doubled writes) and that no lock is left.
-func hammer(t *testing.T, r *testenv.Redis, s *Store, id string, workers, total int, at map[int64]bool, disrupt func()) {
+func hammer(t *testing.T, do func(args ...string) (string, error), s *Store, id string, workers, total int, at map[int64]bool, disrupt func()) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
@@ -51,7 +51,7 @@ func hammer(t *testing.T, r *testenv.Redis, s *Store, id string, workers, total 
 	want := int(ok.Load())
 	var got int
 	for i := 0; ; i++ { // the server may be restarting: retry briefly
-		v, err := r.Do("GET", s.Key(id))
+		v, err := do("GET", s.Key(id))
 		if err == nil {
 			got, err = parseCounter(Data{Bytes: []byte(v), Found: v != "(nil)"})
 			if err != nil {
@@ -64,36 +64,49 @@ func hammer(t *testing.T, r *testenv.Redis, s *Store, id string, workers, total 
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Logf("%d increments, %d failed attempts retried; store stats %+v", want, retries.Load(), s.Stats())
+	t.Logf("%d increments, %d failed attempts retried (e.g. %v); store stats %+v", want, retries.Load(), lastRetryErr.Load(), s.Stats())
 	if got != want {
 		t.Fatalf("counter %d, want %d successful increments (unknown outcomes: %d)", got, want, unknown.Load())
 	}
-	if v := r.MustDo("EXISTS", s.LockKey(id)); v != "0" {
-		t.Fatalf("lock left behind: %s", r.MustDo("GET", s.LockKey(id)))
+	if v, err := do("GET", s.LockKey(id)); err != nil || v != "(nil)" {
+		t.Fatalf("lock left behind: %q %v", v, err)
 	}
 }
 
 func TestFaultConnectionKilled(t *testing.T) {
 	r := testenv.StartRedis(t)
-	s := openTest(t, r, Config{})
-	at := map[int64]bool{}
-	for k := int64(20); k < 400; k += 37 {
-		at[k] = true
+	for _, split := range []bool{false, true} {
+		t.Run("split="+strconv.FormatBool(split), func(t *testing.T) {
+			s := openTest(t, r, Config{SplitKeys: split})
+			at := map[int64]bool{}
+			for k := int64(20); k < 400; k += 37 {
+				at[k] = true
+			}
+			kills := 0
+			hammer(t, r.Do, s, "killed"+strconv.FormatBool(split), 8, 400, at, func() {
+				kills++
+				killClients(t, r, kills)
+			})
+			t.Logf("%d kills", kills)
+		})
 	}
-	kills := 0
-	hammer(t, r, s, "killed", 8, 400, at, func() {
-		kills++
-		if kills%2 == 0 {
-			r.MustDo("CLIENT", "KILL", "TYPE", "normal")
-			return
-		}
-		// Kill by ID: every client but ourselves.
-		list := r.MustDo("CLIENT", "LIST", "TYPE", "normal")
-		for _, f := range splitFields(list) {
-			_, _ = r.Do("CLIENT", "KILL", "ID", f)
-		}
-	})
-	t.Logf("%d kills", kills)
+}
+
+// killClients kills every normal client but the caller: by type, or one
+// by one by ID.
+func killClients(t *testing.T, r *testenv.Redis, n int) {
+	if n%2 == 0 {
+		_, _ = r.Do("CLIENT", "KILL", "TYPE", "normal")
+		return
+	}
+	list, err := r.Do("CLIENT", "LIST", "TYPE", "normal")
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, f := range splitFields(list) {
+		_, _ = r.Do("CLIENT", "KILL", "ID", f)
+	}
 }
 
 // splitFields extracts the id= fields of CLIENT LIST output.
@@ -115,8 +128,12 @@ func TestFaultRedisRestart(t *testing.T) {
 	// AOF with fsync always, so an acknowledged write survives the restart
 	// (without persistence a restart loses everything anyway).
 	r := testenv.StartRedis(t, "--appendonly", "yes", "--appendfsync", "always")
-	s := openTest(t, r, Config{})
-	hammer(t, r, s, "restart", 6, 300, map[int64]bool{80: true, 200: true}, func() { r.Restart() })
+	for _, split := range []bool{false, true} {
+		t.Run("split="+strconv.FormatBool(split), func(t *testing.T) {
+			s := openTest(t, r, Config{SplitKeys: split})
+			hammer(t, r.Do, s, "restart"+strconv.FormatBool(split), 6, 300, map[int64]bool{80: true, 200: true}, func() { r.Restart() })
+		})
+	}
 }
 
 func TestLockExpiresWhileHeld(t *testing.T) {

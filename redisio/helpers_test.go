@@ -13,6 +13,8 @@ import (
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
+var lastRetryErr atomic.Value
+
 var counterRE = regexp.MustCompile(`^n\|i:(-?\d+);$`)
 
 // parseCounter reads the session "n|i:<k>;" (an absent or empty session is 0).
@@ -53,7 +55,9 @@ func incrRetry(ctx context.Context, s *Store, id string, retries *atomic.Int64) 
 		if err == nil {
 			return nil
 		}
-		retries.Add(1)
+		if retries.Add(1) <= 3 {
+			lastRetryErr.Store(err.Error())
+		}
 		if errors.Is(err, ErrOutcomeUnknown) {
 			return err
 		}

@@ -136,6 +136,10 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		s.st.busy.Add(1)
 		holder, pttl, found, err := s.holder(ctx, lk, wait)
 		if err != nil {
+			if !isRedisReply(err) && transient < maxTransient && ctx.Err() == nil {
+				transient++ // e.g. the connection broke: just try again
+				continue
+			}
 			return nil, Data{}, err
 		}
 		if !found {
@@ -305,6 +309,11 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 	}
 	for i := 0; ; i++ {
 		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
+		if err := res.Error(); err != nil && !isRedisReply(err) {
+			// The cached read was aborted (connection closed): a plain GET
+			// is a keyed round trip on the data node, so it is fresh too.
+			return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
+		}
 		if !res.IsCacheHit() || i > 0 {
 			if i > 0 && !res.IsCacheHit() {
 				s.st.barrierRereads.Add(1)
