@@ -77,6 +77,7 @@ func BenchmarkCycle(b *testing.B) {
 			if err := incr(ctx, s, "warm"); err != nil {
 				b.Fatal(err)
 			}
+			before, _ := testenv.CommandCalls(r.Addr)
 			w0 := writes.Load()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -89,7 +90,17 @@ func BenchmarkCycle(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.StopTimer()
 			b.ReportMetric(float64(writes.Load()-w0)/float64(b.N), "rt/op")
+			after, _ := testenv.CommandCalls(r.Addr)
+			var cmds int64
+			for k, v := range after {
+				if k != "info" {
+					cmds += v - before[k]
+				}
+			}
+			// commandstats also counts the commands run inside scripts.
+			b.ReportMetric(float64(cmds)/float64(b.N), "redis-cmds/op")
 		})
 	}
 }
