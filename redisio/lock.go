@@ -233,7 +233,7 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, b
 			if err != nil {
 				// The lock is ours but the read failed (it is a read:
 				// retry it once, then give the lock back).
-				d, err = s.readAfterLock(ctx, id, false)
+				d, err = s.readAfterLock(ctx, id, true)
 				if err != nil {
 					s.releaseQuiet(ctx, l)
 					return nil, Data{}, false, err
@@ -307,13 +307,10 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 	if !barrier {
 		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
 	}
+	// Reads go through DoCache so that Redis tracks the key for us (OPTIN):
+	// OnInvalidate then reports later changes of what we returned.
 	for i := 0; ; i++ {
-		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
-		if err := res.Error(); err != nil && !isRedisReply(err) {
-			// The cached read was aborted (connection closed): a plain GET
-			// is a keyed round trip on the data node, so it is fresh too.
-			return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
-		}
+		res := s.cachedGet(ctx, k)
 		if !res.IsCacheHit() || i > 0 {
 			if i > 0 && !res.IsCacheHit() {
 				s.st.barrierRereads.Add(1)
@@ -325,6 +322,19 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 		if err := s.c.Do(ctx, s.c.B().Pttl().Key(k).Build()).Error(); err != nil {
 			return Data{}, fmt.Errorf("redisio: PTTL: %w", err)
 		}
+	}
+}
+
+// cachedGet is DoCache GET, tried again (up to twice) when rueidis aborts
+// it because the connection closed while it was in flight; rueidis does not
+// retry those by itself.
+func (s *Store) cachedGet(ctx context.Context, k string) rueidis.RedisResult {
+	for i := 0; ; i++ {
+		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
+		if i < 2 && errors.Is(res.Error(), rueidis.ErrDoCacheAborted) && ctx.Err() == nil {
+			continue
+		}
+		return res
 	}
 }
 

@@ -71,18 +71,33 @@ func TestOnInvalidate(t *testing.T) {
 	}
 	waitIDs(t, got, func(ids []string) bool { return len(ids) == 1 && ids[0] == "inv" })
 
-	// LockAndRead also tracks the data key (standalone: CLIENT CACHING YES).
-	l, _, err := s.LockAndRead(ctx, "inv2")
-	if err != nil {
-		t.Fatal(err)
+	// LockAndRead also tracks the data key (standalone: CLIENT CACHING YES;
+	// split: DoCache), so changes of what it returned are reported.
+	split := openTest(t, r, Config{SplitKeys: true})
+	gotSplit := make(chan []string, 100)
+	defer split.OnInvalidate(func(ids []string) {
+		select {
+		case gotSplit <- ids:
+		default:
+		}
+	})()
+	for _, tc := range []struct {
+		s  *Store
+		ch chan []string
+	}{{s, got}, {split, gotSplit}} {
+		id := "inv2" + strconv.FormatBool(tc.s.Cluster())
+		l, _, err := tc.s.LockAndRead(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := tc.s.Release(ctx, l); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := php.Do("SET", tc.s.Key(id), "x"); err != nil {
+			t.Fatal(err)
+		}
+		waitIDs(t, tc.ch, func(ids []string) bool { return len(ids) == 1 && ids[0] == id })
 	}
-	if err := s.Release(ctx, l); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := php.Do("SET", s.Key("inv2"), "x"); err != nil {
-		t.Fatal(err)
-	}
-	waitIDs(t, got, func(ids []string) bool { return len(ids) == 1 && ids[0] == "inv2" })
 
 	// Our own Commit's invalidation has been delivered when Commit returns.
 	for _, st := range []*Store{s, openTest(t, r, Config{SplitKeys: true})} {

@@ -506,7 +506,7 @@ func (s *Store) Get(ctx context.Context, id string) (Data, error) {
 	}
 	var res rueidis.RedisResult
 	if s.tracking {
-		res = s.c.DoCache(ctx, s.c.B().Get().Key(s.Key(id)).Cache(), s.cfg.CacheTTL)
+		res = s.cachedGet(ctx, s.Key(id))
 	} else {
 		res = s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build())
 	}
@@ -523,7 +523,7 @@ func (s *Store) GetCached(ctx context.Context, id string) (d Data, hit bool, err
 		d, err = s.Get(ctx, id)
 		return d, false, err
 	}
-	res := s.c.DoCache(ctx, s.c.B().Get().Key(s.Key(id)).Cache(), s.cfg.CacheTTL)
+	res := s.cachedGet(ctx, s.Key(id))
 	d, err = toData(res)
 	return d, res.IsCacheHit(), err
 }
