@@ -161,11 +161,15 @@ func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep bool, sha 
 }
 
 func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data []byte, keep bool) (CommitResult, error) {
-	sent := time.Now()
-	rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true)...)
-	if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
-		rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false)...)
-	}
+	var sent time.Time
+	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		sent = time.Now()
+		rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true)...)
+		if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
+			rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false)...)
+		}
+		return rs
+	})
 	n, err := rs[0].AsInt64()
 	if err != nil {
 		if isRedisReply(err) {
@@ -248,18 +252,22 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 	var res CommitResult
 	if mode != WriteNone {
 		k := s.Key(l.ID)
-		var w rueidis.Completed
-		switch mode {
-		case WriteData:
-			w = s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
-		case WriteTouch:
-			w = s.c.B().Expire().Key(k).Seconds(s.ttlSec).Build()
-		case WriteDelete:
-			w = s.c.B().Del().Key(k).Build()
-		}
-		barrier := s.c.B().Pttl().Key(k).Build()
-		rs := s.c.DoMulti(ctx, w, barrier)
+		first := true
+		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+			if !first {
+				// The previous attempt was refused (e.g. READONLY during a
+				// failover): the new master may not have our lock.
+				if err := s.renew(ctx, l); err != nil {
+					return []rueidis.RedisResult{rueidis.NewErrorResult(err)}
+				}
+			}
+			first = false
+			return s.c.DoMulti(ctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build())
+		})
 		err := rs[0].Error()
+		if errors.Is(err, ErrLockLost) { // refused attempts only: nothing written
+			return CommitResult{}, err
+		}
 		if err != nil && !isRedisReply(err) {
 			// Outcome unknown; the write is idempotent while the lock is
 			// ours: check ownership again and resend.
@@ -270,14 +278,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 				// been applied.
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership check after the error: %v)", ErrOutcomeUnknown, l.ID, err, rerr)
 			}
-			w2 := s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
-			switch mode {
-			case WriteTouch:
-				w2 = s.c.B().Expire().Key(k).Seconds(s.ttlSec).Build()
-			case WriteDelete:
-				w2 = s.c.B().Del().Key(k).Build()
-			}
-			rs = s.c.DoMulti(rctx, w2, s.c.B().Pttl().Key(k).Build())
+			rs = s.c.DoMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build())
 			cancel()
 			if err2 := rs[0].Error(); err2 != nil {
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, err, err2)
@@ -303,4 +304,15 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 		l.done = true
 	}
 	return res, nil
+}
+
+// splitWrite builds the data key command of mode (split mode).
+func (s *Store) splitWrite(k string, mode WriteMode, data []byte) rueidis.Completed {
+	switch mode {
+	case WriteTouch:
+		return s.c.B().Expire().Key(k).Seconds(s.ttlSec).Build()
+	case WriteDelete:
+		return s.c.B().Del().Key(k).Build()
+	}
+	return s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -211,21 +212,26 @@ func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, p
 // tryOnce sends one acquisition attempt. On success it returns the lock and
 // the data.
 func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, bool, error) {
-	sent := time.Now()
-	set := s.c.B().Set().Key(lk).Value(tok).Nx().PxMilliseconds(s.expiryMs).Build()
-	l := &Lock{ID: id, Key: lk, Token: tok, Acquired: sent, Expiry: s.cfg.LockExpiry, validUntil: sent.Add(s.cfg.LockExpiry)}
+	l := &Lock{ID: id, Key: lk, Token: tok, Expiry: s.cfg.LockExpiry}
+	// set builds a fresh command (rueidis recycles sent commands) and
+	// records its send time.
+	set := func() rueidis.Completed {
+		l.Acquired = time.Now()
+		l.validUntil = l.Acquired.Add(s.cfg.LockExpiry)
+		return s.c.B().Set().Key(lk).Value(tok).Nx().PxMilliseconds(s.expiryMs).Build()
+	}
 	if !s.split {
 		k := s.Key(id)
-		var rs []rueidis.RedisResult
-		if s.tracking {
-			// CLIENT CACHING YES makes Redis track the data key for this
-			// connection, so later changes by others are reported through
-			// OnInvalidate.
-			rs = s.c.DoMulti(ctx, set, s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
-			rs = []rueidis.RedisResult{rs[0], rs[2]}
-		} else {
-			rs = s.c.DoMulti(ctx, set, s.c.B().Get().Key(k).Build())
-		}
+		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+			if s.tracking {
+				// CLIENT CACHING YES makes Redis track the data key for
+				// this connection, so later changes by others are reported
+				// through OnInvalidate.
+				rs := s.c.DoMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
+				return []rueidis.RedisResult{rs[0], rs[2]}
+			}
+			return s.c.DoMulti(ctx, set(), s.c.B().Get().Key(k).Build())
+		})
 		err := rs[0].Error()
 		switch {
 		case err == nil:
@@ -248,7 +254,9 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, b
 			return s.reconcileAcquire(ctx, l, err)
 		}
 	}
-	err := s.c.Do(ctx, set).Error()
+	err := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		return []rueidis.RedisResult{s.c.Do(ctx, set())}
+	})[0].Error()
 	switch {
 	case err == nil:
 	case rueidis.IsRedisNil(err):
@@ -325,6 +333,63 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 	}
 }
 
+// busyReply reports whether err is an error reply by which Redis refuses a
+// command it did not execute because it cannot serve writes right now: a
+// replica during a failover (READONLY, also raised inside our scripts
+// before any write of theirs succeeded), a server loading its dataset, a
+// cluster reconfiguring.
+func busyReply(err error) bool {
+	rerr, ok := rueidis.IsRedisErr(err)
+	if !ok || rerr == nil {
+		return false
+	}
+	msg := rerr.Error()
+	for _, p := range []string{"READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return strings.Contains(msg, "READONLY You can't write")
+}
+
+// retryBusy runs f (which must build fresh commands each time) again, with
+// a growing pause, while a reply says the server cannot write yet (see
+// busyReply), for at most Config.ReconcileTimeout and while ctx allows. So a
+// Sentinel failover or a server restart loading its data looks like a short
+// delay rather than an error.
+func (s *Store) retryBusy(ctx context.Context, f func() []rueidis.RedisResult) []rueidis.RedisResult {
+	var deadline time.Time
+	pause := 2 * time.Millisecond
+	for {
+		rs := f()
+		busy := false
+		for i := range rs {
+			if busyReply(rs[i].Error()) {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return rs
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(s.cfg.ReconcileTimeout)
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return rs
+		}
+		s.st.busyRetries.Add(1)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return rs
+		case <-t.C:
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
 // cachedGet is DoCache GET, tried again (up to twice) when rueidis aborts
 // it because the connection closed while it was in flight; rueidis does not
 // retry those by itself.
@@ -355,8 +420,11 @@ func (s *Store) renew(ctx context.Context, l *Lock) error {
 	if l == nil || l.done {
 		return fmt.Errorf("%w: lock already released", ErrLockLost)
 	}
-	sent := time.Now()
-	n, err := renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)}).AsInt64()
+	var sent time.Time
+	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		sent = time.Now()
+		return []rueidis.RedisResult{renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)})}
+	})[0].AsInt64()
 	if err != nil && !isRedisReply(err) {
 		// Renew is idempotent: resend once on a detached context.
 		rctx, cancel := s.reconcileCtx(ctx)
@@ -397,7 +465,9 @@ func (s *Store) Release(ctx context.Context, l *Lock) error {
 }
 
 func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
-	n, err := releaseLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token}).AsInt64()
+	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		return []rueidis.RedisResult{releaseLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token})}
+	})[0].AsInt64()
 	if err == nil {
 		l.done = true
 		return n, nil

@@ -628,10 +628,11 @@ type Stats struct {
 	Reconciled      int64 // network errors or timeouts resolved by reconciliation
 	Unknown         int64 // outcomes that could not be established (ErrOutcomeUnknown)
 	BarrierRereads  int64 // split mode: cached data found stale by the barrier and re-read
+	BusyRetries     int64 // commands re-sent after READONLY/LOADING/... (failover, restart)
 }
 
 type stats struct {
-	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads atomic.Int64
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
@@ -640,6 +641,6 @@ func (s *Store) Stats() Stats {
 		Acquired: s.st.acquired.Load(), Busy: s.st.busy.Load(), Waits: s.st.waits.Load(),
 		WakeInvalidated: s.st.wakeInv.Load(), WakeTimer: s.st.wakeTimer.Load(), Timeouts: s.st.timeouts.Load(),
 		Commits: s.st.commits.Load(), LockLost: s.st.lockLost.Load(), Reconciled: s.st.reconciled.Load(),
-		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(),
+		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(), BusyRetries: s.st.busyRetries.Load(),
 	}
 }

@@ -19,8 +19,10 @@ type Sentinel struct {
 }
 
 // StartSentinel starts a Sentinel (redis-server --sentinel) on a free port
-// that monitors master as "mymaster" (quorum 1). It is killed at cleanup.
-func StartSentinel(t testing.TB, master *Redis) *Sentinel {
+// that monitors master as "mymaster" (quorum 1). Extra lines are appended
+// to its configuration (e.g. "sentinel down-after-milliseconds mymaster
+// 1000"). It is killed at cleanup.
+func StartSentinel(t testing.TB, master *Redis, extra ...string) *Sentinel {
 	t.Helper()
 	checkOff(t)
 	bin := RedisServerPath()
@@ -32,6 +34,9 @@ func StartSentinel(t testing.TB, master *Redis) *Sentinel {
 	conf := filepath.Join(dir, "sentinel.conf")
 	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor mymaster 127.0.0.1 %d 1\n",
 		port, dir, filepath.Join(dir, "sentinel.log"), master.Port)
+	for _, l := range extra {
+		body += l + "\n"
+	}
 	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
 		t.Fatal(err)
 	}
