@@ -71,6 +71,9 @@ type HolderError struct {
 
 func (e *HolderError) Error() string {
 	msg := fmt.Sprintf("%v: session %q: held by %q", e.Err, e.ID, e.Holder)
+	if e.Holder == "" {
+		msg = fmt.Sprintf("%v: session %q", e.Err, e.ID)
+	}
 	if e.PTTL < 0 {
 		msg += " (lock has no TTL)"
 	}
@@ -117,9 +120,18 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		}
 	}()
 	transient := 0
+	holder, pttl := "", time.Duration(0)
 	for {
 		if err := ctx.Err(); err != nil {
-			return nil, Data{}, err
+			if !wait {
+				return nil, Data{}, err
+			}
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, err)
+		}
+		select {
+		case <-deadline:
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
+		default:
 		}
 		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
 		if err != nil && errors.Is(err, errTransient) && transient < maxTransient {
@@ -135,7 +147,8 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 			return l, d, err
 		}
 		s.st.busy.Add(1)
-		holder, pttl, found, err := s.holder(ctx, lk, wait)
+		var found bool
+		holder, pttl, found, err = s.holder(ctx, lk, wait)
 		if err != nil {
 			if !isRedisReply(err) && transient < maxTransient && ctx.Err() == nil {
 				transient++ // e.g. the connection broke: just try again
@@ -172,17 +185,28 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		case <-timer.C:
 			s.st.wakeTimer.Add(1)
 		case <-deadline:
-			s.st.timeouts.Add(1)
-			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl}
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		case <-ctx.Done():
-			s.st.timeouts.Add(1)
-			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: ctx.Err()}
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, ctx.Err())
 		}
 		if s.closed.Load() {
 			return nil, Data{}, ErrClosed
 		}
 		timer.Stop() // Go ≥ 1.23: Stop/Reset leave no stale tick behind
 	}
+}
+
+// timeoutError builds the ErrLockTimeout error, with the holder's token
+// and TTL read afresh (the cached view may be older; the lookup is bounded
+// by ReconcileTimeout and ignores the caller's cancellation).
+func (s *Store) timeoutError(ctx context.Context, id, lk, holder string, pttl time.Duration, cause error) error {
+	s.st.timeouts.Add(1)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.cfg.ReconcileTimeout, 200*time.Millisecond))
+	defer cancel()
+	if tok, p, held, err := s.lockHolderKey(rctx, lk); err == nil && held {
+		holder, pttl = tok, p
+	}
+	return &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: cause}
 }
 
 // holder reads the current lock value. When waiting with tracking it reads
