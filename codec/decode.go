@@ -52,6 +52,7 @@ type decoder struct {
 	hasRef    bool // an R:/r: was seen (reset per entry by the caller)
 	crossRef  bool // an R:/r: pointed before entryBase
 	noRef1    bool // php_serialize: value 1 is the session array itself
+	lenient   bool // scan only: do not range-check R:/r: (payload counting)
 }
 
 func (d *decoder) errAt(pos int, msg string) error {
@@ -203,6 +204,11 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 	}
 	start := d.pos
 	c := d.d[d.pos]
+	switch c {
+	case 'N', 'b', 'i', 'd', 's', 'S', 'a', 'O', 'C', 'E', 'r', 'R':
+	default:
+		return d.errAt(start, "unknown type "+quoteByte(c))
+	}
 	if d.d[d.pos+1] != ':' && c != 'N' {
 		return d.errAt(d.pos+1, "expected ':' after type "+quoteByte(c))
 	}
@@ -266,7 +272,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return d.object(m, idx, s, depth)
 	case 'C':
 		s := d.push(m, idx, KindSerializable)
-		return d.serializable(m, idx, s)
+		return d.serializable(m, idx, s, depth)
 	case 'E':
 		s := d.push(m, idx, KindEnum)
 		return d.enum(m, idx, s)
@@ -281,7 +287,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err := d.expect(';'); err != nil {
 			return err
 		}
-		if n == 0 || n >= own {
+		if n == 0 || (n >= own && !d.lenient) {
 			return d.errAt(start, "object back-reference r:"+strconv.Itoa(n)+" out of range")
 		}
 		d.hasRef = true
@@ -299,7 +305,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
-		} else if !isObjectKind(d.kinds[n-1]) {
+		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
 			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 		}
 		return nil
@@ -312,7 +318,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err := d.expect(';'); err != nil {
 			return err
 		}
-		if n == 0 || n > d.nslot {
+		if n == 0 || (n > d.nslot && !d.lenient) {
 			return d.errAt(start, "reference R:"+strconv.Itoa(n)+" out of range")
 		}
 		if n == 1 && d.noRef1 {
@@ -676,7 +682,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 	return d.expect('}')
 }
 
-func (d *decoder) serializable(m *omap, idx, s int) error {
+func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	d.pos += 2
 	class, err := d.className()
 	if err != nil {
@@ -695,15 +701,53 @@ func (d *decoder) serializable(m *omap, idx, s int) error {
 	if n > len(d.d)-d.pos-1 {
 		return d.errKind(d.pos, "payload length exceeds input", ErrTooLarge)
 	}
+	ps := d.pos
 	p := d.d[d.pos : d.pos+n]
-	d.pos += n
-	if err := d.expect('}'); err != nil {
-		return err
+	if d.pos+n >= len(d.d) || d.d[d.pos+n] != '}' {
+		return d.errAt(d.pos+n, "expected '}' after Serializable payload")
 	}
+	var x *Serializable
 	if d.build {
-		d.store(m, idx, s, &Serializable{Class: class, Payload: []byte(p)})
+		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
+		d.store(m, idx, s, x)
 	}
+	inner := d.payloadValues(ps, ps+n, depth)
+	if x != nil {
+		x.nslots = inner
+	}
+	d.pos = ps + n + 1
 	return nil
+}
+
+// payloadValues numbers the values inside a Serializable payload. PHP's
+// Serializable::serialize() implementations usually return serialize() of
+// something, and the nested serialize()/unserialize() share the outer
+// reference counter, so those values take numbers too. A payload that is
+// not exactly one serialize() value is opaque and numbers nothing. It
+// returns how many numbers the payload used.
+func (d *decoder) payloadValues(ps, pe, depth int) int {
+	if pe == ps {
+		return 0
+	}
+	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
+	saveHas, saveCross := d.hasRef, d.crossRef
+	d.d = d.d[:pe]
+	d.pos = ps
+	var tmp *omap
+	if d.build {
+		tmp = &omap{e: make([]entry, 1)}
+	}
+	err := d.value(tmp, 0, depth)
+	ok := err == nil && d.pos == pe
+	d.d = saveD
+	if !ok {
+		d.nslot = saveN
+		d.slots = d.slots[:saveSlots]
+		d.kinds = d.kinds[:saveKinds]
+		d.hasRef, d.crossRef = saveHas, saveCross
+		return 0
+	}
+	return d.nslot - saveN
 }
 
 func (d *decoder) enum(m *omap, idx, s int) error {

@@ -227,7 +227,22 @@ func (e *encoder) serializable(x *Serializable) error {
 	e.buf = append(e.buf, ':', '{')
 	e.buf = append(e.buf, x.Payload...)
 	e.buf = append(e.buf, '}')
+	if x.counted {
+		e.n += x.nslots
+	} else {
+		e.n += payloadSlots(x.Payload)
+	}
 	return nil
+}
+
+// payloadSlots counts the numbered values of a payload that is one
+// serialize() value (0 for an opaque payload).
+func payloadSlots(p []byte) int {
+	d := decoder{d: string(p), maxDepth: DefaultMaxDepth, lenient: true}
+	if err := d.value(nil, 0, 0); err != nil || d.pos != len(p) {
+		return 0
+	}
+	return d.nslot
 }
 
 var _ = errors.New

@@ -544,11 +544,11 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...)}
+		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted}
 		memo[x] = c
 		return c
 	case Serializable:
-		return Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...)}
+		return Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted}
 	}
 	return v
 }

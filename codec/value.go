@@ -74,9 +74,19 @@ func (String) Kind() Kind { return KindString }
 // Serializable interface: C:<len>:"<Class>":<len>:{<Payload>}. The payload
 // is kept verbatim. Decoding produces *Serializable so that a repeated
 // occurrence of the same object (r:) keeps its identity.
+//
+// When the payload is itself one serialize() value (the usual
+// "return serialize($this->data);"), PHP numbers the values inside it with
+// the same counter as the outer data, and codec does the same, so that
+// later R:/r: numbers stay right. Back-references inside the payload are
+// kept as written: they are only right while the values before the
+// Serializable keep their numbering.
 type Serializable struct {
 	Class   string
 	Payload []byte
+
+	nslots  int  // numbered values inside Payload (see payloadValues)
+	counted bool // nslots is known
 }
 
 // Kind implements [Value].
@@ -292,6 +302,16 @@ func NewArray(n ...int) *Array {
 	a := &Array{}
 	if len(n) > 0 && n[0] > 0 {
 		a.m.e = make([]entry, 0, n[0])
+	}
+	return a
+}
+
+// NewArrayOf returns the list array [vals[0], vals[1], ...] (keys 0..n-1).
+func NewArrayOf(vals ...Value) *Array {
+	a := &Array{next: int64(len(vals))}
+	a.m.e = make([]entry, len(vals))
+	for i, v := range vals {
+		a.m.e[i] = entry{Key{i: int64(i)}, v}
 	}
 	return a
 }
