@@ -3,6 +3,7 @@ package codec
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // DefaultMaxDepth is PHP's default unserialize_max_depth.
@@ -53,6 +54,46 @@ type decoder struct {
 	crossRef  bool // an R:/r: pointed before entryBase
 	noRef1    bool // php_serialize: value 1 is the session array itself
 	lenient   bool // scan only: do not range-check R:/r: (payload counting)
+	noSlots   bool // build mode: the input has no R:/r:, keep no reference table
+
+	entSlab []entry // build mode: entries for arrays/objects are carved from here
+	arrSlab []Array
+}
+
+// entries returns an empty slice with capacity n for an array's elements.
+func (d *decoder) entries(n int) []entry {
+	if n > 64 {
+		return make([]entry, 0, n)
+	}
+	if cap(d.entSlab)-len(d.entSlab) < n {
+		c := (len(d.d) - d.pos) / 16
+		if c < 16 {
+			c = 16
+		} else if c > 512 {
+			c = 512
+		}
+		if c < n {
+			c = n
+		}
+		d.entSlab = make([]entry, 0, c)
+	}
+	l := len(d.entSlab)
+	d.entSlab = d.entSlab[:l+n]
+	return d.entSlab[l:l:l+n]
+}
+
+func (d *decoder) newArray() *Array {
+	if len(d.arrSlab) == cap(d.arrSlab) {
+		c := (len(d.d) - d.pos) / 64
+		if c < 4 {
+			c = 4
+		} else if c > 64 {
+			c = 64
+		}
+		d.arrSlab = make([]Array, 0, c)
+	}
+	d.arrSlab = d.arrSlab[:len(d.arrSlab)+1]
+	return &d.arrSlab[len(d.arrSlab)-1]
 }
 
 func (d *decoder) errAt(pos int, msg string) error {
@@ -156,6 +197,9 @@ func (d *decoder) int() (int64, error) {
 func (d *decoder) push(m *omap, idx int, k Kind) int {
 	d.nslot++
 	if d.build {
+		if d.noSlots {
+			return -1
+		}
 		d.slots = append(d.slots, slot{m: m, idx: idx})
 		return len(d.slots) - 1
 	}
@@ -166,7 +210,9 @@ func (d *decoder) push(m *omap, idx int, k Kind) int {
 func (d *decoder) store(m *omap, idx, s int, v Value) {
 	if d.build {
 		m.e[idx].v = v
-		d.slots[s].v = v
+		if s >= 0 {
+			d.slots[s].v = v
+		}
 	}
 }
 
@@ -219,7 +265,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		s := d.push(m, idx, KindNull)
 		d.pos += 2
-		d.store(m, idx, s, Null{})
+		if d.build {
+			d.store(m, idx, s, Null{})
+		}
 		return nil
 	case 'b':
 		if d.pos+3 >= len(d.d) {
@@ -231,7 +279,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		s := d.push(m, idx, KindBool)
 		d.pos += 4
-		d.store(m, idx, s, Bool(b == '1'))
+		if d.build {
+			d.store(m, idx, s, Bool(b == '1'))
+		}
 		return nil
 	case 'i':
 		s := d.push(m, idx, KindInt)
@@ -243,7 +293,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err := d.expect(';'); err != nil {
 			return err
 		}
-		d.store(m, idx, s, Int(n))
+		if d.build {
+			d.store(m, idx, s, Int(n))
+		}
 		return nil
 	case 'd':
 		s := d.push(m, idx, KindFloat)
@@ -252,7 +304,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		d.store(m, idx, s, Float(f))
+		if d.build {
+			d.store(m, idx, s, Float(f))
+		}
 		return nil
 	case 's', 'S':
 		s := d.push(m, idx, KindString)
@@ -295,7 +349,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			d.crossRef = true
 		}
 		if d.build {
-			if n <= d.slotBase {
+			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
@@ -329,7 +383,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			d.crossRef = true
 		}
 		if d.build {
-			if n <= d.slotBase {
+			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
@@ -561,10 +615,10 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 	var a *Array
 	var am *omap
 	if d.build {
-		a = &Array{}
+		a = d.newArray()
 		am = &a.m
 		if n > 0 {
-			a.m.e = make([]entry, 0, n)
+			a.m.e = d.entries(n)
 		}
 		d.store(m, idx, s, a)
 	}
@@ -591,7 +645,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				}
 			} else {
 				a.noteKey(k)
-				ei = a.m.set(k, nil)
+				ei = a.m.setDecoded(k, nil)
 			}
 		}
 		if err := d.value(am, ei, depth+1); err != nil {
@@ -662,7 +716,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		o = &Object{Class: class}
 		om = &o.m
 		if n > 0 {
-			o.m.e = make([]entry, 0, n)
+			o.m.e = d.entries(n)
 		}
 		d.store(m, idx, s, o)
 	}
@@ -673,7 +727,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		}
 		var ei int
 		if d.build {
-			ei = o.m.set(k, nil)
+			ei = o.m.setDecoded(k, nil)
 		}
 		if err := d.value(om, ei, depth+1); err != nil {
 			return err
@@ -815,7 +869,8 @@ func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
 }
 
 func decodeValue(data string, opts *Options) (Value, int, error) {
-	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true}
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true,
+		noSlots: !strings.Contains(data, "R:") && !strings.Contains(data, "r:")}
 	var root omap
 	root.e = make([]entry, 1)
 	if err := d.value(&root, 0, 0); err != nil {

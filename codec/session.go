@@ -166,7 +166,7 @@ func (s *Session) find(k Key) int {
 		}
 		return -1
 	}
-	if len(s.ents) > 16 {
+	if len(s.ents) > 32 {
 		s.idx = make(map[Key]int, len(s.ents))
 		for i := range s.ents {
 			s.idx[s.ents[i].key] = i
@@ -197,8 +197,8 @@ func isScalar(v Value) bool {
 
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
-	d := decoder{d: s.src, pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base}
+	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
+		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef}
 	var root omap
 	root.e = make([]entry, 1)
 	if err := d.value(&root, 0, s.depth0); err != nil {

@@ -226,7 +226,7 @@ type omap struct {
 	idx map[Key]int32
 }
 
-const indexThreshold = 8
+const indexThreshold = 16
 
 func (m *omap) find(k Key) int {
 	if m.idx != nil {
@@ -251,6 +251,22 @@ func (m *omap) find(k Key) int {
 		}
 	}
 	return -1
+}
+
+// setDecoded is set for decoding: duplicates are rare, so small and
+// medium maps are searched linearly instead of building an index.
+func (m *omap) setDecoded(k Key, v Value) int {
+	if m.idx == nil && len(m.e) <= 64 {
+		for i := range m.e {
+			if m.e[i].k == k {
+				m.e[i].v = v
+				return i
+			}
+		}
+		m.e = append(m.e, entry{k, v})
+		return len(m.e) - 1
+	}
+	return m.set(k, v)
 }
 
 // set stores v under k, keeping the position of an existing key. It
