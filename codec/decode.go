@@ -79,7 +79,7 @@ func (d *decoder) entries(n int) []entry {
 	}
 	l := len(d.entSlab)
 	d.entSlab = d.entSlab[:l+n]
-	return d.entSlab[l:l:l+n]
+	return d.entSlab[l : l : l+n]
 }
 
 func (d *decoder) newArray() *Array {
