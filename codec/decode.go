@@ -765,9 +765,14 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
 		d.store(m, idx, s, x)
 	}
-	inner := d.payloadValues(ps, ps+n, depth)
+	inner, val, refs := d.payloadValues(ps, ps+n, depth)
 	if x != nil {
 		x.nslots = inner
+		if refs {
+			// Keep the decoded payload so that encoding can renumber its
+			// back-references to the outer values.
+			x.inner, x.innerSrc = val, p
+		}
 	}
 	d.pos = ps + n + 1
 	return nil
@@ -779,14 +784,15 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // reference counter, so those values take numbers too. A payload that is
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
-func (d *decoder) payloadValues(ps, pe, depth int) int {
+func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
 	if pe == ps {
-		return 0
+		return 0, nil, false
 	}
 	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
 	saveHas, saveCross := d.hasRef, d.crossRef
 	d.d = d.d[:pe]
 	d.pos = ps
+	d.hasRef = false
 	var tmp *omap
 	if d.build {
 		tmp = &omap{e: make([]entry, 1)}
@@ -794,14 +800,20 @@ func (d *decoder) payloadValues(ps, pe, depth int) int {
 	err := d.value(tmp, 0, depth)
 	ok := err == nil && d.pos == pe
 	d.d = saveD
+	refs := d.hasRef
 	if !ok {
 		d.nslot = saveN
 		d.slots = d.slots[:saveSlots]
 		d.kinds = d.kinds[:saveKinds]
 		d.hasRef, d.crossRef = saveHas, saveCross
-		return 0
+		return 0, nil, false
 	}
-	return d.nslot - saveN
+	d.hasRef = saveHas || refs
+	var v Value
+	if tmp != nil {
+		v = tmp.e[0].v
+	}
+	return d.nslot - saveN, v, refs
 }
 
 func (d *decoder) enum(m *omap, idx, s int) error {

@@ -80,6 +80,9 @@
 //     the array are ignored, as PHP does.
 //   - The historic php-handler "!name|" undefined marker is rejected, as
 //     PHP 8.2 does.
-//   - Payloads of Serializable objects are opaque bytes; back-references
-//     inside them are kept as written.
+//   - A Serializable payload that is not serialize() output (custom
+//     formats such as old PHP's ArrayObject "x:i:0;a:0:{};m:a:0:{}") is
+//     opaque and takes no numbers; PHP's own unserialize() of such classes
+//     may number values inside it. Payloads that are serialize() output are
+//     numbered like PHP, and their back-references are renumbered on encode.
 package codec

@@ -544,11 +544,18 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted}
+		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
 		memo[x] = c
+		if x.inner != nil {
+			c.inner = deepCopy(x.inner, memo)
+		}
 		return c
 	case Serializable:
-		return Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted}
+		c := Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
+		if x.inner != nil {
+			c.inner = deepCopy(x.inner, memo)
+		}
+		return c
 	}
 	return v
 }

@@ -78,15 +78,18 @@ func (String) Kind() Kind { return KindString }
 // When the payload is itself one serialize() value (the usual
 // "return serialize($this->data);"), PHP numbers the values inside it with
 // the same counter as the outer data, and codec does the same, so that
-// later R:/r: numbers stay right. Back-references inside the payload are
-// kept as written: they are only right while the values before the
-// Serializable keep their numbering.
+// later R:/r: numbers stay right. Back-references inside such a payload
+// (C:6:"Legacy":4:{r:1;}) are renumbered on encode like the outer ones, as
+// long as Payload is left unchanged.
 type Serializable struct {
 	Class   string
 	Payload []byte
 
 	nslots  int  // numbered values inside Payload (see payloadValues)
 	counted bool // nslots is known
+
+	inner    Value  // decoded Payload, kept when it holds R:/r: (renumbered on encode)
+	innerSrc string // the Payload inner was decoded from
 }
 
 // Kind implements [Value].
