@@ -452,6 +452,10 @@ func (d *decoder) float() (float64, error) {
 	if d.d[p] != ';' {
 		return 0, d.errAt(p, "expected ';' after float")
 	}
+	if !d.build {
+		d.pos = p + 1
+		return 0, nil
+	}
 	f, err := strconv.ParseFloat(d.d[start:p], 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {

@@ -102,6 +102,7 @@ type sEntry struct {
 	hasRef     bool
 	st         entState
 	val        Value
+	vsize      int // estimated memory of val
 }
 
 // Session is a decoded PHP session: its top-level variables in order.
@@ -231,12 +232,29 @@ func (s *Session) GetKey(k Key) (Value, bool, error) {
 		}
 		e.val = v
 		e.st = stClean
-		s.valBytes += 2*(e.end-e.start) + 32
+		e.vsize = 2*(e.end-e.start) + 32
+		s.valBytes += e.vsize
 	}
 	if e.st == stClean && !isScalar(e.val) {
 		e.st = stExposed
 	}
 	return e.val, true, nil
+}
+
+// Range calls fn for each variable in order, decoding values as needed,
+// until fn returns false. It stops at the first decoding error.
+func (s *Session) Range(fn func(name string, v Value) bool) error {
+	for i := 0; i < len(s.ents); i++ {
+		k := s.ents[i].key
+		v, _, err := s.GetKey(k)
+		if err != nil {
+			return err
+		}
+		if !fn(k.String(), v) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Set stores v as the variable name. Names the handler cannot store give
@@ -263,13 +281,15 @@ func (s *Session) SetKey(k Key, v Value) error {
 
 func (s *Session) setKey(k Key, v Value) {
 	s.modified = true
-	s.valBytes += sizeOf(v, 0)
+	size := sizeOf(v, 0)
+	s.valBytes += size
 	if i := s.find(k); i >= 0 {
 		e := &s.ents[i]
-		e.val, e.st, e.start, e.end, e.hasRef = v, stSet, -1, -1, false
+		s.valBytes -= e.vsize
+		e.val, e.st, e.start, e.end, e.hasRef, e.vsize = v, stSet, -1, -1, false, size
 		return
 	}
-	s.ents = append(s.ents, sEntry{key: k, start: -1, end: -1, st: stSet, val: v})
+	s.ents = append(s.ents, sEntry{key: k, start: -1, end: -1, st: stSet, val: v, vsize: size})
 	if s.idx != nil {
 		s.idx[k] = len(s.ents) - 1
 	}
@@ -281,6 +301,7 @@ func (s *Session) Delete(name string) bool {
 	if i < 0 {
 		return false
 	}
+	s.valBytes -= s.ents[i].vsize
 	copy(s.ents[i:], s.ents[i+1:])
 	s.ents[len(s.ents)-1] = sEntry{}
 	s.ents = s.ents[:len(s.ents)-1]
@@ -711,6 +732,7 @@ func (s *Session) decodeWhole(segs []seg) error {
 		e := &s.ents[sg.ent]
 		e.val = root.e[i].v
 		e.st = stClean
+		e.vsize = 2*(sg.end-sg.start) + 32
 		e.start, e.end = -1, -1
 	}
 	for i := range s.ents {
@@ -719,6 +741,9 @@ func (s *Session) decodeWhole(segs []seg) error {
 		}
 	}
 	s.whole = true
-	s.valBytes += 2 * len(s.src)
+	s.valBytes = 0
+	for i := range s.ents {
+		s.valBytes += s.ents[i].vsize
+	}
 	return nil
 }

@@ -272,3 +272,33 @@ func TestSessionBinaryAndSerializeErrors(t *testing.T) {
 		}
 	}
 }
+
+func TestSessionRangeAndSize(t *testing.T) {
+	s := mustSession(t, PHP, `a|i:1;b|a:1:{i:0;s:3:"xyz";}c|N;`)
+	var names []string
+	if err := s.Range(func(n string, v Value) bool {
+		names = append(names, n+":"+v.Kind().String())
+		return n != "b"
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(names, ",") != "a:int,b:array" {
+		t.Fatal(names)
+	}
+	base := s.Size()
+	big := String(strings.Repeat("x", 10000))
+	s.Set("big", big)
+	if s.Size() < base+10000 {
+		t.Fatalf("Size %d after adding 10 kB to %d", s.Size(), base)
+	}
+	for i := 0; i < 100; i++ {
+		s.Set("big", big)
+	}
+	if s.Size() > base+20000 {
+		t.Fatalf("Size grows on repeated Set: %d", s.Size())
+	}
+	s.Delete("big")
+	if s.Size() > base+1000 {
+		t.Fatalf("Size %d after Delete, base %d", s.Size(), base)
+	}
+}
