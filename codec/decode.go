@@ -638,7 +638,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					k = Key{i: v}
 				}
 			}
-			if !k.isStr && !a.full && k.i >= a.next && a.m.idx == nil {
+			if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) && a.m.idx == nil {
 				// Strictly above every int key so far: cannot be a duplicate
 				// of an int key; string keys never equal int keys.
 				a.noteKey(k)

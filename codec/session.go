@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"unsafe"
@@ -112,7 +111,9 @@ type sEntry struct {
 // variable's value is built on its first [Session.Get]. Variables that were
 // not changed are re-encoded from their original bytes.
 //
-// A Session is not safe for concurrent use.
+// A Session is not safe for concurrent use. Even Get changes internal state
+// (it decodes and caches a value), so concurrent readers need a lock or a
+// Clone each (Clone itself only reads s).
 type Session struct {
 	h        Handler
 	src      string
@@ -335,7 +336,7 @@ func (s *Session) Modified() bool {
 			return true
 		}
 		buf = enc.buf
-		if !bytes.Equal(buf, unsafe.Slice(unsafe.StringData(s.src[e.start:]), e.end-e.start)) {
+		if string(buf) != s.src[e.start:e.end] {
 			return true
 		}
 	}
@@ -526,7 +527,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Array{next: x.next, full: x.full}
+		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full}
 		memo[x] = c
 		c.m.e = make([]entry, len(x.m.e))
 		for i := range x.m.e {

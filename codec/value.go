@@ -311,9 +311,10 @@ func (m *omap) del(k Key) bool {
 // *Array that appears twice in a graph is encoded twice (use a [*Reference]
 // for PHP's &).
 type Array struct {
-	m    omap
-	next int64 // PHP nNextFreeElement (8.2 semantics: never below 0)
-	full bool  // key math.MaxInt64 was used: Append has no key left
+	m       omap
+	next    int64 // PHP nNextFreeElement: largest int key used + 1
+	hasNext bool  // an int key was used (else Append uses 0)
+	full    bool  // key math.MaxInt64 was used: Append has no key left
 }
 
 // NewArray returns an empty array with room for n elements.
@@ -327,7 +328,7 @@ func NewArray(n ...int) *Array {
 
 // NewArrayOf returns the list array [vals[0], vals[1], ...] (keys 0..n-1).
 func NewArrayOf(vals ...Value) *Array {
-	a := &Array{next: int64(len(vals))}
+	a := &Array{next: int64(len(vals)), hasNext: len(vals) > 0}
 	a.m.e = make([]entry, len(vals))
 	for i, v := range vals {
 		a.m.e[i] = entry{Key{i: int64(i)}, v}
@@ -351,7 +352,8 @@ func (a *Array) Set(k Key, v Value) {
 }
 
 func (a *Array) noteKey(k Key) {
-	if !k.isStr && !a.full && k.i >= a.next {
+	if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) {
+		a.hasNext = true
 		if k.i == math.MaxInt64 {
 			a.full = true
 		} else {
@@ -364,12 +366,15 @@ func (a *Array) noteKey(k Key) {
 // does not lower the next key used by [Array.Append].
 func (a *Array) Delete(k Key) bool { return a.m.del(k) }
 
-// Append stores v under the next free int key (PHP's $a[] = v) and returns
-// that key. If no key is free (key 9223372036854775807 was used) nothing is
-// stored and -1 is returned.
+// Append stores v under the next free int key (PHP's $a[] = v): one more
+// than the largest int key ever used (even if deleted since, and also for
+// negative keys: [-5 => x] appends at -4), or 0. It returns that key. If
+// no key is free (key 9223372036854775807 was used) nothing is stored and
+// math.MinInt64 (never a key Append uses) is returned, like PHP's "Cannot
+// add element to the array as the next element is already occupied".
 func (a *Array) Append(v Value) int64 {
 	if a.full {
-		return -1
+		return math.MinInt64
 	}
 	k := a.next
 	a.Set(IntKey(k), v)
