@@ -55,6 +55,7 @@ type decoder struct {
 	noRef1    bool // php_serialize: value 1 is the session array itself
 	lenient   bool // scan only: do not range-check R:/r: (payload counting)
 	noSlots   bool // build mode: the input has no R:/r:, keep no reference table
+	noKinds   bool // scan mode: the input has no r:, keep no kind table
 
 	entSlab []entry // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
@@ -110,14 +111,26 @@ func (d *decoder) eof() error {
 
 // expect consumes the byte c.
 func (d *decoder) expect(c byte) error {
+	if d.eat(c) {
+		return nil
+	}
+	return d.expectErr(c)
+}
+
+// eat consumes the byte c if it is next.
+func (d *decoder) eat(c byte) bool {
+	if d.pos < len(d.d) && d.d[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+func (d *decoder) expectErr(c byte) error {
 	if d.pos >= len(d.d) {
 		return d.eof()
 	}
-	if d.d[d.pos] != c {
-		return d.errAt(d.pos, "expected "+strconv.QuoteRune(rune(c))+", found "+quoteByte(d.d[d.pos]))
-	}
-	d.pos++
-	return nil
+	return d.errAt(d.pos, "expected "+strconv.QuoteRune(rune(c))+", found "+quoteByte(d.d[d.pos]))
 }
 
 func quoteByte(c byte) string {
@@ -203,7 +216,9 @@ func (d *decoder) push(m *omap, idx int, k Kind) int {
 		d.slots = append(d.slots, slot{m: m, idx: idx})
 		return len(d.slots) - 1
 	}
-	d.kinds = append(d.kinds, k)
+	if !d.noKinds {
+		d.kinds = append(d.kinds, k)
+	}
 	return 0
 }
 
@@ -290,8 +305,8 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(';'); err != nil {
-			return err
+		if !d.eat(';') {
+			return d.expectErr(';')
 		}
 		if d.build {
 			d.store(m, idx, s, Int(n))
@@ -338,8 +353,8 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(';'); err != nil {
-			return err
+		if !d.eat(';') {
+			return d.expectErr(';')
 		}
 		if n == 0 || (n >= own && !d.lenient) {
 			return d.errAt(start, "object back-reference r:"+strconv.Itoa(n)+" out of range")
@@ -369,8 +384,8 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(';'); err != nil {
-			return err
+		if !d.eat(';') {
+			return d.expectErr(';')
 		}
 		if n == 0 || (n > d.nslot && !d.lenient) {
 			return d.errAt(start, "reference R:"+strconv.Itoa(n)+" out of range")
@@ -474,11 +489,11 @@ func (d *decoder) str() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := d.expect(':'); err != nil {
-		return "", err
+	if !d.eat(':') {
+		return "", d.expectErr(':')
 	}
-	if err := d.expect('"'); err != nil {
-		return "", err
+	if !d.eat('"') {
+		return "", d.expectErr('"')
 	}
 	if esc {
 		return d.escaped(n)
@@ -564,8 +579,8 @@ func (d *decoder) key() (Key, error) {
 		if err != nil {
 			return Key{}, err
 		}
-		if err := d.expect(';'); err != nil {
-			return Key{}, err
+		if !d.eat(';') {
+			return Key{}, d.expectErr(';')
 		}
 		return Key{i: n}, nil
 	case 's', 'S':
@@ -587,11 +602,11 @@ func (d *decoder) count() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := d.expect(':'); err != nil {
-		return 0, err
+	if !d.eat(':') {
+		return 0, d.expectErr(':')
 	}
-	if err := d.expect('{'); err != nil {
-		return 0, err
+	if !d.eat('{') {
+		return 0, d.expectErr('{')
 	}
 	// Every element needs at least 6 bytes ("i:0;N;"), plus the closing '}'.
 	if n > (len(d.d)-d.pos)/6 {
@@ -680,11 +695,11 @@ func (d *decoder) className() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := d.expect(':'); err != nil {
-		return "", err
+	if !d.eat(':') {
+		return "", d.expectErr(':')
 	}
-	if err := d.expect('"'); err != nil {
-		return "", err
+	if !d.eat('"') {
+		return "", d.expectErr('"')
 	}
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "class name length exceeds input", ErrTooLarge)
@@ -750,11 +765,11 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	if err != nil {
 		return err
 	}
-	if err := d.expect(':'); err != nil {
-		return err
+	if !d.eat(':') {
+		return d.expectErr(':')
 	}
-	if err := d.expect('{'); err != nil {
-		return err
+	if !d.eat('{') {
+		return d.expectErr('{')
 	}
 	if n > len(d.d)-d.pos-1 {
 		return d.errKind(d.pos, "payload length exceeds input", ErrTooLarge)
@@ -827,11 +842,11 @@ func (d *decoder) enum(m *omap, idx, s int) error {
 	if err != nil {
 		return err
 	}
-	if err := d.expect(':'); err != nil {
-		return err
+	if !d.eat(':') {
+		return d.expectErr(':')
 	}
-	if err := d.expect('"'); err != nil {
-		return err
+	if !d.eat('"') {
+		return d.expectErr('"')
 	}
 	if n > len(d.d)-d.pos-2 {
 		return d.errKind(d.pos, "enum length exceeds input", ErrTooLarge)

@@ -621,12 +621,21 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		return s, nil
 	}
 	d := decoder{d: data, maxDepth: s.maxDepth}
-	d.kinds = make([]Kind, 0, len(data)/8+1)
+	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
+		d.kinds = make([]Kind, 0, len(data)/8+1)
+	}
+	// segs lists the values in blob order; it is only kept once a
+	// duplicate name makes it differ from the entry order.
 	var segs []seg
+	dup := false
 	add := func(k Key, start int) {
 		e := sEntry{key: k, start: start, end: d.pos, base: d.entryBase,
 			nslots: d.nslot - d.entryBase, hasRef: d.hasRef}
 		if i := s.find(k); i >= 0 {
+			if !dup {
+				dup = true
+				segs = entrySegs(s.ents)
+			}
 			s.ents[i] = e
 			segs = append(segs, seg{i, start, d.pos})
 			return
@@ -635,7 +644,15 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		if s.idx != nil {
 			s.idx[k] = len(s.ents) - 1
 		}
-		segs = append(segs, seg{len(s.ents) - 1, start, d.pos})
+		if dup {
+			segs = append(segs, seg{len(s.ents) - 1, start, d.pos})
+		}
+	}
+	switch h {
+	case PHP:
+		s.ents = make([]sEntry, 0, min(strings.Count(data, "|"), 64))
+	case PHPBinary:
+		s.ents = make([]sEntry, 0, min(len(data)/64+1, 64))
 	}
 	switch h {
 	case PHP:
@@ -685,7 +702,9 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		}
 		d.nslot = 1
 		d.noRef1 = true
-		d.kinds = append(d.kinds, KindArray)
+		if !d.noKinds {
+			d.kinds = append(d.kinds, KindArray)
+		}
 		s.ents = make([]sEntry, 0, n)
 		for i := 0; i < n; i++ {
 			k, err := d.key()
@@ -707,11 +726,22 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		}
 	}
 	if d.crossRef {
+		if !dup {
+			segs = entrySegs(s.ents)
+		}
 		if err := s.decodeWhole(segs); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+func entrySegs(es []sEntry) []seg {
+	segs := make([]seg, len(es), len(es)+4)
+	for i := range es {
+		segs[i] = seg{i, es[i].start, es[i].end}
+	}
+	return segs
 }
 
 // decodeWhole builds every value with one reference table, for sessions
