@@ -641,6 +641,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 		}
 		d.store(m, idx, s, a)
 	}
+	var seen uint64 // Bloom filter of the keys so far: most keys are new
 	for i := 0; i < n; i++ {
 		k, err := d.key()
 		if err != nil {
@@ -653,7 +654,14 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					k = Key{i: v}
 				}
 			}
-			if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) && a.m.idx == nil {
+			bit := keyBit(k)
+			if seen&bit == 0 && a.m.idx == nil {
+				// Certainly a new key.
+				seen |= bit
+				a.noteKey(k)
+				a.m.e = append(a.m.e, entry{k: k})
+				ei = len(a.m.e) - 1
+			} else if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) && a.m.idx == nil {
 				// Strictly above every int key so far: cannot be a duplicate
 				// of an int key; string keys never equal int keys.
 				a.noteKey(k)
@@ -716,6 +724,21 @@ func (d *decoder) className() (string, error) {
 	return name, nil
 }
 
+// keyBit hashes a key to one bit of a 64-bit Bloom filter.
+func keyBit(k Key) uint64 {
+	var h uint64
+	if k.isStr {
+		h = uint64(len(k.s)) * 0x9E3779B1
+		if len(k.s) > 0 {
+			h += uint64(k.s[0])*31 + uint64(k.s[len(k.s)-1])*131 + uint64(k.s[len(k.s)/2])*7
+		}
+	} else {
+		h = uint64(k.i) * 0x9E3779B97F4A7C15
+		h ^= h >> 29
+	}
+	return 1 << ((h ^ h>>6) & 63)
+}
+
 func (d *decoder) object(m *omap, idx, s, depth int) error {
 	if err := d.enter(depth); err != nil {
 		return err
@@ -729,6 +752,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 	if err != nil {
 		return err
 	}
+	var seen uint64
 	var o *Object
 	var om *omap
 	if d.build {
@@ -746,7 +770,13 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		}
 		var ei int
 		if d.build {
-			ei = o.m.setDecoded(k, nil)
+			if bit := keyBit(k); seen&bit == 0 {
+				seen |= bit
+				o.m.e = append(o.m.e, entry{k: k})
+				ei = len(o.m.e) - 1
+			} else {
+				ei = o.m.setDecoded(k, nil)
+			}
 		}
 		if err := d.value(om, ei, depth+1); err != nil {
 			return err

@@ -3,6 +3,7 @@ package codec
 import (
 	"errors"
 	"math"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -302,3 +303,56 @@ func TestEncodeErrors(t *testing.T) {
 		t.Fatalf("reference cycle: %s %v", out, err)
 	}
 }
+
+// TestDecodeDuplicateKeys: duplicates anywhere (small and large arrays,
+// objects) keep the first position and the last value, like PHP.
+func TestDecodeDuplicateKeys(t *testing.T) {
+	for _, n := range []int{3, 20, 63, 64, 65, 200} {
+		for _, intKeys := range []bool{false, true} {
+			key := func(i int) string {
+				if intKeys {
+					return "i:" + itoa(i*37%n) + ";"
+				}
+				s := "k" + itoa(i)
+				return `s:` + itoa(len(s)) + `:"` + s + `";`
+			}
+			var in strings.Builder
+			in.WriteString("a:" + itoa(n+n/2) + ":{")
+			for i := 0; i < n; i++ {
+				in.WriteString(key(i) + "i:" + itoa(i) + ";")
+			}
+			for i := 0; i < n/2; i++ {
+				in.WriteString(key(i*2) + "i:" + itoa(1000+i) + ";")
+			}
+			in.WriteString("}")
+			v, err := DecodeValue([]byte(in.String()), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			a := v.(*Array)
+			if a.Len() != n {
+				t.Fatalf("n=%d int=%v: Len %d", n, intKeys, a.Len())
+			}
+			for i := 0; i < n; i++ {
+				k, val := a.At(i)
+				want := Int(i)
+				if i%2 == 0 && i/2 < n/2 {
+					want = Int(1000 + i/2)
+				}
+				if val != want {
+					t.Fatalf("n=%d int=%v: element %d (%v) = %v, want %v", n, intKeys, i, k, val, want)
+				}
+			}
+			// Object members too.
+			o, err := DecodeValue([]byte(`O:8:"stdClass":`+in.String()[2:]), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.(*Object).Len() != n {
+				t.Fatalf("object n=%d: Len %d", n, o.(*Object).Len())
+			}
+		}
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
