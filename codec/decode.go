@@ -770,7 +770,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		}
 		var ei int
 		if d.build {
-			if bit := keyBit(k); seen&bit == 0 {
+			if bit := keyBit(k); seen&bit == 0 && o.m.idx == nil {
 				seen |= bit
 				o.m.e = append(o.m.e, entry{k: k})
 				ei = len(o.m.e) - 1
