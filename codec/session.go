@@ -125,6 +125,11 @@ type Session struct {
 	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
 	srcH     Handler
 	valBytes int
+
+	// Decoding scratch space; never shared between sessions (Clone resets it).
+	root    *omap
+	entSlab []entry
+	arrSlab []Array
 }
 
 // NewSession returns an empty session for handler h.
@@ -200,16 +205,24 @@ func isScalar(v Value) bool {
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef}
-	var root omap
-	root.e = make([]entry, 1)
-	if err := d.value(&root, 0, s.depth0); err != nil {
+		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef,
+		entSlab: s.entSlab, arrSlab: s.arrSlab}
+	if s.root == nil {
+		s.root = &omap{e: make([]entry, 1)}
+	}
+	root := s.root
+	err := d.value(root, 0, s.depth0)
+	v := root.e[0].v
+	root.e[0] = entry{}
+	// Later decodes of this session carve from the same slabs.
+	s.entSlab, s.arrSlab = d.entSlab, d.arrSlab
+	if err != nil {
 		return nil, err
 	}
 	if d.pos != e.end {
 		return nil, &SyntaxError{Offset: d.pos, Msg: "value length mismatch"}
 	}
-	return root.e[0].v, nil
+	return v, nil
 }
 
 // Get returns the value of the variable name, decoding it on first use.
@@ -424,6 +437,7 @@ func appendInt(b []byte, n int) []byte {
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
 	c := *s
+	c.root, c.entSlab, c.arrSlab = nil, nil, nil
 	c.ents = make([]sEntry, len(s.ents))
 	copy(c.ents, s.ents)
 	c.idx = nil
