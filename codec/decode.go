@@ -300,6 +300,13 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return nil
 	case 'i':
 		s := d.push(m, idx, KindInt)
+		if n, next, ok := fastInt(d.d, d.pos); ok {
+			d.pos = next
+			if d.build {
+				d.store(m, idx, s, Int(n))
+			}
+			return nil
+		}
 		d.pos += 2
 		n, err := d.int()
 		if err != nil {
@@ -325,6 +332,15 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return nil
 	case 's', 'S':
 		s := d.push(m, idx, KindString)
+		if c == 's' {
+			if a, b, ok := fastStr(d.d, d.pos); ok {
+				d.pos = b + 2
+				if d.build {
+					d.store(m, idx, s, String(d.d[a:b]))
+				}
+				return nil
+			}
+		}
 		str, err := d.str()
 		if err != nil {
 			return err
@@ -564,6 +580,68 @@ func (d *decoder) escaped(n int) (string, error) {
 	return string(buf), nil
 }
 
+// fastInt parses the common form i:<digits>; or i:-<digits>; (at most 18
+// digits, so no overflow) at p. Anything else is left to the general path,
+// which also produces the error messages.
+func fastInt(d string, p int) (int64, int, bool) {
+	q := p + 2
+	if q >= len(d) || d[p+1] != ':' {
+		return 0, 0, false
+	}
+	neg := d[q] == '-'
+	if neg {
+		q++
+	}
+	st := q
+	var n int64
+	for q < len(d) {
+		c := d[q] - '0'
+		if c > 9 {
+			break
+		}
+		n = n*10 + int64(c)
+		q++
+	}
+	if q == st || q-st > 18 || q >= len(d) || d[q] != ';' {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, q + 1, true
+}
+
+// fastStr parses the common form s:<n>:"<n bytes>"; (n of at most 9
+// digits) at p and returns the bounds of the bytes; the value ends at b+2.
+func fastStr(d string, p int) (a, b int, ok bool) {
+	q := p + 2
+	if q >= len(d) || d[p+1] != ':' {
+		return 0, 0, false
+	}
+	st := q
+	n := 0
+	for q < len(d) {
+		c := d[q] - '0'
+		if c > 9 {
+			break
+		}
+		n = n*10 + int(c)
+		q++
+	}
+	if q == st || q-st > 9 || q+1 >= len(d) || d[q] != ':' || d[q+1] != '"' {
+		return 0, 0, false
+	}
+	a = q + 2
+	if n > len(d)-a-2 {
+		return 0, 0, false
+	}
+	b = a + n
+	if d[b] != '"' || d[b+1] != ';' {
+		return 0, 0, false
+	}
+	return a, b, true
+}
+
 // key parses an array or object key (i:, s: or S:).
 func (d *decoder) key() (Key, error) {
 	if d.pos+1 >= len(d.d) {
@@ -571,6 +649,10 @@ func (d *decoder) key() (Key, error) {
 	}
 	switch d.d[d.pos] {
 	case 'i':
+		if n, next, ok := fastInt(d.d, d.pos); ok {
+			d.pos = next
+			return Key{i: n}, nil
+		}
 		if d.d[d.pos+1] != ':' {
 			return Key{}, d.errAt(d.pos+1, "expected ':'")
 		}
@@ -584,6 +666,10 @@ func (d *decoder) key() (Key, error) {
 		}
 		return Key{i: n}, nil
 	case 's', 'S':
+		if a, b, ok := fastStr(d.d, d.pos); ok && d.d[d.pos] == 's' {
+			d.pos = b + 2
+			return Key{s: d.d[a:b], isStr: true}, nil
+		}
 		if d.d[d.pos+1] != ':' {
 			return Key{}, d.errAt(d.pos+1, "expected ':'")
 		}
@@ -659,13 +745,13 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				// Certainly a new key.
 				seen |= bit
 				a.noteKey(k)
-				a.m.e = append(a.m.e, entry{k: k})
+				a.m.e = pushKey(a.m.e, k)
 				ei = len(a.m.e) - 1
 			} else if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) && a.m.idx == nil {
 				// Strictly above every int key so far: cannot be a duplicate
 				// of an int key; string keys never equal int keys.
 				a.noteKey(k)
-				a.m.e = append(a.m.e, entry{k: k})
+				a.m.e = pushKey(a.m.e, k)
 				ei = len(a.m.e) - 1
 				if a.m.idx != nil {
 					a.m.idx[k] = int32(ei)
@@ -724,6 +810,18 @@ func (d *decoder) className() (string, error) {
 	return name, nil
 }
 
+// pushKey appends an entry with key k and no value. Assigning the key
+// field alone costs one write barrier instead of a bulk copy.
+func pushKey(e []entry, k Key) []entry {
+	l := len(e)
+	if l == cap(e) {
+		return append(e, entry{k: k})
+	}
+	e = e[:l+1]
+	e[l].k = k
+	return e
+}
+
 // keyBit hashes a key to one bit of a 64-bit Bloom filter.
 func keyBit(k Key) uint64 {
 	var h uint64
@@ -772,7 +870,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		if d.build {
 			if bit := keyBit(k); seen&bit == 0 && o.m.idx == nil {
 				seen |= bit
-				o.m.e = append(o.m.e, entry{k: k})
+				o.m.e = pushKey(o.m.e, k)
 				ei = len(o.m.e) - 1
 			} else {
 				ei = o.m.setDecoded(k, nil)
