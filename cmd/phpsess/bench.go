@@ -20,19 +20,20 @@ import (
 func init() { register(newBenchCmd) }
 
 type benchFlags struct {
-	redis      string
-	scenarios  []string
-	targets    []string
-	writers    []int
-	ops        int64
-	duration   time.Duration
-	sessions   int
-	phpWorkers int
-	payload    int
-	json       bool
-	verbose    bool
-	cpuprofile string
-	memprofile string
+	redis       string
+	scenarios   []string
+	targets     []string
+	writers     []int
+	ops         int64
+	duration    time.Duration
+	sessions    int
+	phpWorkers  int
+	payload     int
+	json        bool
+	verbose     bool
+	cpuprofile  string
+	memprofile  string
+	heapprofile string
 	// incr
 	session string
 	key     string
@@ -86,6 +87,7 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	fl.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile at the end of the run to this file")
+	fl.StringVar(&f.heapprofile, "heapprofile", "", "memory scenario: write a heap profile taken while all touched sessions are live")
 	fl.StringVar(&f.session, "session", "", "incr: session ID")
 	fl.StringVar(&f.key, "key", "n", "incr: integer key to increment")
 	fl.StringVar(&f.target, "target", bench.TargetLib, "incr: target to increment through (lib, b1, b2, b3)")
@@ -155,6 +157,14 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 	}
 	if f.verbose {
 		cfg.Log = errOut
+	}
+	if f.heapprofile != "" {
+		hf, err := os.Create(f.heapprofile)
+		if err != nil {
+			return err
+		}
+		defer hf.Close()
+		cfg.HeapProfile = hf
 	}
 	var (
 		headerDone bool
