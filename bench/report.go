@@ -33,7 +33,7 @@ func TableRow(w io.Writer, r Result) {
 		ratio = fmt.Sprintf("%.2f", r.RatioB1)
 	}
 	cmds := ""
-	if r.CmdsPerOp > 0 {
+	if r.Ops > 0 || r.CmdsPerOp > 0 {
 		cmds = fmt.Sprintf("%.3g", r.CmdsPerOp)
 	}
 	cpu := ""

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -208,12 +209,26 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		}
 		bench.WriteHeader(out, machine, note)
 	}
-	_, err = bench.Run(ctx, cfg, emit)
+	rep, err := bench.Run(ctx, cfg, emit)
 	if f.json {
 		flushJSON()
 	}
 	if err != nil {
 		return err
+	}
+	if rep != nil {
+		if goals := bench.CheckGoals(rep.Results); len(goals) > 0 {
+			if f.json {
+				if err := json.NewEncoder(out).Encode(struct {
+					Scenario string       `json:"scenario"`
+					Goals    []bench.Goal `json:"goals"`
+				}{"goals", goals}); err != nil && werr == nil {
+					werr = err
+				}
+			} else {
+				bench.WriteGoals(out, goals)
+			}
+		}
 	}
 	return werr
 }
