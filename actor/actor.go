@@ -25,6 +25,11 @@ type Env struct {
 	// store (for stores that deliver no invalidations): a read then costs
 	// a store read but still no decode when the bytes are unchanged.
 	Revalidate bool
+	// OwnWritesSettled says that when Commit returns, the invalidation of
+	// our own write has been delivered and no foreign write to the session
+	// can have been made yet (one atomic script on one connection). The
+	// memo entry of the committed session is then stored fresh.
+	OwnWritesSettled bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -61,13 +66,16 @@ type sessionActor struct {
 func (a *sessionActor) Receive(c pa.Context) {
 	switch m := c.Message().(type) {
 	case *Op:
+		// protoactor counts a message after enqueuing it, so the count can
+		// be transiently negative; only a positive count guarantees that
+		// another message will arrive and trigger the flush.
 		a.pending = append(a.pending, m)
-		if a.mb.UserMessageCount() == 0 || len(a.pending) >= a.set.MaxBatch {
+		if a.mb.UserMessageCount() <= 0 || len(a.pending) >= a.set.MaxBatch {
 			a.safeFlush(false)
 		}
 	case idleCheck:
 		a.onIdleCheck(c, m.force)
-		if len(a.pending) > 0 && a.mb.UserMessageCount() == 0 {
+		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
 			// ops deferred by a flush that waited for more messages
 			a.safeFlush(false)
 		}
@@ -502,6 +510,9 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
+	if a.env.Memo != nil && a.env.OwnWritesSettled {
+		seq = a.env.Memo.Seq()
+	}
 	a.lastHold = a.lastRelease.Sub(lockedAt)
 	if err != nil {
 		return used, err
