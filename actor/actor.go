@@ -322,6 +322,40 @@ func (a *sessionActor) docUnderLock(d Data) (Doc, error) {
 	return a.decode(d)
 }
 
+// startRenewer keeps the lock alive while user functions run longer than
+// RenewAfter (a slow function must not let the lock expire under it). The
+// returned stop waits for the renewer and reports a lost lock.
+func (a *sessionActor) startRenewer(ctx context.Context, lock any) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var rerr error
+	every := a.set.RenewAfter
+	t := time.AfterFunc(every, func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			if err := a.env.Store.Renew(ctx, lock); err != nil {
+				rerr = err
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() error {
+		if t.Stop() {
+			return nil
+		}
+		close(quit)
+		<-done
+		return rerr
+	}
+}
+
 // runBatch takes the lock once, applies as many pending ops as fit and
 // commits them in one write.
 func (a *sessionActor) runBatch() {
@@ -435,6 +469,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return 0, err
 	}
 
+	stopRenew := a.startRenewer(ctx, lk.Lock)
 	found := lk.Data.Found
 	cur := base
 	exists := found
@@ -444,12 +479,6 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	for i, op := range batch {
 		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
 			break
-		}
-		if i > 0 && time.Since(lockedAt) > a.set.RenewAfter {
-			if err := a.env.Store.Renew(ctx, lk.Lock); err != nil {
-				return 0, err
-			}
-			lockedAt = time.Now()
 		}
 		used = i + 1
 		if !op.claim() {
@@ -478,6 +507,13 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 			changed = false
 			destroyed = true
 		}
+	}
+
+	if err := stopRenew(); err != nil {
+		// the lock was lost while the functions ran: nothing is written
+		_ = a.env.Store.Release(ctx, lk.Lock)
+		a.lastRelease = time.Now()
+		return used, err
 	}
 
 	mode := WriteNone
