@@ -113,9 +113,9 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			m.cancelInv = s.OnInvalidate(m.memo.Invalidate)
 		}
 	}
-	gap, window := time.Duration(0), time.Duration(0)
+	var gap, window, cgap time.Duration
 	if !cfg.NoFairness {
-		gap, window = actor.FairnessFromPHP(cfg.PHPLockWaitTime, cfg.PHPLockRetries)
+		gap, window, cgap = actor.FairnessFromPHP(cfg.PHPLockWaitTime, cfg.PHPLockRetries)
 	}
 	maxHold := cfg.MaxHold
 	if maxHold <= 0 {
@@ -137,6 +137,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			IdleTimeout:     cfg.IdleTimeout,
 			Gap:             gap,
 			Window:          window,
+			ContendedGap:    cgap,
 		},
 		Hooks:      m.hooks(),
 		Ctx:        context.Background(),

@@ -60,6 +60,10 @@ type sessionActor struct {
 	busySince   time.Time // start of the current stretch without a free gap
 	lastHold    time.Duration
 	foreignSeen bool // the last batch waited for a foreign holder
+	// contendedUntil: a foreign holder was seen recently; until then the
+	// longer ContendedGap is used (PHP is active on this session and its
+	// retries may be spaced wider than lock_wait_time on a busy host).
+	contendedUntil time.Time
 }
 
 // Receive implements protoactor's Actor.
@@ -199,6 +203,9 @@ func (a *sessionActor) fairnessPause() bool {
 		return false
 	}
 	now := time.Now()
+	if now.Before(a.contendedUntil) && a.set.ContendedGap > gap {
+		gap = a.set.ContendedGap
+	}
 	if now.Sub(a.lastRelease) >= gap {
 		a.busySince = time.Time{}
 		a.foreignSeen = false
@@ -321,6 +328,10 @@ func (a *sessionActor) docUnderLock(d Data) (Doc, error) {
 	}
 	return a.decode(d)
 }
+
+// contendedFor is how long after seeing a foreign lock holder the actor
+// keeps using Settings.ContendedGap.
+const contendedFor = time.Second
 
 // startRenewer keeps the lock alive while user functions run longer than
 // RenewAfter (a slow function must not let the lock expire under it). The
@@ -461,6 +472,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	if lk.Waited {
 		a.foreignSeen = true
+		a.contendedUntil = lockedAt.Add(contendedFor)
 	}
 	base, err := a.docUnderLock(lk.Data)
 	if err != nil {
