@@ -354,7 +354,10 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 //
 // fn may run more than once (when the lock was lost and the batch is
 // re-run), so it must not have side effects outside the session. The
-// *Session is valid only during fn.
+// *Session is valid only during fn. fn runs on the session's actor: it must
+// be quick (the lock is held while it runs, and PHP waits) and must not call
+// the Manager for the same session (that would wait for itself until ctx
+// ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
 	_, _, err := m.do(ctx, "update", id, actor.Update, func(d actor.Doc, found bool) error {
 		return fn(&Session{s: d.(doc).s, jf: m.jf, found: found})

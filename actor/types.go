@@ -53,6 +53,7 @@ const (
 	WriteDelete
 )
 
+// String names the mode.
 func (m WriteMode) String() string {
 	switch m {
 	case WriteData:
