@@ -93,7 +93,16 @@
 // release compares tokens; an operator's forced unlock is the exception).
 // A SET NX whose reply was lost is resolved by GET of the lock: ours → we
 // hold it and go on; not ours → tried again (a few times) while the caller's
-// context allows.
+// context allows. Should such a SET still land later (its connection broke
+// before Redis read it), a lock found holding our own token is adopted, and
+// a token given up on is compare-and-deleted a second later.
+//
+// Replies by which Redis refuses a command it did not run because it cannot
+// write right now (READONLY from a demoted master during a Sentinel
+// failover, LOADING after a restart, MASTERDOWN, TRYAGAIN, CLUSTERDOWN) are
+// re-sent with a growing pause for up to Config.ReconcileTimeout; a split
+// write re-checks lock ownership before it is re-sent, since the new
+// master may not have our lock.
 //
 // # NewStore
 //
