@@ -103,19 +103,24 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 
 func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok string) (*Lock, Data, error) {
 	lk := s.LockKey(id)
+	start := time.Now()
+	// The waiter and the LockTimeout timer are set up at the first busy
+	// attempt (an uncontended acquisition needs neither). The waiter is
+	// registered before tracking of the lock key is armed (holder), so no
+	// invalidation after that can be missed.
 	var w *waiter
-	if wait && s.tracking {
-		// Registered before the first SET so that no invalidation between
-		// our SET and the arming of tracking can be missed.
-		w = s.addWaiter(lk)
-		defer s.removeWaiter(lk, w)
-	}
+	defer func() {
+		if w != nil {
+			s.removeWaiter(lk, w)
+		}
+	}()
 	var deadline <-chan time.Time
-	if wait {
-		t := time.NewTimer(s.cfg.LockTimeout)
-		defer t.Stop()
-		deadline = t.C
-	}
+	var deadlineTimer *time.Timer
+	defer func() {
+		if deadlineTimer != nil {
+			deadlineTimer.Stop()
+		}
+	}()
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -158,6 +163,13 @@ func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok 
 			return l, d, err
 		}
 		s.st.busy.Add(1)
+		if wait && w == nil && s.tracking {
+			w = s.addWaiter(lk)
+		}
+		if wait && deadlineTimer == nil {
+			deadlineTimer = time.NewTimer(max(s.cfg.LockTimeout-time.Since(start), 0))
+			deadline = deadlineTimer.C
+		}
 		var found bool
 		holder, pttl, found, err = s.holder(ctx, lk, wait)
 		if err != nil {
