@@ -75,6 +75,11 @@
 //
 // Topologies: standalone, Sentinel and Redis Cluster, as rueidis reaches
 // them. Keys in different slots are never combined in one command or script.
+// Note that phpredis's cluster handler (save_handler=rediscluster, prefix
+// PHPREDIS_CLUSTER_SESSION:) implements no locking at all: on a cluster the
+// lock excludes other Go processes (and PHP apps using the standalone
+// handler against a cluster proxy), not rediscluster PHP requests, which
+// write unlocked.
 //
 // # Errors and what they promise
 //
