@@ -21,6 +21,9 @@ type Lock struct {
 	Acquired time.Time
 	// Expiry is the lock's PX.
 	Expiry time.Duration
+	// Waited is how long LockAndRead waited for another holder before the
+	// successful attempt (0 when the first attempt took the lock).
+	Waited time.Duration
 
 	// validUntil is a lower bound of when the lock can expire: the send
 	// time of the last SET/renew that succeeded, plus Expiry.
@@ -157,6 +160,9 @@ func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok 
 		if err != nil || acquired {
 			if acquired {
 				s.st.acquired.Add(1)
+				if w != nil || deadlineTimer != nil {
+					l.Waited = l.Acquired.Sub(start)
+				}
 			} else {
 				s.abandon(lk, tok, lost)
 			}
@@ -189,6 +195,7 @@ func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok 
 			l, d, err := s.adopt(ctx, id, lk, tok)
 			if err == nil {
 				s.st.acquired.Add(1)
+				l.Waited = l.Acquired.Sub(start)
 			}
 			return l, d, err
 		}
