@@ -119,7 +119,8 @@
 //
 // # Several waiters in one process
 //
-// Every waiter of one lock key is woken by its invalidation and retries
-// SET NX; only one wins. Callers that funnel a session through one goroutine
-// (as the actor layer does) have one waiter per session and process.
+// The waiters of one lock key in one Store queue in FIFO order: a release
+// wakes only the first, so a hand-over costs one SET NX (and one re-arming
+// read) however many goroutines wait. The others keep their PTTL timer and
+// safety poll.
 package redisio
