@@ -41,6 +41,12 @@
 //	unlocked destroy     DEL K                                 DEL K                                 DEL K
 //	refresh (Touch)      EXPIRE K ttl                          EXPIRE K ttl                          EXPIRE K ttl
 //
+// Round trips of one locked update (lock, read, write, release), measured by
+// TestRoundTrips: phpredis 4 (SET NX, GET, SETEX, EVALSHA; 5 with
+// lock_expire's GET L check); redisio standalone/Sentinel 2; redisio cluster
+// 5 (SET NX; GET K or, for a cached K, the PTTL K barrier; renew; SETEX +
+// PTTL; release), 6 when the barrier finds the cached K stale and re-reads.
+//
 // A lost Commit or SET NX reply (network error, timeout) is reconciled by
 // token: GET L on the same connection (ordered behind the lost command) says
 // whether we hold the lock; a held lock lets Commit resend its idempotent
@@ -69,4 +75,52 @@
 //
 // Topologies: standalone, Sentinel and Redis Cluster, as rueidis reaches
 // them. Keys in different slots are never combined in one command or script.
+// Note that phpredis's cluster handler (save_handler=rediscluster, prefix
+// PHPREDIS_CLUSTER_SESSION:) implements no locking at all: on a cluster the
+// lock excludes other Go processes (and PHP apps using the standalone
+// handler against a cluster proxy), not rediscluster PHP requests, which
+// write unlocked.
+//
+// # Errors and what they promise
+//
+//   - nil from Commit: Redis acknowledged the write (directly, or the
+//     reconciliation proved it: CommitResult.Reconciled).
+//   - ErrLockLost: the lock was not ours when the write would have run;
+//     nothing was written. Safe to re-read and redo the change.
+//   - ErrOutcomeUnknown: the reply was lost and the lock's state no longer
+//     tells; the write may or may not be in Redis. Never also ErrLockLost.
+//   - ErrLockTimeout / ErrLockHeld (*HolderError): the holder's token and the
+//     lock's remaining TTL (negative: none, as for PHP CLI locks).
+//
+// Reconciliation assumes that Redis does not lose acknowledged writes (a
+// restart without persistence loses the sessions anyway) and that nobody
+// deletes a lock that holds someone else's token (PHP never does: its
+// release compares tokens; an operator's forced unlock is the exception).
+// A SET NX whose reply was lost is resolved by GET of the lock: ours → we
+// hold it and go on; not ours → tried again (a few times) while the caller's
+// context allows. Should such a SET still land later (its connection broke
+// before Redis read it), a lock found holding our own token is adopted, and
+// a token given up on is compare-and-deleted a second later.
+//
+// Replies by which Redis refuses a command it did not run because it cannot
+// write right now (READONLY from a demoted master during a Sentinel
+// failover, LOADING after a restart, MASTERDOWN, TRYAGAIN, CLUSTERDOWN) are
+// re-sent with a growing pause for up to Config.ReconcileTimeout; a split
+// write re-checks lock ownership before it is re-sent, since the new
+// master may not have our lock.
+//
+// # NewStore
+//
+// A Store built with NewStore over a caller's client cannot install the
+// invalidation hook nor know how many connections the client multiplexes:
+// waits are woken by the lock's PTTL timer and a 5 ms poll, Get is a plain
+// GET, and OnInvalidate never fires. Mutual exclusion, ownership checks and
+// read-your-own-writes hold all the same.
+//
+// # Several waiters in one process
+//
+// The waiters of one lock key in one Store queue in FIFO order: a release
+// wakes only the first, so a hand-over costs one SET NX (and one re-arming
+// read) however many goroutines wait. The others keep their PTTL timer and
+// safety poll.
 package redisio
