@@ -543,10 +543,8 @@ func (d *decoder) escaped(n int) (string, error) {
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "string length "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
 	}
-	var buf []byte
-	if d.build {
-		buf = make([]byte, 0, n)
-	}
+	// Built in scan mode too: S: keys need their decoded text. S: is rare.
+	buf := make([]byte, 0, n)
 	for i := 0; i < n; i++ {
 		if d.pos >= len(d.d) {
 			return "", d.eof()
@@ -566,9 +564,7 @@ func (d *decoder) escaped(n int) (string, error) {
 		} else {
 			d.pos++
 		}
-		if d.build {
-			buf = append(buf, c)
-		}
+		buf = append(buf, c)
 	}
 	if d.pos+1 >= len(d.d) {
 		return "", d.eof()

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,26 @@ func FuzzDecodeValue(f *testing.F) {
 	addSeeds(f, "", true)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := DecodeValue(data, &Options{MaxDepth: 200})
+		if len(data) > 1 && data[0] == 'a' && data[1] == ':' {
+			// The lazy session scanner and the value decoder must agree.
+			s, serr := DecodeSession(PHPSerialize, data, &Options{MaxDepth: 200})
+			switch {
+			case err == nil && serr != nil && !strings.Contains(serr.Error(), "session array itself"):
+				t.Fatalf("value decodes but session scan fails: %v", serr)
+			case serr == nil && err != nil && !strings.Contains(err.Error(), "trailing bytes"):
+				t.Fatalf("session scan accepts but value decode fails: %v", err)
+			case serr == nil && err == nil:
+				c, cerr := s.Convert(PHPSerialize)
+				if cerr != nil {
+					t.Fatal(cerr)
+				}
+				a, aerr := c.Encode()
+				b, berr := EncodeValue(v)
+				if aerr != nil || berr != nil || !bytes.Equal(a, b) {
+					t.Fatalf("session and value encodings differ: %q vs %q (%v %v)", a, b, aerr, berr)
+				}
+			}
+		}
 		if err != nil {
 			return
 		}
