@@ -126,6 +126,14 @@ func fuzzSession(t *testing.T, h Handler, data []byte) {
 	if err != nil || !bytes.Equal(canon, canon2) {
 		t.Fatalf("canonical unstable: %q -> %q -> %q", data, canon, canon2)
 	}
+	// The raw re-emission and the values describe the same session.
+	c2, err := s2.Convert(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canon4, err := c2.Encode(); err != nil || !bytes.Equal(canon, canon4) {
+		t.Fatalf("raw and decoded disagree: %q: %q vs %q (%v)", data, canon, canon4, err)
+	}
 	enc3, err := s.Encode()
 	if err != nil {
 		t.Fatal(err)
