@@ -908,12 +908,14 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
 		d.store(m, idx, s, x)
 	}
-	inner, val, refs := d.payloadValues(ps, ps+n, depth)
+	inner, val, _ := d.payloadValues(ps, ps+n, depth)
 	if x != nil {
 		x.nslots = inner
-		if refs {
-			// Keep the decoded payload so that encoding can renumber its
-			// back-references to the outer values.
+		if inner > 0 {
+			// Keep the decoded payload: encoding renumbers its
+			// back-references and registers the objects inside it, which
+			// later r:/R: of the outer data may point to (PHP shares one
+			// table between the payload and the outer data).
 			x.inner, x.innerSrc = val, p
 		}
 	}
