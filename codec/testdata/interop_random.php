@@ -5,6 +5,9 @@
 error_reporting(E_ALL & ~E_DEPRECATED);
 class User { public $pub = 1; protected $prot = 2; private $priv = 3; }
 enum Suit { case Hearts; case Spades; }
+class Magic { private $data; function __construct($d = null) { $this->data = $d; }
+    function __serialize(): array { return ['d' => $this->data, 5 => 'five']; }
+    function __unserialize(array $a): void { $this->data = $a['d']; } }
 class Legacy implements Serializable { public $v; function __construct($v = null) { $this->v = $v; }
     function serialize() { return serialize($this->v); } function unserialize($s) { $this->v = unserialize($s); } }
 
@@ -53,9 +56,19 @@ function rval($depth) {
             for ($i = 0; $i < $m; $i++) {
                 if (mt_rand(0, 1)) { $a[] = rval($depth + 1); } else { $a[rkey()] = rval($depth + 1); }
             }
+            if (count($a) >= 2 && mt_rand(0, 3) == 0) {
+                // a reference between two elements
+                $ks = array_keys($a);
+                $a[$ks[count($ks) - 1]] = &$a[$ks[0]];
+            }
             return $a;
         case 9:
             if ($pool && mt_rand(0, 1)) { return $pool[mt_rand(0, count($pool) - 1)]; }
+            if (mt_rand(0, 6) == 0) {
+                $o = new Magic(rval($depth + 1));
+                $pool[] = $o;
+                return $o;
+            }
             if (mt_rand(0, 4) == 0) {
                 $o = new Legacy(rval($depth + 1));
                 $pool[] = $o;
@@ -64,6 +77,7 @@ function rval($depth) {
             $o = mt_rand(0, 2) ? new stdClass : new User;
             $m = mt_rand(0, 3);
             for ($i = 0; $i < $m; $i++) { $o->{'p' . mt_rand(0, 5)} = rval($depth + 1); }
+            if (mt_rand(0, 5) == 0) { $o->r = &$o->pub; }
             $pool[] = $o;
             return $o;
         default:
@@ -80,7 +94,8 @@ for ($c = 0; $c < $n; $c++) {
     $vals = [];
     $m = mt_rand(1, 8);
     for ($i = 0; $i < $m; $i++) {
-        $names[] = 'v' . $i . (mt_rand(0, 3) == 0 ? rstr() : '');
+        $odd = ['', "!x$i", "a\0b$i"][mt_rand(0, 2)];
+        $names[] = mt_rand(0, 15) == 0 ? $odd : 'v' . $i . (mt_rand(0, 3) == 0 ? rstr() : '');
     }
     foreach (['php', 'php_binary', 'php_serialize'] as $h) {
         mt_srand((int)$argv[1] * 1000 + $c + 7);
