@@ -7,5 +7,6 @@ import (
 	_ "github.com/asynkron/protoactor-go/actor"
 	_ "github.com/hashicorp/golang-lru/v2"
 	_ "github.com/redis/rueidis"
+	_ "github.com/spf13/cobra"
 	_ "github.com/stretchr/testify/require"
 )
