@@ -64,6 +64,12 @@ type sessionActor struct {
 	// longer ContendedGap is used (PHP is active on this session and its
 	// retries may be spaced wider than lock_wait_time on a busy host).
 	contendedUntil time.Time
+	// committed is what the session held after our last commit.
+	committed struct {
+		known bool
+		found bool
+		raw   []byte
+	}
 }
 
 // Receive implements protoactor's Actor.
@@ -470,7 +476,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		// a new busy stretch starts (a foreign hold is busy time too)
 		a.busySince = t0
 	}
-	if lk.Waited {
+	// Foreign activity: we waited for a holder, or the session changed
+	// since our last commit (someone locked, wrote and released it in
+	// between, e.g. inside our last pause). PHP requests may be queued:
+	// pause right after this batch.
+	if lk.Waited || (a.committed.known && (a.committed.found != lk.Data.Found || !bytes.Equal(a.committed.raw, lk.Data.Bytes))) {
 		a.foreignSeen = true
 		a.contendedUntil = lockedAt.Add(contendedFor)
 	}
@@ -558,6 +568,17 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
+	a.committed.known = err == nil
+	if err == nil {
+		switch mode {
+		case WriteData:
+			a.committed.raw, a.committed.found = out, true
+		case WriteDelete:
+			a.committed.raw, a.committed.found = nil, false
+		default:
+			a.committed.raw, a.committed.found = lk.Data.Bytes, found
+		}
+	}
 	if a.env.Memo != nil && a.env.OwnWritesSettled {
 		seq = a.env.Memo.Seq()
 	}
