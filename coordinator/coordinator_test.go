@@ -403,19 +403,23 @@ func TestFairnessLeavesGaps(t *testing.T) {
 	// stretches of lock activity between free gaps ≥ 0.9·gap
 	var longest time.Duration
 	start := iv[0].From
-	bigGaps := 0
+	bigGaps, tooLong := 0, 0
 	for i := 1; i < len(iv); i++ {
 		free := iv[i].From.Sub(iv[i-1].To)
 		if free >= gap*9/10 {
 			bigGaps++
-			if d := iv[i-1].To.Sub(start); d > longest {
-				longest = d
+			d := iv[i-1].To.Sub(start)
+			longest = max(longest, d)
+			if d > window-gap+2*time.Millisecond {
+				tooLong++
 			}
 			start = iv[i].From
 		}
 	}
-	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v", gap, window, len(iv), bigGaps, longest)
-	require.Greater(t, bigGaps, 0)
-	// by construction ≤ window-gap; allow for a loaded machine
-	require.Less(t, longest, 3*window)
+	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v, %d stretches over window-gap+2ms",
+		gap, window, len(iv), bigGaps, longest, tooLong)
+	require.Greater(t, bigGaps, 10)
+	// By construction a stretch is ≤ window-gap; a stretch can only be
+	// longer when the machine stalls the actor while it holds the lock.
+	require.LessOrEqual(t, tooLong*10, bigGaps, "more than 10%% of busy stretches exceeded the window")
 }
