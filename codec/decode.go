@@ -29,9 +29,10 @@ func (o *Options) maxDepth() int {
 
 // slot is one numbered value of the reference table (build mode).
 type slot struct {
-	v   Value
-	m   *omap // where the value is stored, for turning it into a reference
-	idx int
+	back bool // written as r: (PHP never points R:/r: at such a slot)
+	v    Value
+	m    *omap // where the value is stored, for turning it into a reference
+	idx  int
 }
 
 // decoder parses PHP serialize() text. In build mode it produces values;
@@ -49,13 +50,15 @@ type decoder struct {
 	nslot    int    // numbered values so far, absolute (includes slotBase)
 	slotBase int    // numbers <= slotBase belong to earlier entries
 
-	entryBase int  // scan mode: first number of the current session entry, minus one
-	hasRef    bool // an R:/r: was seen (reset per entry by the caller)
-	crossRef  bool // an R:/r: pointed before entryBase
-	noRef1    bool // php_serialize: value 1 is the session array itself
-	lenient   bool // scan only: do not range-check R:/r: (payload counting)
-	noSlots   bool // build mode: the input has no R:/r:, keep no reference table
-	noKinds   bool // scan mode: the input has no r:, keep no kind table
+	entryBase  int  // scan mode: first number of the current session entry, minus one
+	hasRef     bool // an R:/r: was seen (reset per entry by the caller)
+	crossRef   bool // an R:/r: pointed before entryBase
+	noRef1     bool // php_serialize: value 1 is the session array itself
+	lenient    bool // scan only: do not range-check R:/r: (payload counting)
+	opaqueC    bool // treat every Serializable payload as opaque (see payloadValues)
+	strictRefs bool // reject R:/r: to a slot written as r: (to choose between payload readings)
+	noSlots    bool // build mode: the input has no R:/r:, keep no reference table
+	noKinds    bool // scan mode: the input has no r:, keep no kind table
 
 	entSlab []entry // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
@@ -254,8 +257,11 @@ func (d *decoder) ref(s int) *Reference {
 	return r
 }
 
+// kindBackref marks, in the scan's kind table, a value written as r:.
+const kindBackref Kind = 255
+
 func isObjectKind(k Kind) bool {
-	return k == KindObject || k == KindSerializable || k == KindEnum
+	return k == KindObject || k == KindSerializable || k == KindEnum || k == kindBackref
 }
 
 // value parses one value and stores it in m.e[idx] (build mode).
@@ -300,6 +306,13 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return nil
 	case 'i':
 		s := d.push(m, idx, KindInt)
+		if n, next, ok := fastInt(d.d, d.pos); ok {
+			d.pos = next
+			if d.build {
+				d.store(m, idx, s, Int(n))
+			}
+			return nil
+		}
 		d.pos += 2
 		n, err := d.int()
 		if err != nil {
@@ -325,6 +338,15 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return nil
 	case 's', 'S':
 		s := d.push(m, idx, KindString)
+		if c == 's' {
+			if a, b, ok := fastStr(d.d, d.pos); ok {
+				d.pos = b + 2
+				if d.build {
+					d.store(m, idx, s, String(d.d[a:b]))
+				}
+				return nil
+			}
+		}
 		str, err := d.str()
 		if err != nil {
 			return err
@@ -346,7 +368,10 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		s := d.push(m, idx, KindEnum)
 		return d.enum(m, idx, s)
 	case 'r':
-		s := d.push(m, idx, KindObject)
+		s := d.push(m, idx, kindBackref)
+		if s >= 0 && d.build {
+			d.slots[s].back = true
+		}
 		own := d.nslot
 		d.pos += 2
 		n, err := d.uint()
@@ -367,6 +392,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
+			if d.strictRefs && d.slots[n-1-d.slotBase].back {
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
+			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
 			switch t.(type) {
 			case *Object, *Serializable, Enum:
@@ -374,8 +402,13 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
-		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
-			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
+		} else if n-1 < len(d.kinds) {
+			if !isObjectKind(d.kinds[n-1]) {
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
+			}
+			if d.strictRefs && d.kinds[n-1] == kindBackref {
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
+			}
 		}
 		return nil
 	case 'R':
@@ -401,7 +434,12 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
+			if d.strictRefs && d.slots[n-1-d.slotBase].back {
+				return d.errAt(start, "R:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
+			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
+		} else if d.strictRefs && n-1 < len(d.kinds) && d.kinds[n-1] == kindBackref {
+			return d.errAt(start, "R:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
 		}
 		return nil
 	}
@@ -527,10 +565,8 @@ func (d *decoder) escaped(n int) (string, error) {
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "string length "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
 	}
-	var buf []byte
-	if d.build {
-		buf = make([]byte, 0, n)
-	}
+	// Built in scan mode too: S: keys need their decoded text. S: is rare.
+	buf := make([]byte, 0, n)
 	for i := 0; i < n; i++ {
 		if d.pos >= len(d.d) {
 			return "", d.eof()
@@ -550,9 +586,7 @@ func (d *decoder) escaped(n int) (string, error) {
 		} else {
 			d.pos++
 		}
-		if d.build {
-			buf = append(buf, c)
-		}
+		buf = append(buf, c)
 	}
 	if d.pos+1 >= len(d.d) {
 		return "", d.eof()
@@ -564,6 +598,68 @@ func (d *decoder) escaped(n int) (string, error) {
 	return string(buf), nil
 }
 
+// fastInt parses the common form i:<digits>; or i:-<digits>; (at most 18
+// digits, so no overflow) at p. Anything else is left to the general path,
+// which also produces the error messages.
+func fastInt(d string, p int) (int64, int, bool) {
+	q := p + 2
+	if q >= len(d) || d[p+1] != ':' {
+		return 0, 0, false
+	}
+	neg := d[q] == '-'
+	if neg {
+		q++
+	}
+	st := q
+	var n int64
+	for q < len(d) {
+		c := d[q] - '0'
+		if c > 9 {
+			break
+		}
+		n = n*10 + int64(c)
+		q++
+	}
+	if q == st || q-st > 18 || q >= len(d) || d[q] != ';' {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, q + 1, true
+}
+
+// fastStr parses the common form s:<n>:"<n bytes>"; (n of at most 9
+// digits) at p and returns the bounds of the bytes; the value ends at b+2.
+func fastStr(d string, p int) (a, b int, ok bool) {
+	q := p + 2
+	if q >= len(d) || d[p+1] != ':' {
+		return 0, 0, false
+	}
+	st := q
+	n := 0
+	for q < len(d) {
+		c := d[q] - '0'
+		if c > 9 {
+			break
+		}
+		n = n*10 + int(c)
+		q++
+	}
+	if q == st || q-st > 9 || q+1 >= len(d) || d[q] != ':' || d[q+1] != '"' {
+		return 0, 0, false
+	}
+	a = q + 2
+	if n > len(d)-a-2 {
+		return 0, 0, false
+	}
+	b = a + n
+	if d[b] != '"' || d[b+1] != ';' {
+		return 0, 0, false
+	}
+	return a, b, true
+}
+
 // key parses an array or object key (i:, s: or S:).
 func (d *decoder) key() (Key, error) {
 	if d.pos+1 >= len(d.d) {
@@ -571,6 +667,10 @@ func (d *decoder) key() (Key, error) {
 	}
 	switch d.d[d.pos] {
 	case 'i':
+		if n, next, ok := fastInt(d.d, d.pos); ok {
+			d.pos = next
+			return Key{i: n}, nil
+		}
 		if d.d[d.pos+1] != ':' {
 			return Key{}, d.errAt(d.pos+1, "expected ':'")
 		}
@@ -584,6 +684,10 @@ func (d *decoder) key() (Key, error) {
 		}
 		return Key{i: n}, nil
 	case 's', 'S':
+		if a, b, ok := fastStr(d.d, d.pos); ok && d.d[d.pos] == 's' {
+			d.pos = b + 2
+			return Key{s: d.d[a:b], isStr: true}, nil
+		}
 		if d.d[d.pos+1] != ':' {
 			return Key{}, d.errAt(d.pos+1, "expected ':'")
 		}
@@ -659,13 +763,13 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				// Certainly a new key.
 				seen |= bit
 				a.noteKey(k)
-				a.m.e = append(a.m.e, entry{k: k})
+				a.m.e = pushKey(a.m.e, k)
 				ei = len(a.m.e) - 1
 			} else if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) && a.m.idx == nil {
 				// Strictly above every int key so far: cannot be a duplicate
 				// of an int key; string keys never equal int keys.
 				a.noteKey(k)
-				a.m.e = append(a.m.e, entry{k: k})
+				a.m.e = pushKey(a.m.e, k)
 				ei = len(a.m.e) - 1
 				if a.m.idx != nil {
 					a.m.idx[k] = int32(ei)
@@ -724,6 +828,18 @@ func (d *decoder) className() (string, error) {
 	return name, nil
 }
 
+// pushKey appends an entry with key k and no value. Assigning the key
+// field alone costs one write barrier instead of a bulk copy.
+func pushKey(e []entry, k Key) []entry {
+	l := len(e)
+	if l == cap(e) {
+		return append(e, entry{k: k})
+	}
+	e = e[:l+1]
+	e[l].k = k
+	return e
+}
+
 // keyBit hashes a key to one bit of a 64-bit Bloom filter.
 func keyBit(k Key) uint64 {
 	var h uint64
@@ -772,7 +888,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		if d.build {
 			if bit := keyBit(k); seen&bit == 0 && o.m.idx == nil {
 				seen |= bit
-				o.m.e = append(o.m.e, entry{k: k})
+				o.m.e = pushKey(o.m.e, k)
 				ei = len(o.m.e) - 1
 			} else {
 				ei = o.m.setDecoded(k, nil)
@@ -811,15 +927,17 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	}
 	var x *Serializable
 	if d.build {
-		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
+		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaqueC}
 		d.store(m, idx, s, x)
 	}
-	inner, val, refs := d.payloadValues(ps, ps+n, depth)
+	inner, val, _ := d.payloadValues(ps, ps+n, depth)
 	if x != nil {
 		x.nslots = inner
-		if refs {
-			// Keep the decoded payload so that encoding can renumber its
-			// back-references to the outer values.
+		if inner > 0 {
+			// Keep the decoded payload: encoding renumbers its
+			// back-references and registers the objects inside it, which
+			// later r:/R: of the outer data may point to (PHP shares one
+			// table between the payload and the outer data).
 			x.inner, x.innerSrc = val, p
 		}
 	}
@@ -834,7 +952,7 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
 func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
-	if pe == ps {
+	if pe == ps || d.opaqueC {
 		return 0, nil, false
 	}
 	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
@@ -930,7 +1048,31 @@ func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
 }
 
 func decodeValue(data string, opts *Options) (Value, int, error) {
-	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true,
+	if !retryOpaque(data) {
+		return decodeValueMode(data, opts, false, false)
+	}
+	for _, opaque := range []bool{false, true} {
+		if v, n, err := decodeValueMode(data, opts, opaque, true); err == nil {
+			return v, n, nil
+		}
+	}
+	return decodeValueMode(data, opts, false, false)
+}
+
+// retryOpaque reports whether a failed decode is worth retrying with
+// Serializable payloads taken as opaque. PHP numbers the values inside a
+// C: payload only when the class's serialize()/unserialize() call
+// serialize()/unserialize() themselves; a payload like "N;" may be either.
+// codec first assumes nested serialize() (the common implementation) and,
+// if the references that follow do not fit as PHP writes them (each R:/r:
+// names the first occurrence), the other reading; if neither fits exactly,
+// the first reading is used leniently.
+func retryOpaque(data string) bool {
+	return strings.Contains(data, "C:") && (strings.Contains(data, "R:") || strings.Contains(data, "r:"))
+}
+
+func decodeValueMode(data string, opts *Options, opaqueC, strict bool) (Value, int, error) {
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaqueC: opaqueC, strictRefs: strict,
 		noSlots: !strings.Contains(data, "R:") && !strings.Contains(data, "r:")}
 	var root omap
 	root.e = make([]entry, 1)
