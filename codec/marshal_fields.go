@@ -27,10 +27,10 @@ type field struct {
 // structInfo describes how a struct type maps to a PHP array.
 type structInfo struct {
 	fields   []field
-	variable bool  // some field may be left out (omitempty, or behind an embedded pointer)
-	classer  uint8 // classerNone, classerValue or classerPointer
-	byName map[string]int // exact name → index into fields
-	byFold map[string]int // lower-cased name → index (fallback, like encoding/json)
+	variable bool           // some field may be left out (omitempty, or behind an embedded pointer)
+	classer  uint8          // classerNone, classerValue or classerPointer
+	byName   map[string]int // exact name → index into fields
+	byFold   map[string]int // lower-cased name → index (fallback, like encoding/json)
 }
 
 const (
