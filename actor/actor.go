@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
@@ -25,6 +26,11 @@ type Env struct {
 	// store (for stores that deliver no invalidations): a read then costs
 	// a store read but still no decode when the bytes are unchanged.
 	Revalidate bool
+	// OwnWritesSettled says that when Commit returns, the invalidation of
+	// our own write has been delivered and no foreign write to the session
+	// can have been made yet (one atomic script on one connection). The
+	// memo entry of the committed session is then stored fresh.
+	OwnWritesSettled bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -55,19 +61,34 @@ type sessionActor struct {
 	busySince   time.Time // start of the current stretch without a free gap
 	lastHold    time.Duration
 	foreignSeen bool // the last batch waited for a foreign holder
+	// contendedUntil: a foreign holder was seen recently; until then the
+	// longer ContendedGap is used (PHP is active on this session and its
+	// retries may be spaced wider than lock_wait_time on a busy host).
+	contendedUntil time.Time
+	lingered       bool // the pending batch already waited for joiners
+	lastBatchOps   int
+	// committed is what the session held after our last commit.
+	committed struct {
+		known bool
+		found bool
+		raw   []byte
+	}
 }
 
 // Receive implements protoactor's Actor.
 func (a *sessionActor) Receive(c pa.Context) {
 	switch m := c.Message().(type) {
 	case *Op:
+		// protoactor counts a message after enqueuing it, so the count can
+		// be transiently negative; only a positive count guarantees that
+		// another message will arrive and trigger the flush.
 		a.pending = append(a.pending, m)
-		if a.mb.UserMessageCount() == 0 || len(a.pending) >= a.set.MaxBatch {
+		if a.mb.UserMessageCount() <= 0 || len(a.pending) >= a.set.MaxBatch {
 			a.safeFlush(false)
 		}
 	case idleCheck:
 		a.onIdleCheck(c, m.force)
-		if len(a.pending) > 0 && a.mb.UserMessageCount() == 0 {
+		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
 			// ops deferred by a flush that waited for more messages
 			a.safeFlush(false)
 		}
@@ -166,12 +187,34 @@ func (a *sessionActor) flush(final bool) {
 			if a.fairnessPause() && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
 				return
 			}
+			if a.linger() {
+				return
+			}
 		}
+		a.lingered = false
 		a.runBatch()
 		if !final && len(a.pending) > 0 && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
 			return
 		}
 	}
+}
+
+// linger briefly yields before a batch when the session is hot (the last
+// batch carried several ops and ended just now): callers answered by that
+// batch are about to submit again, and waiting a few microseconds lets them
+// join this batch instead of forming the next one — fewer Redis commands
+// per update. It reports whether messages are now waiting (flush returns
+// to let them in; the next flush does not linger again).
+func (a *sessionActor) linger() bool {
+	if a.lingered || a.set.Linger <= 0 || a.lastBatchOps < 2 || time.Since(a.lastRelease) > time.Millisecond {
+		return false
+	}
+	a.lingered = true
+	deadline := time.Now().Add(a.set.Linger)
+	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < a.set.MaxBatch {
+		runtime.Gosched()
+	}
+	return a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch
 }
 
 func (a *sessionActor) consume(n int) {
@@ -191,6 +234,9 @@ func (a *sessionActor) fairnessPause() bool {
 		return false
 	}
 	now := time.Now()
+	if now.Before(a.contendedUntil) && a.set.ContendedGap > gap {
+		gap = a.set.ContendedGap
+	}
 	if now.Sub(a.lastRelease) >= gap {
 		a.busySince = time.Time{}
 		a.foreignSeen = false
@@ -314,6 +360,44 @@ func (a *sessionActor) docUnderLock(d Data) (Doc, error) {
 	return a.decode(d)
 }
 
+// contendedFor is how long after seeing a foreign lock holder the actor
+// keeps using Settings.ContendedGap.
+const contendedFor = time.Second
+
+// startRenewer keeps the lock alive while user functions run longer than
+// RenewAfter (a slow function must not let the lock expire under it). The
+// returned stop waits for the renewer and reports a lost lock.
+func (a *sessionActor) startRenewer(ctx context.Context, lock any) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var rerr error
+	every := a.set.RenewAfter
+	t := time.AfterFunc(every, func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			if err := a.env.Store.Renew(ctx, lock); err != nil {
+				rerr = err
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() error {
+		if t.Stop() {
+			return nil
+		}
+		close(quit)
+		<-done
+		return rerr
+	}
+}
+
 // runBatch takes the lock once, applies as many pending ops as fit and
 // commits them in one write.
 func (a *sessionActor) runBatch() {
@@ -417,8 +501,13 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		// a new busy stretch starts (a foreign hold is busy time too)
 		a.busySince = t0
 	}
-	if lk.Waited {
+	// Foreign activity: we waited for a holder, or the session changed
+	// since our last commit (someone locked, wrote and released it in
+	// between, e.g. inside our last pause). PHP requests may be queued:
+	// pause right after this batch.
+	if lk.Waited || (a.committed.known && (a.committed.found != lk.Data.Found || !bytes.Equal(a.committed.raw, lk.Data.Bytes))) {
 		a.foreignSeen = true
+		a.contendedUntil = lockedAt.Add(contendedFor)
 	}
 	base, err := a.docUnderLock(lk.Data)
 	if err != nil {
@@ -427,6 +516,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return 0, err
 	}
 
+	stopRenew := a.startRenewer(ctx, lk.Lock)
 	found := lk.Data.Found
 	cur := base
 	exists := found
@@ -436,12 +526,6 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	for i, op := range batch {
 		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
 			break
-		}
-		if i > 0 && time.Since(lockedAt) > a.set.RenewAfter {
-			if err := a.env.Store.Renew(ctx, lk.Lock); err != nil {
-				return 0, err
-			}
-			lockedAt = time.Now()
 		}
 		used = i + 1
 		if !op.claim() {
@@ -470,6 +554,13 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 			changed = false
 			destroyed = true
 		}
+	}
+
+	if err := stopRenew(); err != nil {
+		// the lock was lost while the functions ran: nothing is written
+		_ = a.env.Store.Release(ctx, lk.Lock)
+		a.lastRelease = time.Now()
+		return used, err
 	}
 
 	mode := WriteNone
@@ -502,10 +593,25 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
+	a.committed.known = err == nil
+	if err == nil {
+		switch mode {
+		case WriteData:
+			a.committed.raw, a.committed.found = out, true
+		case WriteDelete:
+			a.committed.raw, a.committed.found = nil, false
+		default:
+			a.committed.raw, a.committed.found = lk.Data.Bytes, found
+		}
+	}
+	if a.env.Memo != nil && a.env.OwnWritesSettled {
+		seq = a.env.Memo.Seq()
+	}
 	a.lastHold = a.lastRelease.Sub(lockedAt)
 	if err != nil {
 		return used, err
 	}
+	a.lastBatchOps = used
 	if a.env.Hooks.Batch != nil {
 		a.env.Hooks.Batch(used, a.lastHold, mode)
 	}

@@ -49,13 +49,15 @@ type decoder struct {
 	nslot    int    // numbered values so far, absolute (includes slotBase)
 	slotBase int    // numbers <= slotBase belong to earlier entries
 
-	entryBase int  // scan mode: first number of the current session entry, minus one
-	hasRef    bool // an R:/r: was seen (reset per entry by the caller)
-	crossRef  bool // an R:/r: pointed before entryBase
-	noRef1    bool // php_serialize: value 1 is the session array itself
-	lenient   bool // scan only: do not range-check R:/r: (payload counting)
-	noSlots   bool // build mode: the input has no R:/r:, keep no reference table
-	noKinds   bool // scan mode: the input has no r:, keep no kind table
+	entryBase int             // scan mode: first number of the current session entry, minus one
+	hasRef    bool            // an R:/r: was seen (reset per entry by the caller)
+	crossRef  bool            // an R:/r: pointed before entryBase
+	noRef1    bool            // php_serialize: value 1 is the session array itself
+	lenient   bool            // scan only: do not range-check R:/r: (payload counting)
+	opaque    map[string]bool // Serializable classes whose payloads PHP did not number (see payloadValues)
+	ambiguous []string        // classes whose payloads parsed as serialize() text
+	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
+	noKinds   bool            // scan mode: the input has no r:, keep no kind table
 
 	entSlab []entry // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
@@ -254,8 +256,11 @@ func (d *decoder) ref(s int) *Reference {
 	return r
 }
 
+// kindBackref marks, in the scan's kind table, a value written as r:.
+const kindBackref Kind = 255
+
 func isObjectKind(k Kind) bool {
-	return k == KindObject || k == KindSerializable || k == KindEnum
+	return k == KindObject || k == KindSerializable || k == KindEnum || k == kindBackref
 }
 
 // value parses one value and stores it in m.e[idx] (build mode).
@@ -362,7 +367,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		s := d.push(m, idx, KindEnum)
 		return d.enum(m, idx, s)
 	case 'r':
-		s := d.push(m, idx, KindObject)
+		s := d.push(m, idx, kindBackref)
 		own := d.nslot
 		d.pos += 2
 		n, err := d.uint()
@@ -543,10 +548,8 @@ func (d *decoder) escaped(n int) (string, error) {
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "string length "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
 	}
-	var buf []byte
-	if d.build {
-		buf = make([]byte, 0, n)
-	}
+	// Built in scan mode too: S: keys need their decoded text. S: is rare.
+	buf := make([]byte, 0, n)
 	for i := 0; i < n; i++ {
 		if d.pos >= len(d.d) {
 			return "", d.eof()
@@ -566,9 +569,7 @@ func (d *decoder) escaped(n int) (string, error) {
 		} else {
 			d.pos++
 		}
-		if d.build {
-			buf = append(buf, c)
-		}
+		buf = append(buf, c)
 	}
 	if d.pos+1 >= len(d.d) {
 		return "", d.eof()
@@ -909,15 +910,17 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	}
 	var x *Serializable
 	if d.build {
-		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
+		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaque[class]}
 		d.store(m, idx, s, x)
 	}
-	inner, val, refs := d.payloadValues(ps, ps+n, depth)
+	inner, val, _ := d.payloadValues(class, ps, ps+n, depth)
 	if x != nil {
 		x.nslots = inner
-		if refs {
-			// Keep the decoded payload so that encoding can renumber its
-			// back-references to the outer values.
+		if inner > 0 {
+			// Keep the decoded payload: encoding renumbers its
+			// back-references and registers the objects inside it, which
+			// later r:/R: of the outer data may point to (PHP shares one
+			// table between the payload and the outer data).
 			x.inner, x.innerSrc = val, p
 		}
 	}
@@ -931,8 +934,8 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // reference counter, so those values take numbers too. A payload that is
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
-func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
-	if pe == ps {
+func (d *decoder) payloadValues(class string, ps, pe, depth int) (int, Value, bool) {
+	if pe == ps || d.opaque[class] {
 		return 0, nil, false
 	}
 	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
@@ -956,6 +959,7 @@ func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
 		return 0, nil, false
 	}
 	d.hasRef = saveHas || refs
+	d.noteAmbiguous(class)
 	var v Value
 	if tmp != nil {
 		v = tmp.e[0].v
@@ -1028,12 +1032,106 @@ func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
 }
 
 func decodeValue(data string, opts *Options) (Value, int, error) {
-	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true,
-		noSlots: !strings.Contains(data, "R:") && !strings.Contains(data, "r:")}
+	var v Value
+	var n int
+	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
+		d, val, err := decodeValueMode(data, opts, opaque)
+		if err != nil {
+			return d.ambiguous, false, err
+		}
+		v, n = val, d.pos
+		if len(d.ambiguous) == 0 || !hasRefs(data) {
+			return nil, true, nil
+		}
+		enc, err := EncodeValue(val)
+		return d.ambiguous, err == nil && string(enc) == data[:d.pos], nil
+	})
+	if err != nil {
+		return nil, 0, err
+	}
+	return v, n, nil
+}
+
+func (d *decoder) noteAmbiguous(class string) {
+	for _, c := range d.ambiguous {
+		if c == class {
+			return
+		}
+	}
+	d.ambiguous = append(d.ambiguous, class)
+}
+
+func hasRefs(data string) bool {
+	return strings.Contains(data, "R:") || strings.Contains(data, "r:")
+}
+
+// choosePayloadReading decides how to number the values inside
+// Serializable (C:) payloads. PHP numbers them only when the class's
+// serialize()/unserialize() call serialize()/unserialize() themselves (the
+// usual implementation); a class that returns a stored string verbatim
+// numbers nothing, and a payload such as "N;" looks the same either way.
+// The reading only matters when R:/r: references follow. try decodes with
+// the given classes read as opaque and reports the classes whose payloads
+// parsed as serialize() text and whether the result re-encodes to the
+// input exactly (as everything PHP writes does). Readings are tried per
+// class, nested first; the first exact one wins, else the first that
+// decodes.
+func choosePayloadReading(data string, try func(opaque map[string]bool) (ambiguous []string, exact bool, err error)) error {
+	var known []string
+	var firstErr error
+	var fallback map[string]bool
+	haveFallback := false
+	for mask := 0; mask < 64 && mask < 1<<len(known) || mask == 0; mask++ {
+		var opaque map[string]bool
+		for i, c := range known {
+			if mask&(1<<i) != 0 {
+				if opaque == nil {
+					opaque = make(map[string]bool)
+				}
+				opaque[c] = true
+			}
+		}
+		amb, exact, err := try(opaque)
+		for _, c := range amb {
+			if !slicesContains(known, c) && len(known) < 6 {
+				known = append(known, c)
+			}
+		}
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if exact {
+			return nil
+		}
+		if !haveFallback {
+			fallback, haveFallback = opaque, true
+		}
+	}
+	if !haveFallback {
+		return firstErr
+	}
+	_, _, err := try(fallback)
+	return err
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeValueMode(data string, opts *Options, opaque map[string]bool) (*decoder, Value, error) {
+	d := &decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque, noSlots: !hasRefs(data)}
 	var root omap
 	root.e = make([]entry, 1)
 	if err := d.value(&root, 0, 0); err != nil {
-		return nil, 0, err
+		return d, nil, err
 	}
-	return root.e[0].v, d.pos, nil
+	return d, root.e[0].v, nil
 }

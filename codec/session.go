@@ -119,7 +119,8 @@ type Session struct {
 	src      string
 	ents     []sEntry
 	idx      map[Key]int
-	whole    bool // values were decoded together (cross-entry references)
+	whole    bool            // values were decoded together (cross-entry references)
+	opaque   map[string]bool // Serializable classes read as opaque (see choosePayloadReading)
 	modified bool
 	maxDepth int
 	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
@@ -205,7 +206,7 @@ func isScalar(v Value) bool {
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef,
+		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
 		entSlab: s.entSlab, arrSlab: s.arrSlab}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
@@ -580,14 +581,17 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
+		c := new(Serializable)
+		*c = *x
+		c.Payload = append([]byte(nil), x.Payload...)
 		memo[x] = c
 		if x.inner != nil {
 			c.inner = deepCopy(x.inner, memo)
 		}
 		return c
 	case Serializable:
-		c := Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
+		c := x
+		c.Payload = append([]byte(nil), x.Payload...)
 		if x.inner != nil {
 			c.inner = deepCopy(x.inner, memo)
 		}
@@ -625,16 +629,43 @@ type seg struct {
 // DecodeSessionString is [DecodeSession] for a string; the session keeps
 // a reference to data instead of copying it.
 func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error) {
-	if _, err := ParseHandler(string(h)); err != nil {
+	var s *Session
+	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
+		sess, amb, err := decodeSession(h, data, opts, opaque)
+		if err != nil {
+			return amb, false, err
+		}
+		s = sess
+		if len(amb) == 0 || !hasRefs(data) {
+			return nil, true, nil
+		}
+		// Check the reading: values re-encoded must give the input.
+		c, err := sess.Convert(h)
+		if err != nil {
+			return amb, false, nil
+		}
+		enc, err := c.Encode()
+		return amb, err == nil && string(enc) == data, nil
+	})
+	if err != nil {
 		return nil, err
+	}
+	return s, nil
+}
+
+func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool) (_ *Session, ambiguous []string, _ error) {
+	if _, err := ParseHandler(string(h)); err != nil {
+		return nil, nil, err
 	}
 	s := NewSession(h)
 	s.src = data
 	s.maxDepth = opts.maxDepth()
 	if len(data) == 0 {
-		return s, nil
+		return s, nil, nil
 	}
-	d := decoder{d: data, maxDepth: s.maxDepth}
+	s.opaque = opaque
+	d := decoder{d: data, maxDepth: s.maxDepth, opaque: opaque}
+	defer func() { ambiguous = d.ambiguous }()
 	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
 		d.kinds = make([]Kind, 0, len(data)/8+1)
 	}
@@ -673,14 +704,14 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		for d.pos < len(data) {
 			bar := strings.IndexByte(data[d.pos:], '|')
 			if bar < 0 {
-				return nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
+				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
 			}
 			name := data[d.pos : d.pos+bar]
 			d.pos += bar + 1
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
 			if err := d.value(nil, 0, 0); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(RawStrKey(name), start)
 		}
@@ -688,31 +719,31 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		for d.pos < len(data) {
 			n := int(data[d.pos] & 0x7f)
 			if n >= len(data)-d.pos-1 {
-				return nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
+				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
 			}
 			name := data[d.pos+1 : d.pos+1+n]
 			d.pos += 1 + n
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
 			if err := d.value(nil, 0, 0); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(RawStrKey(name), start)
 		}
 	case PHPSerialize:
 		if strings.HasPrefix(data, "N;") {
-			return s, nil
+			return s, nil, nil
 		}
 		if len(data) < 2 || data[0] != 'a' || data[1] != ':' {
 			if _, _, err := decodeValue(data, opts); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
+			return nil, nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
 		}
 		d.pos = 2
 		n, err := d.count()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		d.nslot = 1
 		d.noRef1 = true
@@ -723,7 +754,7 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		for i := 0; i < n; i++ {
 			k, err := d.key()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if k.isStr {
 				k = StrKey(k.s)
@@ -731,12 +762,12 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
 			if err := d.value(nil, 0, 1); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(k, start)
 		}
 		if err := d.expect('}'); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if d.crossRef {
@@ -744,10 +775,10 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 			segs = entrySegs(s.ents)
 		}
 		if err := s.decodeWhole(segs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 func entrySegs(es []sEntry) []seg {
@@ -761,7 +792,7 @@ func entrySegs(es []sEntry) []seg {
 // decodeWhole builds every value with one reference table, for sessions
 // whose values refer to each other.
 func (s *Session) decodeWhole(segs []seg) error {
-	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true}
+	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque}
 	if s.h == PHPSerialize {
 		d.nslot = 1
 		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself

@@ -4,7 +4,8 @@
 // php_binary (session.save_handler=redis when run by interop_test.go).
 // Usage: php interop_gen.php SEED COUNT OUTFILE
 // OUTFILE gets one JSON line per (session, handler):
-//   {"i":N,"h":"php","id":"...","enc":"<hex of session_encode()>","dump":<typed_dump($_SESSION)>}
+//   {"i":N,"h":"php","id":"...","enc":"<hex of session_encode()>",
+//    "dump":<typed_dump of $_SESSION as a new request reads it back>}
 require __DIR__ . '/interop_common.php';
 ob_start(); // CLI output would count as "headers sent" and block ini_set
 [$_, $seed, $count, $outFile] = $argv;
@@ -60,7 +61,8 @@ function rnd_value($d) {
         case 5: case 6: return rnd_string();
         case 7: case 8: return rnd_array($d + 1);
         case 9: return rnd_object($d + 1);
-        case 10: return mt_rand(0, 1) ? Suit::cases()[mt_rand(0, 2)] : Status::cases()[mt_rand(0, 1)];
+        case 10: if (!empty($G['noenum'])) return rnd_int();
+            return mt_rand(0, 1) ? Suit::cases()[mt_rand(0, 2)] : Status::cases()[mt_rand(0, 1)];
         case 11: if ($G['objs']) return $G['objs'][mt_rand(0, count($G['objs']) - 1)]; return rnd_object($d + 1);
         default: return rnd_array($d + 1);
     }
@@ -86,10 +88,22 @@ function rnd_array($d) {
 function rnd_object($d) {
     global $G;
     switch (mt_rand(0, 5)) {
-        case 0: $o = new stdClass; foreach (rnd_array($d) as $k => $v) $o->{$k === '' ? '_' : $k} = $v; break;
+        case 0: $o = new stdClass; foreach (rnd_array($d) as $k => $v) $o->{(is_string($k) && ($k === "" || $k[0] === "\0")) ? "_$k" : $k} = $v; break;
         case 1: $o = new Pt(rnd_value($d), rnd_value($d), rnd_value($d)); break;
         case 2: $o = new Child(rnd_value($d), rnd_value($d), rnd_value($d), rnd_value($d)); $o->extra = rnd_value($d); break;
-        case 3: $o = new Legacy(rnd_string()); break;
+        // The payload starts with "L" so that it never looks like
+        // serialize() text: whether a payload's own values take part in the
+        // reference numbering depends on the PHP class (see Nested).
+        // Nested's value gets its own object/reference pools: a value
+        // outside that points (r:/R:) into a Serializable payload is a known
+        // codec limitation (reported), so the generator does not make one.
+        case 3:
+            if (mt_rand(0, 2)) { $o = new Legacy('L' . rnd_string()); break; }
+            // (Enum cases are shared singletons, so none inside either.)
+            $saved = $G; $G = ['objs' => [], 'refs' => [], 'enums' => [], 'noenum' => true];
+            $o = new Nested(rnd_value($d + 1));
+            $G = $saved;
+            break;
         case 4: $o = new Modern; $o->data = rnd_array($d); break;
         default: $o = new stdClass; $o->self = $o; $o->n = rnd_int(); break;
     }
@@ -133,8 +147,14 @@ for ($i = 0; $i < $count; $i++) {
         if (!session_start()) { fwrite(STDERR, "session_start failed\n"); exit(1); }
         build_session($seed * 100000 + $i);
         $enc = session_encode();
-        $dump = typed_dump($_SESSION);
         session_write_close();
+        // What a PHP request reads back (references to objects, for
+        // instance, read back differently from how they were built).
+        $_SESSION = [];
+        session_id($id);
+        if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
+        $dump = typed_dump_root($_SESSION);
+        $_SESSION = [];
         fwrite($out, json_encode(['i' => $i, 'h' => $h, 'id' => $id, 'enc' => bin2hex((string)$enc), 'dump' => $dump]) . "\n");
     }
 }
