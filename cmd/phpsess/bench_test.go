@@ -45,7 +45,7 @@ func runBenchCmd(t *testing.T, args ...string) (stdout, stderr string, code int)
 	return runBenchCmdEnv(t, nil, args...)
 }
 
-// runBinEnv runs the binary with env (nil: inherited) and returns its
+// runBenchCmdEnv runs the binary with env (nil: inherited) and returns its
 // output and exit code.
 func runBenchCmdEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
@@ -92,11 +92,10 @@ func TestBenchIncrBinary(t *testing.T) {
 	var phpOK int64
 	var ws *bench.PHPWorkers
 	if php, err := testenv.PHPPath(); err == nil {
-		start := time.Now()
 		// PHP waits for the lock as long as it takes here: this checks
 		// mutual exclusion, not fairness.
 		ws, err = bench.StartPHPWorkers(context.Background(), php, bench.PHPConfig{Addr: r.Addr, LockRetries: 100000, LockWaitTime: 2000},
-			2, "incrsess1", "hits", start, start.Add(time.Minute), 100)
+			2, "incrsess1", "hits", time.Minute, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
