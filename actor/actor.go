@@ -522,6 +522,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	exists := found
 	changed := false // since the batch start (or the last destroy)
 	destroyed := false
+	anyOK := false // some write op succeeded
 	used := 0
 	for i, op := range batch {
 		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
@@ -541,12 +542,14 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 			next := cur.Clone()
 			err := call(op.Fn, next, exists)
 			op.res = err
+			anyOK = anyOK || err == nil
 			if err == nil && next.Modified() {
 				cur = next
 				changed = true
 				exists = true
 			}
 		case Destroy:
+			anyOK = true
 			op.resFound = exists
 			op.res = nil
 			cur = a.env.Codec.New()
@@ -584,8 +587,8 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		if found {
 			mode = WriteDelete
 		}
-	case found:
-		mode = WriteTouch
+	case found && anyOK:
+		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
 	}
 	var seq uint64
 	if a.env.Memo != nil {
