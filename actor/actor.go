@@ -26,11 +26,6 @@ type Env struct {
 	// store (for stores that deliver no invalidations): a read then costs
 	// a store read but still no decode when the bytes are unchanged.
 	Revalidate bool
-	// OwnWritesSettled says that when Commit returns, the invalidation of
-	// our own write has been delivered and no foreign write to the session
-	// can have been made yet (one atomic script on one connection). The
-	// memo entry of the committed session is then stored fresh.
-	OwnWritesSettled bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -590,6 +585,12 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	case found && anyOK:
 		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
 	}
+	// The memo entry of what we commit is stored with the sequence number
+	// from before the write: our own write's invalidation (delivered before
+	// Commit returns) marks it stale. It must be: Redis tracking is
+	// one-shot, so after our write nobody tracks the key until a cached read
+	// re-arms it, and a fresh entry would miss the next foreign write. The
+	// next read revalidates it (one cached GET, no decode when unchanged).
 	var seq uint64
 	if a.env.Memo != nil {
 		seq = a.env.Memo.Seq()
@@ -606,9 +607,6 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		default:
 			a.committed.raw, a.committed.found = lk.Data.Bytes, found
 		}
-	}
-	if a.env.Memo != nil && a.env.OwnWritesSettled {
-		seq = a.env.Memo.Seq()
 	}
 	a.lastHold = a.lastRelease.Sub(lockedAt)
 	if err != nil {
