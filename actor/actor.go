@@ -511,6 +511,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return 0, err
 	}
 
+	maxHold := a.set.MaxHold
+	if a.foreignSeen && a.set.Gap > 0 {
+		// PHP is waiting: keep this hold short (a quarter of the gap)
+		maxHold = min(maxHold, a.set.Gap/4)
+	}
 	stopRenew := a.startRenewer(ctx, lk.Lock)
 	found := lk.Data.Found
 	cur := base
@@ -520,7 +525,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	anyOK := false // some write op succeeded
 	used := 0
 	for i, op := range batch {
-		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
+		if i > 0 && time.Since(lockedAt) > maxHold {
 			break
 		}
 		used = i + 1
