@@ -7,9 +7,12 @@ import (
 	"strconv"
 )
 
-// maxEncodeDepth bounds recursion when encoding; only a cyclic *Array
-// (a cycle not broken by a *Reference or *Object) can reach it.
-const maxEncodeDepth = 1 << 16
+// maxEncodeDepth is the deepest nesting of arrays and objects the encoder
+// writes: PHP's default unserialize_max_depth. PHP could not read deeper
+// data back (and destroys a session it cannot decode), so deeper values —
+// and cyclic *Arrays, whose cycle no *Reference or *Object breaks — are an
+// ErrDepth error instead.
+const maxEncodeDepth = DefaultMaxDepth
 
 // encoder writes serialize() text and numbers values like PHP's
 // php_var_serialize: every value gets the next number, R: does not consume
@@ -149,7 +152,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return nil
 		}
 		if depth >= maxEncodeDepth {
-			return fmt.Errorf("%w: array nesting (a cyclic *Array?)", ErrDepth)
+			return fmt.Errorf("%w: arrays nested deeper than %d (PHP could not read them back; a cyclic *Array?)", ErrDepth, maxEncodeDepth)
 		}
 		e.buf = append(e.buf, 'a', ':')
 		return e.members(&x.m, depth)
@@ -165,7 +168,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return classErr("object", x.Class)
 		}
 		if depth >= maxEncodeDepth {
-			return fmt.Errorf("%w: object nesting", ErrDepth)
+			return fmt.Errorf("%w: objects nested deeper than %d (PHP could not read them back)", ErrDepth, maxEncodeDepth)
 		}
 		e.remember(x, n)
 		e.buf = append(e.buf, 'O', ':')
