@@ -228,7 +228,9 @@ func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 
 // Get returns the value of the variable name, decoding it on first use.
 // Containers returned by Get belong to the session: changing them changes
-// the session (see [Session.Clone] for an isolated copy).
+// the session (see [Session.Clone] for an isolated copy). A variable that
+// PHP stored as a reference (a|i:1;b|R:1;) is a *Reference; [Deref] gives
+// the value, and assigning Reference.V changes every place sharing it.
 func (s *Session) Get(name string) (Value, bool, error) {
 	return s.GetKey(s.h.key(name))
 }
