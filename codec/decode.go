@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// oneByteStrings holds boxed one-byte strings, so that decoding them
+// allocates nothing.
+var oneByteStrings = func() (t [256]Value) {
+	for i := range t {
+		t[i] = String([]byte{byte(i)})
+	}
+	return t
+}()
+
 // DefaultMaxDepth is PHP's default unserialize_max_depth.
 const DefaultMaxDepth = 4096
 
@@ -341,7 +350,11 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if a, b, ok := fastStr(d.d, d.pos); ok {
 				d.pos = b + 2
 				if d.build {
-					d.store(m, idx, s, String(d.d[a:b]))
+					if b-a == 1 {
+						d.store(m, idx, s, oneByteStrings[d.d[a]])
+					} else {
+						d.store(m, idx, s, String(d.d[a:b]))
+					}
 				}
 				return nil
 			}
