@@ -731,6 +731,9 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 	if err != nil {
 		return err
 	}
+	if !d.build {
+		return d.scanElements(n, depth)
+	}
 	var a *Array
 	var am *omap
 	if d.build {
@@ -776,6 +779,54 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 			}
 		}
 		if err := d.value(am, ei, depth+1); err != nil {
+			return err
+		}
+	}
+	return d.expect('}')
+}
+
+// scanElements validates the n key/value pairs of an array in scan mode,
+// with inline fast paths for the common s:/i: keys and values (the general
+// path handles, and reports errors for, everything else).
+func (d *decoder) scanElements(n, depth int) error {
+	for i := 0; i < n; i++ {
+		p := d.pos
+		if p < len(d.d) {
+			switch d.d[p] {
+			case 's':
+				if _, b, ok := fastStr(d.d, p); ok {
+					d.pos = b + 2
+					goto value
+				}
+			case 'i':
+				if _, next, ok := fastInt(d.d, p); ok {
+					d.pos = next
+					goto value
+				}
+			}
+		}
+		if _, err := d.key(); err != nil {
+			return err
+		}
+	value:
+		p = d.pos
+		if p < len(d.d) {
+			switch d.d[p] {
+			case 's':
+				if _, b, ok := fastStr(d.d, p); ok {
+					d.pos = b + 2
+					d.push(nil, 0, KindString)
+					continue
+				}
+			case 'i':
+				if _, next, ok := fastInt(d.d, p); ok {
+					d.pos = next
+					d.push(nil, 0, KindInt)
+					continue
+				}
+			}
+		}
+		if err := d.value(nil, 0, depth+1); err != nil {
 			return err
 		}
 	}
