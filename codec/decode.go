@@ -778,6 +778,30 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				ei = a.m.setDecoded(k, nil)
 			}
 		}
+		if d.noSlots && d.pos < len(d.d) {
+			// Inline fast paths for scalar elements (no reference table
+			// to maintain).
+			switch d.d[d.pos] {
+			case 's':
+				if a, b, ok := fastStr(d.d, d.pos); ok {
+					d.pos = b + 2
+					d.nslot++
+					if b-a == 1 {
+						am.e[ei].v = oneByteStrings[d.d[a]]
+					} else {
+						am.e[ei].v = String(d.d[a:b])
+					}
+					continue
+				}
+			case 'i':
+				if v, next, ok := fastInt(d.d, d.pos); ok {
+					d.pos = next
+					d.nslot++
+					am.e[ei].v = Int(v)
+					continue
+				}
+			}
+		}
 		if err := d.value(am, ei, depth+1); err != nil {
 			return err
 		}
