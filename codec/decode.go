@@ -68,6 +68,7 @@ type decoder struct {
 	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
 	noKinds   bool            // scan mode: the input has no r:, keep no kind table
 
+	buf     []byte  // build mode: a copy of d that Serializable payloads view
 	entSlab []entry // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
 }
@@ -998,18 +999,31 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	}
 	var x *Serializable
 	if d.build {
-		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaque[class]}
+		// Payloads are views of one copy of the input: nested payloads
+		// would otherwise cost quadratic memory.
+		if d.buf == nil {
+			d.buf = []byte(d.d)
+		}
+		pl := d.buf[ps : ps+n : ps+n]
+		x = &Serializable{Class: class, Payload: pl, counted: true, Opaque: d.opaque[class], base: d.nslot}
 		d.store(m, idx, s, x)
 	}
-	inner, val, _ := d.payloadValues(class, ps, ps+n, depth)
+	// The payload is parsed one level deeper, so that C: nested in C:
+	// payloads is bounded by MaxDepth like arrays are.
+	var inner int
+	var val Value
+	if depth+1 <= d.maxDepth {
+		inner, val, _ = d.payloadValues(class, ps, ps+n, depth+1)
+	}
+	_ = p
 	if x != nil {
 		x.nslots = inner
 		if inner > 0 {
-			// Keep the decoded payload: encoding renumbers its
-			// back-references and registers the objects inside it, which
-			// later r:/R: of the outer data may point to (PHP shares one
-			// table between the payload and the outer data).
-			x.inner, x.innerSrc = val, p
+			// Keep the decoded payload: encoding registers the objects
+			// inside it, which later r:/R: of the outer data may point to
+			// (PHP shares one table between the payload and the outer
+			// data), and renumbers its back-references if needed.
+			x.inner, x.innerOf, x.refsInside = val, x.Payload, payloadHasRefs(p)
 		}
 	}
 	d.pos = ps + n + 1
@@ -1022,6 +1036,11 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // reference counter, so those values take numbers too. A payload that is
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
+// payloadHasRefs reports whether a payload may contain R:/r: tokens.
+func payloadHasRefs(p string) bool {
+	return strings.Contains(p, "R:") || strings.Contains(p, "r:")
+}
+
 func (d *decoder) payloadValues(class string, ps, pe, depth int) (int, Value, bool) {
 	if pe == ps || d.opaque[class] {
 		return 0, nil, false
@@ -1162,14 +1181,14 @@ func hasRefs(data string) bool {
 // the given classes read as opaque and reports the classes whose payloads
 // parsed as serialize() text and whether the result re-encodes to the
 // input exactly (as everything PHP writes does). Readings are tried per
-// class, nested first; the first exact one wins, else the first that
-// decodes.
+// class (up to three classes, eight attempts), nested first; the first
+// exact one wins, else the first that decodes.
 func choosePayloadReading(data string, try func(opaque map[string]bool) (ambiguous []string, exact bool, err error)) error {
 	var known []string
 	var firstErr error
 	var fallback map[string]bool
 	haveFallback := false
-	for mask := 0; mask < 64 && mask < 1<<len(known) || mask == 0; mask++ {
+	for mask := 0; mask < 8 && mask < 1<<len(known) || mask == 0; mask++ {
 		var opaque map[string]bool
 		for i, c := range known {
 			if mask&(1<<i) != 0 {
@@ -1181,7 +1200,7 @@ func choosePayloadReading(data string, try func(opaque map[string]bool) (ambiguo
 		}
 		amb, exact, err := try(opaque)
 		for _, c := range amb {
-			if !slicesContains(known, c) && len(known) < 6 {
+			if !slicesContains(known, c) && len(known) < 3 {
 				known = append(known, c)
 			}
 		}

@@ -373,3 +373,20 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestDeepSerializableNesting: C: payloads nested far beyond MaxDepth are
+// bounded (no unbounded recursion).
+func TestDeepSerializableNesting(t *testing.T) {
+	v := "N;"
+	for i := 0; i < 6000; i++ {
+		v = `C:1:"X":` + itoa(len(v)) + ":{" + v + "}"
+	}
+	got, err := DecodeValue([]byte(v), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := EncodeValue(got)
+	if err != nil || string(out) != v {
+		t.Fatalf("round trip: %v", err)
+	}
+}
