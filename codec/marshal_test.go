@@ -602,3 +602,41 @@ func TestUnmarshalRecursiveReference(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, UnmarshalValue(val, &v))
 }
+
+func TestMarshalSession(t *testing.T) {
+	type sess struct {
+		UserID int64          `php:"user_id"`
+		Cart   []item         `php:"cart"`
+		Prefs  map[string]any `php:"prefs,omitempty"`
+	}
+	in := sess{UserID: 5, Cart: []item{{"A", 1, 2.5}}}
+	for _, h := range []Handler{PHP, PHPSerialize, PHPBinary} {
+		s, err := MarshalSession(h, in)
+		require.NoError(t, err)
+		b, err := s.Encode()
+		require.NoError(t, err)
+		s2, err := DecodeSession(h, b, nil)
+		require.NoError(t, err)
+		var out sess
+		require.NoError(t, UnmarshalSession(s2, &out))
+		assert.Equal(t, in, out, h)
+	}
+	s, err := MarshalSession(PHP, in)
+	require.NoError(t, err)
+	b, _ := s.Encode()
+	assert.Equal(t, `user_id|i:5;cart|a:1:{i:0;a:3:{s:3:"sku";s:1:"A";s:3:"qty";i:1;s:5:"price";d:2.5;}}`, string(b))
+
+	_, err = MarshalSession(PHP, map[string]int{"a|b": 1})
+	assert.ErrorIs(t, err, ErrInvalidName)
+	_, err = MarshalSession(PHP, map[int]int{7: 1})
+	assert.ErrorIs(t, err, ErrInvalidName)
+	s, err = MarshalSession(PHPSerialize, map[int]int{7: 1})
+	require.NoError(t, err)
+	b, _ = s.Encode()
+	assert.Equal(t, `a:1:{i:7;i:1;}`, string(b))
+	_, err = MarshalSession(PHP, 5)
+	assert.Error(t, err)
+	_, err = MarshalSession("nope", in)
+	assert.ErrorIs(t, err, ErrUnknownHandler)
+	assert.Error(t, UnmarshalSession(s, nil))
+}
