@@ -76,6 +76,7 @@ type UnsupportedTypeError struct {
 	Path string // where it was met, e.g. "cart[2].opts"; empty at the top
 }
 
+// Error implements error.
 func (e *UnsupportedTypeError) Error() string {
 	return "codec: unsupported type " + e.Type.String() + atPath(e.Path)
 }
@@ -89,6 +90,7 @@ type UnsupportedValueError struct {
 	Path  string
 }
 
+// Error implements error.
 func (e *UnsupportedValueError) Error() string {
 	return "codec: unsupported value: " + e.Str + atPath(e.Path)
 }
@@ -101,10 +103,12 @@ type MarshalerError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *MarshalerError) Error() string {
 	return "codec: error calling MarshalPHP for type " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *MarshalerError) Unwrap() error { return e.Err }
 
 func atPath(p string) string {
