@@ -14,41 +14,6 @@ import (
 	"sync"
 )
 
-// Go-native mapping, in the style of encoding/json.
-//
-// Marshal and MarshalValue turn Go values into PHP values:
-//
-//	Go                                   PHP
-//	nil, nil pointer, nil interface      null (N;)
-//	bool                                 bool
-//	int, int8 … int64, uint … uint64     int (uint64 above MaxInt64 is an error)
-//	uintptr                              int
-//	float32, float64                     float (float32 via its shortest decimal form)
-//	string                               string
-//	[]byte                               string (binary safe)
-//	slice, array                         list: array with keys 0..n-1
-//	nil slice, nil map                   empty array (a:0:{})
-//	map[K]V, K string or integer kind    array, keys in sorted order (bytewise for
-//	or encoding.TextMarshaler            strings, numeric for integers); string keys
-//	                                     that are canonical decimal integers become int
-//	                                     keys, as PHP does ("7" → 7)
-//	struct                               array of its exported fields in declaration order
-//	                                     (embedded structs flattened); with PHPClasser, an
-//	                                     object of that class with public properties
-//	pointer, interface                   the value pointed to / held
-//	Marshaler                            whatever MarshalPHP returns
-//	encoding.TextMarshaler               string (the text)
-//	codec Value (Int, *Array, …)         itself, unchanged
-//
-// Struct fields use the `php` tag: `php:"name"` renames, `php:"-"` skips,
-// `php:",omitempty"` omits false, 0, "", nil pointers and interfaces and
-// empty slices, maps, arrays and strings. Channels, functions and complex
-// numbers cannot be encoded (*UnsupportedTypeError).
-//
-// Marshal output is canonical PHP serialize() text: floats are printed as
-// PHP prints them (serialize_precision -1), so PHP re-encodes the same
-// bytes and lazy_write keeps working.
-
 // Marshaler is implemented by types that convert themselves to a PHP value.
 type Marshaler interface {
 	MarshalPHP() (Value, error)
@@ -122,9 +87,43 @@ func atPath(p string) string {
 // unserialize_max_depth; it also stops pointer cycles.
 const maxMarshalDepth = 4096
 
-// Marshal returns the PHP serialize() encoding of v (see the mapping table
-// above). The result can be stored as a php_serialize session when v maps
-// to an array, or placed under a name with Session.Set via MarshalValue.
+// Marshal returns the PHP serialize() encoding of v, in the style of
+// encoding/json. The result can be stored as a php_serialize session when
+// v maps to an array, or placed under a name with Session.Set via
+// MarshalValue (or use MarshalSession).
+//
+// Marshal and MarshalValue map Go values to PHP values as follows:
+//
+//	Go                                   PHP
+//	nil, nil pointer, nil interface      null (N;)
+//	bool                                 bool
+//	int, int8 … int64, uint … uint64     int (uint64 above MaxInt64 is an error)
+//	uintptr                              int
+//	float32, float64                     float (float32 via its shortest decimal form)
+//	string                               string
+//	[]byte                               string (binary safe)
+//	slice, array                         list: array with keys 0..n-1
+//	nil slice, nil map                   empty array (a:0:{})
+//	map[K]V, K string or integer kind    array, keys in sorted order (bytewise for
+//	or encoding.TextMarshaler            strings, numeric for integers); string keys
+//	                                     that are canonical decimal integers become int
+//	                                     keys, as PHP does ("7" → 7)
+//	struct                               array of its exported fields in declaration order
+//	                                     (embedded structs flattened); with PHPClasser, an
+//	                                     object of that class with public properties
+//	pointer, interface                   the value pointed to / held
+//	Marshaler                            whatever MarshalPHP returns
+//	encoding.TextMarshaler               string (the text)
+//	codec Value (Int, *Array, …)         itself, unchanged
+//
+// Struct fields use the `php` tag: `php:"name"` renames, `php:"-"` skips,
+// `php:",omitempty"` omits false, 0, "", nil pointers and interfaces and
+// empty slices, maps, arrays and strings. Channels, functions and complex
+// numbers cannot be encoded (*UnsupportedTypeError).
+//
+// Marshal output is canonical PHP serialize() text: floats are printed as
+// PHP prints them (serialize_precision -1), so PHP re-encodes the same
+// bytes and lazy_write keeps working.
 func Marshal(v any) ([]byte, error) {
 	bp := marshalBufs.Get().(*[]byte)
 	out, err := AppendMarshal((*bp)[:0], v)
