@@ -276,6 +276,16 @@ func float32To64(f float32) float64 {
 }
 
 func (e *encState) append(v reflect.Value, depth int) error {
+	if !v.IsValid() {
+		e.buf = append(e.buf, 'N', ';')
+		return nil
+	}
+	return encoderFor(v.Type())(e, v, depth)
+}
+
+// appendSlow encodes any value, answering the type questions for this
+// value; the compiled encoders use it for types with their own encoding.
+func (e *encState) appendSlow(v reflect.Value, depth int) error {
 	if depth > maxMarshalDepth {
 		return &UnsupportedValueError{Value: v, Str: "nesting deeper than " + strconv.Itoa(maxMarshalDepth) + " (pointer cycle?)", Path: e.path.String()}
 	}
