@@ -199,6 +199,17 @@ func TestSessionReferences(t *testing.T) {
 	if got := mustEncode(t, s); got != `a|O:8:"stdClass":0:{}b|r:1;` {
 		t.Fatal(got)
 	}
+	// A later variable referring into an earlier one's array.
+	s = mustSession(t, PHP, `a|a:2:{i:0;i:5;i:1;O:8:"stdClass":0:{}}b|R:2;c|r:3;`)
+	bv, _, _ := s.Get("b")
+	av, _, _ := s.Get("a")
+	if e0, _ := av.(*Array).Get(IntKey(0)); e0 != bv {
+		t.Fatal("R: into an earlier array is not shared")
+	}
+	bv.(*Reference).V = Int(6)
+	if got := mustEncode(t, s); got != `a|a:2:{i:0;i:6;i:1;O:8:"stdClass":0:{}}b|R:2;c|r:3;` {
+		t.Fatal(got)
+	}
 	// Opaque Serializable payload that parses as a value, then references.
 	s = mustSession(t, PHP, `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}`)
 	if got := mustEncode(t, s); got != `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}` {
@@ -207,7 +218,7 @@ func TestSessionReferences(t *testing.T) {
 	if c, _, _ := s.Get("c"); c.(*Object) != func() Value { v, _ := c.(*Object).Get("self"); return v }() {
 		t.Fatal("self reference not resolved to the object")
 	}
-	av, _, _ := s.Get("a")
+	av, _, _ = s.Get("a")
 	if !av.(*Serializable).Opaque {
 		t.Fatal("Opaque not set")
 	}
