@@ -84,9 +84,10 @@ func (a storeAdapter) LockAndRead(ctx context.Context, id string) (actor.Locked,
 		return actor.Locked{}, err
 	}
 	return actor.Locked{
-		Lock:   l,
-		Data:   actor.Data{Bytes: d.Bytes, Found: d.Found},
-		Waited: l.Waited > 0,
+		Lock:     l,
+		Data:     actor.Data{Bytes: d.Bytes, Found: d.Found},
+		Waited:   l.Waited > 0,
+		WaitTime: l.Waited,
 	}, nil
 }
 

@@ -490,7 +490,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	lockedAt := time.Now()
 	if lk.Waited && a.env.Hooks.LockWait != nil {
-		a.env.Hooks.LockWait(lockedAt.Sub(t0))
+		w := lk.WaitTime
+		if w <= 0 {
+			w = lockedAt.Sub(t0)
+		}
+		a.env.Hooks.LockWait(w)
 	}
 	if a.busySince.IsZero() {
 		// a new busy stretch starts (a foreign hold is busy time too)

@@ -124,6 +124,9 @@ type Locked struct {
 	Data Data
 	// Waited reports whether the lock was held by someone else first.
 	Waited bool
+	// WaitTime is how long the wait for the other holder lasted (when the
+	// store knows; else the actor uses the call's duration).
+	WaitTime time.Duration
 }
 
 // Store is what the actor needs from the Redis layer.
