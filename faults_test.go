@@ -160,3 +160,22 @@ func TestForeignWriteAfterOwnWriteIsSeen(t *testing.T) {
 		}, 5*time.Second, 100*time.Microsecond, "round %d: foreign write after our write never seen", i)
 	}
 }
+
+// Go waits while PHP holds the lock and proceeds after it expires or is
+// released; the wait shows in Stats and in the Metrics hook.
+func TestWaitForForeignLockMetrics(t *testing.T) {
+	r := testenv.StartRedis(t)
+	var hookWaits atomic.Int32
+	m := openTest(t, r, phpsession.Config{Metrics: &phpsession.Metrics{
+		LockWait: func(time.Duration) { hookWaits.Add(1) },
+	}})
+	ctx := context.Background()
+	r.MustDo("SET", "PHPREDIS_SESSION:w_LOCK", "php|1", "PX", "80")
+	require.NoError(t, m.Set(ctx, "w", "k", 1))
+	st := m.Stats()
+	require.EqualValues(t, 1, st.LockWaits)
+	require.Greater(t, st.LockWaitTime, 10*time.Millisecond)
+	require.EqualValues(t, 1, hookWaits.Load())
+	require.EqualValues(t, 1, st.Batches)
+	require.EqualValues(t, 1, st.Writes)
+}
