@@ -260,12 +260,12 @@ func (m *Manager) Get(ctx context.Context, id, name string) (any, error) {
 		return nil, err
 	}
 	if !found {
-		return nil, m.notFound("get", ctx, id, name)
+		return nil, m.notFound(ctx, "get", id, name)
 	}
 	return out, nil
 }
 
-func (m *Manager) notFound(op string, ctx context.Context, id, name string) error {
+func (m *Manager) notFound(ctx context.Context, op, id, name string) error {
 	if id == "" {
 		id, _ = SessionIDFromContext(ctx)
 	}
@@ -291,7 +291,7 @@ func (m *Manager) GetValue(ctx context.Context, id, name string) (codec.Value, e
 		return nil, err
 	}
 	if out == nil {
-		return nil, m.notFound("get", ctx, id, name)
+		return nil, m.notFound(ctx, "get", id, name)
 	}
 	return out, nil
 }
@@ -311,7 +311,7 @@ func GetAs[T any](ctx context.Context, m *Manager, id, name string) (T, error) {
 		return out, err
 	}
 	if !found {
-		return out, m.notFound("get", ctx, id, name)
+		return out, m.notFound(ctx, "get", id, name)
 	}
 	return out, nil
 }
@@ -331,7 +331,7 @@ func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 		return nil, err
 	}
 	if out == nil {
-		return nil, m.notFound("load", ctx, id, "")
+		return nil, m.notFound(ctx, "load", id, "")
 	}
 	return out, nil
 }
@@ -353,7 +353,7 @@ func (m *Manager) Unmarshal(ctx context.Context, id string, v any) error {
 		return wrap("unmarshal", id, err)
 	}
 	if !found {
-		return m.notFound("unmarshal", ctx, id, "")
+		return m.notFound(ctx, "unmarshal", id, "")
 	}
 	return nil
 }
