@@ -153,6 +153,11 @@ func TestErrorsAndIDs(t *testing.T) {
 	err = m.Set(ctx, "bad", "x", 1)
 	require.ErrorIs(t, err, phpsession.ErrCodec)
 	require.Equal(t, "garbage", r.MustDo("GET", "PHPREDIS_SESSION:bad"))
+	// ...but it can be destroyed
+	existed, err := m.Destroy(ctx, "bad")
+	require.NoError(t, err)
+	require.True(t, existed)
+	require.Equal(t, "0", r.MustDo("EXISTS", "PHPREDIS_SESSION:bad"))
 }
 
 func TestConcurrentUpdatesExact(t *testing.T) {

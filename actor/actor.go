@@ -509,6 +509,10 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		a.contendedUntil = lockedAt.Add(contendedFor)
 	}
 	base, err := a.docUnderLock(lk.Data)
+	if err != nil && batch[0].Kind == Destroy {
+		// undecodable data can still be destroyed (as PHP does)
+		base, err = a.env.Codec.New(), nil
+	}
 	if err != nil {
 		_ = a.env.Store.Release(ctx, lk.Lock)
 		a.lastRelease = time.Now()
