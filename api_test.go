@@ -195,3 +195,30 @@ func TestConcurrentUpdatesExact(t *testing.T) {
 	st := m.Stats()
 	t.Logf("stats: %+v ops/batch=%.1f", st, st.OpsPerBatch())
 }
+
+func TestManagerWithoutMemo(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{NoMemo: true, Linger: -1, NoFairness: true})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, m.Update(ctx, "nomemo", func(s *phpsession.Session) error {
+				var n int
+				_, _ = s.Unmarshal("n", &n)
+				return s.Set("n", n+1)
+			}))
+		}()
+	}
+	wg.Wait()
+	n, err := phpsession.GetAs[int](ctx, m, "nomemo", "n")
+	require.NoError(t, err)
+	require.Equal(t, 100, n)
+	r.MustDo("SET", "PHPREDIS_SESSION:nomemo", "n|i:5;")
+	require.Eventually(t, func() bool {
+		n, err := phpsession.GetAs[int](ctx, m, "nomemo", "n")
+		return err == nil && n == 5
+	}, 5*time.Second, time.Millisecond)
+}
