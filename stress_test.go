@@ -142,3 +142,46 @@ func TestLazyDecodeRace(t *testing.T) {
 		wg.Wait()
 	}
 }
+
+// TestTwoManagersOneSession: two Managers (as two Go processes) update one
+// session concurrently; the Redis lock serialises them and both see each
+// other's writes.
+func TestTwoManagersOneSession(t *testing.T) {
+	r := testenv.StartRedis(t)
+	a := openTest(t, r, phpsession.Config{})
+	b := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, key := a, "a"
+			if i%2 == 1 {
+				m, key = b, "b"
+			}
+			for j := 0; j < 20; j++ {
+				require.NoError(t, m.Update(ctx, "shared", func(s *phpsession.Session) error {
+					var n int
+					_, _ = s.Unmarshal(key, &n)
+					if err := s.Set(key, n+1); err != nil {
+						return err
+					}
+					var tot int
+					_, _ = s.Unmarshal("total", &tot)
+					return s.Set("total", tot+1)
+				}))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, m := range []*phpsession.Manager{a, b} {
+		require.Eventually(t, func() bool {
+			tot, err1 := phpsession.GetAs[int](ctx, m, "shared", "total")
+			na, err2 := phpsession.GetAs[int](ctx, m, "shared", "a")
+			nb, err3 := phpsession.GetAs[int](ctx, m, "shared", "b")
+			return err1 == nil && err2 == nil && err3 == nil && tot == 64*20 && na == 32*20 && nb == 32*20
+		}, 5*time.Second, time.Millisecond)
+	}
+	t.Logf("a: %+v", a.Stats())
+}
