@@ -2,6 +2,7 @@ package phpsession
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sync/atomic"
 	"time"
@@ -365,6 +366,9 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 		found = ok
 		return nil
 	})
+	if errors.Is(err, ErrCodec) {
+		return true, nil // stored but undecodable: it exists
+	}
 	return found, err
 }
 

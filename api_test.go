@@ -153,6 +153,9 @@ func TestErrorsAndIDs(t *testing.T) {
 	err = m.Set(ctx, "bad", "x", 1)
 	require.ErrorIs(t, err, phpsession.ErrCodec)
 	require.Equal(t, "garbage", r.MustDo("GET", "PHPREDIS_SESSION:bad"))
+	ok, err := m.Exists(ctx, "bad")
+	require.NoError(t, err)
+	require.True(t, ok)
 	// ...but it can be destroyed
 	existed, err := m.Destroy(ctx, "bad")
 	require.NoError(t, err)
