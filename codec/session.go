@@ -521,30 +521,68 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 	return c, nil
 }
 
-// sizeOf estimates the memory of a value.
-func sizeOf(v Value, depth int) int {
-	if depth > 64 {
-		return 0
+// sizeOf estimates the memory of a value. Shared containers are counted
+// once, and at most sizeBudget nodes are visited (a graph of shared
+// objects can have exponentially many paths).
+func sizeOf(v Value, _ int) int {
+	st := sizeState{budget: sizeBudget}
+	return st.size(v)
+}
+
+const sizeBudget = 1 << 16
+
+type sizeState struct {
+	seen   map[any]bool
+	budget int
+}
+
+func (st *sizeState) once(p any) bool {
+	if st.seen == nil {
+		st.seen = make(map[any]bool)
 	}
+	if st.seen[p] {
+		return false
+	}
+	st.seen[p] = true
+	return true
+}
+
+func (st *sizeState) size(v Value) int {
+	if st.budget <= 0 {
+		return 16
+	}
+	st.budget--
 	switch x := v.(type) {
 	case String:
 		return 16 + len(x)
 	case *Array:
+		if x == nil || !st.once(x) {
+			return 8
+		}
 		n := 48
 		for i := range x.m.e {
-			n += 40 + len(x.m.e[i].k.s) + sizeOf(x.m.e[i].v, depth+1)
+			n += 40 + len(x.m.e[i].k.s) + st.size(x.m.e[i].v)
 		}
 		return n
 	case *Object:
+		if x == nil || !st.once(x) {
+			return 8
+		}
 		n := 64 + len(x.Class)
 		for i := range x.m.e {
-			n += 40 + len(x.m.e[i].k.s) + sizeOf(x.m.e[i].v, depth+1)
+			n += 40 + len(x.m.e[i].k.s) + st.size(x.m.e[i].v)
 		}
 		return n
 	case *Serializable:
+		if x == nil || !st.once(x) {
+			return 8
+		}
 		return 48 + len(x.Class) + len(x.Payload)
 	case *Reference:
-		return 16 + sizeOf(x.V, depth+1)
+		if x == nil || !st.once(x) {
+			return 8
+		}
+		return 16 + st.size(x.V)
 	}
 	return 16
 }
