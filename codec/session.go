@@ -475,7 +475,7 @@ func (s *Session) Clone() *Session {
 
 // Size returns an approximation of the memory held by the session, in bytes.
 func (s *Session) Size() int {
-	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
+	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.srcB) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
 }
 
 // Convert returns a copy of the session under handler h (the session
