@@ -640,3 +640,31 @@ func TestMarshalSession(t *testing.T) {
 	assert.ErrorIs(t, err, ErrUnknownHandler)
 	assert.Error(t, UnmarshalSession(s, nil))
 }
+
+func TestUnmarshalErrorPaths(t *testing.T) {
+	var m map[string]cart
+	err := UnmarshalValue(arr("a", arr("items", list(arr("qty", Int(1)), arr("qty", Int(-1))))), &m)
+	var ute *UnmarshalTypeError
+	require.ErrorAs(t, err, &ute)
+	assert.Equal(t, `"a".items[1].qty`, ute.Path)
+
+	var m2 map[int][]cart
+	err = UnmarshalValue(arr(7, list(arr("total", String("x")))), &m2)
+	var ue *UnmarshalerError
+	require.ErrorAs(t, err, &ue)
+	assert.Equal(t, `7[0].total`, ue.Path)
+
+	// The first type error is reported, with its own path, even when
+	// later values fail too.
+	var c cart
+	err = UnmarshalValue(arr("id", String("x"), "items", list(arr("qty", Int(-1)))), &c)
+	require.ErrorAs(t, err, &ute)
+	assert.Equal(t, "id", ute.Path)
+
+	var s struct {
+		V any `php:"v"`
+	}
+	err = Unmarshal([]byte(`a:1:{s:1:"v";a:1:{i:0;a:2:{i:0;R:3;i:1;R:3;}}}`), &s)
+	require.ErrorIs(t, err, ErrRecursive)
+	assert.Contains(t, err.Error(), "at v")
+}

@@ -336,3 +336,46 @@ func TestSessionRangeAndSize(t *testing.T) {
 		t.Fatalf("Size %d after Delete, base %d", s.Size(), base)
 	}
 }
+
+// TestSharedGraphCosts: a decoded graph where every object refers twice to
+// the previous one has exponentially many paths; Set, Size, Clone,
+// Modified and Encode must stay linear.
+func TestSharedGraphCosts(t *testing.T) {
+	var b strings.Builder
+	const n = 60
+	b.WriteString("v|a:" + itoa(n) + ":{")
+	for i := 0; i < n; i++ {
+		b.WriteString("i:" + itoa(i) + ";")
+		if i == 0 {
+			b.WriteString(`O:8:"stdClass":0:{}`)
+			continue
+		}
+		// object i has two members pointing to object i-1 (value numbers:
+		// the array is 1, object i is 2+3i... computed below)
+		prev := 2 + 3*(i-1)
+		b.WriteString(`O:8:"stdClass":2:{s:1:"a";r:` + itoa(prev) + `;s:1:"b";r:` + itoa(prev) + `;}`)
+	}
+	b.WriteString("}")
+	in := b.String()
+	// Fix up the numbering: object 0 takes one number, each later object three.
+	in = strings.Replace(in, `i:0;O:8:"stdClass":0:{}`, `i:0;O:8:"stdClass":2:{s:1:"a";N;s:1:"b";N;}`, 1)
+	s := mustSession(t, PHP, in)
+	v, _, err := s.Get("v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewSession(PHP)
+	if err := c.Set("v", v); err != nil {
+		t.Fatal(err)
+	}
+	if c.Size() > 1<<20 {
+		t.Fatalf("Size %d", c.Size())
+	}
+	cl := s.Clone()
+	if !cl.Modified() && mustEncode(t, cl) != in {
+		t.Fatal("clone differs")
+	}
+	if got := mustEncode(t, c); got != in {
+		t.Fatalf("re-encode differs:\n%s\n%s", got, in)
+	}
+}
