@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -224,4 +226,34 @@ func TestManagerWithoutMemo(t *testing.T) {
 		n, err := phpsession.GetAs[int](ctx, m, "nomemo", "n")
 		return err == nil && n == 5
 	}, 5*time.Second, time.Millisecond)
+}
+
+// Variables Go did not change keep PHP's exact bytes; a changed one is
+// re-encoded in place; a new one is appended.
+func TestFidelityOfUntouchedVariables(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	orig, err := os.ReadFile("codec/testdata/bench_session_php.bin")
+	require.NoError(t, err)
+	// an object and a non-canonical float (as older PHP wrote it)
+	phpBytes := string(orig) + `obj|O:8:"stdClass":2:{s:1:"a";i:1;s:1:"b";a:0:{}}odd|d:0.10000000000000001;`
+	r.MustDo("SET", "PHPREDIS_SESSION:fid", phpBytes)
+
+	require.NoError(t, m.Set(ctx, "fid", "locale", "fr_FR"))
+	require.NoError(t, m.Set(ctx, "fid", "go_added", 1))
+	got := r.MustDo("GET", "PHPREDIS_SESSION:fid")
+	want := strings.Replace(phpBytes, `locale|s:5:"de_DE";`, `locale|s:5:"fr_FR";`, 1) + `go_added|i:1;`
+	require.Equal(t, want, got)
+
+	// an Update that changes nothing is a TTL refresh, not a rewrite
+	st0 := m.Stats()
+	require.NoError(t, m.Update(ctx, "fid", func(s *phpsession.Session) error {
+		_, _, err := s.Value("obj") // reading decodes, but does not change
+		return err
+	}))
+	st1 := m.Stats()
+	require.Equal(t, st0.Writes, st1.Writes)
+	require.Equal(t, st0.Touches+1, st1.Touches)
+	require.Equal(t, want, r.MustDo("GET", "PHPREDIS_SESSION:fid"))
 }
