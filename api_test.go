@@ -257,3 +257,31 @@ func TestFidelityOfUntouchedVariables(t *testing.T) {
 	require.Equal(t, st0.Touches+1, st1.Touches)
 	require.Equal(t, want, r.MustDo("GET", "PHPREDIS_SESSION:fid"))
 }
+
+// Changing a container obtained inside Update (without Set) is saved too;
+// changing one obtained by a failed fn leaves no trace.
+func TestUpdateInPlaceContainer(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	r.MustDo("SET", "PHPREDIS_SESSION:inplace", `cart|a:1:{i:0;s:1:"a";}`)
+	require.NoError(t, m.Update(ctx, "inplace", func(s *phpsession.Session) error {
+		v, _, err := s.Value("cart")
+		if err != nil {
+			return err
+		}
+		v.(*codec.Array).Append(codec.String("b"))
+		return nil
+	}))
+	require.Equal(t, `cart|a:2:{i:0;s:1:"a";i:1;s:1:"b";}`, r.MustDo("GET", "PHPREDIS_SESSION:inplace"))
+	err := m.Update(ctx, "inplace", func(s *phpsession.Session) error {
+		v, _, _ := s.Value("cart")
+		v.(*codec.Array).Append(codec.String("c"))
+		return errors.New("changed my mind")
+	})
+	require.Error(t, err)
+	got, err := m.GetValue(ctx, "inplace", "cart")
+	require.NoError(t, err)
+	require.Equal(t, 2, got.(*codec.Array).Len(), "a failed fn leaves no trace, also in the memo")
+	require.Equal(t, `cart|a:2:{i:0;s:1:"a";i:1;s:1:"b";}`, r.MustDo("GET", "PHPREDIS_SESSION:inplace"))
+}
