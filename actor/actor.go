@@ -206,7 +206,9 @@ func (a *sessionActor) linger() bool {
 	}
 	a.lingered = true
 	deadline := time.Now().Add(a.set.Linger)
-	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < a.set.MaxBatch {
+	// wait until the last batch's callers are back (or the deadline)
+	want := min(a.lastBatchOps, a.set.MaxBatch)
+	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < want {
 		runtime.Gosched()
 	}
 	return a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch
