@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +155,14 @@ func TestErrorsAndIDs(t *testing.T) {
 	err = m.Set(ctx, "bad", "x", 1)
 	require.ErrorIs(t, err, phpsession.ErrCodec)
 	require.Equal(t, "garbage", r.MustDo("GET", "PHPREDIS_SESSION:bad"))
+	ok, err := m.Exists(ctx, "bad")
+	require.NoError(t, err)
+	require.True(t, ok)
+	// ...but it can be destroyed
+	existed, err := m.Destroy(ctx, "bad")
+	require.NoError(t, err)
+	require.True(t, existed)
+	require.Equal(t, "0", r.MustDo("EXISTS", "PHPREDIS_SESSION:bad"))
 }
 
 func TestConcurrentUpdatesExact(t *testing.T) {
@@ -189,4 +199,89 @@ func TestConcurrentUpdatesExact(t *testing.T) {
 	require.Equal(t, workers*per, total)
 	st := m.Stats()
 	t.Logf("stats: %+v ops/batch=%.1f", st, st.OpsPerBatch())
+}
+
+func TestManagerWithoutMemo(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{NoMemo: true, Linger: -1, NoFairness: true})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 100; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, m.Update(ctx, "nomemo", func(s *phpsession.Session) error {
+				var n int
+				_, _ = s.Unmarshal("n", &n)
+				return s.Set("n", n+1)
+			}))
+		}()
+	}
+	wg.Wait()
+	n, err := phpsession.GetAs[int](ctx, m, "nomemo", "n")
+	require.NoError(t, err)
+	require.Equal(t, 100, n)
+	r.MustDo("SET", "PHPREDIS_SESSION:nomemo", "n|i:5;")
+	require.Eventually(t, func() bool {
+		n, err := phpsession.GetAs[int](ctx, m, "nomemo", "n")
+		return err == nil && n == 5
+	}, 5*time.Second, time.Millisecond)
+}
+
+// Variables Go did not change keep PHP's exact bytes; a changed one is
+// re-encoded in place; a new one is appended.
+func TestFidelityOfUntouchedVariables(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	orig, err := os.ReadFile("codec/testdata/bench_session_php.bin")
+	require.NoError(t, err)
+	// an object and a non-canonical float (as older PHP wrote it)
+	phpBytes := string(orig) + `obj|O:8:"stdClass":2:{s:1:"a";i:1;s:1:"b";a:0:{}}odd|d:0.10000000000000001;`
+	r.MustDo("SET", "PHPREDIS_SESSION:fid", phpBytes)
+
+	require.NoError(t, m.Set(ctx, "fid", "locale", "fr_FR"))
+	require.NoError(t, m.Set(ctx, "fid", "go_added", 1))
+	got := r.MustDo("GET", "PHPREDIS_SESSION:fid")
+	want := strings.Replace(phpBytes, `locale|s:5:"de_DE";`, `locale|s:5:"fr_FR";`, 1) + `go_added|i:1;`
+	require.Equal(t, want, got)
+
+	// an Update that changes nothing is a TTL refresh, not a rewrite
+	st0 := m.Stats()
+	require.NoError(t, m.Update(ctx, "fid", func(s *phpsession.Session) error {
+		_, _, err := s.Value("obj") // reading decodes, but does not change
+		return err
+	}))
+	st1 := m.Stats()
+	require.Equal(t, st0.Writes, st1.Writes)
+	require.Equal(t, st0.Touches+1, st1.Touches)
+	require.Equal(t, want, r.MustDo("GET", "PHPREDIS_SESSION:fid"))
+}
+
+// Changing a container obtained inside Update (without Set) is saved too;
+// changing one obtained by a failed fn leaves no trace.
+func TestUpdateInPlaceContainer(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	r.MustDo("SET", "PHPREDIS_SESSION:inplace", `cart|a:1:{i:0;s:1:"a";}`)
+	require.NoError(t, m.Update(ctx, "inplace", func(s *phpsession.Session) error {
+		v, _, err := s.Value("cart")
+		if err != nil {
+			return err
+		}
+		v.(*codec.Array).Append(codec.String("b"))
+		return nil
+	}))
+	require.Equal(t, `cart|a:2:{i:0;s:1:"a";i:1;s:1:"b";}`, r.MustDo("GET", "PHPREDIS_SESSION:inplace"))
+	err := m.Update(ctx, "inplace", func(s *phpsession.Session) error {
+		v, _, _ := s.Value("cart")
+		v.(*codec.Array).Append(codec.String("c"))
+		return errors.New("changed my mind")
+	})
+	require.Error(t, err)
+	got, err := m.GetValue(ctx, "inplace", "cart")
+	require.NoError(t, err)
+	require.Equal(t, 2, got.(*codec.Array).Len(), "a failed fn leaves no trace, also in the memo")
+	require.Equal(t, `cart|a:2:{i:0;s:1:"a";i:1;s:1:"b";}`, r.MustDo("GET", "PHPREDIS_SESSION:inplace"))
 }

@@ -63,7 +63,9 @@ type Config struct {
 	// redis.session.lock_retries). Under continuous load on one session,
 	// Go leaves the lock free a little longer than PHPLockWaitTime in every
 	// window of about PHPLockRetries×PHPLockWaitTime/2, so PHP requests
-	// always get the lock. Defaults: phpredis 5.3 (2 ms, 10). For phpredis
+	// always get the lock; after seeing PHP on a session it pauses after
+	// every batch, with twice that gap, for a second. See
+	// docs/coordinator.md. Defaults: phpredis 5.3 (2 ms, 10). For phpredis
 	// 6.x use 20 ms and 100. PHPLockRetries < 0 (PHP waits forever) turns
 	// the pauses off.
 	PHPLockWaitTime time.Duration
@@ -94,6 +96,10 @@ type Config struct {
 	CacheEntries int
 	CacheBytes   int64
 	NoMemo       bool
+	// NoFastReads sends every read through the session's actor even when
+	// the memo holds a fresh copy (the fast path serves such reads in the
+	// caller's goroutine; both see every write acknowledged before).
+	NoFastReads bool
 
 	// DisableClientCache opens the Redis connection without client-side
 	// caching (for servers without CLIENT TRACKING, e.g. miniredis, or

@@ -86,7 +86,9 @@ func middleware(m *Manager, o MiddlewareOptions) func(http.Handler) http.Handler
 				case !ValidID(c.Value):
 					log.DebugContext(r.Context(), "phpsession: ignoring invalid session ID", "cookie", o.CookieName, "len", len(c.Value))
 				case o.StrictMode && m != nil:
-					ok, err := m.Exists(r.Context(), c.Value)
+					// EXISTS, as PHP's validate_sid; not through a session
+					// actor, so probing unknown IDs spawns nothing.
+					ok, err := m.store.Exists(r.Context(), c.Value)
 					if err != nil {
 						log.WarnContext(r.Context(), "phpsession: strict mode check failed", "err", err)
 					}

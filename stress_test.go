@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -94,4 +95,93 @@ func waitGoroutines(t *testing.T, base int) {
 		runtime.Gosched()
 		time.Sleep(time.Millisecond)
 	}
+}
+
+// TestLazyDecodeRace: fast-path readers decode variables of the memoised
+// session lazily while updates clone it and change other variables.
+func TestLazyDecodeRace(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	for round := 0; round < 20; round++ {
+		id := fmt.Sprintf("lazy%d", round)
+		// many undecoded variables, containers included
+		var b strings.Builder
+		for i := 0; i < 20; i++ {
+			fmt.Fprintf(&b, `v%d|a:2:{s:1:"x";i:%d;s:1:"y";a:1:{i:0;s:3:"abc";}}`, i, i)
+		}
+		r.MustDo("SET", "PHPREDIS_SESSION:"+id, b.String())
+		_, err := m.Exists(ctx, id) // memoise
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for g := 0; g < 8; g++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := 0; i < 20; i++ {
+					name := fmt.Sprintf("v%d", (g*7+i)%20)
+					if g%2 == 0 {
+						if _, err := m.Get(ctx, id, name); err != nil {
+							t.Error(err)
+						}
+					} else {
+						if err := m.Update(ctx, id, func(s *phpsession.Session) error {
+							v, _, err := s.Value(name)
+							if err != nil {
+								return err
+							}
+							_ = v
+							return s.Set(fmt.Sprintf("w%d", g), i)
+						}); err != nil {
+							t.Error(err)
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+	}
+}
+
+// TestTwoManagersOneSession: two Managers (as two Go processes) update one
+// session concurrently; the Redis lock serialises them and both see each
+// other's writes.
+func TestTwoManagersOneSession(t *testing.T) {
+	r := testenv.StartRedis(t)
+	a := openTest(t, r, phpsession.Config{})
+	b := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for i := 0; i < 64; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m, key := a, "a"
+			if i%2 == 1 {
+				m, key = b, "b"
+			}
+			for j := 0; j < 20; j++ {
+				require.NoError(t, m.Update(ctx, "shared", func(s *phpsession.Session) error {
+					var n int
+					_, _ = s.Unmarshal(key, &n)
+					if err := s.Set(key, n+1); err != nil {
+						return err
+					}
+					var tot int
+					_, _ = s.Unmarshal("total", &tot)
+					return s.Set("total", tot+1)
+				}))
+			}
+		}()
+	}
+	wg.Wait()
+	for _, m := range []*phpsession.Manager{a, b} {
+		require.Eventually(t, func() bool {
+			tot, err1 := phpsession.GetAs[int](ctx, m, "shared", "total")
+			na, err2 := phpsession.GetAs[int](ctx, m, "shared", "a")
+			nb, err3 := phpsession.GetAs[int](ctx, m, "shared", "b")
+			return err1 == nil && err2 == nil && err3 == nil && tot == 64*20 && na == 32*20 && nb == 32*20
+		}, 5*time.Second, time.Millisecond)
+	}
+	t.Logf("a: %+v", a.Stats())
 }

@@ -26,11 +26,6 @@ type Env struct {
 	// store (for stores that deliver no invalidations): a read then costs
 	// a store read but still no decode when the bytes are unchanged.
 	Revalidate bool
-	// OwnWritesSettled says that when Commit returns, the invalidation of
-	// our own write has been delivered and no foreign write to the session
-	// can have been made yet (one atomic script on one connection). The
-	// memo entry of the committed session is then stored fresh.
-	OwnWritesSettled bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -211,7 +206,9 @@ func (a *sessionActor) linger() bool {
 	}
 	a.lingered = true
 	deadline := time.Now().Add(a.set.Linger)
-	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < a.set.MaxBatch {
+	// wait until the last batch's callers are back (or the deadline)
+	want := min(a.lastBatchOps, a.set.MaxBatch)
+	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < want {
 		runtime.Gosched()
 	}
 	return a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch
@@ -495,7 +492,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	lockedAt := time.Now()
 	if lk.Waited && a.env.Hooks.LockWait != nil {
-		a.env.Hooks.LockWait(lockedAt.Sub(t0))
+		w := lk.WaitTime
+		if w <= 0 {
+			w = lockedAt.Sub(t0)
+		}
+		a.env.Hooks.LockWait(w)
 	}
 	if a.busySince.IsZero() {
 		// a new busy stretch starts (a foreign hold is busy time too)
@@ -510,21 +511,31 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		a.contendedUntil = lockedAt.Add(contendedFor)
 	}
 	base, err := a.docUnderLock(lk.Data)
+	if err != nil && batch[0].Kind == Destroy {
+		// undecodable data can still be destroyed (as PHP does)
+		base, err = a.env.Codec.New(), nil
+	}
 	if err != nil {
 		_ = a.env.Store.Release(ctx, lk.Lock)
 		a.lastRelease = time.Now()
 		return 0, err
 	}
 
+	maxHold := a.set.MaxHold
+	if a.foreignSeen && a.set.Gap > 0 {
+		// PHP is waiting: keep this hold short (a quarter of the gap)
+		maxHold = min(maxHold, a.set.Gap/4)
+	}
 	stopRenew := a.startRenewer(ctx, lk.Lock)
 	found := lk.Data.Found
 	cur := base
 	exists := found
 	changed := false // since the batch start (or the last destroy)
 	destroyed := false
+	anyOK := false // some write op succeeded
 	used := 0
 	for i, op := range batch {
-		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
+		if i > 0 && time.Since(lockedAt) > maxHold {
 			break
 		}
 		used = i + 1
@@ -541,12 +552,14 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 			next := cur.Clone()
 			err := call(op.Fn, next, exists)
 			op.res = err
+			anyOK = anyOK || err == nil
 			if err == nil && next.Modified() {
 				cur = next
 				changed = true
 				exists = true
 			}
 		case Destroy:
+			anyOK = true
 			op.resFound = exists
 			op.res = nil
 			cur = a.env.Codec.New()
@@ -584,9 +597,15 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		if found {
 			mode = WriteDelete
 		}
-	case found:
-		mode = WriteTouch
+	case found && anyOK:
+		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
 	}
+	// The memo entry of what we commit is stored with the sequence number
+	// from before the write: our own write's invalidation (delivered before
+	// Commit returns) marks it stale. It must be: Redis tracking is
+	// one-shot, so after our write nobody tracks the key until a cached read
+	// re-arms it, and a fresh entry would miss the next foreign write. The
+	// next read revalidates it (one cached GET, no decode when unchanged).
 	var seq uint64
 	if a.env.Memo != nil {
 		seq = a.env.Memo.Seq()
@@ -603,9 +622,6 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		default:
 			a.committed.raw, a.committed.found = lk.Data.Bytes, found
 		}
-	}
-	if a.env.Memo != nil && a.env.OwnWritesSettled {
-		seq = a.env.Memo.Seq()
 	}
 	a.lastHold = a.lastRelease.Sub(lockedAt)
 	if err != nil {

@@ -6,6 +6,15 @@ import (
 	"strings"
 )
 
+// oneByteStrings holds boxed one-byte strings, so that decoding them
+// allocates nothing.
+var oneByteStrings = func() (t [256]Value) {
+	for i := range t {
+		t[i] = String([]byte{byte(i)})
+	}
+	return t
+}()
+
 // DefaultMaxDepth is PHP's default unserialize_max_depth.
 const DefaultMaxDepth = 4096
 
@@ -59,7 +68,9 @@ type decoder struct {
 	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
 	noKinds   bool            // scan mode: the input has no r:, keep no kind table
 
-	entSlab []entry // build mode: entries for arrays/objects are carved from here
+	buf     []byte   // build mode: a copy of d that Serializable payloads view (made on the first C:)
+	sess    *Session // the session whose src d is (shares one copy across decodes)
+	entSlab []entry  // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
 }
 
@@ -341,7 +352,11 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if a, b, ok := fastStr(d.d, d.pos); ok {
 				d.pos = b + 2
 				if d.build {
-					d.store(m, idx, s, String(d.d[a:b]))
+					if b-a == 1 {
+						d.store(m, idx, s, oneByteStrings[d.d[a]])
+					} else {
+						d.store(m, idx, s, String(d.d[a:b]))
+					}
 				}
 				return nil
 			}
@@ -718,6 +733,9 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 	if err != nil {
 		return err
 	}
+	if !d.build {
+		return d.scanElements(n, depth)
+	}
 	var a *Array
 	var am *omap
 	if d.build {
@@ -762,7 +780,79 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				ei = a.m.setDecoded(k, nil)
 			}
 		}
+		if d.noSlots && d.pos < len(d.d) {
+			// Inline fast paths for scalar elements (no reference table
+			// to maintain).
+			switch d.d[d.pos] {
+			case 's':
+				if a, b, ok := fastStr(d.d, d.pos); ok {
+					d.pos = b + 2
+					d.nslot++
+					if b-a == 1 {
+						am.e[ei].v = oneByteStrings[d.d[a]]
+					} else {
+						am.e[ei].v = String(d.d[a:b])
+					}
+					continue
+				}
+			case 'i':
+				if v, next, ok := fastInt(d.d, d.pos); ok {
+					d.pos = next
+					d.nslot++
+					am.e[ei].v = Int(v)
+					continue
+				}
+			}
+		}
 		if err := d.value(am, ei, depth+1); err != nil {
+			return err
+		}
+	}
+	return d.expect('}')
+}
+
+// scanElements validates the n key/value pairs of an array in scan mode,
+// with inline fast paths for the common s:/i: keys and values (the general
+// path handles, and reports errors for, everything else).
+func (d *decoder) scanElements(n, depth int) error {
+	for i := 0; i < n; i++ {
+		p := d.pos
+		if p < len(d.d) {
+			switch d.d[p] {
+			case 's':
+				if _, b, ok := fastStr(d.d, p); ok {
+					d.pos = b + 2
+					goto value
+				}
+			case 'i':
+				if _, next, ok := fastInt(d.d, p); ok {
+					d.pos = next
+					goto value
+				}
+			}
+		}
+		if _, err := d.key(); err != nil {
+			return err
+		}
+	value:
+		p = d.pos
+		if p < len(d.d) {
+			switch d.d[p] {
+			case 's':
+				if _, b, ok := fastStr(d.d, p); ok {
+					d.pos = b + 2
+					d.push(nil, 0, KindString)
+					continue
+				}
+			case 'i':
+				if _, next, ok := fastInt(d.d, p); ok {
+					d.pos = next
+					d.push(nil, 0, KindInt)
+					continue
+				}
+			}
+		}
+		if err := d.value(nil, 0, depth+1); err != nil {
 			return err
 		}
 	}
@@ -910,18 +1000,35 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	}
 	var x *Serializable
 	if d.build {
-		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaque[class]}
+		// Payloads are views of one copy of the input: nested payloads
+		// would otherwise cost quadratic memory.
+		if d.buf == nil {
+			if d.sess != nil {
+				d.buf = d.sess.srcBytes(len(d.d))
+			} else {
+				d.buf = []byte(d.d)
+			}
+		}
+		pl := d.buf[ps : ps+n : ps+n]
+		x = &Serializable{Class: class, Payload: pl, counted: true, Opaque: d.opaque[class], base: d.nslot}
 		d.store(m, idx, s, x)
 	}
-	inner, val, _ := d.payloadValues(class, ps, ps+n, depth)
+	// The payload is parsed one level deeper, so that C: nested in C:
+	// payloads is bounded by MaxDepth like arrays are.
+	var inner int
+	var val Value
+	if depth+1 <= d.maxDepth {
+		inner, val, _ = d.payloadValues(class, ps, ps+n, depth+1)
+	}
+	_ = p
 	if x != nil {
 		x.nslots = inner
 		if inner > 0 {
-			// Keep the decoded payload: encoding renumbers its
-			// back-references and registers the objects inside it, which
-			// later r:/R: of the outer data may point to (PHP shares one
-			// table between the payload and the outer data).
-			x.inner, x.innerSrc = val, p
+			// Keep the decoded payload: encoding registers the objects
+			// inside it, which later r:/R: of the outer data may point to
+			// (PHP shares one table between the payload and the outer
+			// data), and renumbers its back-references if needed.
+			x.inner, x.innerOf, x.refsInside = val, x.Payload, payloadHasRefs(p)
 		}
 	}
 	d.pos = ps + n + 1
@@ -934,6 +1041,11 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // reference counter, so those values take numbers too. A payload that is
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
+// payloadHasRefs reports whether a payload may contain R:/r: tokens.
+func payloadHasRefs(p string) bool {
+	return strings.Contains(p, "R:") || strings.Contains(p, "r:")
+}
+
 func (d *decoder) payloadValues(class string, ps, pe, depth int) (int, Value, bool) {
 	if pe == ps || d.opaque[class] {
 		return 0, nil, false
@@ -1074,14 +1186,14 @@ func hasRefs(data string) bool {
 // the given classes read as opaque and reports the classes whose payloads
 // parsed as serialize() text and whether the result re-encodes to the
 // input exactly (as everything PHP writes does). Readings are tried per
-// class, nested first; the first exact one wins, else the first that
-// decodes.
+// class (up to three classes, eight attempts), nested first; the first
+// exact one wins, else the first that decodes.
 func choosePayloadReading(data string, try func(opaque map[string]bool) (ambiguous []string, exact bool, err error)) error {
 	var known []string
 	var firstErr error
 	var fallback map[string]bool
 	haveFallback := false
-	for mask := 0; mask < 64 && mask < 1<<len(known) || mask == 0; mask++ {
+	for mask := 0; mask < 8 && mask < 1<<len(known) || mask == 0; mask++ {
 		var opaque map[string]bool
 		for i, c := range known {
 			if mask&(1<<i) != 0 {
@@ -1093,7 +1205,7 @@ func choosePayloadReading(data string, try func(opaque map[string]bool) (ambiguo
 		}
 		amb, exact, err := try(opaque)
 		for _, c := range amb {
-			if !slicesContains(known, c) && len(known) < 6 {
+			if !slicesContains(known, c) && len(known) < 3 {
 				known = append(known, c)
 			}
 		}

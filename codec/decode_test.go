@@ -181,8 +181,22 @@ func TestDepthLimit(t *testing.T) {
 	if !errors.Is(err, ErrDepth) {
 		t.Fatalf("4097 levels: %v", err)
 	}
-	if _, err := DecodeValue([]byte(nested(5000, "N;")), &Options{MaxDepth: -1}); err != nil {
+	deep, err := DecodeValue([]byte(nested(5000, "N;")), &Options{MaxDepth: -1})
+	if err != nil {
 		t.Fatalf("unlimited: %v", err)
+	}
+	// The encoder refuses what PHP could not read back.
+	if _, err := EncodeValue(deep); !errors.Is(err, ErrDepth) {
+		t.Fatalf("encode 5000 levels: %v", err)
+	}
+	v4096, _ := DecodeValue([]byte(nested(4096, "N;")), nil)
+	if b, err := EncodeValue(v4096); err != nil || string(b) != nested(4096, "N;") {
+		t.Fatalf("encode 4096 levels: %v", err)
+	}
+	ps := NewSession(PHPSerialize)
+	ps.Set("a", v4096) // the session array is one more level
+	if _, err := ps.Encode(); !errors.Is(err, ErrDepth) {
+		t.Fatalf("php_serialize 1+4096 levels: %v", err)
 	}
 	if _, err := DecodeValue([]byte(nested(3, "N;")), &Options{MaxDepth: 2}); !errors.Is(err, ErrDepth) {
 		t.Fatalf("MaxDepth 2: %v", err)
@@ -359,3 +373,20 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestDeepSerializableNesting: C: payloads nested far beyond MaxDepth are
+// bounded (no unbounded recursion).
+func TestDeepSerializableNesting(t *testing.T) {
+	v := "N;"
+	for i := 0; i < 6000; i++ {
+		v = `C:1:"X":` + itoa(len(v)) + ":{" + v + "}"
+	}
+	got, err := DecodeValue([]byte(v), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := EncodeValue(got)
+	if err != nil || string(out) != v {
+		t.Fatalf("round trip: %v", err)
+	}
+}

@@ -66,7 +66,10 @@
 // [ErrSyntax] and, where it applies, [ErrTooLarge] (a declared length or
 // count larger than the remaining input, checked before allocating) or
 // [ErrDepth] (nesting beyond Options.MaxDepth, default 4096 like PHP).
-// The decoder never panics.
+// The decoder never panics. The encoder refuses, with [ErrDepth], values
+// nested deeper than PHP's default limit (PHP could not read them back and
+// would destroy the session), and names or class names PHP cannot store
+// with [ErrInvalidName].
 //
 // # Differences from PHP
 //

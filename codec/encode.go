@@ -7,17 +7,21 @@ import (
 	"strconv"
 )
 
-// maxEncodeDepth bounds recursion when encoding; only a cyclic *Array
-// (a cycle not broken by a *Reference or *Object) can reach it.
-const maxEncodeDepth = 1 << 16
+// maxEncodeDepth is the deepest nesting of arrays and objects the encoder
+// writes: PHP's default unserialize_max_depth. PHP could not read deeper
+// data back (and destroys a session it cannot decode), so deeper values —
+// and cyclic *Arrays, whose cycle no *Reference or *Object breaks — are an
+// ErrDepth error instead.
+const maxEncodeDepth = DefaultMaxDepth
 
 // encoder writes serialize() text and numbers values like PHP's
 // php_var_serialize: every value gets the next number, R: does not consume
 // one, objects and references are remembered to write r:/R:.
 type encoder struct {
-	buf  []byte
-	n    int
-	seen map[any]int
+	buf    []byte
+	n      int
+	seen   map[any]int
+	cdepth int // Serializable payloads being re-encoded around this encoder
 }
 
 // EncodeValue returns the serialize() text of v.
@@ -61,7 +65,7 @@ func (e *encoder) value(v Value, depth int) error {
 		k, inner := refKey(r)
 		if n, ok := e.seen[k]; ok {
 			e.buf = append(e.buf, "R:"...)
-			e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+			e.buf = appendInt64(e.buf, int64(n))
 			e.buf = append(e.buf, ';')
 			return nil
 		}
@@ -78,7 +82,7 @@ func (e *encoder) value(v Value, depth int) error {
 func (e *encoder) backref(k any) bool {
 	if n, ok := e.seen[k]; ok {
 		e.buf = append(e.buf, "r:"...)
-		e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+		e.buf = appendInt64(e.buf, int64(n))
 		e.buf = append(e.buf, ';')
 		return true
 	}
@@ -87,7 +91,7 @@ func (e *encoder) backref(k any) bool {
 
 func (e *encoder) str(s string) {
 	e.buf = append(e.buf, "s:"...)
-	e.buf = strconv.AppendInt(e.buf, int64(len(s)), 10)
+	e.buf = appendInt64(e.buf, int64(len(s)))
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, s...)
 	e.buf = append(e.buf, '"', ';')
@@ -99,12 +103,12 @@ func (e *encoder) key(k Key) {
 		return
 	}
 	e.buf = append(e.buf, "i:"...)
-	e.buf = strconv.AppendInt(e.buf, k.i, 10)
+	e.buf = appendInt64(e.buf, k.i)
 	e.buf = append(e.buf, ';')
 }
 
 func (e *encoder) members(m *omap, depth int) error {
-	e.buf = strconv.AppendInt(e.buf, int64(len(m.e)), 10)
+	e.buf = appendInt64(e.buf, int64(len(m.e)))
 	e.buf = append(e.buf, ':', '{')
 	for i := range m.e {
 		e.key(m.e[i].k)
@@ -135,7 +139,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 		}
 	case Int:
 		e.buf = append(e.buf, 'i', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
+		e.buf = appendInt64(e.buf, int64(x))
 		e.buf = append(e.buf, ';')
 	case Float:
 		e.buf = append(e.buf, 'd', ':')
@@ -149,7 +153,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return nil
 		}
 		if depth >= maxEncodeDepth {
-			return fmt.Errorf("%w: array nesting (a cyclic *Array?)", ErrDepth)
+			return fmt.Errorf("%w: arrays nested deeper than %d (PHP could not read them back; a cyclic *Array?)", ErrDepth, maxEncodeDepth)
 		}
 		e.buf = append(e.buf, 'a', ':')
 		return e.members(&x.m, depth)
@@ -165,11 +169,11 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return classErr("object", x.Class)
 		}
 		if depth >= maxEncodeDepth {
-			return fmt.Errorf("%w: object nesting", ErrDepth)
+			return fmt.Errorf("%w: objects nested deeper than %d (PHP could not read them back)", ErrDepth, maxEncodeDepth)
 		}
 		e.remember(x, n)
 		e.buf = append(e.buf, 'O', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(len(x.Class)), 10)
+		e.buf = appendInt64(e.buf, int64(len(x.Class)))
 		e.buf = append(e.buf, ':', '"')
 		e.buf = append(e.buf, x.Class...)
 		e.buf = append(e.buf, '"', ':')
@@ -183,9 +187,9 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return nil
 		}
 		e.remember(x, n)
-		return e.serializable(x, depth)
+		return e.serializable(x, n, depth)
 	case Serializable:
-		return e.serializable(&x, depth)
+		return e.serializable(&x, n, depth)
 	case Enum:
 		if e.backref(x) {
 			return nil
@@ -195,7 +199,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 		}
 		e.remember(x, n)
 		e.buf = append(e.buf, 'E', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(len(x.Class)+1+len(x.Case)), 10)
+		e.buf = appendInt64(e.buf, int64(len(x.Class)+1+len(x.Case)))
 		e.buf = append(e.buf, ':', '"')
 		e.buf = append(e.buf, x.Class...)
 		e.buf = append(e.buf, ':')
@@ -214,39 +218,122 @@ func (e *encoder) body(v Value, n, depth int) error {
 	return nil
 }
 
-func (e *encoder) serializable(x *Serializable, depth int) error {
+func (e *encoder) serializable(x *Serializable, n, depth int) error {
 	if !validClass(x.Class) {
 		return classErr("serializable", x.Class)
 	}
 	e.buf = append(e.buf, 'C', ':')
-	e.buf = strconv.AppendInt(e.buf, int64(len(x.Class)), 10)
+	e.buf = appendInt64(e.buf, int64(len(x.Class)))
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, x.Class...)
 	e.buf = append(e.buf, '"', ':')
-	if x.inner != nil && x.innerSrc == string(x.Payload) && !x.Opaque {
-		// Re-encode the payload with the shared counter, so that its
-		// back-references follow the outer numbering.
-		sub := encoder{n: e.n, seen: e.seen}
+	if !x.Opaque && x.decodedPayload() && x.refsInside && n != x.base && e.cdepth < maxPayloadReencode {
+		// The numbering moved and the payload holds R:/r:: re-encode it
+		// with the shared counter so that its references follow.
+		sub := encoder{n: e.n, seen: e.seen, cdepth: e.cdepth + 1}
 		if err := sub.value(x.inner, depth+1); err != nil {
 			return err
 		}
 		e.n, e.seen = sub.n, sub.seen
-		e.buf = strconv.AppendInt(e.buf, int64(len(sub.buf)), 10)
+		e.buf = appendInt64(e.buf, int64(len(sub.buf)))
 		e.buf = append(e.buf, ':', '{')
 		e.buf = append(e.buf, sub.buf...)
 		e.buf = append(e.buf, '}')
 		return nil
 	}
-	e.buf = strconv.AppendInt(e.buf, int64(len(x.Payload)), 10)
+	e.buf = appendInt64(e.buf, int64(len(x.Payload)))
 	e.buf = append(e.buf, ':', '{')
 	e.buf = append(e.buf, x.Payload...)
 	e.buf = append(e.buf, '}')
+	return e.walkPayload(x, depth)
+}
+
+// maxPayloadReencode bounds re-encoding of Serializable payloads nested in
+// payloads (each level copies its payload once; deeper levels are written
+// as they were decoded).
+const maxPayloadReencode = 8
+
+// walkPayload numbers (and registers the objects of) the values PHP
+// numbered inside a payload written verbatim.
+func (e *encoder) walkPayload(x *Serializable, depth int) error {
 	switch {
 	case x.Opaque:
+	case x.decodedPayload():
+		return e.walk(x.inner, depth+1)
 	case x.counted:
 		e.n += x.nslots
 	default:
 		e.n += payloadSlots(x.Payload)
+	}
+	return nil
+}
+
+// walk numbers v like value does, without writing anything.
+func (e *encoder) walk(v Value, depth int) error {
+	if r, ok := v.(*Reference); ok && r != nil {
+		k, inner := refKey(r)
+		if _, ok := e.seen[k]; ok {
+			return nil
+		}
+		e.n++
+		if k == any(r) {
+			e.remember(k, e.n)
+		}
+		return e.walkBody(inner, e.n, depth)
+	}
+	e.n++
+	return e.walkBody(v, e.n, depth)
+}
+
+func (e *encoder) walkBody(v Value, n, depth int) error {
+	switch x := v.(type) {
+	case *Array:
+		if x == nil {
+			return nil
+		}
+		if depth >= maxEncodeDepth {
+			return fmt.Errorf("%w: arrays nested deeper than %d", ErrDepth, maxEncodeDepth)
+		}
+		for i := range x.m.e {
+			if err := e.walk(x.m.e[i].v, depth+1); err != nil {
+				return err
+			}
+		}
+	case *Object:
+		if x == nil {
+			return nil
+		}
+		if _, ok := e.seen[x]; ok {
+			return nil
+		}
+		if depth >= maxEncodeDepth {
+			return fmt.Errorf("%w: objects nested deeper than %d", ErrDepth, maxEncodeDepth)
+		}
+		e.remember(x, n)
+		for i := range x.m.e {
+			if err := e.walk(x.m.e[i].v, depth+1); err != nil {
+				return err
+			}
+		}
+	case *Serializable:
+		if x == nil {
+			return nil
+		}
+		if _, ok := e.seen[x]; ok {
+			return nil
+		}
+		e.remember(x, n)
+		return e.walkPayload(x, depth)
+	case Serializable:
+		return e.walkPayload(&x, depth)
+	case Enum:
+		if _, ok := e.seen[x]; !ok {
+			e.remember(x, n)
+		}
+	case *Reference:
+		if x != nil {
+			return e.walkBody(Deref(x), n, depth)
+		}
 	}
 	return nil
 }
@@ -263,3 +350,15 @@ func payloadSlots(p []byte) int {
 
 var _ = errors.New
 var _ = math.MaxInt
+
+// appendInt64 is strconv.AppendInt(b, n, 10) with a fast path for the
+// small numbers (lengths, counts, keys) that dominate serialize() text.
+func appendInt64(b []byte, n int64) []byte {
+	switch {
+	case n >= 0 && n < 10:
+		return append(b, byte('0'+n))
+	case n >= 10 && n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, n, 10)
+}

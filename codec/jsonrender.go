@@ -1,6 +1,43 @@
 package codec
 
-// Lossless JSON rendering of PHP values and sessions.
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// ErrJSON is wrapped by the errors of ValueFromJSON and SessionFromJSON.
+var ErrJSON = errors.New("codec: invalid JSON rendering")
+
+// maxRenderDepth bounds recursion when rendering (a cyclic *Array that is
+// not broken by a reference or object cannot be rendered).
+const maxRenderDepth = 1 << 16
+
+type renderer struct {
+	buf   []byte
+	count map[any]int // occurrences of identity-bearing pointers
+	ids   map[any]int // label given at first occurrence
+	next  int
+}
+
+// ValueToJSON renders v in the lossless JSON form described at
+// SessionToJSON (the VALUE production).
+func ValueToJSON(v Value) ([]byte, error) {
+	r := renderer{}
+	r.countValue(v, 0)
+	if err := r.value(v, 0); err != nil {
+		return nil, err
+	}
+	return r.buf, nil
+}
+
+// SessionToJSON renders every variable of s (decoding all of them) in the
+// lossless JSON form below.
 //
 // ValueToJSON / SessionToJSON write, and ValueFromJSON / SessionFromJSON
 // read back, a JSON document that keeps everything serialize() keeps, so
@@ -28,7 +65,8 @@ package codec
 //	{"object": "Class", "members": [MEMBER, ...]}
 //	                                          object (O:); optional "id" (see below)
 //	{"serializable": "Class", "payload": STRING}
-//	                                          object of a Serializable class (C:); optional "id"
+//	                                          object of a Serializable class (C:), payload
+//	                                          verbatim; optional "id", "opaque", "inner"
 //	{"enum": "Suit", "case": "Hearts"}        enum case (E:)
 //	{"ref": N, "value": VALUE}                a PHP reference (&): the first place that holds it
 //	{"ref": N}                                the same reference again (R: in serialize())
@@ -52,46 +90,17 @@ package codec
 // variables); they are not PHP's R:/r: numbers, which the encoder
 // computes. Cycles (an object holding itself) use the same forms.
 //
+// Serializable payloads: PHP numbers the values inside a payload that a
+// class's serialize() produced with serialize() together with the outer
+// data. "opaque": true records that it did not (the payload only looks
+// like serialize() text), which changes how later R:/r: count. When an
+// object or reference inside such a payload is also referred to from
+// outside it (or the other way round), "inner" carries the payload's
+// values, rendered like any VALUE and sharing the labels, so that the
+// identity survives; the payload text stays authoritative for the bytes.
+//
 // Readers accept any JSON whitespace and member order inside the tagged
 // objects; unknown tags or extra fields are errors.
-
-import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"math"
-	"strconv"
-	"unicode/utf8"
-)
-
-// ErrJSON is wrapped by the errors of ValueFromJSON and SessionFromJSON.
-var ErrJSON = errors.New("codec: invalid JSON rendering")
-
-// maxRenderDepth bounds recursion when rendering (a cyclic *Array that is
-// not broken by a reference or object cannot be rendered).
-const maxRenderDepth = 1 << 16
-
-type renderer struct {
-	buf   []byte
-	count map[any]int // occurrences of identity-bearing pointers
-	ids   map[any]int // label given at first occurrence
-	next  int
-}
-
-// ValueToJSON renders v in the lossless JSON form described above.
-func ValueToJSON(v Value) ([]byte, error) {
-	r := renderer{}
-	r.countValue(v, 0)
-	if err := r.value(v, 0); err != nil {
-		return nil, err
-	}
-	return r.buf, nil
-}
-
-// SessionToJSON renders every variable of s (decoding all of them) in the
-// lossless JSON form described above.
 func SessionToJSON(s *Session) ([]byte, error) {
 	keys := s.Keys()
 	vals := make([]Value, len(keys))
@@ -152,13 +161,51 @@ func (r *renderer) countValue(v Value, depth int) {
 		}
 	}
 	switch x := v.(type) {
+	case Enum:
+		if r.count == nil {
+			r.count = map[any]int{}
+		}
+		r.count[x]++
 	case *Array:
 		x.Range(func(_ Key, e Value) bool { r.countValue(e, depth+1); return true })
 	case *Object:
 		x.Range(func(_ Member, e Value) bool { r.countValue(e, depth+1); return true })
 	case *Reference:
 		r.countValue(x.V, depth+1)
+	case *Serializable:
+		if inner, ok := serializableInner(x); ok {
+			r.countValue(inner, depth+1)
+		}
 	}
+}
+
+// linkedInner reports whether the decoded payload of x holds an object or
+// reference that occurs more than once in the document (so that the JSON
+// must carry it for the identity to survive).
+func (r *renderer) linkedInner(v Value, depth int) bool {
+	if depth > maxRenderDepth {
+		return false
+	}
+	if p, ok := identity(v); ok && r.count[p] > 1 {
+		return true
+	}
+	if e, ok := v.(Enum); ok && r.count[e] > 1 {
+		return true // enum cases are shared (r:) like objects
+	}
+	found := false
+	switch x := v.(type) {
+	case *Array:
+		x.Range(func(_ Key, e Value) bool { found = r.linkedInner(e, depth+1); return !found })
+	case *Object:
+		x.Range(func(_ Member, e Value) bool { found = r.linkedInner(e, depth+1); return !found })
+	case *Reference:
+		found = r.linkedInner(x.V, depth+1)
+	case *Serializable:
+		if inner, ok := serializableInner(x); ok {
+			found = r.linkedInner(inner, depth+1)
+		}
+	}
+	return found
 }
 
 // str writes a STRING.
@@ -332,9 +379,9 @@ func (r *renderer) value(v Value, depth int) error {
 			r.buf = append(r.buf, '}')
 			return nil
 		}
-		r.serializable(x.Class, x.Payload, id)
+		return r.serializable(x, id, depth)
 	case Serializable:
-		r.serializable(x.Class, x.Payload, 0)
+		return r.serializable(&x, 0, depth)
 	case Enum:
 		r.buf = append(r.buf, `{"enum":`...)
 		r.str(x.Class)
@@ -367,16 +414,26 @@ func (r *renderer) value(v Value, depth int) error {
 	return nil
 }
 
-func (r *renderer) serializable(class string, payload []byte, id int) {
+func (r *renderer) serializable(x *Serializable, id, depth int) error {
 	r.buf = append(r.buf, `{"serializable":`...)
-	r.str(class)
+	r.str(x.Class)
 	if id > 0 {
 		r.buf = append(r.buf, `,"id":`...)
 		r.buf = strconv.AppendInt(r.buf, int64(id), 10)
 	}
 	r.buf = append(r.buf, `,"payload":`...)
-	r.str(string(payload))
+	r.str(string(x.Payload))
+	if x.Opaque {
+		r.buf = append(r.buf, `,"opaque":true`...)
+	}
+	if inner, ok := serializableInner(x); ok && r.linkedInner(inner, depth+1) {
+		r.buf = append(r.buf, `,"inner":`...)
+		if err := r.value(inner, depth+1); err != nil {
+			return err
+		}
+	}
 	r.buf = append(r.buf, '}')
+	return nil
 }
 
 // ---- reading ----
@@ -410,7 +467,8 @@ func parseJSON(data []byte) (any, error) {
 	return doc, nil
 }
 
-// ValueFromJSON reads a value in the lossless JSON form (see ValueToJSON).
+// ValueFromJSON reads a value in the lossless JSON form (see
+// SessionToJSON).
 func ValueFromJSON(data []byte) (Value, error) {
 	doc, err := parseJSON(data)
 	if err != nil {
@@ -717,7 +775,7 @@ func (r *jsonReader) tagged(m map[string]any, path string) (Value, error) {
 		}
 		return o, nil
 	case m["serializable"] != nil:
-		if err := onlyFields(m, path, "serializable", "id", "payload"); err != nil {
+		if err := onlyFields(m, path, "serializable", "id", "payload", "opaque", "inner"); err != nil {
 			return nil, err
 		}
 		class, err := r.str(m["serializable"], path+".serializable")
@@ -729,6 +787,13 @@ func (r *jsonReader) tagged(m map[string]any, path string) (Value, error) {
 			return nil, err
 		}
 		sv := &Serializable{Class: class, Payload: []byte(payload)}
+		switch o := m["opaque"].(type) {
+		case nil:
+		case bool:
+			sv.Opaque = o
+		default:
+			return nil, jsonErr(path+".opaque", "want true or false")
+		}
 		if idv, ok := m["id"]; ok {
 			id, ok := jsonInt(idv)
 			if !ok {
@@ -737,6 +802,16 @@ func (r *jsonReader) tagged(m map[string]any, path string) (Value, error) {
 			if err := r.setLabel(id, sv, false, path); err != nil {
 				return nil, err
 			}
+		}
+		if iv, ok := m["inner"]; ok {
+			if sv.Opaque {
+				return nil, jsonErr(path+".inner", "an opaque payload has no inner values")
+			}
+			inner, err := r.value(iv, path+".inner")
+			if err != nil {
+				return nil, err
+			}
+			setSerializableInner(sv, inner)
 		}
 		return sv, nil
 	case m["enum"] != nil:

@@ -22,6 +22,7 @@ type field struct {
 	omitEmpty bool
 	arrayKey  []byte // the key as written in an array: i:5; or s:2:"id";
 	memberKey []byte // the key as written in an object: always s:
+	plain     int8   // plainFlag(typ), for Unmarshal
 }
 
 // structInfo describes how a struct type maps to a PHP array.
@@ -195,6 +196,7 @@ func buildStructInfo(t reflect.Type) *structInfo {
 		} else {
 			f.arrayKey = f.memberKey
 		}
+		f.plain = plainFlag(f.typ)
 		if f.omitEmpty || len(f.index) > 1 {
 			si.variable = true
 		}

@@ -127,6 +127,10 @@ type Session struct {
 	srcH     Handler
 	valBytes int
 
+	// srcB is a []byte copy of src that Serializable payloads view (made
+	// on first need; immutable, so clones share it).
+	srcB []byte
+
 	// Decoding scratch space; never shared between sessions (Clone resets it).
 	root    *omap
 	entSlab []entry
@@ -207,7 +211,7 @@ func isScalar(v Value) bool {
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
 		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
-		entSlab: s.entSlab, arrSlab: s.arrSlab}
+		entSlab: s.entSlab, arrSlab: s.arrSlab, sess: s}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
 	}
@@ -226,9 +230,20 @@ func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	return v, nil
 }
 
+// srcBytes returns src[:end] as bytes, from one copy made on first use
+// (Serializable payloads view it).
+func (s *Session) srcBytes(end int) []byte {
+	if s.srcB == nil {
+		s.srcB = []byte(s.src)
+	}
+	return s.srcB[:end]
+}
+
 // Get returns the value of the variable name, decoding it on first use.
 // Containers returned by Get belong to the session: changing them changes
-// the session (see [Session.Clone] for an isolated copy).
+// the session (see [Session.Clone] for an isolated copy). A variable that
+// PHP stored as a reference (a|i:1;b|R:1;) is a *Reference; [Deref] gives
+// the value, and assigning Reference.V changes every place sharing it.
 func (s *Session) Get(name string) (Value, bool, error) {
 	return s.GetKey(s.h.key(name))
 }
@@ -457,7 +472,7 @@ func (s *Session) Clone() *Session {
 
 // Size returns an approximation of the memory held by the session, in bytes.
 func (s *Session) Size() int {
-	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
+	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.srcB) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
 }
 
 // Convert returns a copy of the session under handler h (the session
@@ -503,30 +518,68 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 	return c, nil
 }
 
-// sizeOf estimates the memory of a value.
-func sizeOf(v Value, depth int) int {
-	if depth > 64 {
-		return 0
+// sizeOf estimates the memory of a value. Shared containers are counted
+// once, and at most sizeBudget nodes are visited (a graph of shared
+// objects can have exponentially many paths).
+func sizeOf(v Value, _ int) int {
+	st := sizeState{budget: sizeBudget}
+	return st.size(v)
+}
+
+const sizeBudget = 1 << 16
+
+type sizeState struct {
+	seen   map[any]bool
+	budget int
+}
+
+func (st *sizeState) once(p any) bool {
+	if st.seen == nil {
+		st.seen = make(map[any]bool)
 	}
+	if st.seen[p] {
+		return false
+	}
+	st.seen[p] = true
+	return true
+}
+
+func (st *sizeState) size(v Value) int {
+	if st.budget <= 0 {
+		return 16
+	}
+	st.budget--
 	switch x := v.(type) {
 	case String:
 		return 16 + len(x)
 	case *Array:
+		if x == nil || !st.once(x) {
+			return 8
+		}
 		n := 48
 		for i := range x.m.e {
-			n += 40 + len(x.m.e[i].k.s) + sizeOf(x.m.e[i].v, depth+1)
+			n += 40 + len(x.m.e[i].k.s) + st.size(x.m.e[i].v)
 		}
 		return n
 	case *Object:
+		if x == nil || !st.once(x) {
+			return 8
+		}
 		n := 64 + len(x.Class)
 		for i := range x.m.e {
-			n += 40 + len(x.m.e[i].k.s) + sizeOf(x.m.e[i].v, depth+1)
+			n += 40 + len(x.m.e[i].k.s) + st.size(x.m.e[i].v)
 		}
 		return n
 	case *Serializable:
+		if x == nil || !st.once(x) {
+			return 8
+		}
 		return 48 + len(x.Class) + len(x.Payload)
 	case *Reference:
-		return 16 + sizeOf(x.V, depth+1)
+		if x == nil || !st.once(x) {
+			return 8
+		}
+		return 16 + st.size(x.V)
 	}
 	return 16
 }
@@ -582,8 +635,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 			return c
 		}
 		c := new(Serializable)
-		*c = *x
-		c.Payload = append([]byte(nil), x.Payload...)
+		*c = *x // Payload is immutable: shared
 		memo[x] = c
 		if x.inner != nil {
 			c.inner = deepCopy(x.inner, memo)
@@ -591,7 +643,6 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		return c
 	case Serializable:
 		c := x
-		c.Payload = append([]byte(nil), x.Payload...)
 		if x.inner != nil {
 			c.inner = deepCopy(x.inner, memo)
 		}
@@ -792,7 +843,7 @@ func entrySegs(es []sEntry) []seg {
 // decodeWhole builds every value with one reference table, for sessions
 // whose values refer to each other.
 func (s *Session) decodeWhole(segs []seg) error {
-	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque}
+	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque, sess: s}
 	if s.h == PHPSerialize {
 		d.nslot = 1
 		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself

@@ -199,6 +199,17 @@ func TestSessionReferences(t *testing.T) {
 	if got := mustEncode(t, s); got != `a|O:8:"stdClass":0:{}b|r:1;` {
 		t.Fatal(got)
 	}
+	// A later variable referring into an earlier one's array.
+	s = mustSession(t, PHP, `a|a:2:{i:0;i:5;i:1;O:8:"stdClass":0:{}}b|R:2;c|r:3;`)
+	bv, _, _ := s.Get("b")
+	av, _, _ := s.Get("a")
+	if e0, _ := av.(*Array).Get(IntKey(0)); e0 != bv {
+		t.Fatal("R: into an earlier array is not shared")
+	}
+	bv.(*Reference).V = Int(6)
+	if got := mustEncode(t, s); got != `a|a:2:{i:0;i:6;i:1;O:8:"stdClass":0:{}}b|R:2;c|r:3;` {
+		t.Fatal(got)
+	}
 	// Opaque Serializable payload that parses as a value, then references.
 	s = mustSession(t, PHP, `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}`)
 	if got := mustEncode(t, s); got != `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}` {
@@ -207,7 +218,7 @@ func TestSessionReferences(t *testing.T) {
 	if c, _, _ := s.Get("c"); c.(*Object) != func() Value { v, _ := c.(*Object).Get("self"); return v }() {
 		t.Fatal("self reference not resolved to the object")
 	}
-	av, _, _ := s.Get("a")
+	av, _, _ = s.Get("a")
 	if !av.(*Serializable).Opaque {
 		t.Fatal("Opaque not set")
 	}
@@ -323,5 +334,48 @@ func TestSessionRangeAndSize(t *testing.T) {
 	s.Delete("big")
 	if s.Size() > base+1000 {
 		t.Fatalf("Size %d after Delete, base %d", s.Size(), base)
+	}
+}
+
+// TestSharedGraphCosts: a decoded graph where every object refers twice to
+// the previous one has exponentially many paths; Set, Size, Clone,
+// Modified and Encode must stay linear.
+func TestSharedGraphCosts(t *testing.T) {
+	var b strings.Builder
+	const n = 60
+	b.WriteString("v|a:" + itoa(n) + ":{")
+	for i := 0; i < n; i++ {
+		b.WriteString("i:" + itoa(i) + ";")
+		if i == 0 {
+			b.WriteString(`O:8:"stdClass":0:{}`)
+			continue
+		}
+		// object i has two members pointing to object i-1 (value numbers:
+		// the array is 1, object i is 2+3i... computed below)
+		prev := 2 + 3*(i-1)
+		b.WriteString(`O:8:"stdClass":2:{s:1:"a";r:` + itoa(prev) + `;s:1:"b";r:` + itoa(prev) + `;}`)
+	}
+	b.WriteString("}")
+	in := b.String()
+	// Fix up the numbering: object 0 takes one number, each later object three.
+	in = strings.Replace(in, `i:0;O:8:"stdClass":0:{}`, `i:0;O:8:"stdClass":2:{s:1:"a";N;s:1:"b";N;}`, 1)
+	s := mustSession(t, PHP, in)
+	v, _, err := s.Get("v")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := NewSession(PHP)
+	if err := c.Set("v", v); err != nil {
+		t.Fatal(err)
+	}
+	if c.Size() > 1<<20 {
+		t.Fatalf("Size %d", c.Size())
+	}
+	cl := s.Clone()
+	if !cl.Modified() && mustEncode(t, cl) != in {
+		t.Fatal("clone differs")
+	}
+	if got := mustEncode(t, c); got != in {
+		t.Fatalf("re-encode differs:\n%s\n%s", got, in)
 	}
 }

@@ -66,7 +66,9 @@ func UnmarshalValue(val Value, v any) error {
 		return &InvalidUnmarshalError{Type: reflect.TypeOf(v)}
 	}
 	d := decState{}
-	if err := d.value(val, rv.Elem(), 0); err != nil {
+	err := d.value(val, rv.Elem(), 0)
+	d.finish()
+	if err != nil {
 		return err
 	}
 	return d.savedErr
@@ -78,6 +80,7 @@ type InvalidUnmarshalError struct {
 	Type reflect.Type
 }
 
+// Error implements error.
 func (e *InvalidUnmarshalError) Error() string {
 	if e.Type == nil {
 		return "codec: Unmarshal(nil)"
@@ -96,6 +99,7 @@ type UnmarshalTypeError struct {
 	Path  string       // where: "cart[3].price", `prefs."lang"`; empty at the top
 }
 
+// Error implements error.
 func (e *UnmarshalTypeError) Error() string {
 	return "codec: cannot unmarshal PHP " + e.Value + " into Go value of type " + e.Type.String() + atPath(e.Path)
 }
@@ -108,21 +112,98 @@ type UnmarshalerError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *UnmarshalerError) Error() string {
 	return "codec: error unmarshaling into " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *UnmarshalerError) Unwrap() error { return e.Err }
 
 type decState struct {
-	path     pathStack
-	savedErr error
+	savedErr error // first type error (decoding goes on)
+
+	// Error paths are built while unwinding, so that the success path
+	// records nothing: the pending error's path still lacks the segments
+	// of the levels 1..errLevel, which the containers add as they return.
+	pending  pathSetter
+	errLevel int
+	errSegs  pathStack // innermost first
+
+	natBase int                 // depth of the interface target natural() fills
+	active  map[*Reference]bool // references being unmarshalled (cycle check)
+	natMemo map[*Reference]any  // natural() results per reference
 }
 
-func (d *decState) typeErr(desc string, t reflect.Type) {
-	if d.savedErr == nil {
-		d.savedErr = &UnmarshalTypeError{Value: desc, Type: t, Path: d.path.String()}
+// pathSetter is an error whose path is filled in after unwinding.
+type pathSetter interface {
+	error
+	setPath(string)
+}
+
+// ErrRecursive is wrapped by the error Unmarshal returns for a PHP value
+// that contains itself through a reference (a recursive array, PHP's
+// $a[0] = &$a): Go values cannot hold such a cycle.
+var ErrRecursive = errors.New("codec: recursive PHP reference")
+
+type recursiveError struct{ path string }
+
+func (e *recursiveError) Error() string    { return ErrRecursive.Error() + atPath(e.path) }
+func (e *recursiveError) Unwrap() error    { return ErrRecursive }
+func (e *recursiveError) setPath(p string) { e.path = p }
+
+func (e *UnmarshalTypeError) setPath(p string) { e.Path = p }
+func (e *UnmarshalerError) setPath(p string)   { e.Path = p }
+
+// fail records err, met at depth: hard errors end the decoding and
+// replace any pending one; a type error is kept only if it is the first.
+func (d *decState) fail(err pathSetter, depth int, hard bool) error {
+	if !hard {
+		if d.savedErr != nil {
+			return nil
+		}
+		d.savedErr = err
 	}
+	d.pending, d.errLevel, d.errSegs = err, depth, d.errSegs[:0]
+	return err
+}
+
+// leave adds the segment of a child at childDepth to the pending error's
+// path when the error came from that child.
+func (d *decState) leave(childDepth int, seg pathSeg) {
+	if d.pending != nil && d.errLevel == childDepth {
+		d.errSegs = append(d.errSegs, seg)
+		d.errLevel--
+	}
+}
+
+// finish fills in the pending error's path.
+func (d *decState) finish() {
+	if d.pending == nil {
+		return
+	}
+	p := make(pathStack, len(d.errSegs))
+	for i, s := range d.errSegs {
+		p[len(p)-1-i] = s
+	}
+	d.pending.setPath(p.String())
+}
+
+// enterRef marks r as being unmarshalled; it fails if r is already (a
+// cycle).
+func (d *decState) enterRef(r *Reference, depth int) error {
+	if d.active == nil {
+		d.active = map[*Reference]bool{}
+	}
+	if d.active[r] {
+		return d.fail(&recursiveError{}, depth, true)
+	}
+	d.active[r] = true
+	return nil
+}
+
+func (d *decState) typeErr(desc string, t reflect.Type, depth int) {
+	d.fail(&UnmarshalTypeError{Value: desc, Type: t}, depth, false)
 }
 
 // describe names a PHP value for error messages.
@@ -203,8 +284,28 @@ func indirect(v reflect.Value, isNull bool) (Unmarshaler, encoding.TextUnmarshal
 }
 
 func (d *decState) value(val Value, v reflect.Value, depth int) error {
+	return d.valueK(val, v, depth, -1)
+}
+
+// plainFlag is plainTarget as the plainKnown argument of valueK.
+func plainFlag(t reflect.Type) int8 {
+	if plainTarget(t) {
+		return 1
+	}
+	return 0
+}
+
+// valueK is value with plainTarget(v.Type()) already known (1 or 0) or
+// not (-1); containers look it up once for all their elements.
+func (d *decState) valueK(val Value, v reflect.Value, depth int, plainKnown int8) error {
 	if depth > maxUnmarshalDepth {
-		return &UnmarshalTypeError{Value: "nesting deeper than " + strconv.Itoa(maxUnmarshalDepth), Type: v.Type(), Path: d.path.String()}
+		return d.fail(&UnmarshalTypeError{Value: "nesting deeper than " + strconv.Itoa(maxUnmarshalDepth), Type: v.Type()}, depth, true)
+	}
+	if r, ok := val.(*Reference); ok && r != nil {
+		if err := d.enterRef(r, depth); err != nil {
+			return err
+		}
+		defer delete(d.active, r)
 	}
 	val = deref(val)
 	if val == nil {
@@ -214,7 +315,7 @@ func (d *decState) value(val Value, v reflect.Value, depth int) error {
 
 	// Plain targets (no methods that matter, not a pointer, interface or
 	// codec type) skip the indirection checks.
-	if !isNull && plainTarget(v.Type()) {
+	if !isNull && (plainKnown == 1 || plainKnown < 0 && plainTarget(v.Type())) {
 		return d.plain(val, v, depth)
 	}
 
@@ -236,18 +337,18 @@ func (d *decState) value(val Value, v reflect.Value, depth int) error {
 	u, tu, pv := indirect(v, isNull)
 	if u != nil {
 		if err := u.UnmarshalPHP(val); err != nil {
-			return &UnmarshalerError{Type: reflect.TypeOf(u), Path: d.path.String(), Err: err}
+			return d.fail(&UnmarshalerError{Type: reflect.TypeOf(u), Err: err}, depth, true)
 		}
 		return nil
 	}
 	if tu != nil {
 		s, ok := val.(String)
 		if !ok {
-			d.typeErr(describe(val), reflect.TypeOf(tu))
+			d.typeErr(describe(val), reflect.TypeOf(tu), depth)
 			return nil
 		}
 		if err := tu.UnmarshalText([]byte(s)); err != nil {
-			return &UnmarshalerError{Type: reflect.TypeOf(tu), Path: d.path.String(), Err: err}
+			return d.fail(&UnmarshalerError{Type: reflect.TypeOf(tu), Err: err}, depth, true)
 		}
 		return nil
 	}
@@ -273,9 +374,10 @@ func (d *decState) value(val Value, v reflect.Value, depth int) error {
 	if v.Kind() == reflect.Interface {
 		if v.NumMethod() != 0 {
 			// Non-empty interface: only a codec value can satisfy it (handled above).
-			d.typeErr(describe(val), t)
+			d.typeErr(describe(val), t, depth)
 			return nil
 		}
+		d.natBase = depth
 		nat, err := d.natural(val, depth)
 		if err != nil {
 			return err
@@ -316,7 +418,7 @@ func (d *decState) plain(val Value, v reflect.Value, depth int) error {
 		return nil
 	case Bool:
 		if v.Kind() != reflect.Bool {
-			d.typeErr("bool", t)
+			d.typeErr("bool", t, depth)
 			return nil
 		}
 		v.SetBool(bool(x))
@@ -324,20 +426,20 @@ func (d *decState) plain(val Value, v reflect.Value, depth int) error {
 		switch v.Kind() {
 		case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
 			if v.OverflowInt(int64(x)) {
-				d.typeErr(describe(x), t)
+				d.typeErr(describe(x), t, depth)
 				return nil
 			}
 			v.SetInt(int64(x))
 		case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
 			if x < 0 || v.OverflowUint(uint64(x)) {
-				d.typeErr(describe(x), t)
+				d.typeErr(describe(x), t, depth)
 				return nil
 			}
 			v.SetUint(uint64(x))
 		case reflect.Float32, reflect.Float64:
 			v.SetFloat(float64(x))
 		default:
-			d.typeErr(describe(x), t)
+			d.typeErr(describe(x), t, depth)
 		}
 	case Float:
 		switch v.Kind() {
@@ -346,12 +448,12 @@ func (d *decState) plain(val Value, v reflect.Value, depth int) error {
 		case reflect.Float32:
 			f := float64(x)
 			if !math.IsInf(f, 0) && !math.IsNaN(f) && math.Abs(f) > math.MaxFloat32 {
-				d.typeErr(describe(x), t)
+				d.typeErr(describe(x), t, depth)
 				return nil
 			}
 			v.SetFloat(f)
 		default:
-			d.typeErr(describe(x), t)
+			d.typeErr(describe(x), t, depth)
 		}
 	case String:
 		switch {
@@ -360,14 +462,14 @@ func (d *decState) plain(val Value, v reflect.Value, depth int) error {
 		case v.Kind() == reflect.Slice && t.Elem().Kind() == reflect.Uint8:
 			v.SetBytes([]byte(x))
 		default:
-			d.typeErr("string", t)
+			d.typeErr("string", t, depth)
 		}
 	case *Array:
 		return d.array(x, v, depth)
 	case *Object:
 		return d.object(x, v, depth)
 	default:
-		d.typeErr(describe(val), t)
+		d.typeErr(describe(val), t, depth)
 	}
 	return nil
 }
@@ -404,7 +506,7 @@ func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 	switch v.Kind() {
 	case reflect.Slice:
 		if t.Elem().Kind() == reflect.Uint8 && t.Elem().PkgPath() == "" {
-			d.typeErr("array", t)
+			d.typeErr("array", t, depth)
 			return nil
 		}
 		n := a.Len()
@@ -413,11 +515,11 @@ func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 		} else {
 			v.SetLen(n)
 		}
+		pk := plainFlag(t.Elem())
 		for i := 0; i < n; i++ {
 			_, x := a.At(i)
-			d.path.pushIdx(i)
-			err := d.value(x, v.Index(i), depth+1)
-			d.path.pop()
+			err := d.valueK(x, v.Index(i), depth+1, pk)
+			d.leave(depth+1, pathSeg{i: int64(i), kind: segIndex})
 			if err != nil {
 				return err
 			}
@@ -426,11 +528,11 @@ func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 	case reflect.Array:
 		n := v.Len()
 		i := 0
+		pk := plainFlag(t.Elem())
 		for ; i < n && i < a.Len(); i++ {
 			_, x := a.At(i)
-			d.path.pushIdx(i)
-			err := d.value(x, v.Index(i), depth+1)
-			d.path.pop()
+			err := d.valueK(x, v.Index(i), depth+1, pk)
+			d.leave(depth+1, pathSeg{i: int64(i), kind: segIndex})
 			if err != nil {
 				return err
 			}
@@ -444,7 +546,7 @@ func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 	case reflect.Struct:
 		return d.toStruct(v, depth, entries{a: a})
 	}
-	d.typeErr("array", t)
+	d.typeErr("array", t, depth)
 	return nil
 }
 
@@ -455,7 +557,7 @@ func (d *decState) object(o *Object, v reflect.Value, depth int) error {
 	case reflect.Struct:
 		return d.toStruct(v, depth, entries{o: o})
 	}
-	d.typeErr(describe(o), v.Type())
+	d.typeErr(describe(o), v.Type(), depth)
 	return nil
 }
 
@@ -467,13 +569,13 @@ func keyText(k Key) string {
 }
 
 // mapKeyInt converts an array key for an integer-keyed map.
-func (d *decState) mapKeyInt(k Key, kt reflect.Type) (int64, bool) {
+func (d *decState) mapKeyInt(k Key, kt reflect.Type, depth int) (int64, bool) {
 	if k.IsInt() {
 		return k.Int(), true
 	}
 	n, err := strconv.ParseInt(k.String(), 10, 64)
 	if err != nil {
-		d.typeErr("array key "+strconv.Quote(k.String()), kt)
+		d.typeErr("array key "+strconv.Quote(k.String()), kt, depth)
 		return 0, false
 	}
 	return n, true
@@ -487,7 +589,7 @@ func (d *decState) toMap(v reflect.Value, depth int, es entries) error {
 	case kt.Kind() == reflect.String, textKey,
 		kt.Kind() >= reflect.Int && kt.Kind() <= reflect.Uintptr:
 	default:
-		d.typeErr("array", t)
+		d.typeErr("array", t, depth)
 		return nil
 	}
 	n := es.len()
@@ -497,33 +599,34 @@ func (d *decState) toMap(v reflect.Value, depth int, es entries) error {
 	// Scratch key and element, reused for every entry (SetMapIndex copies).
 	kv := reflect.New(kt).Elem()
 	ev := reflect.New(t.Elem()).Elem()
+	pk := plainFlag(t.Elem())
 	for i := 0; i < n; i++ {
 		k, x := es.at(i)
 		switch {
 		case textKey:
 			kv.SetZero()
 			if e := kv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(keyText(k))); e != nil {
-				return &UnmarshalerError{Type: kt, Path: d.path.String(), Err: e}
+				return d.fail(&UnmarshalerError{Type: kt, Err: e}, depth, true)
 			}
 		case kt.Kind() == reflect.String:
 			kv.SetString(keyText(k))
 		case kt.Kind() >= reflect.Int && kt.Kind() <= reflect.Int64:
-			n, ok := d.mapKeyInt(k, kt)
+			n, ok := d.mapKeyInt(k, kt, depth)
 			if !ok {
 				continue
 			}
 			if kv.OverflowInt(n) {
-				d.typeErr("array key "+keyText(k), kt)
+				d.typeErr("array key "+keyText(k), kt, depth)
 				continue
 			}
 			kv.SetInt(n)
 		default: // unsigned
-			n, ok := d.mapKeyInt(k, kt)
+			n, ok := d.mapKeyInt(k, kt, depth)
 			if !ok {
 				continue
 			}
 			if n < 0 || kv.OverflowUint(uint64(n)) {
-				d.typeErr("array key "+keyText(k), kt)
+				d.typeErr("array key "+keyText(k), kt, depth)
 				continue
 			}
 			kv.SetUint(uint64(n))
@@ -533,13 +636,14 @@ func (d *decState) toMap(v reflect.Value, depth int, es entries) error {
 		} else {
 			ev.SetZero()
 		}
-		if k.IsInt() {
-			d.path.pushIntKey(k.Int())
-		} else {
-			d.path.pushStrKey(k.String())
+		err := d.valueK(x, ev, depth+1, pk)
+		if d.pending != nil && d.errLevel == depth+1 {
+			if k.IsInt() {
+				d.leave(depth+1, pathSeg{i: k.Int(), kind: segIntKey})
+			} else {
+				d.leave(depth+1, pathSeg{name: k.String(), kind: segStrKey})
+			}
 		}
-		err := d.value(x, ev, depth+1)
-		d.path.pop()
 		if err != nil {
 			return err
 		}
@@ -571,9 +675,8 @@ func (d *decState) toStruct(v reflect.Value, depth int, es entries) error {
 		if !ok {
 			continue
 		}
-		d.path.pushField(f.name)
-		err := d.value(x, fv, depth+1)
-		d.path.pop()
+		err := d.valueK(x, fv, depth+1, f.plain)
+		d.leave(depth+1, pathSeg{name: f.name, kind: segField})
 		if err != nil {
 			return err
 		}
@@ -586,6 +689,27 @@ func (d *decState) toStruct(v reflect.Value, depth int, es entries) error {
 func (d *decState) natural(val Value, depth int) (any, error) {
 	if depth > maxUnmarshalDepth {
 		return nil, errors.New("codec: nesting too deep")
+	}
+	if r, ok := val.(*Reference); ok && r != nil {
+		// A reference met again gives the same Go value (maps and slices
+		// are shared, as the PHP reference is), which also bounds the work
+		// on graphs that share much.
+		if nat, ok := d.natMemo[r]; ok {
+			return nat, nil
+		}
+		if err := d.enterRef(r, d.natBase); err != nil {
+			return nil, err
+		}
+		nat, err := d.natural(r.V, depth+1)
+		delete(d.active, r)
+		if err != nil {
+			return nil, err
+		}
+		if d.natMemo == nil {
+			d.natMemo = map[*Reference]any{}
+		}
+		d.natMemo[r] = nat
+		return nat, nil
 	}
 	val = deref(val)
 	switch x := val.(type) {

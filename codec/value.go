@@ -75,6 +75,9 @@ func (String) Kind() Kind { return KindString }
 // is kept verbatim. Decoding produces *Serializable so that a repeated
 // occurrence of the same object (r:) keeps its identity.
 //
+// Payload is treated as immutable: to change it, assign a new slice (the
+// payloads of one decoded value may share memory).
+//
 // When the payload is itself one serialize() value (the usual
 // "return serialize($this->data);"), PHP numbers the values inside it with
 // the same counter as the outer data, and codec does the same, so that
@@ -94,9 +97,18 @@ type Serializable struct {
 
 	nslots  int  // numbered values inside Payload (see payloadValues)
 	counted bool // nslots is known
+	base    int  // the number this value had when decoded
 
-	inner    Value  // decoded Payload (renumbered and registered on encode)
-	innerSrc string // the Payload inner was decoded from
+	inner      Value  // decoded Payload (registered, and renumbered if needed, on encode)
+	innerOf    []byte // the Payload slice inner was decoded from
+	refsInside bool   // Payload contains R:/r:
+}
+
+// decodedPayload reports whether inner still describes Payload (the
+// Payload field was not replaced).
+func (x *Serializable) decodedPayload() bool {
+	return x.inner != nil && len(x.Payload) == len(x.innerOf) &&
+		(len(x.Payload) == 0 || &x.Payload[0] == &x.innerOf[0])
 }
 
 // Kind implements [Value].

@@ -94,16 +94,10 @@ function rnd_object($d) {
         // The payload starts with "L" so that it never looks like
         // serialize() text: whether a payload's own values take part in the
         // reference numbering depends on the PHP class (see Nested).
-        // Nested's value gets its own object/reference pools: a value
-        // outside that points (r:/R:) into a Serializable payload is a known
-        // codec limitation (reported), so the generator does not make one.
-        case 3:
-            if (mt_rand(0, 2)) { $o = new Legacy('L' . rnd_string()); break; }
-            // (Enum cases are shared singletons, so none inside either.)
-            $saved = $G; $G = ['objs' => [], 'refs' => [], 'enums' => [], 'noenum' => true];
-            $o = new Nested(rnd_value($d + 1));
-            $G = $saved;
-            break;
+        // Nested::serialize() calls serialize(): the payload's values share
+        // PHP's reference counter (and objects, references and enum cases)
+        // with the rest of the session.
+        case 3: $o = mt_rand(0, 2) ? new Legacy('L' . rnd_string()) : new Nested(rnd_value($d + 1)); break;
         case 4: $o = new Modern; $o->data = rnd_array($d); break;
         default: $o = new stdClass; $o->self = $o; $o->n = rnd_int(); break;
     }

@@ -110,11 +110,20 @@ func main() {
 	defer stop()
 
 	redisURL, redisAddr, cleanup, caching := startRedis()
-	defer cleanup()
+	err := run(ctx, redisURL, redisAddr, caching, *addr, *serve)
+	cleanup() // also on failure: never leave the redis-server we started behind
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sharedcart: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the Go side on addr and runs the demo; with serve it keeps
+// serving until ctx ends.
+func run(ctx context.Context, redisURL, redisAddr string, caching bool, addr string, serve bool) error {
 	m, err := phpsession.OpenURL(redisURL, phpsession.Config{DisableClientCache: !caching})
 	if err != nil {
-		cleanup()
-		log.Fatalf("open: %v", err)
+		return fmt.Errorf("open: %w", err)
 	}
 	defer m.Close(context.Background())
 
@@ -123,9 +132,9 @@ func main() {
 	mux.HandleFunc("POST /cart", a.addToCart)
 	mux.HandleFunc("GET /cart", a.showCart)
 	handler := m.Middleware(phpsession.MiddlewareOptions{Start: true, Cookie: phpsession.CookieOptions{HttpOnly: true}})(mux)
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		log.Fatalf("listen: %v", err)
+		return fmt.Errorf("listen: %w", err)
 	}
 	srv := &http.Server{Handler: handler}
 	go srv.Serve(ln)
@@ -134,14 +143,13 @@ func main() {
 	fmt.Printf("Go server on %s\n", base)
 
 	if err := demo(ctx, m, base, redisAddr); err != nil {
-		fmt.Printf("demo failed: %v\n", err)
-		cleanup()
-		os.Exit(1)
+		return fmt.Errorf("demo failed: %w", err)
 	}
-	if *serve {
+	if serve {
 		fmt.Printf("\nServing on %s (POST /cart?sku=X&qty=N, GET /cart); Redis at %s. Ctrl-C to stop.\n", base, redisURL)
 		<-ctx.Done()
 	}
+	return nil
 }
 
 func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) error {
