@@ -68,8 +68,9 @@ type decoder struct {
 	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
 	noKinds   bool            // scan mode: the input has no r:, keep no kind table
 
-	buf     []byte  // build mode: a copy of d that Serializable payloads view
-	entSlab []entry // build mode: entries for arrays/objects are carved from here
+	buf     []byte   // build mode: a copy of d that Serializable payloads view (made on the first C:)
+	sess    *Session // the session whose src d is (shares one copy across decodes)
+	entSlab []entry  // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
 }
 
@@ -1002,7 +1003,11 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 		// Payloads are views of one copy of the input: nested payloads
 		// would otherwise cost quadratic memory.
 		if d.buf == nil {
-			d.buf = []byte(d.d)
+			if d.sess != nil {
+				d.buf = d.sess.srcBytes(len(d.d))
+			} else {
+				d.buf = []byte(d.d)
+			}
 		}
 		pl := d.buf[ps : ps+n : ps+n]
 		x = &Serializable{Class: class, Payload: pl, counted: true, Opaque: d.opaque[class], base: d.nslot}

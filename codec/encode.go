@@ -65,7 +65,7 @@ func (e *encoder) value(v Value, depth int) error {
 		k, inner := refKey(r)
 		if n, ok := e.seen[k]; ok {
 			e.buf = append(e.buf, "R:"...)
-			e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+			e.buf = appendInt64(e.buf, int64(n))
 			e.buf = append(e.buf, ';')
 			return nil
 		}
@@ -82,7 +82,7 @@ func (e *encoder) value(v Value, depth int) error {
 func (e *encoder) backref(k any) bool {
 	if n, ok := e.seen[k]; ok {
 		e.buf = append(e.buf, "r:"...)
-		e.buf = strconv.AppendInt(e.buf, int64(n), 10)
+		e.buf = appendInt64(e.buf, int64(n))
 		e.buf = append(e.buf, ';')
 		return true
 	}
@@ -91,7 +91,7 @@ func (e *encoder) backref(k any) bool {
 
 func (e *encoder) str(s string) {
 	e.buf = append(e.buf, "s:"...)
-	e.buf = strconv.AppendInt(e.buf, int64(len(s)), 10)
+	e.buf = appendInt64(e.buf, int64(len(s)))
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, s...)
 	e.buf = append(e.buf, '"', ';')
@@ -103,12 +103,12 @@ func (e *encoder) key(k Key) {
 		return
 	}
 	e.buf = append(e.buf, "i:"...)
-	e.buf = strconv.AppendInt(e.buf, k.i, 10)
+	e.buf = appendInt64(e.buf, k.i)
 	e.buf = append(e.buf, ';')
 }
 
 func (e *encoder) members(m *omap, depth int) error {
-	e.buf = strconv.AppendInt(e.buf, int64(len(m.e)), 10)
+	e.buf = appendInt64(e.buf, int64(len(m.e)))
 	e.buf = append(e.buf, ':', '{')
 	for i := range m.e {
 		e.key(m.e[i].k)
@@ -139,7 +139,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 		}
 	case Int:
 		e.buf = append(e.buf, 'i', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(x), 10)
+		e.buf = appendInt64(e.buf, int64(x))
 		e.buf = append(e.buf, ';')
 	case Float:
 		e.buf = append(e.buf, 'd', ':')
@@ -173,7 +173,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 		}
 		e.remember(x, n)
 		e.buf = append(e.buf, 'O', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(len(x.Class)), 10)
+		e.buf = appendInt64(e.buf, int64(len(x.Class)))
 		e.buf = append(e.buf, ':', '"')
 		e.buf = append(e.buf, x.Class...)
 		e.buf = append(e.buf, '"', ':')
@@ -199,7 +199,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 		}
 		e.remember(x, n)
 		e.buf = append(e.buf, 'E', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(len(x.Class)+1+len(x.Case)), 10)
+		e.buf = appendInt64(e.buf, int64(len(x.Class)+1+len(x.Case)))
 		e.buf = append(e.buf, ':', '"')
 		e.buf = append(e.buf, x.Class...)
 		e.buf = append(e.buf, ':')
@@ -223,7 +223,7 @@ func (e *encoder) serializable(x *Serializable, n, depth int) error {
 		return classErr("serializable", x.Class)
 	}
 	e.buf = append(e.buf, 'C', ':')
-	e.buf = strconv.AppendInt(e.buf, int64(len(x.Class)), 10)
+	e.buf = appendInt64(e.buf, int64(len(x.Class)))
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, x.Class...)
 	e.buf = append(e.buf, '"', ':')
@@ -235,13 +235,13 @@ func (e *encoder) serializable(x *Serializable, n, depth int) error {
 			return err
 		}
 		e.n, e.seen = sub.n, sub.seen
-		e.buf = strconv.AppendInt(e.buf, int64(len(sub.buf)), 10)
+		e.buf = appendInt64(e.buf, int64(len(sub.buf)))
 		e.buf = append(e.buf, ':', '{')
 		e.buf = append(e.buf, sub.buf...)
 		e.buf = append(e.buf, '}')
 		return nil
 	}
-	e.buf = strconv.AppendInt(e.buf, int64(len(x.Payload)), 10)
+	e.buf = appendInt64(e.buf, int64(len(x.Payload)))
 	e.buf = append(e.buf, ':', '{')
 	e.buf = append(e.buf, x.Payload...)
 	e.buf = append(e.buf, '}')
@@ -350,3 +350,15 @@ func payloadSlots(p []byte) int {
 
 var _ = errors.New
 var _ = math.MaxInt
+
+// appendInt64 is strconv.AppendInt(b, n, 10) with a fast path for the
+// small numbers (lengths, counts, keys) that dominate serialize() text.
+func appendInt64(b []byte, n int64) []byte {
+	switch {
+	case n >= 0 && n < 10:
+		return append(b, byte('0'+n))
+	case n >= 10 && n < 100:
+		return append(b, byte('0'+n/10), byte('0'+n%10))
+	}
+	return strconv.AppendInt(b, n, 10)
+}

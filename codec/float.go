@@ -28,6 +28,21 @@ func FormatFloat(dst []byte, f float64) []byte {
 	if f == math.Trunc(f) && math.Abs(f) < 1e15 {
 		return strconv.AppendInt(dst, int64(f), 10)
 	}
+	// Short decimals (prices, ratios): f = M / 10^k with the smallest k is
+	// the shortest text that reads back as f, which is what PHP prints.
+	if a := math.Abs(f); a >= 1e-4 && a < 1e9 {
+		for k := 1; k <= 6; k++ {
+			m := math.Round(f * pow10[k])
+			if math.Abs(m) >= 1<<53 {
+				break
+			}
+			// m and 10^k are exact, so the division is correctly rounded:
+			// the decimal m/10^k reads back as f.
+			if m/pow10[k] == f {
+				return appendDecimal(dst, int64(m), k)
+			}
+		}
+	}
 	var tmp [32]byte
 	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
 	// e looks like "-d.ddde+XX" or "de-XX".
@@ -90,4 +105,27 @@ func FormatFloat(dst []byte, f float64) []byte {
 	dst = append(dst, d[:decpt]...)
 	dst = append(dst, '.')
 	return append(dst, d[decpt:]...)
+}
+
+var pow10 = [...]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6}
+
+// appendDecimal appends m / 10^k in fixed notation (k >= 1, m not a
+// multiple of 10).
+func appendDecimal(dst []byte, m int64, k int) []byte {
+	if m < 0 {
+		dst = append(dst, '-')
+		m = -m
+	}
+	var tmp [24]byte
+	ds := strconv.AppendInt(tmp[:0], m, 10)
+	if len(ds) <= k {
+		dst = append(dst, '0', '.')
+		for i := len(ds); i < k; i++ {
+			dst = append(dst, '0')
+		}
+		return append(dst, ds...)
+	}
+	dst = append(dst, ds[:len(ds)-k]...)
+	dst = append(dst, '.')
+	return append(dst, ds[len(ds)-k:]...)
 }

@@ -108,8 +108,14 @@ func randomFloats(n int) []float64 {
 			f = (r.Float64()*9 + 1) * math.Pow(10, float64(e))
 		case 2: // integers
 			f = float64(r.Int64N(1<<62)) / float64(uint64(1)<<r.IntN(62))
-		case 3: // short decimals
-			f = float64(r.IntN(100000)) / math.Pow(10, float64(r.IntN(10)))
+		case 3: // short decimals and their neighbours (FormatFloat's fast path)
+			f = float64(r.Int64N(1<<uint(r.IntN(40)+1))) / math.Pow(10, float64(r.IntN(8)))
+			switch r.IntN(4) {
+			case 0:
+				f = math.Nextafter(f, math.Inf(1))
+			case 1:
+				f = math.Nextafter(f, math.Inf(-1))
+			}
 		case 4: // subnormals and extremes
 			f = math.Float64frombits(r.Uint64() & (1<<52 - 1))
 			if r.IntN(2) == 0 {
@@ -130,7 +136,7 @@ func randomFloats(n int) []float64 {
 // process) and compares serialize() with FormatFloat.
 func TestFormatFloatAgainstPHP(t *testing.T) {
 	php := testenv.RequirePHP(t)
-	fs := randomFloats(30000)
+	fs := randomFloats(60000)
 	var in bytes.Buffer
 	var b [8]byte
 	for _, f := range fs {

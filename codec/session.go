@@ -211,7 +211,7 @@ func isScalar(v Value) bool {
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
 		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
-		entSlab: s.entSlab, arrSlab: s.arrSlab, buf: s.srcBytes(e.end)}
+		entSlab: s.entSlab, arrSlab: s.arrSlab, sess: s}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
 	}
@@ -230,13 +230,10 @@ func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	return v, nil
 }
 
-// srcBytes returns src[:end] as bytes when src holds a Serializable
-// payload (else nil: the decoder then needs none).
+// srcBytes returns src[:end] as bytes, from one copy made on first use
+// (Serializable payloads view it).
 func (s *Session) srcBytes(end int) []byte {
 	if s.srcB == nil {
-		if !strings.Contains(s.src, "C:") {
-			return nil
-		}
 		s.srcB = []byte(s.src)
 	}
 	return s.srcB[:end]
@@ -475,7 +472,7 @@ func (s *Session) Clone() *Session {
 
 // Size returns an approximation of the memory held by the session, in bytes.
 func (s *Session) Size() int {
-	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
+	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.srcB) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
 }
 
 // Convert returns a copy of the session under handler h (the session
@@ -846,7 +843,7 @@ func entrySegs(es []sEntry) []seg {
 // decodeWhole builds every value with one reference table, for sessions
 // whose values refer to each other.
 func (s *Session) decodeWhole(segs []seg) error {
-	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque, buf: s.srcBytes(len(s.src))}
+	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque, sess: s}
 	if s.h == PHPSerialize {
 		d.nslot = 1
 		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself
