@@ -706,3 +706,21 @@ func TestJSONTagOption(t *testing.T) {
 	require.ErrorAs(t, UnmarshalValue(arr("scart_items", String(`not json`)), &out), &ue)
 	assert.Equal(t, "scart_items", ue.Path)
 }
+
+func TestUnmarshalRoundTripEmbedded(t *testing.T) {
+	in := goMixed{goInner: goInner{A: -5}, GoPtrEmbed: &GoPtrEmbed{B: "b"}, JS: []goItem{{SKU: "<&>", Qty: 2}},
+		When: time.Unix(1700000000, 0).UTC(), Grid: [3]int8{1, 0, -1}, Flags: goFlags{3: true}}
+	b, err := Marshal(in)
+	require.NoError(t, err)
+	var out goMixed
+	require.NoError(t, Unmarshal(b, &out))
+	assert.Equal(t, in, out)
+	// Without the embedded pointer its field is absent, and stays nil.
+	in.GoPtrEmbed = nil
+	b, err = Marshal(in)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), `s:1:"b"`)
+	var out2 goMixed
+	require.NoError(t, Unmarshal(b, &out2))
+	assert.Nil(t, out2.GoPtrEmbed)
+}
