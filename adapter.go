@@ -1,0 +1,93 @@
+package phpsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// doc adapts *codec.Session to actor.Doc.
+type doc struct{ s *codec.Session }
+
+func (d doc) Clone() actor.Doc        { return doc{d.s.Clone()} }
+func (d doc) Encode() ([]byte, error) { return d.s.Encode() }
+func (d doc) Modified() bool          { return d.s.Modified() }
+func (d doc) Len() int                { return d.s.Len() }
+func (d doc) Size() int               { return d.s.Size() }
+
+// codecAdapter adapts the codec package to actor.Codec.
+type codecAdapter struct {
+	h    codec.Handler
+	opts *codec.Options
+}
+
+func (c codecAdapter) New() actor.Doc { return doc{codec.NewSession(c.h)} }
+
+func (c codecAdapter) Decode(b []byte) (actor.Doc, error) {
+	s, err := codec.DecodeSession(c.h, b, c.opts)
+	if err != nil {
+		return nil, err
+	}
+	return doc{s}, nil
+}
+
+// storeAdapter adapts *redisio.Store to actor.Store.
+type storeAdapter struct{ s *redisio.Store }
+
+// waitedThreshold separates an uncontended acquire (first SET NX) from one
+// that had to wait for a foreign holder.
+const waitedThreshold = 500 * time.Microsecond
+
+func (a storeAdapter) LockAndRead(ctx context.Context, id string) (actor.Locked, error) {
+	t0 := time.Now()
+	l, d, err := a.s.LockAndRead(ctx, id)
+	if err != nil {
+		return actor.Locked{}, err
+	}
+	return actor.Locked{
+		Lock:   l,
+		Data:   actor.Data{Bytes: d.Bytes, Found: d.Found},
+		Waited: l.Acquired.Sub(t0) > waitedThreshold,
+	}, nil
+}
+
+func lockLost(err error) error {
+	if err != nil && errors.Is(err, redisio.ErrLockLost) {
+		return fmt.Errorf("%w: %w", actor.ErrLockLost, err)
+	}
+	return err
+}
+
+func (a storeAdapter) Renew(ctx context.Context, l any) error {
+	return lockLost(a.s.Renew(ctx, l.(*redisio.Lock)))
+}
+
+func (a storeAdapter) Commit(ctx context.Context, l any, mode actor.WriteMode, data []byte) error {
+	var m redisio.WriteMode
+	switch mode {
+	case actor.WriteData:
+		m = redisio.WriteData
+	case actor.WriteTouch:
+		m = redisio.WriteTouch
+	case actor.WriteDelete:
+		m = redisio.WriteDelete
+	default:
+		m = redisio.WriteNone
+	}
+	_, err := a.s.Commit(ctx, l.(*redisio.Lock), m, data)
+	return lockLost(err)
+}
+
+func (a storeAdapter) Release(ctx context.Context, l any) error {
+	return lockLost(a.s.Release(ctx, l.(*redisio.Lock)))
+}
+
+func (a storeAdapter) Get(ctx context.Context, id string) (actor.Data, error) {
+	d, err := a.s.Get(ctx, id)
+	return actor.Data{Bytes: d.Bytes, Found: d.Found}, err
+}

@@ -1,0 +1,781 @@
+package codec
+
+import (
+	"math"
+	"strconv"
+)
+
+// DefaultMaxDepth is PHP's default unserialize_max_depth.
+const DefaultMaxDepth = 4096
+
+// Options control decoding. A nil *Options means the defaults.
+type Options struct {
+	// MaxDepth caps the nesting of arrays and objects: 0 means
+	// DefaultMaxDepth (4096, like PHP: 4096 nested arrays decode, 4097
+	// fail); a negative value means unlimited.
+	MaxDepth int
+}
+
+func (o *Options) maxDepth() int {
+	if o == nil || o.MaxDepth == 0 {
+		return DefaultMaxDepth
+	}
+	if o.MaxDepth < 0 {
+		return math.MaxInt
+	}
+	return o.MaxDepth
+}
+
+// slot is one numbered value of the reference table (build mode).
+type slot struct {
+	v   Value
+	m   *omap // where the value is stored, for turning it into a reference
+	idx int
+}
+
+// decoder parses PHP serialize() text. In build mode it produces values;
+// in scan mode it only validates, counts the numbered values and notes
+// references.
+type decoder struct {
+	d        string
+	pos      int
+	off      int // added to positions in errors
+	maxDepth int
+	build    bool
+
+	slots    []slot // build mode: values numbered slotBase+1, ...
+	kinds    []Kind // scan mode: kind of each numbered value (absolute numbering)
+	nslot    int    // numbered values so far, absolute (includes slotBase)
+	slotBase int    // numbers <= slotBase belong to earlier entries
+
+	entryBase int  // scan mode: first number of the current session entry, minus one
+	hasRef    bool // an R:/r: was seen (reset per entry by the caller)
+	crossRef  bool // an R:/r: pointed before entryBase
+	noRef1    bool // php_serialize: value 1 is the session array itself
+}
+
+func (d *decoder) errAt(pos int, msg string) error {
+	return &SyntaxError{Offset: d.off + pos, Msg: msg}
+}
+
+func (d *decoder) errKind(pos int, msg string, kind error) error {
+	return &SyntaxError{Offset: d.off + pos, Msg: msg, Err: kind}
+}
+
+func (d *decoder) eof() error {
+	return d.errAt(d.pos, "unexpected end of input")
+}
+
+// expect consumes the byte c.
+func (d *decoder) expect(c byte) error {
+	if d.pos >= len(d.d) {
+		return d.eof()
+	}
+	if d.d[d.pos] != c {
+		return d.errAt(d.pos, "expected "+strconv.QuoteRune(rune(c))+", found "+quoteByte(d.d[d.pos]))
+	}
+	d.pos++
+	return nil
+}
+
+func quoteByte(c byte) string {
+	if c >= 0x20 && c < 0x7f {
+		return strconv.QuoteRune(rune(c))
+	}
+	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
+}
+
+// uint parses [0-9]+ as a non-negative length or count.
+func (d *decoder) uint() (int, error) {
+	start := d.pos
+	n := 0
+	for d.pos < len(d.d) {
+		c := d.d[d.pos]
+		if c < '0' || c > '9' {
+			break
+		}
+		if n > (math.MaxInt32-9)/10 {
+			return 0, d.errKind(start, "number too large", ErrTooLarge)
+		}
+		n = n*10 + int(c-'0')
+		d.pos++
+	}
+	if d.pos == start {
+		if d.pos >= len(d.d) {
+			return 0, d.eof()
+		}
+		return 0, d.errAt(d.pos, "expected digits, found "+quoteByte(d.d[d.pos]))
+	}
+	return n, nil
+}
+
+// int parses [+-]?[0-9]+, clamping to the int64 range like PHP 8.2.
+func (d *decoder) int() (int64, error) {
+	start := d.pos
+	neg := false
+	if d.pos < len(d.d) && (d.d[d.pos] == '-' || d.d[d.pos] == '+') {
+		neg = d.d[d.pos] == '-'
+		d.pos++
+	}
+	ds := d.pos
+	var u uint64
+	over := false
+	for d.pos < len(d.d) {
+		c := d.d[d.pos]
+		if c < '0' || c > '9' {
+			break
+		}
+		if u > (math.MaxUint64-9)/10 {
+			over = true
+		} else {
+			u = u*10 + uint64(c-'0')
+		}
+		d.pos++
+	}
+	if d.pos == ds {
+		if d.pos >= len(d.d) {
+			return 0, d.eof()
+		}
+		return 0, d.errAt(start, "invalid integer")
+	}
+	if neg {
+		if over || u > 1<<63 {
+			return math.MinInt64, nil
+		}
+		return -int64(u), nil
+	}
+	if over || u > math.MaxInt64 {
+		return math.MaxInt64, nil
+	}
+	return int64(u), nil
+}
+
+// push numbers a new value (everything but R:). It returns the local slot
+// index in build mode.
+func (d *decoder) push(m *omap, idx int, k Kind) int {
+	d.nslot++
+	if d.build {
+		d.slots = append(d.slots, slot{m: m, idx: idx})
+		return len(d.slots) - 1
+	}
+	d.kinds = append(d.kinds, k)
+	return 0
+}
+
+func (d *decoder) store(m *omap, idx, s int, v Value) {
+	if d.build {
+		m.e[idx].v = v
+		d.slots[s].v = v
+	}
+}
+
+// sameValue reports whether a and b are the same stored value.
+func sameValue(a, b Value) bool {
+	if fa, ok := a.(Float); ok {
+		fb, ok := b.(Float)
+		return ok && math.Float64bits(float64(fa)) == math.Float64bits(float64(fb))
+	}
+	return a == b
+}
+
+// ref turns the value in local slot s into a *Reference (once) and returns it.
+func (d *decoder) ref(s int) *Reference {
+	sl := &d.slots[s]
+	if r, ok := sl.v.(*Reference); ok {
+		return r
+	}
+	r := &Reference{V: sl.v}
+	if sl.m != nil && sl.idx < len(sl.m.e) && sameValue(sl.m.e[sl.idx].v, sl.v) {
+		sl.m.e[sl.idx].v = r
+	}
+	sl.v = r
+	return r
+}
+
+func isObjectKind(k Kind) bool {
+	return k == KindObject || k == KindSerializable || k == KindEnum
+}
+
+// value parses one value and stores it in m.e[idx] (build mode).
+func (d *decoder) value(m *omap, idx int, depth int) error {
+	if d.pos+1 >= len(d.d) {
+		return d.eof()
+	}
+	start := d.pos
+	c := d.d[d.pos]
+	if d.d[d.pos+1] != ':' && c != 'N' {
+		return d.errAt(d.pos+1, "expected ':' after type "+quoteByte(c))
+	}
+	switch c {
+	case 'N':
+		if d.d[d.pos+1] != ';' {
+			return d.errAt(d.pos+1, "expected ';' after N")
+		}
+		s := d.push(m, idx, KindNull)
+		d.pos += 2
+		d.store(m, idx, s, Null{})
+		return nil
+	case 'b':
+		if d.pos+3 >= len(d.d) {
+			return d.eof()
+		}
+		b := d.d[d.pos+2]
+		if (b != '0' && b != '1') || d.d[d.pos+3] != ';' {
+			return d.errAt(d.pos+2, "invalid bool")
+		}
+		s := d.push(m, idx, KindBool)
+		d.pos += 4
+		d.store(m, idx, s, Bool(b == '1'))
+		return nil
+	case 'i':
+		s := d.push(m, idx, KindInt)
+		d.pos += 2
+		n, err := d.int()
+		if err != nil {
+			return err
+		}
+		if err := d.expect(';'); err != nil {
+			return err
+		}
+		d.store(m, idx, s, Int(n))
+		return nil
+	case 'd':
+		s := d.push(m, idx, KindFloat)
+		d.pos += 2
+		f, err := d.float()
+		if err != nil {
+			return err
+		}
+		d.store(m, idx, s, Float(f))
+		return nil
+	case 's', 'S':
+		s := d.push(m, idx, KindString)
+		str, err := d.str()
+		if err != nil {
+			return err
+		}
+		if d.build {
+			d.store(m, idx, s, String(str))
+		}
+		return nil
+	case 'a':
+		s := d.push(m, idx, KindArray)
+		return d.array(m, idx, s, depth)
+	case 'O':
+		s := d.push(m, idx, KindObject)
+		return d.object(m, idx, s, depth)
+	case 'C':
+		s := d.push(m, idx, KindSerializable)
+		return d.serializable(m, idx, s)
+	case 'E':
+		s := d.push(m, idx, KindEnum)
+		return d.enum(m, idx, s)
+	case 'r':
+		s := d.push(m, idx, KindObject)
+		own := d.nslot
+		d.pos += 2
+		n, err := d.uint()
+		if err != nil {
+			return err
+		}
+		if err := d.expect(';'); err != nil {
+			return err
+		}
+		if n == 0 || n >= own {
+			return d.errAt(start, "object back-reference r:"+strconv.Itoa(n)+" out of range")
+		}
+		d.hasRef = true
+		if n <= d.entryBase {
+			d.crossRef = true
+		}
+		if d.build {
+			if n <= d.slotBase {
+				return d.errAt(start, "reference to another session entry")
+			}
+			t := Deref(d.slots[n-1-d.slotBase].v)
+			switch t.(type) {
+			case *Object, *Serializable, Enum:
+			default:
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
+			}
+			d.store(m, idx, s, t)
+		} else if !isObjectKind(d.kinds[n-1]) {
+			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
+		}
+		return nil
+	case 'R':
+		d.pos += 2
+		n, err := d.uint()
+		if err != nil {
+			return err
+		}
+		if err := d.expect(';'); err != nil {
+			return err
+		}
+		if n == 0 || n > d.nslot {
+			return d.errAt(start, "reference R:"+strconv.Itoa(n)+" out of range")
+		}
+		if n == 1 && d.noRef1 {
+			return d.errAt(start, "reference to the session array itself is not supported")
+		}
+		d.hasRef = true
+		if n <= d.entryBase {
+			d.crossRef = true
+		}
+		if d.build {
+			if n <= d.slotBase {
+				return d.errAt(start, "reference to another session entry")
+			}
+			m.e[idx].v = d.ref(n - 1 - d.slotBase)
+		}
+		return nil
+	}
+	return d.errAt(start, "unknown type "+quoteByte(c))
+}
+
+// float parses the text of d: up to and including ';'.
+func (d *decoder) float() (float64, error) {
+	start := d.pos
+	rest := d.d[d.pos:]
+	switch {
+	case len(rest) >= 4 && rest[:4] == "NAN;":
+		d.pos += 4
+		return math.NaN(), nil
+	case len(rest) >= 4 && rest[:4] == "INF;":
+		d.pos += 4
+		return math.Inf(1), nil
+	case len(rest) >= 5 && rest[:5] == "-INF;":
+		d.pos += 5
+		return math.Inf(-1), nil
+	}
+	p := d.pos
+	if p < len(d.d) && (d.d[p] == '+' || d.d[p] == '-') {
+		p++
+	}
+	intDigits := 0
+	for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+		p++
+		intDigits++
+	}
+	fracDigits := 0
+	if p < len(d.d) && d.d[p] == '.' {
+		p++
+		for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+			p++
+			fracDigits++
+		}
+	}
+	if intDigits == 0 && fracDigits == 0 {
+		if p >= len(d.d) {
+			d.pos = p
+			return 0, d.eof()
+		}
+		return 0, d.errAt(start, "invalid float")
+	}
+	if p < len(d.d) && (d.d[p] == 'e' || d.d[p] == 'E') {
+		p++
+		if p < len(d.d) && (d.d[p] == '+' || d.d[p] == '-') {
+			p++
+		}
+		ed := p
+		for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+			p++
+		}
+		if p == ed {
+			return 0, d.errAt(start, "invalid float exponent")
+		}
+	}
+	if p >= len(d.d) {
+		d.pos = p
+		return 0, d.eof()
+	}
+	if d.d[p] != ';' {
+		return 0, d.errAt(p, "expected ';' after float")
+	}
+	f, err := strconv.ParseFloat(d.d[start:p], 64)
+	if err != nil {
+		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
+			return 0, d.errAt(start, "invalid float")
+		}
+	}
+	d.pos = p + 1
+	return f, nil
+}
+
+// str parses s:<len>:"<bytes>"; or S:<len>:"<escaped>"; starting at the type byte.
+func (d *decoder) str() (string, error) {
+	esc := d.d[d.pos] == 'S'
+	d.pos += 2
+	n, err := d.uint()
+	if err != nil {
+		return "", err
+	}
+	if err := d.expect(':'); err != nil {
+		return "", err
+	}
+	if err := d.expect('"'); err != nil {
+		return "", err
+	}
+	if esc {
+		return d.escaped(n)
+	}
+	if n > len(d.d)-d.pos-2 {
+		return "", d.errKind(d.pos, "string length "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
+	}
+	s := d.d[d.pos : d.pos+n]
+	d.pos += n
+	if d.d[d.pos] != '"' || d.d[d.pos+1] != ';' {
+		return "", d.errAt(d.pos, "expected '\";' after string")
+	}
+	d.pos += 2
+	return s, nil
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	case c >= 'A' && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
+}
+
+// escaped decodes the body of an S: string of n decoded bytes.
+func (d *decoder) escaped(n int) (string, error) {
+	if n > len(d.d)-d.pos-2 {
+		return "", d.errKind(d.pos, "string length "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
+	}
+	var buf []byte
+	if d.build {
+		buf = make([]byte, 0, n)
+	}
+	for i := 0; i < n; i++ {
+		if d.pos >= len(d.d) {
+			return "", d.eof()
+		}
+		c := d.d[d.pos]
+		if c == '\\' {
+			if d.pos+2 >= len(d.d) {
+				return "", d.eof()
+			}
+			h, ok1 := unhex(d.d[d.pos+1])
+			l, ok2 := unhex(d.d[d.pos+2])
+			if !ok1 || !ok2 {
+				return "", d.errAt(d.pos, "invalid escape in S: string")
+			}
+			c = h<<4 | l
+			d.pos += 3
+		} else {
+			d.pos++
+		}
+		if d.build {
+			buf = append(buf, c)
+		}
+	}
+	if d.pos+1 >= len(d.d) {
+		return "", d.eof()
+	}
+	if d.d[d.pos] != '"' || d.d[d.pos+1] != ';' {
+		return "", d.errAt(d.pos, "expected '\";' after string")
+	}
+	d.pos += 2
+	return string(buf), nil
+}
+
+// key parses an array or object key (i:, s: or S:).
+func (d *decoder) key() (Key, error) {
+	if d.pos+1 >= len(d.d) {
+		return Key{}, d.eof()
+	}
+	switch d.d[d.pos] {
+	case 'i':
+		if d.d[d.pos+1] != ':' {
+			return Key{}, d.errAt(d.pos+1, "expected ':'")
+		}
+		d.pos += 2
+		n, err := d.int()
+		if err != nil {
+			return Key{}, err
+		}
+		if err := d.expect(';'); err != nil {
+			return Key{}, err
+		}
+		return Key{i: n}, nil
+	case 's', 'S':
+		if d.d[d.pos+1] != ':' {
+			return Key{}, d.errAt(d.pos+1, "expected ':'")
+		}
+		s, err := d.str()
+		if err != nil {
+			return Key{}, err
+		}
+		return Key{s: s, isStr: true}, nil
+	}
+	return Key{}, d.errAt(d.pos, "invalid array key type "+quoteByte(d.d[d.pos]))
+}
+
+// count parses "<n>:{" and checks n against the remaining input.
+func (d *decoder) count() (int, error) {
+	n, err := d.uint()
+	if err != nil {
+		return 0, err
+	}
+	if err := d.expect(':'); err != nil {
+		return 0, err
+	}
+	if err := d.expect('{'); err != nil {
+		return 0, err
+	}
+	// Every element needs at least 6 bytes ("i:0;N;"), plus the closing '}'.
+	if n > (len(d.d)-d.pos)/6 {
+		return 0, d.errKind(d.pos, "element count "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
+	}
+	return n, nil
+}
+
+func (d *decoder) enter(depth int) error {
+	if depth+1 > d.maxDepth {
+		return d.errKind(d.pos, "maximum depth of "+strconv.Itoa(d.maxDepth)+" exceeded", ErrDepth)
+	}
+	return nil
+}
+
+func (d *decoder) array(m *omap, idx, s, depth int) error {
+	if err := d.enter(depth); err != nil {
+		return err
+	}
+	d.pos += 2
+	n, err := d.count()
+	if err != nil {
+		return err
+	}
+	var a *Array
+	var am *omap
+	if d.build {
+		a = &Array{}
+		am = &a.m
+		if n > 0 {
+			a.m.e = make([]entry, 0, n)
+		}
+		d.store(m, idx, s, a)
+	}
+	for i := 0; i < n; i++ {
+		k, err := d.key()
+		if err != nil {
+			return err
+		}
+		var ei int
+		if d.build {
+			if k.isStr {
+				if v, ok := numericKey(k.s); ok {
+					k = Key{i: v}
+				}
+			}
+			if !k.isStr && !a.full && k.i >= a.next && a.m.idx == nil {
+				// Strictly above every int key so far: cannot be a duplicate
+				// of an int key; string keys never equal int keys.
+				a.noteKey(k)
+				a.m.e = append(a.m.e, entry{k: k})
+				ei = len(a.m.e) - 1
+				if a.m.idx != nil {
+					a.m.idx[k] = int32(ei)
+				}
+			} else {
+				a.noteKey(k)
+				ei = a.m.set(k, nil)
+			}
+		}
+		if err := d.value(am, ei, depth+1); err != nil {
+			return err
+		}
+	}
+	return d.expect('}')
+}
+
+// validClass reports whether PHP accepts name as a class name in unserialize.
+func validClass(name string) bool {
+	if name == "" || name[0] == '\\' {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if c >= 0x80 || c == '_' || c == '\\' || (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') {
+			continue
+		}
+		return false
+	}
+	return true
+}
+
+// className parses <len>:"<name>" and validates the name.
+func (d *decoder) className() (string, error) {
+	n, err := d.uint()
+	if err != nil {
+		return "", err
+	}
+	if err := d.expect(':'); err != nil {
+		return "", err
+	}
+	if err := d.expect('"'); err != nil {
+		return "", err
+	}
+	if n > len(d.d)-d.pos-2 {
+		return "", d.errKind(d.pos, "class name length exceeds input", ErrTooLarge)
+	}
+	name := d.d[d.pos : d.pos+n]
+	if !validClass(name) {
+		return "", d.errAt(d.pos, "invalid class name")
+	}
+	d.pos += n
+	if d.d[d.pos] != '"' || d.d[d.pos+1] != ':' {
+		return "", d.errAt(d.pos, "expected '\":' after class name")
+	}
+	d.pos += 2
+	return name, nil
+}
+
+func (d *decoder) object(m *omap, idx, s, depth int) error {
+	if err := d.enter(depth); err != nil {
+		return err
+	}
+	d.pos += 2
+	class, err := d.className()
+	if err != nil {
+		return err
+	}
+	n, err := d.count()
+	if err != nil {
+		return err
+	}
+	var o *Object
+	var om *omap
+	if d.build {
+		o = &Object{Class: class}
+		om = &o.m
+		if n > 0 {
+			o.m.e = make([]entry, 0, n)
+		}
+		d.store(m, idx, s, o)
+	}
+	for i := 0; i < n; i++ {
+		k, err := d.key()
+		if err != nil {
+			return err
+		}
+		var ei int
+		if d.build {
+			ei = o.m.set(k, nil)
+		}
+		if err := d.value(om, ei, depth+1); err != nil {
+			return err
+		}
+	}
+	return d.expect('}')
+}
+
+func (d *decoder) serializable(m *omap, idx, s int) error {
+	d.pos += 2
+	class, err := d.className()
+	if err != nil {
+		return err
+	}
+	n, err := d.uint()
+	if err != nil {
+		return err
+	}
+	if err := d.expect(':'); err != nil {
+		return err
+	}
+	if err := d.expect('{'); err != nil {
+		return err
+	}
+	if n > len(d.d)-d.pos-1 {
+		return d.errKind(d.pos, "payload length exceeds input", ErrTooLarge)
+	}
+	p := d.d[d.pos : d.pos+n]
+	d.pos += n
+	if err := d.expect('}'); err != nil {
+		return err
+	}
+	if d.build {
+		d.store(m, idx, s, &Serializable{Class: class, Payload: []byte(p)})
+	}
+	return nil
+}
+
+func (d *decoder) enum(m *omap, idx, s int) error {
+	d.pos += 2
+	start := d.pos
+	n, err := d.uint()
+	if err != nil {
+		return err
+	}
+	if err := d.expect(':'); err != nil {
+		return err
+	}
+	if err := d.expect('"'); err != nil {
+		return err
+	}
+	if n > len(d.d)-d.pos-2 {
+		return d.errKind(d.pos, "enum length exceeds input", ErrTooLarge)
+	}
+	body := d.d[d.pos : d.pos+n]
+	colon := -1
+	for i := 0; i < len(body); i++ {
+		if body[i] == ':' {
+			colon = i
+			break
+		}
+	}
+	if colon <= 0 || colon == len(body)-1 || !validClass(body[:colon]) {
+		return d.errAt(start, "invalid enum "+strconv.Quote(body))
+	}
+	d.pos += n
+	if d.d[d.pos] != '"' || d.d[d.pos+1] != ';' {
+		return d.errAt(d.pos, "expected '\";' after enum")
+	}
+	d.pos += 2
+	if d.build {
+		d.store(m, idx, s, Enum{Class: body[:colon], Case: body[colon+1:]})
+	}
+	return nil
+}
+
+// DecodeValue decodes exactly one serialize() value. Trailing bytes after
+// the value are an error (use [DecodeValuePrefix] to allow them). Strings in
+// the result share one copy of data.
+func DecodeValue(data []byte, opts *Options) (Value, error) {
+	return DecodeValueString(string(data), opts)
+}
+
+// DecodeValueString is [DecodeValue] for a string input; the result's
+// strings share memory with data.
+func DecodeValueString(data string, opts *Options) (Value, error) {
+	v, n, err := decodeValue(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if n != len(data) {
+		return nil, &SyntaxError{Offset: n, Msg: "trailing bytes after value"}
+	}
+	return v, nil
+}
+
+// DecodeValuePrefix decodes one serialize() value at the start of data and
+// returns it with the number of bytes it used.
+func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
+	return decodeValue(string(data), opts)
+}
+
+func decodeValue(data string, opts *Options) (Value, int, error) {
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true}
+	var root omap
+	root.e = make([]entry, 1)
+	if err := d.value(&root, 0, 0); err != nil {
+		return nil, 0, err
+	}
+	return root.e[0].v, d.pos, nil
+}

@@ -1,0 +1,75 @@
+package codec
+
+import (
+	"errors"
+	"strconv"
+)
+
+// Sentinel errors. Decoding errors are returned as *[SyntaxError], which
+// matches ErrSyntax and, where it applies, one of ErrDepth or ErrTooLarge
+// with [errors.Is].
+var (
+	// ErrSyntax: the input is not valid PHP serialize()/session data.
+	ErrSyntax = errors.New("codec: syntax error")
+	// ErrDepth: arrays/objects nested deeper than Options.MaxDepth (on
+	// decode) or than the encoder's limit (a cyclic *Array, on encode).
+	ErrDepth = errors.New("codec: maximum nesting depth exceeded")
+	// ErrTooLarge: a declared length or element count exceeds the input.
+	ErrTooLarge = errors.New("codec: declared length exceeds input")
+	// ErrInvalidName: a session variable name the serializer cannot store
+	// (php: contains '|'; php_binary: longer than 127 bytes; php and
+	// php_binary: a numeric name, which PHP silently drops), or an invalid
+	// class name on encode.
+	ErrInvalidName = errors.New("codec: invalid name")
+	// ErrUnknownHandler: a serialize handler name that is not supported.
+	ErrUnknownHandler = errors.New("codec: unknown serialize handler")
+	// ErrUnsupported: a Value implementation the encoder does not know.
+	ErrUnsupported = errors.New("codec: unsupported value")
+)
+
+// SyntaxError describes malformed input. Offset is the byte offset in the
+// decoded input (for sessions: in the whole session blob) where the problem
+// was found.
+type SyntaxError struct {
+	Offset int    // byte offset in the input
+	Msg    string // what was wrong
+	Err    error  // ErrDepth or ErrTooLarge when it applies, else nil
+}
+
+// Error implements error; the message names the offset.
+func (e *SyntaxError) Error() string {
+	s := "codec: "
+	if e.Err != nil {
+		s = e.Err.Error() + ": "
+	} else {
+		s += "syntax error: "
+	}
+	return s + e.Msg + " at offset " + strconv.Itoa(e.Offset)
+}
+
+// Unwrap returns ErrSyntax and, if set, Err, so that errors.Is works for both.
+func (e *SyntaxError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{ErrSyntax, e.Err}
+	}
+	return []error{ErrSyntax}
+}
+
+// NameError reports a session variable name a serializer cannot hold.
+type NameError struct {
+	Handler Handler
+	Name    string
+	Reason  string
+}
+
+// Error implements error.
+func (e *NameError) Error() string {
+	n := e.Name
+	if len(n) > 64 {
+		n = n[:64] + "..."
+	}
+	return "codec: invalid name " + strconv.Quote(n) + " for handler " + string(e.Handler) + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalidName.
+func (e *NameError) Unwrap() error { return ErrInvalidName }

@@ -1,0 +1,717 @@
+package codec
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"unsafe"
+)
+
+// Handler names a PHP session serializer (session.serialize_handler).
+type Handler string
+
+// The supported session serializers.
+const (
+	PHP          Handler = "php"           // name|value name|value ... (PHP's default)
+	PHPSerialize Handler = "php_serialize" // serialize($_SESSION)
+	PHPBinary    Handler = "php_binary"    // <len byte>name value ...
+)
+
+// ParseHandler returns the Handler for a session.serialize_handler name.
+func ParseHandler(name string) (Handler, error) {
+	switch h := Handler(name); h {
+	case PHP, PHPSerialize, PHPBinary:
+		return h, nil
+	}
+	return "", fmt.Errorf("%w: %q", ErrUnknownHandler, name)
+}
+
+// String returns the handler name.
+func (h Handler) String() string { return string(h) }
+
+// ValidName reports whether h can store a variable called name: php
+// rejects names containing '|' (PHP would silently write an empty
+// session); php and php_binary reject numeric names such as "7" (PHP turns
+// them into int keys and drops them); php_binary rejects names longer than
+// 127 bytes (PHP drops them). php_serialize accepts every name.
+func (h Handler) ValidName(name string) error {
+	switch h {
+	case PHP:
+		if strings.IndexByte(name, '|') >= 0 {
+			return &NameError{h, name, "contains '|' (PHP would write an empty session)"}
+		}
+	case PHPBinary:
+		if len(name) > 127 {
+			return &NameError{h, name, "longer than 127 bytes (PHP drops it)"}
+		}
+	case PHPSerialize:
+		return nil
+	default:
+		return fmt.Errorf("%w: %q", ErrUnknownHandler, string(h))
+	}
+	if _, ok := numericKey(name); ok {
+		return &NameError{h, name, "numeric name (PHP drops int keys)"}
+	}
+	return nil
+}
+
+// validEncodedKey checks a stored key at encode time. Keys decoded from
+// php/php_binary data ("7|...") are string keys and stay encodable.
+func (h Handler) validEncodedKey(k Key) error {
+	switch h {
+	case PHP:
+		if !k.isStr {
+			return &NameError{h, k.String(), "int key (PHP drops it)"}
+		}
+		if strings.IndexByte(k.s, '|') >= 0 {
+			return &NameError{h, k.s, "contains '|' (PHP would write an empty session)"}
+		}
+	case PHPBinary:
+		if !k.isStr {
+			return &NameError{h, k.String(), "int key (PHP drops it)"}
+		}
+		if len(k.s) > 127 {
+			return &NameError{h, k.s, "longer than 127 bytes (PHP drops it)"}
+		}
+	}
+	return nil
+}
+
+func (h Handler) key(name string) Key {
+	if h == PHPSerialize {
+		return StrKey(name)
+	}
+	return RawStrKey(name)
+}
+
+type entState uint8
+
+const (
+	stRaw     entState = iota // only the original bytes; val not decoded
+	stClean                   // val decoded from raw, immutable (scalar)
+	stExposed                 // val decoded from raw and handed out (may be mutated)
+	stSet                     // val replaced by Set; raw invalid
+)
+
+// sEntry is one top-level session variable.
+type sEntry struct {
+	key        Key
+	start, end int // raw value bytes src[start:end]; start < 0: none
+	base       int // numbered values before this value in the original blob
+	nslots     int // numbered values inside this value
+	hasRef     bool
+	st         entState
+	val        Value
+}
+
+// Session is a decoded PHP session: its top-level variables in order.
+//
+// Values of php/php_binary/php_serialize sessions are decoded lazily: the
+// input is validated and split into variables by [DecodeSession], and a
+// variable's value is built on its first [Session.Get]. Variables that were
+// not changed are re-encoded from their original bytes.
+//
+// A Session is not safe for concurrent use.
+type Session struct {
+	h        Handler
+	src      string
+	ents     []sEntry
+	idx      map[Key]int
+	whole    bool // values were decoded together (cross-entry references)
+	modified bool
+	maxDepth int
+	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
+	srcH     Handler
+	valBytes int
+}
+
+// NewSession returns an empty session for handler h.
+func NewSession(h Handler) *Session {
+	s := &Session{h: h, srcH: h, maxDepth: DefaultMaxDepth}
+	if h == PHPSerialize {
+		s.depth0 = 1
+	}
+	return s
+}
+
+// Handler returns the session's serializer.
+func (s *Session) Handler() Handler { return s.h }
+
+// Len returns the number of variables.
+func (s *Session) Len() int { return len(s.ents) }
+
+// Names returns the variable names in order (int keys of php_serialize
+// sessions as decimal text).
+func (s *Session) Names() []string {
+	ns := make([]string, len(s.ents))
+	for i := range s.ents {
+		ns[i] = s.ents[i].key.String()
+	}
+	return ns
+}
+
+// Keys returns the variable keys in order.
+func (s *Session) Keys() []Key {
+	ks := make([]Key, len(s.ents))
+	for i := range s.ents {
+		ks[i] = s.ents[i].key
+	}
+	return ks
+}
+
+func (s *Session) find(k Key) int {
+	if s.idx != nil {
+		if i, ok := s.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	if len(s.ents) > 16 {
+		s.idx = make(map[Key]int, len(s.ents))
+		for i := range s.ents {
+			s.idx[s.ents[i].key] = i
+		}
+		if i, ok := s.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i := range s.ents {
+		if s.ents[i].key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Has reports whether the variable name exists.
+func (s *Session) Has(name string) bool { return s.find(s.h.key(name)) >= 0 }
+
+func isScalar(v Value) bool {
+	switch v.(type) {
+	case nil, Null, Bool, Int, Float, String, Enum:
+		return true
+	}
+	return false
+}
+
+// decodeEntry builds the value of a raw entry.
+func (s *Session) decodeEntry(e *sEntry) (Value, error) {
+	d := decoder{d: s.src, pos: e.start, maxDepth: s.maxDepth, build: true,
+		slotBase: e.base, nslot: e.base, entryBase: e.base}
+	var root omap
+	root.e = make([]entry, 1)
+	if err := d.value(&root, 0, s.depth0); err != nil {
+		return nil, err
+	}
+	if d.pos != e.end {
+		return nil, &SyntaxError{Offset: d.pos, Msg: "value length mismatch"}
+	}
+	return root.e[0].v, nil
+}
+
+// Get returns the value of the variable name, decoding it on first use.
+// Containers returned by Get belong to the session: changing them changes
+// the session (see [Session.Clone] for an isolated copy).
+func (s *Session) Get(name string) (Value, bool, error) {
+	return s.GetKey(s.h.key(name))
+}
+
+// GetKey is [Session.Get] by key.
+func (s *Session) GetKey(k Key) (Value, bool, error) {
+	i := s.find(k)
+	if i < 0 {
+		return nil, false, nil
+	}
+	e := &s.ents[i]
+	if e.st == stRaw {
+		v, err := s.decodeEntry(e)
+		if err != nil {
+			return nil, true, err
+		}
+		e.val = v
+		e.st = stClean
+		s.valBytes += 2*(e.end-e.start) + 32
+	}
+	if e.st == stClean && !isScalar(e.val) {
+		e.st = stExposed
+	}
+	return e.val, true, nil
+}
+
+// Set stores v as the variable name. Names the handler cannot store give
+// an error wrapping ErrInvalidName (see [Handler.ValidName]); the session is
+// then unchanged. The session takes ownership of v.
+func (s *Session) Set(name string, v Value) error {
+	if err := s.h.ValidName(name); err != nil {
+		return err
+	}
+	s.setKey(s.h.key(name), v)
+	return nil
+}
+
+// SetKey is [Session.Set] by key. For php and php_binary the key must be
+// a string key; unlike Set, a numeric string key made with [RawStrKey]
+// (as decoded from "7|...") is accepted.
+func (s *Session) SetKey(k Key, v Value) error {
+	if err := s.h.validEncodedKey(k); err != nil {
+		return err
+	}
+	s.setKey(k, v)
+	return nil
+}
+
+func (s *Session) setKey(k Key, v Value) {
+	s.modified = true
+	s.valBytes += sizeOf(v, 0)
+	if i := s.find(k); i >= 0 {
+		e := &s.ents[i]
+		e.val, e.st, e.start, e.end, e.hasRef = v, stSet, -1, -1, false
+		return
+	}
+	s.ents = append(s.ents, sEntry{key: k, start: -1, end: -1, st: stSet, val: v})
+	if s.idx != nil {
+		s.idx[k] = len(s.ents) - 1
+	}
+}
+
+// Delete removes the variable name and reports whether it existed.
+func (s *Session) Delete(name string) bool {
+	i := s.find(s.h.key(name))
+	if i < 0 {
+		return false
+	}
+	copy(s.ents[i:], s.ents[i+1:])
+	s.ents[len(s.ents)-1] = sEntry{}
+	s.ents = s.ents[:len(s.ents)-1]
+	s.idx = nil
+	s.modified = true
+	return true
+}
+
+// Modified reports whether the session may encode differently from the
+// data it was decoded from: true after Set or Delete, or when a container
+// handed out by Get now encodes differently from its original bytes.
+func (s *Session) Modified() bool {
+	if s.modified {
+		return true
+	}
+	if s.whole {
+		b, err := s.Encode()
+		return err != nil || string(b) != s.src
+	}
+	var buf []byte
+	for i := range s.ents {
+		e := &s.ents[i]
+		if e.st != stExposed {
+			continue
+		}
+		if e.start < 0 {
+			return true
+		}
+		enc := encoder{buf: buf[:0], n: e.base}
+		if err := enc.value(e.val, s.depth0); err != nil {
+			return true
+		}
+		buf = enc.buf
+		if !bytes.Equal(buf, unsafe.Slice(unsafe.StringData(s.src[e.start:]), e.end-e.start)) {
+			return true
+		}
+	}
+	return false
+}
+
+// Encode returns the session in its handler's format. Variables that were
+// not changed are copied from the original bytes (renumbering references
+// where an earlier change shifted the numbering).
+func (s *Session) Encode() ([]byte, error) { return s.AppendEncode(nil) }
+
+// AppendEncode appends the encoded session to dst.
+func (s *Session) AppendEncode(dst []byte) ([]byte, error) {
+	enc := encoder{buf: dst}
+	switch s.h {
+	case PHPSerialize:
+		enc.buf = append(enc.buf, 'a', ':')
+		enc.buf = appendInt(enc.buf, len(s.ents))
+		enc.buf = append(enc.buf, ':', '{')
+		enc.n = 1
+	case PHP, PHPBinary:
+	default:
+		return dst, fmt.Errorf("%w: %q", ErrUnknownHandler, string(s.h))
+	}
+	for i := range s.ents {
+		e := &s.ents[i]
+		if err := s.h.validEncodedKey(e.key); err != nil {
+			return dst, err
+		}
+		switch s.h {
+		case PHPSerialize:
+			enc.key(e.key)
+		case PHP:
+			enc.buf = append(enc.buf, e.key.s...)
+			enc.buf = append(enc.buf, '|')
+		case PHPBinary:
+			enc.buf = append(enc.buf, byte(len(e.key.s)))
+			enc.buf = append(enc.buf, e.key.s...)
+		}
+		if err := s.encodeEntry(&enc, e); err != nil {
+			return dst, err
+		}
+	}
+	if s.h == PHPSerialize {
+		enc.buf = append(enc.buf, '}')
+	}
+	return enc.buf, nil
+}
+
+func (s *Session) encodeEntry(enc *encoder, e *sEntry) error {
+	v := e.val
+	if (e.st == stRaw || e.st == stClean) && e.start >= 0 {
+		if !e.hasRef || e.base == enc.n {
+			enc.buf = append(enc.buf, s.src[e.start:e.end]...)
+			enc.n += e.nslots
+			return nil
+		}
+		if e.st == stRaw {
+			var err error
+			if v, err = s.decodeEntry(e); err != nil {
+				return err
+			}
+		}
+	}
+	return enc.value(v, s.depth0)
+}
+
+func appendInt(b []byte, n int) []byte {
+	var tmp [20]byte
+	i := len(tmp)
+	if n == 0 {
+		return append(b, '0')
+	}
+	for n > 0 {
+		i--
+		tmp[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return append(b, tmp[i:]...)
+}
+
+// Clone returns an independent copy of s. Values that were decoded and
+// handed out (or Set) are deep-copied, preserving shared objects and
+// references; undecoded variables share the immutable original bytes. Cost:
+// O(number of variables) plus the size of the values accessed so far.
+func (s *Session) Clone() *Session {
+	c := *s
+	c.ents = make([]sEntry, len(s.ents))
+	copy(c.ents, s.ents)
+	c.idx = nil
+	var memo map[any]Value
+	for i := range c.ents {
+		e := &c.ents[i]
+		if e.val != nil && !isScalar(e.val) {
+			if memo == nil {
+				memo = make(map[any]Value)
+			}
+			e.val = deepCopy(e.val, memo)
+		}
+	}
+	return &c
+}
+
+// Size returns an approximation of the memory held by the session, in bytes.
+func (s *Session) Size() int {
+	return int(unsafe.Sizeof(*s)) + len(s.src) + len(s.ents)*int(unsafe.Sizeof(sEntry{})) + s.valBytes
+}
+
+// Convert returns a copy of the session under handler h (the session
+// itself is unchanged). Names h cannot hold give an error wrapping
+// ErrInvalidName. References are renumbered for the target format and all
+// values are re-encoded canonically (as PHP writes them after reading).
+func (s *Session) Convert(h Handler) (*Session, error) {
+	if _, err := ParseHandler(string(h)); err != nil {
+		return nil, err
+	}
+	c := s.Clone()
+	for i := range c.ents {
+		e := &c.ents[i]
+		if e.start >= 0 {
+			// Re-encode every value canonically, as PHP would.
+			if e.st == stRaw {
+				v, err := c.decodeEntry(e)
+				if err != nil {
+					return nil, err
+				}
+				e.val = v
+			}
+			e.st, e.start, e.end = stSet, -1, -1
+		}
+		k := e.key
+		if h == PHPSerialize {
+			if k.isStr {
+				k = StrKey(k.s)
+			}
+		} else if !k.isStr {
+			return nil, &NameError{h, k.String(), "int key (PHP drops it)"}
+		}
+		if err := h.validEncodedKey(k); err != nil {
+			return nil, err
+		}
+		e.key = k
+	}
+	if h != c.h {
+		c.modified = true
+	}
+	c.h = h
+	c.idx = nil
+	return c, nil
+}
+
+// sizeOf estimates the memory of a value.
+func sizeOf(v Value, depth int) int {
+	if depth > 64 {
+		return 0
+	}
+	switch x := v.(type) {
+	case String:
+		return 16 + len(x)
+	case *Array:
+		n := 48
+		for i := range x.m.e {
+			n += 40 + len(x.m.e[i].k.s) + sizeOf(x.m.e[i].v, depth+1)
+		}
+		return n
+	case *Object:
+		n := 64 + len(x.Class)
+		for i := range x.m.e {
+			n += 40 + len(x.m.e[i].k.s) + sizeOf(x.m.e[i].v, depth+1)
+		}
+		return n
+	case *Serializable:
+		return 48 + len(x.Class) + len(x.Payload)
+	case *Reference:
+		return 16 + sizeOf(x.V, depth+1)
+	}
+	return 16
+}
+
+// deepCopy copies v; memo preserves shared pointers (objects, references,
+// arrays) and cycles.
+func deepCopy(v Value, memo map[any]Value) Value {
+	switch x := v.(type) {
+	case *Array:
+		if x == nil {
+			return x
+		}
+		if c, ok := memo[x]; ok {
+			return c
+		}
+		c := &Array{next: x.next, full: x.full}
+		memo[x] = c
+		c.m.e = make([]entry, len(x.m.e))
+		for i := range x.m.e {
+			c.m.e[i] = entry{x.m.e[i].k, deepCopy(x.m.e[i].v, memo)}
+		}
+		return c
+	case *Object:
+		if x == nil {
+			return x
+		}
+		if c, ok := memo[x]; ok {
+			return c
+		}
+		c := &Object{Class: x.Class}
+		memo[x] = c
+		c.m.e = make([]entry, len(x.m.e))
+		for i := range x.m.e {
+			c.m.e[i] = entry{x.m.e[i].k, deepCopy(x.m.e[i].v, memo)}
+		}
+		return c
+	case *Reference:
+		if x == nil {
+			return x
+		}
+		if c, ok := memo[x]; ok {
+			return c
+		}
+		c := &Reference{}
+		memo[x] = c
+		c.V = deepCopy(x.V, memo)
+		return c
+	case *Serializable:
+		if x == nil {
+			return x
+		}
+		if c, ok := memo[x]; ok {
+			return c
+		}
+		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...)}
+		memo[x] = c
+		return c
+	case Serializable:
+		return Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...)}
+	}
+	return v
+}
+
+// CopyValue returns a deep copy of v that shares no mutable state with it
+// (shared objects and references inside v stay shared within the copy).
+func CopyValue(v Value) Value {
+	if isScalar(v) {
+		return v
+	}
+	return deepCopy(v, make(map[any]Value))
+}
+
+// DecodeSession decodes session data written by PHP with handler h.
+// Empty data is an empty session. The data is validated completely (any
+// malformed input is an error naming its offset), but values are built
+// only when read. data is copied; the caller may reuse it.
+//
+// php_serialize: N; is an empty session; a top-level value that is not an
+// array is an error (PHP would make $_SESSION that scalar); bytes after the
+// array are ignored, as PHP does.
+func DecodeSession(h Handler, data []byte, opts *Options) (*Session, error) {
+	return DecodeSessionString(h, string(data), opts)
+}
+
+type seg struct {
+	ent        int // index of the entry this segment became
+	start, end int
+}
+
+// DecodeSessionString is [DecodeSession] for a string; the session keeps
+// a reference to data instead of copying it.
+func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error) {
+	if _, err := ParseHandler(string(h)); err != nil {
+		return nil, err
+	}
+	s := NewSession(h)
+	s.src = data
+	s.maxDepth = opts.maxDepth()
+	if len(data) == 0 {
+		return s, nil
+	}
+	d := decoder{d: data, maxDepth: s.maxDepth}
+	d.kinds = make([]Kind, 0, len(data)/8+1)
+	var segs []seg
+	add := func(k Key, start int) {
+		e := sEntry{key: k, start: start, end: d.pos, base: d.entryBase,
+			nslots: d.nslot - d.entryBase, hasRef: d.hasRef}
+		if i := s.find(k); i >= 0 {
+			s.ents[i] = e
+			segs = append(segs, seg{i, start, d.pos})
+			return
+		}
+		s.ents = append(s.ents, e)
+		if s.idx != nil {
+			s.idx[k] = len(s.ents) - 1
+		}
+		segs = append(segs, seg{len(s.ents) - 1, start, d.pos})
+	}
+	switch h {
+	case PHP:
+		for d.pos < len(data) {
+			bar := strings.IndexByte(data[d.pos:], '|')
+			if bar < 0 {
+				return nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
+			}
+			name := data[d.pos : d.pos+bar]
+			d.pos += bar + 1
+			d.entryBase, d.hasRef = d.nslot, false
+			start := d.pos
+			if err := d.value(nil, 0, 0); err != nil {
+				return nil, err
+			}
+			add(RawStrKey(name), start)
+		}
+	case PHPBinary:
+		for d.pos < len(data) {
+			n := int(data[d.pos] & 0x7f)
+			if n >= len(data)-d.pos-1 {
+				return nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
+			}
+			name := data[d.pos+1 : d.pos+1+n]
+			d.pos += 1 + n
+			d.entryBase, d.hasRef = d.nslot, false
+			start := d.pos
+			if err := d.value(nil, 0, 0); err != nil {
+				return nil, err
+			}
+			add(RawStrKey(name), start)
+		}
+	case PHPSerialize:
+		if strings.HasPrefix(data, "N;") {
+			return s, nil
+		}
+		if len(data) < 2 || data[0] != 'a' || data[1] != ':' {
+			if _, _, err := decodeValue(data, opts); err != nil {
+				return nil, err
+			}
+			return nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
+		}
+		d.pos = 2
+		n, err := d.count()
+		if err != nil {
+			return nil, err
+		}
+		d.nslot = 1
+		d.noRef1 = true
+		d.kinds = append(d.kinds, KindArray)
+		s.ents = make([]sEntry, 0, n)
+		for i := 0; i < n; i++ {
+			k, err := d.key()
+			if err != nil {
+				return nil, err
+			}
+			if k.isStr {
+				k = StrKey(k.s)
+			}
+			d.entryBase, d.hasRef = d.nslot, false
+			start := d.pos
+			if err := d.value(nil, 0, 1); err != nil {
+				return nil, err
+			}
+			add(k, start)
+		}
+		if err := d.expect('}'); err != nil {
+			return nil, err
+		}
+	}
+	if d.crossRef {
+		if err := s.decodeWhole(segs); err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// decodeWhole builds every value with one reference table, for sessions
+// whose values refer to each other.
+func (s *Session) decodeWhole(segs []seg) error {
+	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true}
+	if s.h == PHPSerialize {
+		d.nslot = 1
+		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself
+	}
+	root := omap{e: make([]entry, len(segs))}
+	for i, sg := range segs {
+		d.pos = sg.start
+		if err := d.value(&root, i, s.depth0); err != nil {
+			return err
+		}
+	}
+	for i, sg := range segs {
+		e := &s.ents[sg.ent]
+		e.val = root.e[i].v
+		e.st = stClean
+		e.start, e.end = -1, -1
+	}
+	for i := range s.ents {
+		if !isScalar(s.ents[i].val) {
+			s.ents[i].st = stExposed
+		}
+	}
+	s.whole = true
+	s.valBytes += 2 * len(s.src)
+	return nil
+}

@@ -1,0 +1,72 @@
+// Package redisio speaks phpredis's session protocol on a rueidis client:
+// the same keys, the same lock key and the same lock release script as PHP's
+// `session.save_handler=redis`, with fewer round trips, lock waits woken by
+// client-tracking invalidations, and client-side cached reads that stay
+// fresh. It knows nothing of PHP values: session data is opaque bytes.
+//
+// # Keys
+//
+// Data: Prefix + id (default "PHPREDIS_SESSION:"; phpredis's cluster handler
+// uses "PHPREDIS_CLUSTER_SESSION:"). Lock: Prefix + id + LockSuffix (default
+// "_LOCK"). Lock values are opaque; our tokens are
+// "<host>|<pid>|go<n>:<random>", unique per holder, so two Stores (or two
+// holders in one Store) never release each other's lock.
+//
+// # Command sequences, next to phpredis 5.3/6.x
+//
+// K = data key, L = lock key, tok = our token, S = PHP's secret.
+//
+//	operation            phpredis (standalone handler)         redisio, standalone/Sentinel          redisio, cluster (split)
+//	-------------------  ------------------------------------  ------------------------------------  ------------------------------------
+//	lock + read          SET L S NX [PX ms] (retry every        one round trip, one connection:       SET L tok NX PX ms; after its reply:
+//	(LockAndRead)        lock_wait_time µs, lock_retries        SET L tok NX PX ms,                    DoCache GET K (a hit is confirmed
+//	                     times), then GET K                     CLIENT CACHING YES, GET K              by PTTL K on K's node, then re-read)
+//	lock busy            sleep lock_wait_time, SET again       DoCache GET L (arms tracking of L),   same, on L's node
+//	                                                           wait for invalidation of L | timer
+//	                                                           at L's PTTL | safety poll | ctx,
+//	                                                           then SET again
+//	write + release      [GET L, if lock_expire≠0] SETEX K     one round trip, one Lua script:       EVALSHA renew (token-checked PEXPIRE
+//	(Commit WriteData)   ttl data; EVALSHA release (NOSCRIPT   if GET L==tok {SETEX K; DEL L},       L) → SETEX K ttl data + PTTL K
+//	                     → EVAL)                               pipelined with PTTL K (barrier)       → EVALSHA release L (after the ack)
+//	unchanged data       EXPIRE K ttl; EVALSHA release         same script with EXPIRE K             renew → EXPIRE K → release
+//	(Commit WriteTouch)
+//	destroy under lock   EVALSHA release, then DEL K           same script with DEL K (DEL before    renew → DEL K → release
+//	(Commit WriteDelete)                                       release: no window)
+//	release only         EVALSHA b70c2384… 1 L S               EVALSHA b70c2384… 1 L tok             same
+//	(Release)            (NOSCRIPT → EVAL, same 95 bytes)      (NOSCRIPT → EVAL, same 95 bytes)
+//	renew (Renew)        (never: phpredis has no renew)        EVALSHA renew: if GET L==tok then     same
+//	                                                           PEXPIRE L ms
+//	unlocked read (Get)  GET K                                 DoCache GET K (0 round trips on hit)  same
+//	strict validation    EXISTS K                              EXISTS K                              EXISTS K
+//	unlocked destroy     DEL K                                 DEL K                                 DEL K
+//	refresh (Touch)      EXPIRE K ttl                          EXPIRE K ttl                          EXPIRE K ttl
+//
+// A lost Commit or SET NX reply (network error, timeout) is reconciled by
+// token: GET L on the same connection (ordered behind the lost command) says
+// whether we hold the lock; a held lock lets Commit resend its idempotent
+// write; a lock gone before its earliest possible expiry proves the commit
+// script ran. SET NX is never retried blindly, and nothing is reported as
+// written unless Redis acknowledged it (see Commit and ErrOutcomeUnknown).
+//
+// # Why one connection
+//
+// Open sets PipelineMultiplex -1: one pipelined connection per server, with
+// default OPTIN tracking. Redis writes the invalidation of K into our
+// connection's output before it executes the writer's lock release, so the
+// reply to our SET L NX, arriving on the same connection, comes after it,
+// and a DoCache GET K that follows cannot be stale. With rueidis's default
+// multiplexing (several connections), stale reads were measured. In a
+// cluster L and K usually live on different nodes, so LockAndRead confirms a
+// cached K with a keyed round trip on K's node. Our own writes invalidate
+// our cache only after their reply (Redis ≥ 7.0), so Commit pipelines a
+// PTTL K behind the write: Commit returns after the invalidation arrived.
+//
+// Lock expiry does not reliably produce an invalidation (Redis sends it
+// when the expired key is actually deleted), so waits also use a timer at
+// the lock's PTTL. Locks without TTL (PHP CLI, crashed requests) end a wait
+// at Config.LockTimeout or the ctx deadline with an ErrLockTimeout that
+// names the holder's token.
+//
+// Topologies: standalone, Sentinel and Redis Cluster, as rueidis reaches
+// them. Keys in different slots are never combined in one command or script.
+package redisio

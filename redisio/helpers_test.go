@@ -1,0 +1,90 @@
+package redisio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+var counterRE = regexp.MustCompile(`^n\|i:(-?\d+);$`)
+
+// parseCounter reads the session "n|i:<k>;" (an absent or empty session is 0).
+func parseCounter(d Data) (int, error) {
+	if !d.Found || len(d.Bytes) == 0 {
+		return 0, nil
+	}
+	m := counterRE.FindSubmatch(d.Bytes)
+	if m == nil {
+		return 0, fmt.Errorf("unexpected session bytes %q", d.Bytes)
+	}
+	return strconv.Atoi(string(m[1]))
+}
+
+func counterBytes(n int) []byte { return fmt.Appendf(nil, "n|i:%d;", n) }
+
+// incr increments the counter of session id under the lock once.
+func incr(ctx context.Context, s *Store, id string) error {
+	l, d, err := s.LockAndRead(ctx, id)
+	if err != nil {
+		return err
+	}
+	n, err := parseCounter(d)
+	if err != nil {
+		_ = s.Release(ctx, l)
+		return err
+	}
+	_, err = s.Commit(ctx, l, WriteData, counterBytes(n+1))
+	return err
+}
+
+// incrRetry increments once, retrying errors that prove nothing was
+// written (lock lost, connection errors before the commit) until ctx ends.
+// It returns an error only for outcomes it cannot classify.
+func incrRetry(ctx context.Context, s *Store, id string) error {
+	for {
+		err := incr(ctx, s, id)
+		if err == nil {
+			return nil
+		}
+		if errors.Is(err, ErrOutcomeUnknown) {
+			return err
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(time.Millisecond):
+		}
+	}
+}
+
+func openURL(t testing.TB, url string, cfg Config) *Store {
+	t.Helper()
+	s, err := OpenURL(url, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func counterIn(t testing.TB, r *testenv.Redis, key string) int {
+	t.Helper()
+	v := r.MustDo("GET", key)
+	if v == "(nil)" {
+		return 0
+	}
+	n, err := parseCounter(Data{Bytes: []byte(v), Found: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}

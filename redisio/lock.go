@@ -1,0 +1,392 @@
+package redisio
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// Lock is a held session lock. A Lock is used by one goroutine at a time.
+type Lock struct {
+	ID    string // session id
+	Key   string // lock key
+	Token string // our unique token stored in the lock key
+	// Acquired is when the acquiring SET was sent (a lower bound of the
+	// server's time of acquisition).
+	Acquired time.Time
+	// Expiry is the lock's PX.
+	Expiry time.Duration
+
+	// validUntil is a lower bound of when the lock can expire: the send
+	// time of the last SET/renew that succeeded, plus Expiry.
+	validUntil time.Time
+	done       bool
+}
+
+// ValidUntil returns a local lower bound of the lock's expiry: until then
+// nobody but an explicit DEL of the lock key can take it from us.
+func (l *Lock) ValidUntil() time.Time { return l.validUntil }
+
+// Data is a session value read from Redis. Found is false when the key does
+// not exist (PHP treats that as an empty new session).
+type Data struct {
+	Bytes []byte
+	Found bool
+}
+
+// LockAndRead takes id's lock and reads its data. Standalone/Sentinel: the
+// SET NX PX and the GET are pipelined in one round trip on one connection.
+// Cluster (or SplitKeys): the data is read strictly after the lock reply,
+// with a round trip on the data key's node (so that cached reads that
+// follow are fresh).
+//
+// If the lock is held by someone else (PHP or another Go process), it
+// waits: woken by the client-tracking invalidation of the lock key, by a
+// timer at the lock's remaining PTTL, or by the safety poll; it gives up at
+// Config.LockTimeout or the ctx deadline, whichever comes first, with an
+// error wrapping ErrLockTimeout that names the holder's token.
+func (s *Store) LockAndRead(ctx context.Context, id string) (*Lock, Data, error) {
+	return s.lockAndRead(ctx, id, true)
+}
+
+// TryLockAndRead is LockAndRead without waiting: if the lock is held it
+// returns an error wrapping ErrLockHeld that names the holder's token.
+func (s *Store) TryLockAndRead(ctx context.Context, id string) (*Lock, Data, error) {
+	return s.lockAndRead(ctx, id, false)
+}
+
+// HolderError is the detail of ErrLockHeld and ErrLockTimeout errors.
+type HolderError struct {
+	Err    error // ErrLockHeld or ErrLockTimeout
+	ID     string
+	Holder string        // the holder's token ("" if unknown)
+	PTTL   time.Duration // remaining TTL of the lock when last seen; <0: none
+	Cause  error         // context error, if the wait ended because of ctx
+}
+
+func (e *HolderError) Error() string {
+	msg := fmt.Sprintf("%v: session %q: held by %q", e.Err, e.ID, e.Holder)
+	if e.PTTL < 0 {
+		msg += " (lock has no TTL)"
+	}
+	if e.Cause != nil {
+		msg += ": " + e.Cause.Error()
+	}
+	return msg
+}
+
+// Unwrap returns the sentinel and the context error.
+func (e *HolderError) Unwrap() []error {
+	if e.Cause != nil {
+		return []error{e.Err, e.Cause}
+	}
+	return []error{e.Err}
+}
+
+func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, Data, error) {
+	if s.closed.Load() {
+		return nil, Data{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Data{}, err
+	}
+	lk := s.LockKey(id)
+	tok := s.newToken()
+	var w *waiter
+	if wait && s.tracking {
+		// Registered before the first SET so that no invalidation between
+		// our SET and the arming of tracking can be missed.
+		w = s.addWaiter(lk)
+		defer s.removeWaiter(lk, w)
+	}
+	var deadline <-chan time.Time
+	if wait {
+		t := time.NewTimer(s.cfg.LockTimeout)
+		defer t.Stop()
+		deadline = t.C
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
+		if err != nil || acquired {
+			return l, d, err
+		}
+		holder, pttl, found, err := s.holder(ctx, lk, wait)
+		if err != nil {
+			return nil, Data{}, err
+		}
+		if !found {
+			continue // released in between: try again at once
+		}
+		if !wait {
+			return nil, Data{}, &HolderError{Err: ErrLockHeld, ID: id, Holder: holder, PTTL: pttl}
+		}
+		sleep := s.cfg.PollInterval
+		if pttl >= 0 && pttl+time.Millisecond < sleep {
+			sleep = pttl + time.Millisecond
+		}
+		if timer == nil {
+			timer = time.NewTimer(sleep)
+		} else {
+			timer.Reset(sleep)
+		}
+		var wch chan struct{}
+		if w != nil {
+			wch = w.ch
+		}
+		if s.waitHook != nil {
+			s.waitHook(id, holder)
+		}
+		select {
+		case <-wch:
+		case <-timer.C:
+		case <-deadline:
+			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl}
+		case <-ctx.Done():
+			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: ctx.Err()}
+		}
+		if s.closed.Load() {
+			return nil, Data{}, ErrClosed
+		}
+		if !timer.Stop() {
+			select { // drain a fired timer so Reset starts clean
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// holder reads the current lock value. When waiting with tracking it reads
+// through the client-side cache, which makes Redis track the lock key for
+// our connection so its deletion wakes us.
+func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, pttl time.Duration, found bool, err error) {
+	if wait && s.tracking {
+		res := s.c.DoCache(ctx, s.c.B().Get().Key(lk).Cache(), time.Hour)
+		tok, err = res.ToString()
+		if rueidis.IsRedisNil(err) {
+			return "", 0, false, nil
+		}
+		if err != nil {
+			return "", 0, false, fmt.Errorf("redisio: GET lock: %w", err)
+		}
+		ms := res.CachePTTL()
+		if ms < 0 || ms >= time.Hour.Milliseconds()-1000 {
+			// The client TTL (1h) bounds the entry: treat as "no TTL" (or
+			// a very long one); the safety poll handles it.
+			return tok, -1, true, nil
+		}
+		return tok, time.Duration(ms) * time.Millisecond, true, nil
+	}
+	return s.lockHolderKey(ctx, lk)
+}
+
+// tryOnce sends one acquisition attempt. On success it returns the lock and
+// the data.
+func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, bool, error) {
+	sent := time.Now()
+	set := s.c.B().Set().Key(lk).Value(tok).Nx().PxMilliseconds(s.expiryMs).Build()
+	l := &Lock{ID: id, Key: lk, Token: tok, Acquired: sent, Expiry: s.cfg.LockExpiry, validUntil: sent.Add(s.cfg.LockExpiry)}
+	if !s.split {
+		k := s.Key(id)
+		var rs []rueidis.RedisResult
+		if s.tracking {
+			// CLIENT CACHING YES makes Redis track the data key for this
+			// connection, so later changes by others are reported through
+			// OnInvalidate.
+			rs = s.c.DoMulti(ctx, set, s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
+			rs = []rueidis.RedisResult{rs[0], rs[2]}
+		} else {
+			rs = s.c.DoMulti(ctx, set, s.c.B().Get().Key(k).Build())
+		}
+		err := rs[0].Error()
+		switch {
+		case err == nil:
+			d, err := toData(rs[1])
+			if err != nil {
+				// The lock is ours but the read failed (it is a read:
+				// retry it once, then give the lock back).
+				d, err = s.readAfterLock(ctx, id, false)
+				if err != nil {
+					s.releaseQuiet(ctx, l)
+					return nil, Data{}, false, err
+				}
+			}
+			return l, d, true, nil
+		case rueidis.IsRedisNil(err):
+			return nil, Data{}, false, nil
+		case isRedisReply(err):
+			return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", err)
+		default:
+			return s.reconcileAcquire(ctx, l, err)
+		}
+	}
+	err := s.c.Do(ctx, set).Error()
+	switch {
+	case err == nil:
+	case rueidis.IsRedisNil(err):
+		return nil, Data{}, false, nil
+	case isRedisReply(err):
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", err)
+	default:
+		return s.reconcileAcquire(ctx, l, err)
+	}
+	d, err := s.readAfterLock(ctx, id, true)
+	if err != nil {
+		s.releaseQuiet(ctx, l)
+		return nil, Data{}, false, err
+	}
+	return l, d, true, nil
+}
+
+// reconcileAcquire runs after a network error or timeout on SET NX: the SET
+// may have executed. If the lock holds our token we own it: continue (or
+// give it back when the caller's ctx is done).
+func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lock, Data, bool, error) {
+	rctx, cancel := s.reconcileCtx(ctx)
+	defer cancel()
+	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build()).ToString()
+	if err != nil && !rueidis.IsRedisNil(err) {
+		s.cfg.Logger.Warn("redisio: lock state unknown after SET NX error; the lock, if ours, expires by itself",
+			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w (reconcile: %v)", cause, err)
+	}
+	if v != l.Token {
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", cause)
+	}
+	if ctx.Err() != nil {
+		s.releaseQuiet(rctx, l)
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", cause)
+	}
+	d, err := s.readAfterLock(ctx, l.ID, true)
+	if err != nil {
+		s.releaseQuiet(rctx, l)
+		return nil, Data{}, false, err
+	}
+	return l, d, true, nil
+}
+
+// readAfterLock reads the data after the lock reply. In split mode the
+// read must also make the client-side cache of the data key fresh: a cache
+// hit could predate an invalidation still in flight on the data node's
+// connection, so a hit is confirmed by a keyed round trip (barrier) on that
+// node.
+func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Data, error) {
+	k := s.Key(id)
+	if !s.tracking {
+		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
+	}
+	if !barrier {
+		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
+	}
+	for i := 0; ; i++ {
+		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
+		if !res.IsCacheHit() || i > 0 {
+			return toData(res)
+		}
+		// Cache hit: send a keyed command to the data key's node; its reply
+		// comes after any invalidation Redis queued for us before it.
+		if err := s.c.Do(ctx, s.c.B().Pttl().Key(k).Build()).Error(); err != nil {
+			return Data{}, fmt.Errorf("redisio: PTTL: %w", err)
+		}
+	}
+}
+
+// Renew extends the lock's expiry to Config.LockExpiry if it still holds our
+// token (token-checked PEXPIRE). ErrLockLost if it does not.
+func (s *Store) Renew(ctx context.Context, l *Lock) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if l == nil || l.done {
+		return fmt.Errorf("%w: lock already released", ErrLockLost)
+	}
+	sent := time.Now()
+	n, err := renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)}).AsInt64()
+	if err != nil && !isRedisReply(err) {
+		// Renew is idempotent: resend once on a detached context.
+		rctx, cancel := s.reconcileCtx(ctx)
+		sent = time.Now()
+		n, err = renewLua.Exec(rctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)}).AsInt64()
+		cancel()
+	}
+	if err != nil {
+		return fmt.Errorf("redisio: renew lock: %w", err)
+	}
+	if n != 1 {
+		l.done = true
+		return fmt.Errorf("%w: session %q", ErrLockLost, l.ID)
+	}
+	l.validUntil = sent.Add(s.cfg.LockExpiry)
+	return nil
+}
+
+// Release gives the lock back with phpredis's own compare-and-delete script
+// (EVALSHA, NOSCRIPT → EVAL). Releasing a lock that is no longer ours
+// deletes nothing and returns ErrLockLost. On a network error the lock
+// state is reconciled by token and the release retried once.
+func (s *Store) Release(ctx context.Context, l *Lock) error {
+	if l == nil || l.done {
+		return nil
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	n, err := s.release(ctx, l)
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return fmt.Errorf("%w: session %q (release found another holder or none)", ErrLockLost, l.ID)
+	}
+	return nil
+}
+
+func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
+	n, err := releaseLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token}).AsInt64()
+	if err == nil {
+		l.done = true
+		return n, nil
+	}
+	if isRedisReply(err) {
+		return 0, fmt.Errorf("redisio: release lock: %w", err)
+	}
+	// The script may or may not have run: look at the lock.
+	rctx, cancel := s.reconcileCtx(ctx)
+	defer cancel()
+	v, gerr := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build()).ToString()
+	if gerr != nil && !rueidis.IsRedisNil(gerr) {
+		s.cfg.Logger.Warn("redisio: lock release outcome unknown; the lock, if still ours, expires by itself",
+			"key", l.Key, "token", l.Token, "error", err, "reconcile_error", gerr)
+		return 0, fmt.Errorf("redisio: release lock: %w", err)
+	}
+	if v != l.Token {
+		l.done = true // released (by us or by expiry)
+		return 1, nil
+	}
+	n, err = releaseLua.Exec(rctx, s.c, []string{l.Key}, []string{l.Token}).AsInt64()
+	if err != nil {
+		s.cfg.Logger.Warn("redisio: lock release failed; the lock expires by itself",
+			"key", l.Key, "token", l.Token, "error", err)
+		return 0, fmt.Errorf("redisio: release lock: %w", err)
+	}
+	l.done = true
+	return n, nil
+}
+
+// releaseQuiet releases on a best-effort basis (used on error paths).
+func (s *Store) releaseQuiet(ctx context.Context, l *Lock) {
+	if _, err := s.release(context.WithoutCancel(ctx), l); err != nil {
+		s.cfg.Logger.Warn("redisio: could not release lock", "key", l.Key, "error", err)
+	}
+}
+
+func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,600 @@
+package redisio
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// Default configuration values. They match phpredis's defaults where phpredis
+// has one.
+const (
+	DefaultPrefix        = "PHPREDIS_SESSION:"
+	DefaultClusterPrefix = "PHPREDIS_CLUSTER_SESSION:"
+	DefaultLockSuffix    = "_LOCK"
+	DefaultTTL           = 86400 * time.Second
+	DefaultLockExpiry    = 30 * time.Second
+	DefaultLockTimeout   = 30 * time.Second
+	DefaultCacheTTL      = time.Minute
+	// DefaultPollInterval is the safety poll while waiting for a foreign lock
+	// when invalidation wake-ups are available (Open, OpenURL).
+	DefaultPollInterval = 250 * time.Millisecond
+	// DefaultPollIntervalNoTracking is the poll used by NewStore, where the
+	// Store cannot receive invalidations and polling is the main wake-up.
+	DefaultPollIntervalNoTracking = 5 * time.Millisecond
+	// DefaultReconcileTimeout bounds the extra commands sent after a network
+	// error or timeout to find out what Redis did.
+	DefaultReconcileTimeout = 3 * time.Second
+)
+
+// Sentinel errors. Errors returned by the Store wrap one of these (and,
+// where it applies, the underlying rueidis or context error) so errors.Is
+// works.
+var (
+	// ErrLockTimeout: the lock could not be acquired before Config.LockTimeout
+	// or the caller's context deadline. The message names the holder's token.
+	ErrLockTimeout = errors.New("redisio: timed out waiting for session lock")
+	// ErrLockHeld: TryLockAndRead found the lock held by someone else.
+	ErrLockHeld = errors.New("redisio: session lock held by another holder")
+	// ErrLockLost: the lock is no longer ours (it expired or was taken);
+	// nothing was written.
+	ErrLockLost = errors.New("redisio: session lock lost")
+	// ErrOutcomeUnknown: a write was sent but its reply was lost and the
+	// outcome could not be established afterwards. The write may or may not
+	// have been applied.
+	ErrOutcomeUnknown = errors.New("redisio: outcome of write unknown")
+	// ErrClosed: the Store was closed.
+	ErrClosed = errors.New("redisio: store closed")
+)
+
+// Config configures a Store. The zero value gives phpredis's defaults.
+type Config struct {
+	// Prefix of session keys. Default "PHPREDIS_SESSION:" (the cluster
+	// handler of phpredis uses "PHPREDIS_CLUSTER_SESSION:", set it
+	// explicitly when sharing sessions with it). Set EmptyPrefix for "".
+	Prefix string
+	// EmptyPrefix makes an empty Prefix mean "no prefix" (phpredis
+	// `prefix=`), instead of the default.
+	EmptyPrefix bool
+	// LockSuffix appended to the session key to name the lock. Default "_LOCK".
+	LockSuffix string
+	// TTL of session data (session.gc_maxlifetime), written with SETEX and
+	// EXPIRE in whole seconds (rounded up). Default 86400 s.
+	TTL time.Duration
+	// LockExpiry is the PX of our lock. Default 30 s. Rounded up to a
+	// whole millisecond.
+	LockExpiry time.Duration
+	// LockTimeout bounds how long LockAndRead waits for a lock held by
+	// someone else (in addition to the caller's context). Default 30 s.
+	LockTimeout time.Duration
+	// PollInterval is the safety poll while waiting for a foreign lock.
+	// Default 250 ms with Open/OpenURL (wake-ups come from invalidations and
+	// the lock's PTTL), 5 ms with NewStore (no invalidations).
+	PollInterval time.Duration
+	// CacheTTL is the client-side cache lifetime for Get (a safety net:
+	// freshness comes from invalidations). Default 1 min.
+	CacheTTL time.Duration
+	// ReconcileTimeout bounds the commands sent after a network error or
+	// timeout to find out whether a command took effect. Default 3 s.
+	ReconcileTimeout time.Duration
+	// SplitKeys forces the cluster command sequences (lock and data key
+	// never in one command or script, read after lock reply, release after
+	// write ack) even on a single server. Useful behind proxies that route
+	// per key, and in tests.
+	SplitKeys bool
+	// TokenPrefix starts every lock token (default "<hostname>|<pid>|").
+	// A random part is always appended, so tokens are unique per holder.
+	TokenPrefix string
+	// Logger receives warnings about reconciliation and leftover locks.
+	// nil = silent.
+	Logger *slog.Logger
+}
+
+func (c *Config) fill(tracking bool) {
+	if c.Prefix == "" && !c.EmptyPrefix {
+		c.Prefix = DefaultPrefix
+	}
+	if c.LockSuffix == "" {
+		c.LockSuffix = DefaultLockSuffix
+	}
+	if c.TTL <= 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.LockExpiry <= 0 {
+		c.LockExpiry = DefaultLockExpiry
+	}
+	if c.LockTimeout <= 0 {
+		c.LockTimeout = DefaultLockTimeout
+	}
+	if c.PollInterval <= 0 {
+		if tracking {
+			c.PollInterval = DefaultPollInterval
+		} else {
+			c.PollInterval = DefaultPollIntervalNoTracking
+		}
+	}
+	if c.CacheTTL <= 0 {
+		c.CacheTTL = DefaultCacheTTL
+	}
+	if c.ReconcileTimeout <= 0 {
+		c.ReconcileTimeout = DefaultReconcileTimeout
+	}
+	if c.TokenPrefix == "" {
+		h, _ := os.Hostname()
+		if len(h) > 64 {
+			h = h[:64]
+		}
+		c.TokenPrefix = h + "|" + strconv.Itoa(os.Getpid()) + "|"
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(discardHandler{})
+	}
+}
+
+type discardHandler struct{}
+
+func (discardHandler) Enabled(context.Context, slog.Level) bool  { return false }
+func (discardHandler) Handle(context.Context, slog.Record) error { return nil }
+func (d discardHandler) WithAttrs([]slog.Attr) slog.Handler      { return d }
+func (d discardHandler) WithGroup(string) slog.Handler           { return d }
+
+// Store speaks phpredis's session protocol (keys, lock, data) on a rueidis
+// client. It is safe for concurrent use.
+type Store struct {
+	c        rueidis.Client
+	cfg      Config
+	owned    bool // we built the client (Close closes it)
+	tracking bool // invalidations reach us and the single-connection guarantee holds
+	split    bool // lock and data key may live on different servers
+
+	ttlSec   int64
+	expiryMs int64
+
+	mu      sync.Mutex
+	waiters map[string]map[*waiter]struct{} // lock key → waiters
+	subs    atomic.Pointer[[]*sub]
+	subMu   sync.Mutex
+
+	closed atomic.Bool
+
+	// waitHook, when set (tests), is called each time LockAndRead is about
+	// to block waiting for a foreign lock.
+	waitHook func(id, holder string)
+}
+
+type waiter struct{ ch chan struct{} }
+
+type sub struct{ fn func(ids []string) }
+
+// Open builds a rueidis client from opt and returns a Store that owns it.
+// It sets PipelineMultiplex to -1 (one pipelined connection per Redis
+// server, so a lock reply and the invalidations of the keys it protects
+// arrive in order on one connection), keeps default OPTIN tracking and
+// installs an OnInvalidations hook (chaining any hook already in opt).
+// Options that break the ordering guarantee are rejected.
+func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
+	if len(opt.ClientTrackingOptions) > 0 {
+		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
+	}
+	if opt.DisableCache || opt.DisableAutoPipelining {
+		return nil, errors.New("redisio: DisableCache and DisableAutoPipelining are not supported by Open; use NewStore for reduced guarantees")
+	}
+	if opt.SendToReplicas != nil || opt.ReplicaOnly {
+		return nil, errors.New("redisio: replica reads are not supported (replication lag breaks lock-protected reads)")
+	}
+	opt.PipelineMultiplex = -1
+	s := &Store{owned: true, tracking: true}
+	prev := opt.OnInvalidations
+	opt.OnInvalidations = func(msgs []rueidis.RedisMessage) {
+		s.handleInvalidations(msgs)
+		if prev != nil {
+			prev(msgs)
+		}
+	}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("redisio: connect: %w", err)
+	}
+	s.init(c, cfg)
+	return s, nil
+}
+
+// OpenURL parses url with rueidis.ParseURL (redis://, rediss://, unix://,
+// with ?addr= for more seed nodes and ?master_set= for Sentinel) and calls
+// Open. The schemes redis-sentinel:// and rediss-sentinel://
+// (host:port[,host:port...]/master-name) are translated to a Sentinel
+// configuration. Whether the server is a cluster is detected by rueidis.
+func OpenURL(url string, cfg Config) (*Store, error) {
+	opt, err := parseURL(url)
+	if err != nil {
+		return nil, fmt.Errorf("redisio: %w", err)
+	}
+	return Open(opt, cfg)
+}
+
+func parseURL(u string) (rueidis.ClientOption, error) {
+	for _, scheme := range []string{"redis-sentinel://", "rediss-sentinel://"} {
+		if !strings.HasPrefix(u, scheme) {
+			continue
+		}
+		rest := u[len(scheme):]
+		query := ""
+		if i := strings.IndexByte(rest, '?'); i >= 0 {
+			rest, query = rest[:i], rest[i+1:]
+		}
+		userinfo := ""
+		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+			userinfo, rest = rest[:i+1], rest[i+1:]
+		}
+		hosts, master := rest, ""
+		if i := strings.IndexByte(rest, '/'); i >= 0 {
+			hosts, master = rest[:i], rest[i+1:]
+		}
+		hs := strings.Split(hosts, ",")
+		if master == "" {
+			master = "mymaster"
+		}
+		nu := "redis://"
+		if scheme == "rediss-sentinel://" {
+			nu = "rediss://"
+		}
+		nu += userinfo + hs[0] + "?master_set=" + master
+		for _, h := range hs[1:] {
+			nu += "&addr=" + h
+		}
+		if query != "" {
+			nu += "&" + query
+		}
+		return rueidis.ParseURL(nu)
+	}
+	return rueidis.ParseURL(u)
+}
+
+// NewStore wraps a client the caller built. The Store cannot install its
+// invalidation hook nor know how many connections the client multiplexes,
+// so it gives reduced guarantees:
+//
+//   - waiting for a foreign lock uses the lock's PTTL timer and a poll
+//     (Config.PollInterval, default 5 ms) instead of invalidation wake-ups;
+//   - Get reads with plain GET (never from the client-side cache), which
+//     keeps it fresh but costs a round trip;
+//   - OnInvalidate callbacks are never called.
+//
+// Close does not close c.
+func NewStore(c rueidis.Client, cfg Config) (*Store, error) {
+	if c == nil {
+		return nil, errors.New("redisio: nil client")
+	}
+	s := &Store{}
+	s.init(c, cfg)
+	return s, nil
+}
+
+func (s *Store) init(c rueidis.Client, cfg Config) {
+	cfg.fill(s.tracking)
+	s.c = c
+	s.cfg = cfg
+	s.split = cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
+	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
+	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
+	s.waiters = map[string]map[*waiter]struct{}{}
+}
+
+// Close closes the client if the Store built it, and makes further calls
+// fail with ErrClosed. Waiters are woken and return ErrClosed.
+func (s *Store) Close() {
+	if s.closed.Swap(true) {
+		return
+	}
+	s.wakeAll()
+	if s.owned {
+		s.c.Close()
+	}
+}
+
+// Client returns the underlying rueidis client.
+func (s *Store) Client() rueidis.Client { return s.c }
+
+// Config returns the effective configuration (defaults filled in).
+func (s *Store) Config() Config { return s.cfg }
+
+// Key returns the session data key of id: Prefix + id.
+func (s *Store) Key(id string) string { return s.cfg.Prefix + id }
+
+// LockKey returns the lock key of id: Prefix + id + LockSuffix.
+func (s *Store) LockKey(id string) string { return s.cfg.Prefix + id + s.cfg.LockSuffix }
+
+// Cluster reports whether the Store uses the split (cluster) command
+// sequences: lock and data key in separate commands, read strictly after the
+// lock reply, release strictly after the write's acknowledgement.
+func (s *Store) Cluster() bool { return s.split }
+
+// Tracking reports whether invalidation wake-ups and client-side cached
+// reads are in use (true for Open/OpenURL, false for NewStore).
+func (s *Store) Tracking() bool { return s.tracking }
+
+// sameNode reports whether the two keys of id may be combined in one
+// pipeline or script.
+func (s *Store) sameNode(id string) bool {
+	if !s.split {
+		return true
+	}
+	if s.c.Mode() != rueidis.ClientModeCluster {
+		return false // SplitKeys forced: never combine
+	}
+	k := s.c.B().Get().Key(s.Key(id)).Build()
+	l := s.c.B().Get().Key(s.LockKey(id)).Build()
+	return k.Slot() == l.Slot()
+}
+
+var tokenSeq atomic.Uint64
+
+// newToken returns a lock token unique to this holder: the configured
+// prefix, a process-wide counter and 12 random bytes.
+func (s *Store) newToken() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return s.cfg.TokenPrefix + "go" + strconv.FormatUint(tokenSeq.Add(1), 36) + ":" + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// OnInvalidate registers fn to be called with the session ids whose data
+// key was invalidated by Redis (changed or deleted by anyone, including this
+// process), for keys this Store tracks (read through Get or LockAndRead).
+// fn(nil) means "everything may have changed" (a flush, a reconnect, Close).
+// fn runs synchronously on rueidis's connection reader: it must be fast and
+// must not block or call the Store (hand work off to a goroutine or a
+// non-blocking channel send). Ids whose key ends in LockSuffix are not
+// reported (PHP ids never contain '_'). The returned cancel removes fn.
+func (s *Store) OnInvalidate(fn func(ids []string)) (cancel func()) {
+	su := &sub{fn: fn}
+	s.subMu.Lock()
+	old := s.subs.Load()
+	var n []*sub
+	if old != nil {
+		n = append(n, (*old)...)
+	}
+	n = append(n, su)
+	s.subs.Store(&n)
+	s.subMu.Unlock()
+	return func() {
+		s.subMu.Lock()
+		defer s.subMu.Unlock()
+		old := s.subs.Load()
+		if old == nil {
+			return
+		}
+		var n []*sub
+		for _, x := range *old {
+			if x != su {
+				n = append(n, x)
+			}
+		}
+		s.subs.Store(&n)
+	}
+}
+
+func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
+	if msgs == nil {
+		s.wakeAll()
+		s.notify(nil)
+		return
+	}
+	var ids []string
+	for i := range msgs {
+		k, err := msgs[i].ToString()
+		if err != nil {
+			continue
+		}
+		s.wake(k)
+		if strings.HasPrefix(k, s.cfg.Prefix) && !strings.HasSuffix(k, s.cfg.LockSuffix) {
+			ids = append(ids, k[len(s.cfg.Prefix):])
+		}
+	}
+	if len(ids) > 0 {
+		s.notify(ids)
+	}
+}
+
+func (s *Store) notify(ids []string) {
+	p := s.subs.Load()
+	if p == nil {
+		return
+	}
+	for _, su := range *p {
+		su.fn(ids)
+	}
+}
+
+func (s *Store) addWaiter(lockKey string) *waiter {
+	w := &waiter{ch: make(chan struct{}, 1)}
+	s.mu.Lock()
+	m := s.waiters[lockKey]
+	if m == nil {
+		m = map[*waiter]struct{}{}
+		s.waiters[lockKey] = m
+	}
+	m[w] = struct{}{}
+	s.mu.Unlock()
+	return w
+}
+
+func (s *Store) removeWaiter(lockKey string, w *waiter) {
+	s.mu.Lock()
+	if m := s.waiters[lockKey]; m != nil {
+		delete(m, w)
+		if len(m) == 0 {
+			delete(s.waiters, lockKey)
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Store) wake(lockKey string) {
+	s.mu.Lock()
+	for w := range s.waiters[lockKey] {
+		select {
+		case w.ch <- struct{}{}:
+		default:
+		}
+	}
+	s.mu.Unlock()
+}
+
+func (s *Store) wakeAll() {
+	s.mu.Lock()
+	for _, m := range s.waiters {
+		for w := range m {
+			select {
+			case w.ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+	s.mu.Unlock()
+}
+
+// reconcileCtx returns a context for the commands that establish what Redis
+// did after an error: detached from the caller's cancellation (the answer
+// is needed even if the caller gave up), bounded by ReconcileTimeout.
+func (s *Store) reconcileCtx(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ReconcileTimeout)
+}
+
+// isRedisReply reports whether err is an error reply from Redis (the command
+// was refused, hence not executed), as opposed to a network error or a
+// timeout (outcome unknown).
+func isRedisReply(err error) bool {
+	if err == nil || rueidis.IsRedisNil(err) {
+		return true
+	}
+	_, ok := rueidis.IsRedisErr(err)
+	return ok
+}
+
+// Get reads the session data without a lock. With Open/OpenURL it is a
+// client-side-cached read (rueidis DoCache, kept fresh by invalidations): a
+// hit costs no round trip. It never returns data older than what the lock
+// holder saw at our last LockAndRead and it reads our own Commit. With
+// NewStore it is a plain GET. The returned bytes are a copy owned by the
+// caller.
+func (s *Store) Get(ctx context.Context, id string) (Data, error) {
+	if s.closed.Load() {
+		return Data{}, ErrClosed
+	}
+	var res rueidis.RedisResult
+	if s.tracking {
+		res = s.c.DoCache(ctx, s.c.B().Get().Key(s.Key(id)).Cache(), s.cfg.CacheTTL)
+	} else {
+		res = s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build())
+	}
+	return toData(res)
+}
+
+// GetCached is Get that also reports whether the answer came from the
+// client-side cache.
+func (s *Store) GetCached(ctx context.Context, id string) (d Data, hit bool, err error) {
+	if s.closed.Load() {
+		return Data{}, false, ErrClosed
+	}
+	if !s.tracking {
+		d, err = s.Get(ctx, id)
+		return d, false, err
+	}
+	res := s.c.DoCache(ctx, s.c.B().Get().Key(s.Key(id)).Cache(), s.cfg.CacheTTL)
+	d, err = toData(res)
+	return d, res.IsCacheHit(), err
+}
+
+func toData(res rueidis.RedisResult) (Data, error) {
+	str, err := res.ToString()
+	if err != nil {
+		if rueidis.IsRedisNil(err) {
+			return Data{}, nil
+		}
+		return Data{}, fmt.Errorf("redisio: GET: %w", err)
+	}
+	return Data{Bytes: []byte(str), Found: true}, nil
+}
+
+// Exists reports whether the session key exists (EXISTS, as phpredis's
+// validate_sid in strict mode).
+func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
+	if s.closed.Load() {
+		return false, ErrClosed
+	}
+	n, err := s.c.Do(ctx, s.c.B().Exists().Key(s.Key(id)).Build()).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("redisio: EXISTS: %w", err)
+	}
+	return n == 1, nil
+}
+
+// Destroy deletes the session key without a lock (DEL), as phpredis's
+// destroy does, and reports whether it existed. A caller holding the lock
+// should use Commit with WriteDelete instead.
+func (s *Store) Destroy(ctx context.Context, id string) (bool, error) {
+	if s.closed.Load() {
+		return false, ErrClosed
+	}
+	n, err := s.c.Do(ctx, s.c.B().Del().Key(s.Key(id)).Build()).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("redisio: DEL: %w", err)
+	}
+	return n > 0, nil
+}
+
+// Touch refreshes the session TTL without a lock (EXPIRE, as phpredis's
+// update_timestamp) and reports whether the key existed. A missing key is
+// not recreated.
+func (s *Store) Touch(ctx context.Context, id string) (bool, error) {
+	if s.closed.Load() {
+		return false, ErrClosed
+	}
+	n, err := s.c.Do(ctx, s.c.B().Expire().Key(s.Key(id)).Seconds(s.ttlSec).Build()).AsInt64()
+	if err != nil {
+		return false, fmt.Errorf("redisio: EXPIRE: %w", err)
+	}
+	return n == 1, nil
+}
+
+// LockHolder returns the token stored in id's lock key and its remaining
+// time to live (pttl < 0: no TTL). held is false when there is no lock.
+func (s *Store) LockHolder(ctx context.Context, id string) (token string, pttl time.Duration, held bool, err error) {
+	if s.closed.Load() {
+		return "", 0, false, ErrClosed
+	}
+	return s.lockHolderKey(ctx, s.LockKey(id))
+}
+
+func (s *Store) lockHolderKey(ctx context.Context, lk string) (token string, pttl time.Duration, held bool, err error) {
+	rs := s.c.DoMulti(ctx, s.c.B().Get().Key(lk).Build(), s.c.B().Pttl().Key(lk).Build())
+	token, err = rs[0].ToString()
+	if rueidis.IsRedisNil(err) {
+		return "", 0, false, nil
+	}
+	if err != nil {
+		return "", 0, false, fmt.Errorf("redisio: GET lock: %w", err)
+	}
+	ms, err := rs[1].AsInt64()
+	if err != nil {
+		return token, 0, true, fmt.Errorf("redisio: PTTL lock: %w", err)
+	}
+	if ms == -2 { // released between the two commands
+		return "", 0, false, nil
+	}
+	if ms < 0 {
+		return token, -1, true, nil
+	}
+	return token, time.Duration(ms) * time.Millisecond, true, nil
+}
