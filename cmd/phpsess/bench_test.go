@@ -35,7 +35,7 @@ func phpsessBinary(t *testing.T) string {
 
 var builtBins sync.Map
 
-func runBin(t *testing.T, args ...string) (stdout, stderr string, code int) {
+func runBenchBin(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -71,7 +71,7 @@ func TestBenchIncrBinary(t *testing.T) {
 	args := []string{"bench", "--scenario", "incr", "--redis", r.URL(), "--session", "incrsess1", "--key", "hits",
 		"--writers", "8", "--ops", "300", "--target", incrTarget()}
 
-	out, errOut, code := runBin(t, args...)
+	out, errOut, code := runBenchBin(t, args...)
 	if code != 0 || strings.TrimSpace(out) != "300" {
 		t.Fatalf("first run: code %d out %q err %q", code, out, errOut)
 	}
@@ -90,7 +90,7 @@ func TestBenchIncrBinary(t *testing.T) {
 	} else if testenv.Required() {
 		t.Fatalf("php required: %v", err)
 	}
-	out, errOut, code = runBin(t, args...)
+	out, errOut, code = runBenchBin(t, args...)
 	if code != 0 {
 		t.Fatalf("second run: code %d out %q err %q", code, out, errOut)
 	}
@@ -105,7 +105,7 @@ func TestBenchIncrBinary(t *testing.T) {
 		phpOK = res.OK
 	}
 	// A third, single-writer run reads the final value after PHP is done.
-	out, errOut, code = runBin(t, "bench", "--scenario", "incr", "--redis", r.URL(), "--session", "incrsess1", "--key", "hits",
+	out, errOut, code = runBenchBin(t, "bench", "--scenario", "incr", "--redis", r.URL(), "--session", "incrsess1", "--key", "hits",
 		"--writers", "1", "--ops", "1", "--target", incrTarget())
 	got, _ := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
 	if code != 0 || got != 601+phpOK {
@@ -114,11 +114,11 @@ func TestBenchIncrBinary(t *testing.T) {
 }
 
 func TestBenchIncrUsage(t *testing.T) {
-	_, errOut, code := runBin(t, "bench", "--scenario", "incr", "--redis", "redis://127.0.0.1:1")
+	_, errOut, code := runBenchBin(t, "bench", "--scenario", "incr", "--redis", "redis://127.0.0.1:1")
 	if code != 2 || !strings.Contains(errOut, "--session") {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
-	_, errOut, code = runBin(t, "bench", "--writers", "x")
+	_, errOut, code = runBenchBin(t, "bench", "--writers", "x")
 	if code != 2 {
 		t.Fatalf("bad flag: code %d, stderr %q", code, errOut)
 	}
@@ -128,7 +128,7 @@ func TestBenchIncrUsage(t *testing.T) {
 // checks the table's machine line and the JSON rows.
 func TestBenchTableAndJSON(t *testing.T) {
 	r := testenv.StartRedis(t)
-	out, errOut, code := runBin(t, "bench", "--redis", r.URL(), "--scenario", "get", "--targets", "b1,b3", "--ops", "50")
+	out, errOut, code := runBenchBin(t, "bench", "--redis", r.URL(), "--scenario", "get", "--targets", "b1,b3", "--ops", "50")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
@@ -137,7 +137,7 @@ func TestBenchTableAndJSON(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	out, errOut, code = runBin(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--writers", "2", "--targets", "b1", "--ops", "40", "--json")
+	out, errOut, code = runBenchBin(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--writers", "2", "--targets", "b1", "--ops", "40", "--json")
 	if code != 0 {
 		t.Fatalf("json: code %d: %s", code, errOut)
 	}
