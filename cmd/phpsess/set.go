@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/phpsession/phpsession"
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 func init() {
@@ -167,6 +169,12 @@ live PHP application is safe. A missing session or variable is an error
 			out := cmd.OutOrStdout()
 			if len(args) == 1 {
 				existed, err := m.Destroy(ctx, id)
+				if errors.Is(err, phpsession.ErrCodec) {
+					// The coordinator decodes what it locks; a corrupt
+					// session is deleted under the lock by the protocol
+					// layer directly.
+					existed, err = destroyUndecodable(ctx, m, id)
+				}
 				if err != nil {
 					return err
 				}
@@ -281,4 +289,19 @@ func jsonValue(dec *json.Decoder, depth int) (codec.Value, error) {
 		return a, nil
 	}
 	return nil, fmt.Errorf("unexpected JSON token %v", tok)
+}
+
+// destroyUndecodable deletes a session whose bytes do not decode, under
+// its lock (lock, then DEL and release in one step).
+func destroyUndecodable(ctx context.Context, m *phpsession.Manager, id string) (bool, error) {
+	st := m.Store()
+	l, d, err := st.LockAndRead(ctx, id)
+	if err != nil {
+		return false, err
+	}
+	res, err := st.Commit(ctx, l, redisio.WriteDelete, nil)
+	if err != nil {
+		return false, err
+	}
+	return d.Found || res.Existed, nil
 }
