@@ -83,16 +83,17 @@ func run(args []string) int {
 	defer stop()
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "phpsess:", err)
 		var ue usageError
 		if errors.As(err, &ue) || !runStarted {
 			name := "phpsess"
 			if cmd != nil {
 				name = cmd.CommandPath()
 			}
-			fmt.Fprintf(os.Stderr, "Run '%s --help' for usage.\n", name)
+			// one line, with the way to the help
+			fmt.Fprintf(os.Stderr, "phpsess: %v (see '%s --help')\n", err, name)
 			return 2
 		}
+		fmt.Fprintln(os.Stderr, "phpsess:", err)
 		return 1
 	}
 	return 0
