@@ -141,6 +141,8 @@ func build(s *redisio.Store, cfg Config) *Manager {
 		Hooks:      m.hooks(),
 		Ctx:        context.Background(),
 		Revalidate: !s.Tracking(),
+		// standalone/Sentinel: Commit is one script with a barrier behind it
+		OwnWritesSettled: s.Tracking() && !s.Cluster(),
 	}
 	if m.memo != nil {
 		env.Memo = m.memo
@@ -192,7 +194,11 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind,
 		return nil, id, err
 	}
 	o := actor.NewOp(ctx, kind, fn)
-	if err := m.coord.Do(ctx, id, o); err != nil {
+	if err := m.coord.Submit(ctx, id, o); err != nil {
+		return o, id, wrap(op, id, err)
+	}
+	m.stats.submitted.Add(1)
+	if err := o.Wait(ctx); err != nil {
 		return o, id, wrap(op, id, err)
 	}
 	return o, id, nil

@@ -9,6 +9,7 @@ import (
 
 // Stats is a snapshot of a Manager's counters since it was opened.
 type Stats struct {
+	Submitted                uint64 // operations queued on a session actor
 	Reads, Updates, Destroys uint64 // operations answered, by kind
 	Errors                   uint64 // operations answered with an error
 	Batches                  uint64 // locked batches committed
@@ -34,6 +35,7 @@ func (s Stats) OpsPerBatch() float64 {
 }
 
 type stats struct {
+	submitted                                 atomic.Uint64
 	reads, updates, destroys, errors          atomic.Uint64
 	batches, batchedOps, maxBatch             atomic.Uint64
 	writes, touches, deletes                  atomic.Uint64
@@ -46,7 +48,8 @@ type stats struct {
 func (m *Manager) Stats() Stats {
 	s := &m.stats
 	return Stats{
-		Reads: s.reads.Load(), Updates: s.updates.Load(), Destroys: s.destroys.Load(), Errors: s.errors.Load(),
+		Submitted: s.submitted.Load(),
+		Reads:     s.reads.Load(), Updates: s.updates.Load(), Destroys: s.destroys.Load(), Errors: s.errors.Load(),
 		Batches: s.batches.Load(), BatchedOps: s.batchedOps.Load(), MaxBatch: s.maxBatch.Load(),
 		Writes: s.writes.Load(), Touches: s.touches.Load(), Deletes: s.deletes.Load(),
 		LockWaits: s.lockWaits.Load(), LockWaitTime: time.Duration(s.lockWaitNs.Load()),

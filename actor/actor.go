@@ -25,6 +25,11 @@ type Env struct {
 	// store (for stores that deliver no invalidations): a read then costs
 	// a store read but still no decode when the bytes are unchanged.
 	Revalidate bool
+	// OwnWritesSettled says that when Commit returns, the invalidation of
+	// our own write has been delivered and no foreign write to the session
+	// can have been made yet (one atomic script on one connection). The
+	// memo entry of the committed session is then stored fresh.
+	OwnWritesSettled bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -54,19 +59,23 @@ type sessionActor struct {
 	lastRelease time.Time // when our last lock was released (Commit returned)
 	busySince   time.Time // start of the current stretch without a free gap
 	lastHold    time.Duration
+	foreignSeen bool // the last batch waited for a foreign holder
 }
 
 // Receive implements protoactor's Actor.
 func (a *sessionActor) Receive(c pa.Context) {
 	switch m := c.Message().(type) {
 	case *Op:
+		// protoactor counts a message after enqueuing it, so the count can
+		// be transiently negative; only a positive count guarantees that
+		// another message will arrive and trigger the flush.
 		a.pending = append(a.pending, m)
-		if a.mb.UserMessageCount() == 0 || len(a.pending) >= a.set.MaxBatch {
+		if a.mb.UserMessageCount() <= 0 || len(a.pending) >= a.set.MaxBatch {
 			a.safeFlush(false)
 		}
 	case idleCheck:
 		a.onIdleCheck(c, m.force)
-		if len(a.pending) > 0 && a.mb.UserMessageCount() == 0 {
+		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
 			// ops deferred by a flush that waited for more messages
 			a.safeFlush(false)
 		}
@@ -179,9 +188,11 @@ func (a *sessionActor) consume(n int) {
 	a.pending = a.pending[:rest]
 }
 
-// fairnessPause leaves PHP a free lock window when the lock has been busy
-// (held by us with only short pauses) for about a Window. It reports whether
-// it paused.
+// fairnessPause leaves PHP a free lock window before the next batch when
+// the lock has been busy (held by us, or by others while we waited) for
+// about a Window without a free Gap, and right after a batch that had to
+// wait for a foreign holder (PHP requests are then likely queued behind it:
+// each such gap lets one more in). It reports whether it paused.
 func (a *sessionActor) fairnessPause() bool {
 	gap := a.set.Gap
 	if gap <= 0 || a.lastRelease.IsZero() {
@@ -190,13 +201,14 @@ func (a *sessionActor) fairnessPause() bool {
 	now := time.Now()
 	if now.Sub(a.lastRelease) >= gap {
 		a.busySince = time.Time{}
+		a.foreignSeen = false
 		return false
 	}
 	if a.busySince.IsZero() {
 		a.busySince = a.lastRelease.Add(-a.lastHold)
 	}
 	est := 2*a.lastHold + 200*time.Microsecond
-	if now.Add(est).Sub(a.busySince) < a.set.Window-gap {
+	if !a.foreignSeen && now.Add(est).Sub(a.busySince) < a.set.Window-gap {
 		return false
 	}
 	d := a.lastRelease.Add(gap).Sub(now)
@@ -212,6 +224,7 @@ func (a *sessionActor) fairnessPause() bool {
 		}
 	}
 	a.busySince = time.Time{}
+	a.foreignSeen = false
 	return true
 }
 
@@ -408,12 +421,12 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	if lk.Waited && a.env.Hooks.LockWait != nil {
 		a.env.Hooks.LockWait(lockedAt.Sub(t0))
 	}
-	if lk.Waited || a.busySince.IsZero() {
-		// a new busy stretch starts (a foreign holder was a gap for PHP)
+	if a.busySince.IsZero() {
+		// a new busy stretch starts (a foreign hold is busy time too)
 		a.busySince = t0
-		if lk.Waited {
-			a.busySince = lockedAt
-		}
+	}
+	if lk.Waited {
+		a.foreignSeen = true
 	}
 	base, err := a.docUnderLock(lk.Data)
 	if err != nil {
@@ -497,6 +510,9 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
+	if a.env.Memo != nil && a.env.OwnWritesSettled {
+		seq = a.env.Memo.Seq()
+	}
 	a.lastHold = a.lastRelease.Sub(lockedAt)
 	if err != nil {
 		return used, err

@@ -156,6 +156,12 @@ type Result struct {
 	// (including inside Lua scripts) per acknowledged operation.
 	CmdsPerOp float64          `json:"cmds_per_op"`
 	Commands  map[string]int64 `json:"commands,omitempty"`
+	// ClientCPUus is the CPU time of this process (plus php workers
+	// that exited during the cell) per operation, in µs; RedisCPUus the
+	// redis-server's (INFO cpu). On a shared machine these are steadier
+	// than throughput.
+	ClientCPUus float64 `json:"client_cpu_us_per_op"`
+	RedisCPUus  float64 `json:"redis_cpu_us_per_op"`
 	// Lost is acknowledged updates minus the growth of the counters in
 	// Redis (negative: failed calls that landed anyway).
 	Lost int64 `json:"lost_updates"`
@@ -241,7 +247,7 @@ func Run(ctx context.Context, cfg Config, emit func(Result)) (*Report, error) {
 	if err := admin.Do(ctx, admin.B().Ping().Build()).Error(); err != nil {
 		return nil, fmt.Errorf("bench: ping %s: %w", cfg.RedisURL, err)
 	}
-	if cfg.PHP == "" && slices.Contains(cfg.Targets, TargetPHP) {
+	if cfg.PHP == "" && (slices.Contains(cfg.Targets, TargetPHP) || slices.Contains(cfg.Scenarios, ScenarioMixed)) {
 		cfg.PHP, _ = FindPHP()
 	}
 	r := &runner{cfg: cfg, admin: admin, addr: redisAddr(cfg.RedisURL), tag: strconv.FormatInt(time.Now().UnixNano()%1e9, 36)}
@@ -411,19 +417,36 @@ func (r *runner) seed(ctx context.Context, ids []string, extra string) error {
 	return nil
 }
 
-// measured runs f between two INFO commandstats snapshots.
-func (r *runner) measured(ctx context.Context, f func()) (int64, map[string]int64) {
+// meter is what measured saw around a run.
+type meter struct {
+	cmds      int64            // commands Redis executed (-1: unknown)
+	per       map[string]int64 // by command
+	clientCPU time.Duration    // this process and reaped children (php)
+	redisCPU  time.Duration    // redis-server user+sys (-1: unknown)
+}
+
+// measured runs f between two snapshots of INFO commandstats, INFO cpu and
+// this process's CPU time.
+func (r *runner) measured(ctx context.Context, f func()) meter {
 	before, err1 := commandStats(ctx, r.admin)
+	rb, err3 := redisCPU(ctx, r.admin)
+	cb := processCPU()
 	f()
+	ca := processCPU()
+	ra, err4 := redisCPU(ctx, r.admin)
 	after, err2 := commandStats(ctx, r.admin)
-	if err1 != nil || err2 != nil {
-		return -1, nil
+	m := meter{cmds: -1, redisCPU: -1, clientCPU: ca - cb}
+	if err1 == nil && err2 == nil {
+		m.cmds, m.per = after.delta(before)
 	}
-	return after.delta(before)
+	if err3 == nil && err4 == nil {
+		m.redisCPU = ra - rb
+	}
+	return m
 }
 
 // fill completes the common fields of a row from a run.
-func fill(res *Result, st *runStats, cmds int64, per map[string]int64) {
+func fill(res *Result, st *runStats, m meter) {
 	res.Ops = st.total()
 	res.Errors = st.errors
 	res.Seconds = st.elapsed.Seconds()
@@ -433,12 +456,27 @@ func fill(res *Result, st *runStats, cmds int64, per map[string]int64) {
 	all := st.allLat()
 	res.P50us = micros(percentile(all, 50))
 	res.P99us = micros(percentile(all, 99))
-	if res.Ops > 0 && cmds >= 0 {
-		res.CmdsPerOp = float64(cmds) / float64(res.Ops)
+	if res.Ops > 0 {
+		if m.cmds >= 0 {
+			res.CmdsPerOp = float64(m.cmds) / float64(res.Ops)
+		}
+		res.ClientCPUus = micros(m.clientCPU) / float64(res.Ops)
+		if m.redisCPU >= 0 {
+			res.RedisCPUus = micros(m.redisCPU) / float64(res.Ops)
+		}
 	}
-	res.Commands = per
+	res.Commands = m.per
 	if st.firstErr != nil {
 		res.Note = appendNote(res.Note, "first error: "+st.firstErr.Error())
+	}
+}
+
+// addTargetNotes appends a target's own counters to the row's notes.
+func addTargetNotes(res *Result, t Target) {
+	if n, ok := t.(Noter); ok {
+		if s := n.Notes(); s != "" {
+			res.Note = appendNote(res.Note, s)
+		}
 	}
 }
 
@@ -491,13 +529,14 @@ func (r *runner) counterCell(ctx context.Context, scenario, name string, w int, 
 	rngs := workerRNGs(w)
 	r.logf("%s %s W=%d sessions=%d ...", scenario, t.Name(), w, len(ids))
 	var st *runStats
-	cmds, per := r.measured(ctx, func() {
+	m := r.measured(ctx, func() {
 		st = drive(ctx, w, r.cfg.Ops, r.cfg.Duration, func(ctx context.Context, wk, i int) (int, error) {
 			return kindUpdate, t.Incr(ctx, pick(wk, i, rngs[wk]), key)
 		})
 	})
 	res := Result{Scenario: scenario, Target: t.Name(), Writers: w, Sessions: len(ids)}
-	fill(&res, st, cmds, per)
+	fill(&res, st, m)
+	addTargetNotes(&res, t)
 	final, err := Verify(ctx, r.admin, ids, key)
 	if err != nil {
 		res.Note = appendNote(res.Note, "verify: "+err.Error())
@@ -541,7 +580,7 @@ func (r *runner) hotPHP(ctx context.Context, w int) {
 	var pr PHPResult
 	var perr error
 	var elapsed time.Duration
-	cmds, per := r.measured(ctx, func() {
+	m := r.measured(ctx, func() {
 		start := time.Now().Add(300 * time.Millisecond)
 		until := start.Add(dur)
 		ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 1000000, LockWaitTime: 2000}, procs, id, "n", start, until, maxPer)
@@ -563,7 +602,7 @@ func (r *runner) hotPHP(ctx context.Context, w int) {
 	st.acked[kindUpdate] = pr.OK
 	st.errors = pr.LockFail + pr.WriteFail
 	st.lat[kindUpdate] = pr.Latencies
-	fill(&res, st, cmds, per)
+	fill(&res, st, m)
 	if final, err := Verify(ctx, r.admin, []string{id}, "n"); err == nil {
 		res.Lost = pr.OK - final[0]
 	}
@@ -610,7 +649,7 @@ func (r *runner) read(ctx context.Context) {
 		rngs := workerRNGs(w)
 		r.logf("%s %s ...", ScenarioRead, t.Name())
 		var st *runStats
-		cmds, per := r.measured(ctx, func() {
+		m := r.measured(ctx, func() {
 			st = drive(ctx, w, r.cfg.Ops, r.cfg.Duration, func(ctx context.Context, wk, i int) (int, error) {
 				rng := rngs[wk]
 				id := ids[rng.IntN(len(ids))]
@@ -622,7 +661,8 @@ func (r *runner) read(ctx context.Context) {
 			})
 		})
 		res := Result{Scenario: ScenarioRead, Target: t.Name(), Writers: w, Sessions: n}
-		fill(&res, st, cmds, per)
+		fill(&res, st, m)
+		addTargetNotes(&res, t)
 		res.GetP50us = micros(percentile(st.lat[kindGet], 50))
 		res.GetP99us = micros(percentile(st.lat[kindGet], 99))
 		res.UpdateP50us = micros(percentile(st.lat[kindUpdate], 50))
@@ -681,7 +721,7 @@ func (r *runner) get(ctx context.Context) {
 		}
 		r.logf("%s %s ...", ScenarioGet, t.Name())
 		var st *runStats
-		cmds, per := r.measured(ctx, func() {
+		m := r.measured(ctx, func() {
 			st = drive(ctx, 1, r.cfg.Ops, r.cfg.Duration, func(ctx context.Context, _, _ int) (int, error) {
 				v, err := t.Get(ctx, id, "n")
 				if err == nil && v != 7 && name != "raw" {
@@ -691,7 +731,7 @@ func (r *runner) get(ctx context.Context) {
 			})
 		})
 		res := Result{Scenario: ScenarioGet, Target: t.Name(), Writers: 1, Sessions: 1}
-		fill(&res, st, cmds, per)
+		fill(&res, st, m)
 		if cs, ok := t.(CacheStater); ok {
 			h, m := cs.CacheStats()
 			if h+m > 0 {
@@ -717,23 +757,38 @@ func (r *runner) mixed(ctx context.Context) {
 	if dur == 0 {
 		dur = 2 * time.Second
 	}
-	for _, name := range r.goTargets() {
+	names := r.goTargets()
+	if slices.Contains(r.cfg.Targets, TargetPHP) {
+		// The reference: the same PHP workers with no Go writer at all.
+		names = append(names, TargetPHP)
+	}
+	for _, name := range names {
 		id := r.ids(ScenarioMixed, name, w, 1)[0]
-		t, err := r.newTarget(name, LibraryOptions{})
-		if err != nil {
-			r.failed(ScenarioMixed, name, w, err)
-			continue
+		var t Target
+		label, gw := targetLabel(TargetPHP)+" alone", 0
+		if name != TargetPHP {
+			var err error
+			if t, err = r.newTarget(name, LibraryOptions{}); err != nil {
+				r.failed(ScenarioMixed, name, w, err)
+				continue
+			}
+			label, gw = t.Name(), w
+		}
+		closeT := func() {
+			if t != nil {
+				t.Close()
+			}
 		}
 		if err := r.seed(ctx, []string{id}, ""); err != nil {
-			t.Close()
+			closeT()
 			r.failed(ScenarioMixed, name, w, err)
 			continue
 		}
-		r.logf("%s %s + %d PHP ...", ScenarioMixed, t.Name(), r.cfg.PHPWorkers)
-		var st *runStats
+		r.logf("%s %s + %d PHP ...", ScenarioMixed, label, r.cfg.PHPWorkers)
+		st := &runStats{}
 		var pr PHPResult
 		var perr error
-		cmds, per := r.measured(ctx, func() {
+		m := r.measured(ctx, func() {
 			start := time.Now().Add(300 * time.Millisecond)
 			until := start.Add(dur)
 			ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 10, LockWaitTime: 2000}, r.cfg.PHPWorkers, id, "php", start, until, 0)
@@ -742,17 +797,22 @@ func (r *runner) mixed(ctx context.Context) {
 				return
 			}
 			time.Sleep(time.Until(start))
-			st = drive(ctx, w, r.cfg.Ops, dur, func(ctx context.Context, _, _ int) (int, error) {
-				return kindUpdate, t.Incr(ctx, id, "go")
-			})
+			if t != nil {
+				st = drive(ctx, w, r.cfg.Ops, dur, func(ctx context.Context, _, _ int) (int, error) {
+					return kindUpdate, t.Incr(ctx, id, "go")
+				})
+			}
 			pr, perr = ws.Wait()
+			if t == nil {
+				st.elapsed = dur
+			}
 		})
-		t.Close()
-		res := Result{Scenario: ScenarioMixed, Target: t.Name(), Writers: w, Sessions: 1}
-		if st == nil {
-			st = &runStats{}
+		res := Result{Scenario: ScenarioMixed, Target: label, Writers: gw, Sessions: 1}
+		fill(&res, st, m)
+		if t != nil {
+			addTargetNotes(&res, t)
 		}
-		fill(&res, st, cmds, per)
+		closeT()
 		if perr != nil {
 			res.Note = appendNote(res.Note, perr.Error())
 		}
@@ -766,8 +826,14 @@ func (r *runner) mixed(ctx context.Context) {
 		}
 		res.PHP = side
 		// Redis served both sides: spread its commands over both sides' ops.
-		if cmds >= 0 && res.Ops+pr.OK > 0 {
-			res.CmdsPerOp = float64(cmds) / float64(res.Ops+pr.OK)
+		if n := res.Ops + pr.OK; n > 0 {
+			if m.cmds >= 0 {
+				res.CmdsPerOp = float64(m.cmds) / float64(n)
+			}
+			res.ClientCPUus = micros(m.clientCPU) / float64(n)
+			if m.redisCPU >= 0 {
+				res.RedisCPUus = micros(m.redisCPU) / float64(n)
+			}
 		}
 		r.emit(res)
 	}
@@ -786,8 +852,6 @@ func (r *runner) memory(ctx context.Context) {
 		r.failed(ScenarioMemory, TargetLib, w, err)
 		return
 	}
-	mi := &MemInfo{}
-	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
 	idle := r.cfg.IdleTimeout
 	t, err := r.newTarget(TargetLib, LibraryOptions{IdleTimeout: idle})
 	if err != nil {
@@ -795,15 +859,23 @@ func (r *runner) memory(ctx context.Context) {
 		return
 	}
 	defer t.Close()
+	// The baseline is an open Manager with its connections up, so the
+	// per-session figure excludes fixed costs (connection buffers).
+	if _, err := t.Get(ctx, ids[0], "n"); err != nil {
+		r.failed(ScenarioMemory, TargetLib, w, err)
+		return
+	}
+	mi := &MemInfo{}
+	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
 	r.logf("%s %s sessions=%d ...", ScenarioMemory, t.Name(), n)
 	var st *runStats
-	cmds, per := r.measured(ctx, func() {
+	m := r.measured(ctx, func() {
 		st = drive(ctx, w, int64(n), 0, func(ctx context.Context, wk, i int) (int, error) {
 			return kindUpdate, t.Incr(ctx, ids[i], "n")
 		})
 	})
 	res := Result{Scenario: ScenarioMemory, Target: t.Name(), Writers: w, Sessions: n}
-	fill(&res, st, cmds, per)
+	fill(&res, st, m)
 	mi.TouchedHeapMB, mi.TouchedGoroutines = heapMB(), runtime.NumGoroutine()
 	mi.BytesPerSession = (mi.TouchedHeapMB - mi.BaseHeapMB) * (1 << 20) / float64(n)
 	lc, hasLive := t.(LiveCounter)

@@ -65,6 +65,12 @@ func TestScenariosSmoke(t *testing.T) {
 			t.Errorf("%s: %s", name, res.Note)
 			continue
 		}
+		if res.PHP != nil && res.Writers == 0 { // PHP alone: only the PHP side ran
+			if res.PHP.OK == 0 || res.PHP.Lost != 0 {
+				t.Errorf("%s: PHP side %+v", name, *res.PHP)
+			}
+			continue
+		}
 		if res.Ops == 0 {
 			t.Errorf("%s: no operations: %+v", name, res)
 		}

@@ -120,6 +120,36 @@ func (after cmdStats) delta(before cmdStats) (int64, map[string]int64) {
 	return total, per
 }
 
+// redisCPU returns used_cpu_user + used_cpu_sys of the Redis server.
+func redisCPU(ctx context.Context, c rueidis.Client) (time.Duration, error) {
+	info, err := c.Do(ctx, c.B().Info().Section("cpu").Build()).ToString()
+	if err != nil {
+		return 0, err
+	}
+	var total float64
+	for _, f := range []string{"used_cpu_user", "used_cpu_sys"} {
+		v, err := strconv.ParseFloat(infoField(info, f), 64)
+		if err != nil {
+			return 0, fmt.Errorf("bench: INFO cpu %s: %w", f, err)
+		}
+		total += v
+	}
+	return time.Duration(total * float64(time.Second)), nil
+}
+
+// processCPU returns the user+sys CPU time of this process plus that of
+// its reaped children.
+func processCPU() time.Duration {
+	var total time.Duration
+	for _, who := range []int{syscall.RUSAGE_SELF, syscall.RUSAGE_CHILDREN} {
+		var ru syscall.Rusage
+		if syscall.Getrusage(who, &ru) == nil {
+			total += time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+		}
+	}
+	return total
+}
+
 // Server is a redis-server process started by the harness.
 type Server struct {
 	URL string

@@ -16,7 +16,8 @@ var Library LibraryFactory = NewLibrary
 // LibTarget is the coordinator under test: a phpsession.Manager with its
 // defaults (client-side caching, batching, fairness to phpredis 5.3).
 type LibTarget struct {
-	M *phpsession.Manager
+	M    *phpsession.Manager
+	last phpsession.Stats
 }
 
 // NewLibrary opens a Manager on url for the benchmarks.
@@ -71,6 +72,29 @@ func (l *LibTarget) Get(ctx context.Context, id, key string) (int64, error) {
 func (l *LibTarget) CacheStats() (hits, misses uint64) {
 	st := l.M.Stats()
 	return st.CacheHits, st.CacheMisses
+}
+
+// Notes implements Noter: batches, operations per batch, lock waits and
+// the pauses left for PHP since the previous call.
+func (l *LibTarget) Notes() string {
+	st := l.M.Stats()
+	p := l.last
+	l.last = st
+	b := st.Batches - p.Batches
+	if b == 0 {
+		return ""
+	}
+	out := fmt.Sprintf("%d batches, %.1f ops/batch (max %d)", b, float64(st.BatchedOps-p.BatchedOps)/float64(b), st.MaxBatch)
+	if w := st.LockWaits - p.LockWaits; w > 0 {
+		out += fmt.Sprintf(", %d lock waits (%s)", w, (st.LockWaitTime - p.LockWaitTime).Round(time.Millisecond))
+	}
+	if g := st.FairnessGaps - p.FairnessGaps; g > 0 {
+		out += fmt.Sprintf(", %d PHP gaps (%s)", g, (st.FairnessGapTime - p.FairnessGapTime).Round(time.Millisecond))
+	}
+	if r := st.LockLostRetries - p.LockLostRetries; r > 0 {
+		out += fmt.Sprintf(", %d lost-lock retries", r)
+	}
+	return out
 }
 
 // Live implements LiveCounter.

@@ -22,8 +22,8 @@ func WriteHeader(w io.Writer, m Machine, config string) {
 
 // TableHead prints the markdown table's header rows.
 func TableHead(w io.Writer) {
-	fmt.Fprintln(w, "| scenario | target | W | sessions | ops | ops/s | p50 µs | p99 µs | cmds/op | lost | ×B1 | notes |")
-	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
+	fmt.Fprintln(w, "| scenario | target | W | sessions | ops | ops/s | p50 µs | p99 µs | cmds/op | CPU µs/op (Go+PHP / Redis) | lost | ×B1 | notes |")
+	fmt.Fprintln(w, "|---|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|")
 }
 
 // TableRow prints one result as a markdown table row.
@@ -33,12 +33,16 @@ func TableRow(w io.Writer, r Result) {
 		ratio = fmt.Sprintf("%.2f", r.RatioB1)
 	}
 	cmds := ""
-	if r.Ops > 0 {
+	if r.CmdsPerOp > 0 {
 		cmds = fmt.Sprintf("%.3g", r.CmdsPerOp)
 	}
-	fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %d | %s | %s |\n",
+	cpu := ""
+	if r.ClientCPUus > 0 {
+		cpu = num(r.ClientCPUus) + " / " + num(r.RedisCPUus)
+	}
+	fmt.Fprintf(w, "| %s | %s | %d | %d | %d | %s | %s | %s | %s | %s | %d | %s | %s |\n",
 		r.Scenario, r.Target, r.Writers, r.Sessions, r.Ops, num(r.OpsPerSec), num(r.P50us), num(r.P99us),
-		cmds, r.Lost, ratio, strings.ReplaceAll(notes(r), "|", "/"))
+		cmds, cpu, r.Lost, ratio, strings.ReplaceAll(notes(r), "|", "/"))
 }
 
 func num(f float64) string {

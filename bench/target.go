@@ -41,6 +41,13 @@ type LiveCounter interface {
 	Live() int
 }
 
+// Noter is implemented by targets with internal counters worth showing in
+// a row's notes (the coordinator's batches and pauses). Notes returns the
+// text for what happened since the previous call.
+type Noter interface {
+	Notes() string
+}
+
 // Key layout and lifetimes shared by all baselines (phpredis defaults; TTL
 // as the library's default).
 const (

@@ -3,6 +3,7 @@ package codec
 import (
 	"math"
 	"strconv"
+	"strings"
 )
 
 // DefaultMaxDepth is PHP's default unserialize_max_depth.
@@ -52,6 +53,48 @@ type decoder struct {
 	hasRef    bool // an R:/r: was seen (reset per entry by the caller)
 	crossRef  bool // an R:/r: pointed before entryBase
 	noRef1    bool // php_serialize: value 1 is the session array itself
+	lenient   bool // scan only: do not range-check R:/r: (payload counting)
+	noSlots   bool // build mode: the input has no R:/r:, keep no reference table
+	noKinds   bool // scan mode: the input has no r:, keep no kind table
+
+	entSlab []entry // build mode: entries for arrays/objects are carved from here
+	arrSlab []Array
+}
+
+// entries returns an empty slice with capacity n for an array's elements.
+func (d *decoder) entries(n int) []entry {
+	if n > 64 {
+		return make([]entry, 0, n)
+	}
+	if cap(d.entSlab)-len(d.entSlab) < n {
+		c := (len(d.d) - d.pos) / 16
+		if c < 16 {
+			c = 16
+		} else if c > 512 {
+			c = 512
+		}
+		if c < n {
+			c = n
+		}
+		d.entSlab = make([]entry, 0, c)
+	}
+	l := len(d.entSlab)
+	d.entSlab = d.entSlab[:l+n]
+	return d.entSlab[l : l : l+n]
+}
+
+func (d *decoder) newArray() *Array {
+	if len(d.arrSlab) == cap(d.arrSlab) {
+		c := (len(d.d) - d.pos) / 64
+		if c < 4 {
+			c = 4
+		} else if c > 64 {
+			c = 64
+		}
+		d.arrSlab = make([]Array, 0, c)
+	}
+	d.arrSlab = d.arrSlab[:len(d.arrSlab)+1]
+	return &d.arrSlab[len(d.arrSlab)-1]
 }
 
 func (d *decoder) errAt(pos int, msg string) error {
@@ -68,14 +111,26 @@ func (d *decoder) eof() error {
 
 // expect consumes the byte c.
 func (d *decoder) expect(c byte) error {
+	if d.eat(c) {
+		return nil
+	}
+	return d.expectErr(c)
+}
+
+// eat consumes the byte c if it is next.
+func (d *decoder) eat(c byte) bool {
+	if d.pos < len(d.d) && d.d[d.pos] == c {
+		d.pos++
+		return true
+	}
+	return false
+}
+
+func (d *decoder) expectErr(c byte) error {
 	if d.pos >= len(d.d) {
 		return d.eof()
 	}
-	if d.d[d.pos] != c {
-		return d.errAt(d.pos, "expected "+strconv.QuoteRune(rune(c))+", found "+quoteByte(d.d[d.pos]))
-	}
-	d.pos++
-	return nil
+	return d.errAt(d.pos, "expected "+strconv.QuoteRune(rune(c))+", found "+quoteByte(d.d[d.pos]))
 }
 
 func quoteByte(c byte) string {
@@ -155,17 +210,24 @@ func (d *decoder) int() (int64, error) {
 func (d *decoder) push(m *omap, idx int, k Kind) int {
 	d.nslot++
 	if d.build {
+		if d.noSlots {
+			return -1
+		}
 		d.slots = append(d.slots, slot{m: m, idx: idx})
 		return len(d.slots) - 1
 	}
-	d.kinds = append(d.kinds, k)
+	if !d.noKinds {
+		d.kinds = append(d.kinds, k)
+	}
 	return 0
 }
 
 func (d *decoder) store(m *omap, idx, s int, v Value) {
 	if d.build {
 		m.e[idx].v = v
-		d.slots[s].v = v
+		if s >= 0 {
+			d.slots[s].v = v
+		}
 	}
 }
 
@@ -203,6 +265,11 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 	}
 	start := d.pos
 	c := d.d[d.pos]
+	switch c {
+	case 'N', 'b', 'i', 'd', 's', 'S', 'a', 'O', 'C', 'E', 'r', 'R':
+	default:
+		return d.errAt(start, "unknown type "+quoteByte(c))
+	}
 	if d.d[d.pos+1] != ':' && c != 'N' {
 		return d.errAt(d.pos+1, "expected ':' after type "+quoteByte(c))
 	}
@@ -213,7 +280,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		s := d.push(m, idx, KindNull)
 		d.pos += 2
-		d.store(m, idx, s, Null{})
+		if d.build {
+			d.store(m, idx, s, Null{})
+		}
 		return nil
 	case 'b':
 		if d.pos+3 >= len(d.d) {
@@ -225,19 +294,30 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		s := d.push(m, idx, KindBool)
 		d.pos += 4
-		d.store(m, idx, s, Bool(b == '1'))
+		if d.build {
+			d.store(m, idx, s, Bool(b == '1'))
+		}
 		return nil
 	case 'i':
 		s := d.push(m, idx, KindInt)
+		if n, next, ok := fastInt(d.d, d.pos); ok {
+			d.pos = next
+			if d.build {
+				d.store(m, idx, s, Int(n))
+			}
+			return nil
+		}
 		d.pos += 2
 		n, err := d.int()
 		if err != nil {
 			return err
 		}
-		if err := d.expect(';'); err != nil {
-			return err
+		if !d.eat(';') {
+			return d.expectErr(';')
 		}
-		d.store(m, idx, s, Int(n))
+		if d.build {
+			d.store(m, idx, s, Int(n))
+		}
 		return nil
 	case 'd':
 		s := d.push(m, idx, KindFloat)
@@ -246,10 +326,21 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		d.store(m, idx, s, Float(f))
+		if d.build {
+			d.store(m, idx, s, Float(f))
+		}
 		return nil
 	case 's', 'S':
 		s := d.push(m, idx, KindString)
+		if c == 's' {
+			if a, b, ok := fastStr(d.d, d.pos); ok {
+				d.pos = b + 2
+				if d.build {
+					d.store(m, idx, s, String(d.d[a:b]))
+				}
+				return nil
+			}
+		}
 		str, err := d.str()
 		if err != nil {
 			return err
@@ -266,7 +357,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return d.object(m, idx, s, depth)
 	case 'C':
 		s := d.push(m, idx, KindSerializable)
-		return d.serializable(m, idx, s)
+		return d.serializable(m, idx, s, depth)
 	case 'E':
 		s := d.push(m, idx, KindEnum)
 		return d.enum(m, idx, s)
@@ -278,10 +369,10 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(';'); err != nil {
-			return err
+		if !d.eat(';') {
+			return d.expectErr(';')
 		}
-		if n == 0 || n >= own {
+		if n == 0 || (n >= own && !d.lenient) {
 			return d.errAt(start, "object back-reference r:"+strconv.Itoa(n)+" out of range")
 		}
 		d.hasRef = true
@@ -289,7 +380,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			d.crossRef = true
 		}
 		if d.build {
-			if n <= d.slotBase {
+			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
@@ -299,7 +390,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
-		} else if !isObjectKind(d.kinds[n-1]) {
+		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
 			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 		}
 		return nil
@@ -309,10 +400,10 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if err != nil {
 			return err
 		}
-		if err := d.expect(';'); err != nil {
-			return err
+		if !d.eat(';') {
+			return d.expectErr(';')
 		}
-		if n == 0 || n > d.nslot {
+		if n == 0 || (n > d.nslot && !d.lenient) {
 			return d.errAt(start, "reference R:"+strconv.Itoa(n)+" out of range")
 		}
 		if n == 1 && d.noRef1 {
@@ -323,7 +414,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			d.crossRef = true
 		}
 		if d.build {
-			if n <= d.slotBase {
+			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
@@ -392,6 +483,10 @@ func (d *decoder) float() (float64, error) {
 	if d.d[p] != ';' {
 		return 0, d.errAt(p, "expected ';' after float")
 	}
+	if !d.build {
+		d.pos = p + 1
+		return 0, nil
+	}
 	f, err := strconv.ParseFloat(d.d[start:p], 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
@@ -410,11 +505,11 @@ func (d *decoder) str() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := d.expect(':'); err != nil {
-		return "", err
+	if !d.eat(':') {
+		return "", d.expectErr(':')
 	}
-	if err := d.expect('"'); err != nil {
-		return "", err
+	if !d.eat('"') {
+		return "", d.expectErr('"')
 	}
 	if esc {
 		return d.escaped(n)
@@ -485,6 +580,68 @@ func (d *decoder) escaped(n int) (string, error) {
 	return string(buf), nil
 }
 
+// fastInt parses the common form i:<digits>; or i:-<digits>; (at most 18
+// digits, so no overflow) at p. Anything else is left to the general path,
+// which also produces the error messages.
+func fastInt(d string, p int) (int64, int, bool) {
+	q := p + 2
+	if q >= len(d) || d[p+1] != ':' {
+		return 0, 0, false
+	}
+	neg := d[q] == '-'
+	if neg {
+		q++
+	}
+	st := q
+	var n int64
+	for q < len(d) {
+		c := d[q] - '0'
+		if c > 9 {
+			break
+		}
+		n = n*10 + int64(c)
+		q++
+	}
+	if q == st || q-st > 18 || q >= len(d) || d[q] != ';' {
+		return 0, 0, false
+	}
+	if neg {
+		n = -n
+	}
+	return n, q + 1, true
+}
+
+// fastStr parses the common form s:<n>:"<n bytes>"; (n of at most 9
+// digits) at p and returns the bounds of the bytes; the value ends at b+2.
+func fastStr(d string, p int) (a, b int, ok bool) {
+	q := p + 2
+	if q >= len(d) || d[p+1] != ':' {
+		return 0, 0, false
+	}
+	st := q
+	n := 0
+	for q < len(d) {
+		c := d[q] - '0'
+		if c > 9 {
+			break
+		}
+		n = n*10 + int(c)
+		q++
+	}
+	if q == st || q-st > 9 || q+1 >= len(d) || d[q] != ':' || d[q+1] != '"' {
+		return 0, 0, false
+	}
+	a = q + 2
+	if n > len(d)-a-2 {
+		return 0, 0, false
+	}
+	b = a + n
+	if d[b] != '"' || d[b+1] != ';' {
+		return 0, 0, false
+	}
+	return a, b, true
+}
+
 // key parses an array or object key (i:, s: or S:).
 func (d *decoder) key() (Key, error) {
 	if d.pos+1 >= len(d.d) {
@@ -492,6 +649,10 @@ func (d *decoder) key() (Key, error) {
 	}
 	switch d.d[d.pos] {
 	case 'i':
+		if n, next, ok := fastInt(d.d, d.pos); ok {
+			d.pos = next
+			return Key{i: n}, nil
+		}
 		if d.d[d.pos+1] != ':' {
 			return Key{}, d.errAt(d.pos+1, "expected ':'")
 		}
@@ -500,11 +661,15 @@ func (d *decoder) key() (Key, error) {
 		if err != nil {
 			return Key{}, err
 		}
-		if err := d.expect(';'); err != nil {
-			return Key{}, err
+		if !d.eat(';') {
+			return Key{}, d.expectErr(';')
 		}
 		return Key{i: n}, nil
 	case 's', 'S':
+		if a, b, ok := fastStr(d.d, d.pos); ok && d.d[d.pos] == 's' {
+			d.pos = b + 2
+			return Key{s: d.d[a:b], isStr: true}, nil
+		}
 		if d.d[d.pos+1] != ':' {
 			return Key{}, d.errAt(d.pos+1, "expected ':'")
 		}
@@ -523,11 +688,11 @@ func (d *decoder) count() (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := d.expect(':'); err != nil {
-		return 0, err
+	if !d.eat(':') {
+		return 0, d.expectErr(':')
 	}
-	if err := d.expect('{'); err != nil {
-		return 0, err
+	if !d.eat('{') {
+		return 0, d.expectErr('{')
 	}
 	// Every element needs at least 6 bytes ("i:0;N;"), plus the closing '}'.
 	if n > (len(d.d)-d.pos)/6 {
@@ -555,13 +720,14 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 	var a *Array
 	var am *omap
 	if d.build {
-		a = &Array{}
+		a = d.newArray()
 		am = &a.m
 		if n > 0 {
-			a.m.e = make([]entry, 0, n)
+			a.m.e = d.entries(n)
 		}
 		d.store(m, idx, s, a)
 	}
+	var seen uint64 // Bloom filter of the keys so far: most keys are new
 	for i := 0; i < n; i++ {
 		k, err := d.key()
 		if err != nil {
@@ -574,18 +740,25 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					k = Key{i: v}
 				}
 			}
-			if !k.isStr && !a.full && k.i >= a.next && a.m.idx == nil {
+			bit := keyBit(k)
+			if seen&bit == 0 && a.m.idx == nil {
+				// Certainly a new key.
+				seen |= bit
+				a.noteKey(k)
+				a.m.e = pushKey(a.m.e, k)
+				ei = len(a.m.e) - 1
+			} else if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) && a.m.idx == nil {
 				// Strictly above every int key so far: cannot be a duplicate
 				// of an int key; string keys never equal int keys.
 				a.noteKey(k)
-				a.m.e = append(a.m.e, entry{k: k})
+				a.m.e = pushKey(a.m.e, k)
 				ei = len(a.m.e) - 1
 				if a.m.idx != nil {
 					a.m.idx[k] = int32(ei)
 				}
 			} else {
 				a.noteKey(k)
-				ei = a.m.set(k, nil)
+				ei = a.m.setDecoded(k, nil)
 			}
 		}
 		if err := d.value(am, ei, depth+1); err != nil {
@@ -616,11 +789,11 @@ func (d *decoder) className() (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := d.expect(':'); err != nil {
-		return "", err
+	if !d.eat(':') {
+		return "", d.expectErr(':')
 	}
-	if err := d.expect('"'); err != nil {
-		return "", err
+	if !d.eat('"') {
+		return "", d.expectErr('"')
 	}
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "class name length exceeds input", ErrTooLarge)
@@ -637,6 +810,33 @@ func (d *decoder) className() (string, error) {
 	return name, nil
 }
 
+// pushKey appends an entry with key k and no value. Assigning the key
+// field alone costs one write barrier instead of a bulk copy.
+func pushKey(e []entry, k Key) []entry {
+	l := len(e)
+	if l == cap(e) {
+		return append(e, entry{k: k})
+	}
+	e = e[:l+1]
+	e[l].k = k
+	return e
+}
+
+// keyBit hashes a key to one bit of a 64-bit Bloom filter.
+func keyBit(k Key) uint64 {
+	var h uint64
+	if k.isStr {
+		h = uint64(len(k.s)) * 0x9E3779B1
+		if len(k.s) > 0 {
+			h += uint64(k.s[0])*31 + uint64(k.s[len(k.s)-1])*131 + uint64(k.s[len(k.s)/2])*7
+		}
+	} else {
+		h = uint64(k.i) * 0x9E3779B97F4A7C15
+		h ^= h >> 29
+	}
+	return 1 << ((h ^ h>>6) & 63)
+}
+
 func (d *decoder) object(m *omap, idx, s, depth int) error {
 	if err := d.enter(depth); err != nil {
 		return err
@@ -650,13 +850,14 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 	if err != nil {
 		return err
 	}
+	var seen uint64
 	var o *Object
 	var om *omap
 	if d.build {
 		o = &Object{Class: class}
 		om = &o.m
 		if n > 0 {
-			o.m.e = make([]entry, 0, n)
+			o.m.e = d.entries(n)
 		}
 		d.store(m, idx, s, o)
 	}
@@ -667,7 +868,13 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 		}
 		var ei int
 		if d.build {
-			ei = o.m.set(k, nil)
+			if bit := keyBit(k); seen&bit == 0 && o.m.idx == nil {
+				seen |= bit
+				o.m.e = pushKey(o.m.e, k)
+				ei = len(o.m.e) - 1
+			} else {
+				ei = o.m.setDecoded(k, nil)
+			}
 		}
 		if err := d.value(om, ei, depth+1); err != nil {
 			return err
@@ -676,7 +883,7 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 	return d.expect('}')
 }
 
-func (d *decoder) serializable(m *omap, idx, s int) error {
+func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	d.pos += 2
 	class, err := d.className()
 	if err != nil {
@@ -686,24 +893,74 @@ func (d *decoder) serializable(m *omap, idx, s int) error {
 	if err != nil {
 		return err
 	}
-	if err := d.expect(':'); err != nil {
-		return err
+	if !d.eat(':') {
+		return d.expectErr(':')
 	}
-	if err := d.expect('{'); err != nil {
-		return err
+	if !d.eat('{') {
+		return d.expectErr('{')
 	}
 	if n > len(d.d)-d.pos-1 {
 		return d.errKind(d.pos, "payload length exceeds input", ErrTooLarge)
 	}
+	ps := d.pos
 	p := d.d[d.pos : d.pos+n]
-	d.pos += n
-	if err := d.expect('}'); err != nil {
-		return err
+	if d.pos+n >= len(d.d) || d.d[d.pos+n] != '}' {
+		return d.errAt(d.pos+n, "expected '}' after Serializable payload")
 	}
+	var x *Serializable
 	if d.build {
-		d.store(m, idx, s, &Serializable{Class: class, Payload: []byte(p)})
+		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
+		d.store(m, idx, s, x)
 	}
+	inner, val, refs := d.payloadValues(ps, ps+n, depth)
+	if x != nil {
+		x.nslots = inner
+		if refs {
+			// Keep the decoded payload so that encoding can renumber its
+			// back-references to the outer values.
+			x.inner, x.innerSrc = val, p
+		}
+	}
+	d.pos = ps + n + 1
 	return nil
+}
+
+// payloadValues numbers the values inside a Serializable payload. PHP's
+// Serializable::serialize() implementations usually return serialize() of
+// something, and the nested serialize()/unserialize() share the outer
+// reference counter, so those values take numbers too. A payload that is
+// not exactly one serialize() value is opaque and numbers nothing. It
+// returns how many numbers the payload used.
+func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
+	if pe == ps {
+		return 0, nil, false
+	}
+	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
+	saveHas, saveCross := d.hasRef, d.crossRef
+	d.d = d.d[:pe]
+	d.pos = ps
+	d.hasRef = false
+	var tmp *omap
+	if d.build {
+		tmp = &omap{e: make([]entry, 1)}
+	}
+	err := d.value(tmp, 0, depth)
+	ok := err == nil && d.pos == pe
+	d.d = saveD
+	refs := d.hasRef
+	if !ok {
+		d.nslot = saveN
+		d.slots = d.slots[:saveSlots]
+		d.kinds = d.kinds[:saveKinds]
+		d.hasRef, d.crossRef = saveHas, saveCross
+		return 0, nil, false
+	}
+	d.hasRef = saveHas || refs
+	var v Value
+	if tmp != nil {
+		v = tmp.e[0].v
+	}
+	return d.nslot - saveN, v, refs
 }
 
 func (d *decoder) enum(m *omap, idx, s int) error {
@@ -713,11 +970,11 @@ func (d *decoder) enum(m *omap, idx, s int) error {
 	if err != nil {
 		return err
 	}
-	if err := d.expect(':'); err != nil {
-		return err
+	if !d.eat(':') {
+		return d.expectErr(':')
 	}
-	if err := d.expect('"'); err != nil {
-		return err
+	if !d.eat('"') {
+		return d.expectErr('"')
 	}
 	if n > len(d.d)-d.pos-2 {
 		return d.errKind(d.pos, "enum length exceeds input", ErrTooLarge)
@@ -771,7 +1028,8 @@ func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
 }
 
 func decodeValue(data string, opts *Options) (Value, int, error) {
-	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true}
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true,
+		noSlots: !strings.Contains(data, "R:") && !strings.Contains(data, "r:")}
 	var root omap
 	root.e = make([]entry, 1)
 	if err := d.value(&root, 0, 0); err != nil {

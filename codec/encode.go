@@ -183,9 +183,9 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return nil
 		}
 		e.remember(x, n)
-		return e.serializable(x)
+		return e.serializable(x, depth)
 	case Serializable:
-		return e.serializable(&x)
+		return e.serializable(&x, depth)
 	case Enum:
 		if e.backref(x) {
 			return nil
@@ -214,7 +214,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 	return nil
 }
 
-func (e *encoder) serializable(x *Serializable) error {
+func (e *encoder) serializable(x *Serializable, depth int) error {
 	if !validClass(x.Class) {
 		return classErr("serializable", x.Class)
 	}
@@ -223,11 +223,40 @@ func (e *encoder) serializable(x *Serializable) error {
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, x.Class...)
 	e.buf = append(e.buf, '"', ':')
+	if x.inner != nil && x.innerSrc == string(x.Payload) {
+		// Re-encode the payload with the shared counter, so that its
+		// back-references follow the outer numbering.
+		sub := encoder{n: e.n, seen: e.seen}
+		if err := sub.value(x.inner, depth+1); err != nil {
+			return err
+		}
+		e.n, e.seen = sub.n, sub.seen
+		e.buf = strconv.AppendInt(e.buf, int64(len(sub.buf)), 10)
+		e.buf = append(e.buf, ':', '{')
+		e.buf = append(e.buf, sub.buf...)
+		e.buf = append(e.buf, '}')
+		return nil
+	}
 	e.buf = strconv.AppendInt(e.buf, int64(len(x.Payload)), 10)
 	e.buf = append(e.buf, ':', '{')
 	e.buf = append(e.buf, x.Payload...)
 	e.buf = append(e.buf, '}')
+	if x.counted {
+		e.n += x.nslots
+	} else {
+		e.n += payloadSlots(x.Payload)
+	}
 	return nil
+}
+
+// payloadSlots counts the numbered values of a payload that is one
+// serialize() value (0 for an opaque payload).
+func payloadSlots(p []byte) int {
+	d := decoder{d: string(p), maxDepth: DefaultMaxDepth, lenient: true}
+	if err := d.value(nil, 0, 0); err != nil || d.pos != len(p) {
+		return 0
+	}
+	return d.nslot
 }
 
 var _ = errors.New

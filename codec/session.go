@@ -1,7 +1,6 @@
 package codec
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"unsafe"
@@ -102,6 +101,7 @@ type sEntry struct {
 	hasRef     bool
 	st         entState
 	val        Value
+	vsize      int // estimated memory of val
 }
 
 // Session is a decoded PHP session: its top-level variables in order.
@@ -111,7 +111,9 @@ type sEntry struct {
 // variable's value is built on its first [Session.Get]. Variables that were
 // not changed are re-encoded from their original bytes.
 //
-// A Session is not safe for concurrent use.
+// A Session is not safe for concurrent use. Even Get changes internal state
+// (it decodes and caches a value), so concurrent readers need a lock or a
+// Clone each (Clone itself only reads s).
 type Session struct {
 	h        Handler
 	src      string
@@ -123,6 +125,11 @@ type Session struct {
 	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
 	srcH     Handler
 	valBytes int
+
+	// Decoding scratch space; never shared between sessions (Clone resets it).
+	root    *omap
+	entSlab []entry
+	arrSlab []Array
 }
 
 // NewSession returns an empty session for handler h.
@@ -166,7 +173,7 @@ func (s *Session) find(k Key) int {
 		}
 		return -1
 	}
-	if len(s.ents) > 16 {
+	if len(s.ents) > 32 {
 		s.idx = make(map[Key]int, len(s.ents))
 		for i := range s.ents {
 			s.idx[s.ents[i].key] = i
@@ -197,17 +204,25 @@ func isScalar(v Value) bool {
 
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
-	d := decoder{d: s.src, pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base}
-	var root omap
-	root.e = make([]entry, 1)
-	if err := d.value(&root, 0, s.depth0); err != nil {
+	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
+		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef,
+		entSlab: s.entSlab, arrSlab: s.arrSlab}
+	if s.root == nil {
+		s.root = &omap{e: make([]entry, 1)}
+	}
+	root := s.root
+	err := d.value(root, 0, s.depth0)
+	v := root.e[0].v
+	root.e[0] = entry{}
+	// Later decodes of this session carve from the same slabs.
+	s.entSlab, s.arrSlab = d.entSlab, d.arrSlab
+	if err != nil {
 		return nil, err
 	}
 	if d.pos != e.end {
 		return nil, &SyntaxError{Offset: d.pos, Msg: "value length mismatch"}
 	}
-	return root.e[0].v, nil
+	return v, nil
 }
 
 // Get returns the value of the variable name, decoding it on first use.
@@ -231,12 +246,29 @@ func (s *Session) GetKey(k Key) (Value, bool, error) {
 		}
 		e.val = v
 		e.st = stClean
-		s.valBytes += 2*(e.end-e.start) + 32
+		e.vsize = 2*(e.end-e.start) + 32
+		s.valBytes += e.vsize
 	}
 	if e.st == stClean && !isScalar(e.val) {
 		e.st = stExposed
 	}
 	return e.val, true, nil
+}
+
+// Range calls fn for each variable in order, decoding values as needed,
+// until fn returns false. It stops at the first decoding error.
+func (s *Session) Range(fn func(name string, v Value) bool) error {
+	for i := 0; i < len(s.ents); i++ {
+		k := s.ents[i].key
+		v, _, err := s.GetKey(k)
+		if err != nil {
+			return err
+		}
+		if !fn(k.String(), v) {
+			return nil
+		}
+	}
+	return nil
 }
 
 // Set stores v as the variable name. Names the handler cannot store give
@@ -263,13 +295,15 @@ func (s *Session) SetKey(k Key, v Value) error {
 
 func (s *Session) setKey(k Key, v Value) {
 	s.modified = true
-	s.valBytes += sizeOf(v, 0)
+	size := sizeOf(v, 0)
+	s.valBytes += size
 	if i := s.find(k); i >= 0 {
 		e := &s.ents[i]
-		e.val, e.st, e.start, e.end, e.hasRef = v, stSet, -1, -1, false
+		s.valBytes -= e.vsize
+		e.val, e.st, e.start, e.end, e.hasRef, e.vsize = v, stSet, -1, -1, false, size
 		return
 	}
-	s.ents = append(s.ents, sEntry{key: k, start: -1, end: -1, st: stSet, val: v})
+	s.ents = append(s.ents, sEntry{key: k, start: -1, end: -1, st: stSet, val: v, vsize: size})
 	if s.idx != nil {
 		s.idx[k] = len(s.ents) - 1
 	}
@@ -281,6 +315,7 @@ func (s *Session) Delete(name string) bool {
 	if i < 0 {
 		return false
 	}
+	s.valBytes -= s.ents[i].vsize
 	copy(s.ents[i:], s.ents[i+1:])
 	s.ents[len(s.ents)-1] = sEntry{}
 	s.ents = s.ents[:len(s.ents)-1]
@@ -314,7 +349,7 @@ func (s *Session) Modified() bool {
 			return true
 		}
 		buf = enc.buf
-		if !bytes.Equal(buf, unsafe.Slice(unsafe.StringData(s.src[e.start:]), e.end-e.start)) {
+		if string(buf) != s.src[e.start:e.end] {
 			return true
 		}
 	}
@@ -402,6 +437,7 @@ func appendInt(b []byte, n int) []byte {
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
 	c := *s
+	c.root, c.entSlab, c.arrSlab = nil, nil, nil
 	c.ents = make([]sEntry, len(s.ents))
 	copy(c.ents, s.ents)
 	c.idx = nil
@@ -505,7 +541,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Array{next: x.next, full: x.full}
+		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full}
 		memo[x] = c
 		c.m.e = make([]entry, len(x.m.e))
 		for i := range x.m.e {
@@ -544,11 +580,18 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...)}
+		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
 		memo[x] = c
+		if x.inner != nil {
+			c.inner = deepCopy(x.inner, memo)
+		}
 		return c
 	case Serializable:
-		return Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...)}
+		c := Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
+		if x.inner != nil {
+			c.inner = deepCopy(x.inner, memo)
+		}
+		return c
 	}
 	return v
 }
@@ -592,12 +635,21 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		return s, nil
 	}
 	d := decoder{d: data, maxDepth: s.maxDepth}
-	d.kinds = make([]Kind, 0, len(data)/8+1)
+	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
+		d.kinds = make([]Kind, 0, len(data)/8+1)
+	}
+	// segs lists the values in blob order; it is only kept once a
+	// duplicate name makes it differ from the entry order.
 	var segs []seg
+	dup := false
 	add := func(k Key, start int) {
 		e := sEntry{key: k, start: start, end: d.pos, base: d.entryBase,
 			nslots: d.nslot - d.entryBase, hasRef: d.hasRef}
 		if i := s.find(k); i >= 0 {
+			if !dup {
+				dup = true
+				segs = entrySegs(s.ents)
+			}
 			s.ents[i] = e
 			segs = append(segs, seg{i, start, d.pos})
 			return
@@ -606,7 +658,15 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		if s.idx != nil {
 			s.idx[k] = len(s.ents) - 1
 		}
-		segs = append(segs, seg{len(s.ents) - 1, start, d.pos})
+		if dup {
+			segs = append(segs, seg{len(s.ents) - 1, start, d.pos})
+		}
+	}
+	switch h {
+	case PHP:
+		s.ents = make([]sEntry, 0, min(strings.Count(data, "|"), 64))
+	case PHPBinary:
+		s.ents = make([]sEntry, 0, min(len(data)/64+1, 64))
 	}
 	switch h {
 	case PHP:
@@ -656,7 +716,9 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		}
 		d.nslot = 1
 		d.noRef1 = true
-		d.kinds = append(d.kinds, KindArray)
+		if !d.noKinds {
+			d.kinds = append(d.kinds, KindArray)
+		}
 		s.ents = make([]sEntry, 0, n)
 		for i := 0; i < n; i++ {
 			k, err := d.key()
@@ -678,11 +740,22 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 		}
 	}
 	if d.crossRef {
+		if !dup {
+			segs = entrySegs(s.ents)
+		}
 		if err := s.decodeWhole(segs); err != nil {
 			return nil, err
 		}
 	}
 	return s, nil
+}
+
+func entrySegs(es []sEntry) []seg {
+	segs := make([]seg, len(es), len(es)+4)
+	for i := range es {
+		segs[i] = seg{i, es[i].start, es[i].end}
+	}
+	return segs
 }
 
 // decodeWhole builds every value with one reference table, for sessions
@@ -704,6 +777,7 @@ func (s *Session) decodeWhole(segs []seg) error {
 		e := &s.ents[sg.ent]
 		e.val = root.e[i].v
 		e.st = stClean
+		e.vsize = 2*(sg.end-sg.start) + 32
 		e.start, e.end = -1, -1
 	}
 	for i := range s.ents {
@@ -712,6 +786,9 @@ func (s *Session) decodeWhole(segs []seg) error {
 		}
 	}
 	s.whole = true
-	s.valBytes += 2 * len(s.src)
+	s.valBytes = 0
+	for i := range s.ents {
+		s.valBytes += s.ents[i].vsize
+	}
 	return nil
 }

@@ -74,9 +74,22 @@ func (String) Kind() Kind { return KindString }
 // Serializable interface: C:<len>:"<Class>":<len>:{<Payload>}. The payload
 // is kept verbatim. Decoding produces *Serializable so that a repeated
 // occurrence of the same object (r:) keeps its identity.
+//
+// When the payload is itself one serialize() value (the usual
+// "return serialize($this->data);"), PHP numbers the values inside it with
+// the same counter as the outer data, and codec does the same, so that
+// later R:/r: numbers stay right. Back-references inside such a payload
+// (C:6:"Legacy":4:{r:1;}) are renumbered on encode like the outer ones, as
+// long as Payload is left unchanged.
 type Serializable struct {
 	Class   string
 	Payload []byte
+
+	nslots  int  // numbered values inside Payload (see payloadValues)
+	counted bool // nslots is known
+
+	inner    Value  // decoded Payload, kept when it holds R:/r: (renumbered on encode)
+	innerSrc string // the Payload inner was decoded from
 }
 
 // Kind implements [Value].
@@ -216,7 +229,7 @@ type omap struct {
 	idx map[Key]int32
 }
 
-const indexThreshold = 8
+const indexThreshold = 16
 
 func (m *omap) find(k Key) int {
 	if m.idx != nil {
@@ -241,6 +254,22 @@ func (m *omap) find(k Key) int {
 		}
 	}
 	return -1
+}
+
+// setDecoded is set for decoding: duplicates are rare, so small and
+// medium maps are searched linearly instead of building an index.
+func (m *omap) setDecoded(k Key, v Value) int {
+	if m.idx == nil && len(m.e) <= 64 {
+		for i := range m.e {
+			if m.e[i].k == k {
+				m.e[i].v = v
+				return i
+			}
+		}
+		m.e = append(m.e, entry{k, v})
+		return len(m.e) - 1
+	}
+	return m.set(k, v)
 }
 
 // set stores v under k, keeping the position of an existing key. It
@@ -282,9 +311,10 @@ func (m *omap) del(k Key) bool {
 // *Array that appears twice in a graph is encoded twice (use a [*Reference]
 // for PHP's &).
 type Array struct {
-	m    omap
-	next int64 // PHP nNextFreeElement (8.2 semantics: never below 0)
-	full bool  // key math.MaxInt64 was used: Append has no key left
+	m       omap
+	next    int64 // PHP nNextFreeElement: largest int key used + 1
+	hasNext bool  // an int key was used (else Append uses 0)
+	full    bool  // key math.MaxInt64 was used: Append has no key left
 }
 
 // NewArray returns an empty array with room for n elements.
@@ -292,6 +322,16 @@ func NewArray(n ...int) *Array {
 	a := &Array{}
 	if len(n) > 0 && n[0] > 0 {
 		a.m.e = make([]entry, 0, n[0])
+	}
+	return a
+}
+
+// NewArrayOf returns the list array [vals[0], vals[1], ...] (keys 0..n-1).
+func NewArrayOf(vals ...Value) *Array {
+	a := &Array{next: int64(len(vals)), hasNext: len(vals) > 0}
+	a.m.e = make([]entry, len(vals))
+	for i, v := range vals {
+		a.m.e[i] = entry{Key{i: int64(i)}, v}
 	}
 	return a
 }
@@ -312,7 +352,8 @@ func (a *Array) Set(k Key, v Value) {
 }
 
 func (a *Array) noteKey(k Key) {
-	if !k.isStr && !a.full && k.i >= a.next {
+	if !k.isStr && !a.full && (!a.hasNext || k.i >= a.next) {
+		a.hasNext = true
 		if k.i == math.MaxInt64 {
 			a.full = true
 		} else {
@@ -325,12 +366,15 @@ func (a *Array) noteKey(k Key) {
 // does not lower the next key used by [Array.Append].
 func (a *Array) Delete(k Key) bool { return a.m.del(k) }
 
-// Append stores v under the next free int key (PHP's $a[] = v) and returns
-// that key. If no key is free (key 9223372036854775807 was used) nothing is
-// stored and -1 is returned.
+// Append stores v under the next free int key (PHP's $a[] = v): one more
+// than the largest int key ever used (even if deleted since, and also for
+// negative keys: [-5 => x] appends at -4), or 0. It returns that key. If
+// no key is free (key 9223372036854775807 was used) nothing is stored and
+// math.MinInt64 (never a key Append uses) is returned, like PHP's "Cannot
+// add element to the array as the next element is already occupied".
 func (a *Array) Append(v Value) int64 {
 	if a.full {
-		return -1
+		return math.MinInt64
 	}
 	k := a.next
 	a.Set(IntKey(k), v)

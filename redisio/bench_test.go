@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/redis/rueidis"
 )
 
 // BenchmarkWakeAfterForeignRelease measures how soon a Go waiter holds the
@@ -58,4 +59,84 @@ func BenchmarkWakeAfterForeignRelease(b *testing.B) {
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds()), "wake-p50-µs")
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "wake-p99-µs")
+}
+
+// BenchmarkCycle is one uncontended LockAndRead + Commit(WriteData) cycle;
+// rt/op is the number of client round trips (writes to the connection).
+func BenchmarkCycle(b *testing.B) {
+	r := testenv.StartRedis(b)
+	for _, split := range []bool{false, true} {
+		name := "standalone"
+		if split {
+			name = "split-keys"
+		}
+		b.Run(name, func(b *testing.B) {
+			s, writes := openCounting(b, r.Addr, Config{SplitKeys: split})
+			ctx := context.Background()
+			data := []byte(`user|s:3:"ann";n|i:7;cart|a:0:{}`)
+			if err := incr(ctx, s, "warm"); err != nil {
+				b.Fatal(err)
+			}
+			before, _ := testenv.CommandCalls(r.Addr)
+			w0 := writes.Load()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				l, _, err := s.LockAndRead(ctx, "bench")
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := s.Commit(ctx, l, WriteData, data); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.StopTimer()
+			b.ReportMetric(float64(writes.Load()-w0)/float64(b.N), "rt/op")
+			after, _ := testenv.CommandCalls(r.Addr)
+			var cmds int64
+			for k, v := range after {
+				if k != "info" {
+					cmds += v - before[k]
+				}
+			}
+			// commandstats also counts the commands run inside scripts.
+			b.ReportMetric(float64(cmds)/float64(b.N), "redis-cmds/op")
+		})
+	}
+}
+
+// BenchmarkGet compares a client-side cache hit (Open) with a network GET
+// (NewStore).
+func BenchmarkGet(b *testing.B) {
+	r := testenv.StartRedis(b)
+	cached := openTest(b, r, Config{})
+	r.MustDo("SET", cached.Key("g"), string(make([]byte, 1024)))
+	ctx := context.Background()
+	b.Run("cached-hit", func(b *testing.B) {
+		if _, err := cached.Get(ctx, "g"); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := cached.Get(ctx, "g"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("network", func(b *testing.B) {
+		c, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{r.Addr}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer c.Close()
+		plain, _ := NewStore(c, Config{})
+		b.ReportAllocs()
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			if _, err := plain.Get(ctx, "g"); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

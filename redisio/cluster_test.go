@@ -144,6 +144,22 @@ func TestCluster(t *testing.T) {
 		readYourWrites(t, openURL(t, url, Config{}), 16, 60)
 	})
 
+	t.Run("connections-killed", func(t *testing.T) {
+		s := openURL(t, url, Config{})
+		do := func(args ...string) (string, error) { return c.Nodes[owner(t, c, args[1])].Do(args...) }
+		at := map[int64]bool{}
+		for k := int64(15); k < 300; k += 29 {
+			at[k] = true
+		}
+		kills := 0
+		hammer(t, do, s, splitID+"k", 6, 300, at, func() {
+			kills++
+			for _, n := range c.Nodes {
+				killClients(t, n, kills)
+			}
+		})
+	})
+
 	t.Run("wait-for-foreign-lock", func(t *testing.T) {
 		s := openURL(t, url, Config{})
 		lk := s.LockKey(splitID + "w")

@@ -2,6 +2,7 @@ package redisio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -81,8 +82,10 @@ type CommitResult struct {
 // bounded by Config.ReconcileTimeout): if the lock still holds our token the
 // idempotent write is re-sent; if the lock is gone before its earliest
 // possible expiry, the script evidently ran. When neither can be
-// established the error wraps ErrOutcomeUnknown. On every error return the
-// lock has been released if it was still ours (best effort).
+// established the error wraps ErrOutcomeUnknown, and never also
+// ErrLockLost: a caller that re-runs its change after a lost lock must not
+// apply it twice. On every error return the lock has been released if it
+// was still ours (best effort).
 //
 // A Get after Commit returns sees the write: a keyed command on the data
 // key is pipelined behind the write, and its reply arrives after the
@@ -123,6 +126,17 @@ func (s *Store) commit(ctx context.Context, l *Lock, mode WriteMode, data []byte
 	} else {
 		res, err = s.commitSplit(ctx, l, mode, data, keep)
 	}
+	switch {
+	case err == nil:
+		s.st.commits.Add(1)
+	case errors.Is(err, ErrOutcomeUnknown):
+		s.st.unknown.Add(1)
+	case errors.Is(err, ErrLockLost):
+		s.st.lockLost.Add(1)
+	}
+	if res.Reconciled {
+		s.st.reconciled.Add(1)
+	}
 	if err != nil && !keep && !l.done {
 		s.releaseQuiet(ctx, l)
 	}
@@ -147,11 +161,15 @@ func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep bool, sha 
 }
 
 func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data []byte, keep bool) (CommitResult, error) {
-	sent := time.Now()
-	rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true)...)
-	if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
-		rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false)...)
-	}
+	var sent time.Time
+	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		sent = time.Now()
+		rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true)...)
+		if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
+			rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false)...)
+		}
+		return rs
+	})
 	n, err := rs[0].AsInt64()
 	if err != nil {
 		if isRedisReply(err) {
@@ -209,8 +227,10 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 		l.done = true
 		return CommitResult{Reconciled: true}, nil
 	}
+	// Deliberately not wrapping ErrLockLost: a caller that retries on a
+	// lost lock could apply the change twice.
 	l.done = true
-	return CommitResult{}, fmt.Errorf("%w: session %q: %w: %w", ErrOutcomeUnknown, l.ID, ErrLockLost, cause)
+	return CommitResult{}, fmt.Errorf("%w: session %q: lock no longer ours, write may have been applied: %w", ErrOutcomeUnknown, l.ID, cause)
 }
 
 // commitSplit is the cluster sequence: ownership check (renew), write,
@@ -226,40 +246,39 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 		}
 		return CommitResult{}, nil
 	}
-	if err := s.Renew(ctx, l); err != nil {
+	if err := s.renew(ctx, l); err != nil {
 		return CommitResult{}, err
 	}
 	var res CommitResult
 	if mode != WriteNone {
 		k := s.Key(l.ID)
-		var w rueidis.Completed
-		switch mode {
-		case WriteData:
-			w = s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
-		case WriteTouch:
-			w = s.c.B().Expire().Key(k).Seconds(s.ttlSec).Build()
-		case WriteDelete:
-			w = s.c.B().Del().Key(k).Build()
-		}
-		barrier := s.c.B().Pttl().Key(k).Build()
-		rs := s.c.DoMulti(ctx, w, barrier)
+		first := true
+		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+			if !first {
+				// The previous attempt was refused (e.g. READONLY during a
+				// failover): the new master may not have our lock.
+				if err := s.renew(ctx, l); err != nil {
+					return []rueidis.RedisResult{rueidis.NewErrorResult(err)}
+				}
+			}
+			first = false
+			return s.c.DoMulti(ctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build())
+		})
 		err := rs[0].Error()
+		if errors.Is(err, ErrLockLost) { // refused attempts only: nothing written
+			return CommitResult{}, err
+		}
 		if err != nil && !isRedisReply(err) {
 			// Outcome unknown; the write is idempotent while the lock is
 			// ours: check ownership again and resend.
 			rctx, cancel := s.reconcileCtx(ctx)
-			if rerr := s.Renew(rctx, l); rerr != nil {
+			if rerr := s.renew(rctx, l); rerr != nil {
 				cancel()
-				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership: %w)", ErrOutcomeUnknown, l.ID, err, rerr)
+				// Not wrapping rerr (it may be ErrLockLost): the write may have
+				// been applied.
+				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership check after the error: %v)", ErrOutcomeUnknown, l.ID, err, rerr)
 			}
-			w2 := s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
-			switch mode {
-			case WriteTouch:
-				w2 = s.c.B().Expire().Key(k).Seconds(s.ttlSec).Build()
-			case WriteDelete:
-				w2 = s.c.B().Del().Key(k).Build()
-			}
-			rs = s.c.DoMulti(rctx, w2, s.c.B().Pttl().Key(k).Build())
+			rs = s.c.DoMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build())
 			cancel()
 			if err2 := rs[0].Error(); err2 != nil {
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, err, err2)
@@ -285,4 +304,15 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 		l.done = true
 	}
 	return res, nil
+}
+
+// splitWrite builds the data key command of mode (split mode).
+func (s *Store) splitWrite(k string, mode WriteMode, data []byte) rueidis.Completed {
+	switch mode {
+	case WriteTouch:
+		return s.c.B().Expire().Key(k).Seconds(s.ttlSec).Build()
+	case WriteDelete:
+		return s.c.B().Del().Key(k).Build()
+	}
+	return s.c.B().Setex().Key(k).Seconds(s.ttlSec).Value(rueidis.BinaryString(data)).Build()
 }

@@ -41,6 +41,12 @@
 //	unlocked destroy     DEL K                                 DEL K                                 DEL K
 //	refresh (Touch)      EXPIRE K ttl                          EXPIRE K ttl                          EXPIRE K ttl
 //
+// Round trips of one locked update (lock, read, write, release), measured by
+// TestRoundTrips: phpredis 4 (SET NX, GET, SETEX, EVALSHA; 5 with
+// lock_expire's GET L check); redisio standalone/Sentinel 2; redisio cluster
+// 5 (SET NX; GET K or, for a cached K, the PTTL K barrier; renew; SETEX +
+// PTTL; release), 6 when the barrier finds the cached K stale and re-reads.
+//
 // A lost Commit or SET NX reply (network error, timeout) is reconciled by
 // token: GET L on the same connection (ordered behind the lost command) says
 // whether we hold the lock; a held lock lets Commit resend its idempotent
@@ -69,4 +75,37 @@
 //
 // Topologies: standalone, Sentinel and Redis Cluster, as rueidis reaches
 // them. Keys in different slots are never combined in one command or script.
+//
+// # Errors and what they promise
+//
+//   - nil from Commit: Redis acknowledged the write (directly, or the
+//     reconciliation proved it: CommitResult.Reconciled).
+//   - ErrLockLost: the lock was not ours when the write would have run;
+//     nothing was written. Safe to re-read and redo the change.
+//   - ErrOutcomeUnknown: the reply was lost and the lock's state no longer
+//     tells; the write may or may not be in Redis. Never also ErrLockLost.
+//   - ErrLockTimeout / ErrLockHeld (*HolderError): the holder's token and the
+//     lock's remaining TTL (negative: none, as for PHP CLI locks).
+//
+// Reconciliation assumes that Redis does not lose acknowledged writes (a
+// restart without persistence loses the sessions anyway) and that nobody
+// deletes a lock that holds someone else's token (PHP never does: its
+// release compares tokens; an operator's forced unlock is the exception).
+// A SET NX whose reply was lost is resolved by GET of the lock: ours → we
+// hold it and go on; not ours → tried again (a few times) while the caller's
+// context allows.
+//
+// # NewStore
+//
+// A Store built with NewStore over a caller's client cannot install the
+// invalidation hook nor know how many connections the client multiplexes:
+// waits are woken by the lock's PTTL timer and a 5 ms poll, Get is a plain
+// GET, and OnInvalidate never fires. Mutual exclusion, ownership checks and
+// read-your-own-writes hold all the same.
+//
+// # Several waiters in one process
+//
+// Every waiter of one lock key is woken by its invalidation and retries
+// SET NX; only one wins. Callers that funnel a session through one goroutine
+// (as the actor layer does) have one waiter per session and process.
 package redisio

@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/phpsession/phpsession/internal/testenv"
 )
+
+var lastRetryErr atomic.Value
 
 var counterRE = regexp.MustCompile(`^n\|i:(-?\d+);$`)
 
@@ -46,11 +49,14 @@ func incr(ctx context.Context, s *Store, id string) error {
 // incrRetry increments once, retrying errors that prove nothing was
 // written (lock lost, connection errors before the commit) until ctx ends.
 // It returns an error only for outcomes it cannot classify.
-func incrRetry(ctx context.Context, s *Store, id string) error {
+func incrRetry(ctx context.Context, s *Store, id string, retries *atomic.Int64) error {
 	for {
 		err := incr(ctx, s, id)
 		if err == nil {
 			return nil
+		}
+		if retries.Add(1) <= 3 {
+			lastRetryErr.Store(err.Error())
 		}
 		if errors.Is(err, ErrOutcomeUnknown) {
 			return err

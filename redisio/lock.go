@@ -2,8 +2,10 @@ package redisio
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -69,6 +71,9 @@ type HolderError struct {
 
 func (e *HolderError) Error() string {
 	msg := fmt.Sprintf("%v: session %q: held by %q", e.Err, e.ID, e.Holder)
+	if e.Holder == "" {
+		msg = fmt.Sprintf("%v: session %q", e.Err, e.ID)
+	}
 	if e.PTTL < 0 {
 		msg += " (lock has no TTL)"
 	}
@@ -114,13 +119,41 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 			timer.Stop()
 		}
 	}()
+	transient := 0
+	holder, pttl := "", time.Duration(0)
 	for {
+		if err := ctx.Err(); err != nil {
+			if !wait {
+				return nil, Data{}, err
+			}
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, err)
+		}
+		select {
+		case <-deadline:
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
+		default:
+		}
 		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
+		if err != nil && errors.Is(err, errTransient) && transient < maxTransient {
+			// The SET's reply was lost but Redis answers again and the lock
+			// is not ours: try again.
+			transient++
+			continue
+		}
 		if err != nil || acquired {
+			if acquired {
+				s.st.acquired.Add(1)
+			}
 			return l, d, err
 		}
-		holder, pttl, found, err := s.holder(ctx, lk, wait)
+		s.st.busy.Add(1)
+		var found bool
+		holder, pttl, found, err = s.holder(ctx, lk, wait)
 		if err != nil {
+			if !isRedisReply(err) && transient < maxTransient && ctx.Err() == nil {
+				transient++ // e.g. the connection broke: just try again
+				continue
+			}
 			return nil, Data{}, err
 		}
 		if !found {
@@ -145,24 +178,35 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		if s.waitHook != nil {
 			s.waitHook(id, holder)
 		}
+		s.st.waits.Add(1)
 		select {
 		case <-wch:
+			s.st.wakeInv.Add(1)
 		case <-timer.C:
+			s.st.wakeTimer.Add(1)
 		case <-deadline:
-			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl}
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		case <-ctx.Done():
-			return nil, Data{}, &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: ctx.Err()}
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, ctx.Err())
 		}
 		if s.closed.Load() {
 			return nil, Data{}, ErrClosed
 		}
-		if !timer.Stop() {
-			select { // drain a fired timer so Reset starts clean
-			case <-timer.C:
-			default:
-			}
-		}
+		timer.Stop() // Go ≥ 1.23: Stop/Reset leave no stale tick behind
 	}
+}
+
+// timeoutError builds the ErrLockTimeout error, with the holder's token
+// and TTL read afresh (the cached view may be older; the lookup is bounded
+// by ReconcileTimeout and ignores the caller's cancellation).
+func (s *Store) timeoutError(ctx context.Context, id, lk, holder string, pttl time.Duration, cause error) error {
+	s.st.timeouts.Add(1)
+	rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), min(s.cfg.ReconcileTimeout, 200*time.Millisecond))
+	defer cancel()
+	if tok, p, held, err := s.lockHolderKey(rctx, lk); err == nil && held {
+		holder, pttl = tok, p
+	}
+	return &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: cause}
 }
 
 // holder reads the current lock value. When waiting with tracking it reads
@@ -192,21 +236,26 @@ func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, p
 // tryOnce sends one acquisition attempt. On success it returns the lock and
 // the data.
 func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, bool, error) {
-	sent := time.Now()
-	set := s.c.B().Set().Key(lk).Value(tok).Nx().PxMilliseconds(s.expiryMs).Build()
-	l := &Lock{ID: id, Key: lk, Token: tok, Acquired: sent, Expiry: s.cfg.LockExpiry, validUntil: sent.Add(s.cfg.LockExpiry)}
+	l := &Lock{ID: id, Key: lk, Token: tok, Expiry: s.cfg.LockExpiry}
+	// set builds a fresh command (rueidis recycles sent commands) and
+	// records its send time.
+	set := func() rueidis.Completed {
+		l.Acquired = time.Now()
+		l.validUntil = l.Acquired.Add(s.cfg.LockExpiry)
+		return s.c.B().Set().Key(lk).Value(tok).Nx().PxMilliseconds(s.expiryMs).Build()
+	}
 	if !s.split {
 		k := s.Key(id)
-		var rs []rueidis.RedisResult
-		if s.tracking {
-			// CLIENT CACHING YES makes Redis track the data key for this
-			// connection, so later changes by others are reported through
-			// OnInvalidate.
-			rs = s.c.DoMulti(ctx, set, s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
-			rs = []rueidis.RedisResult{rs[0], rs[2]}
-		} else {
-			rs = s.c.DoMulti(ctx, set, s.c.B().Get().Key(k).Build())
-		}
+		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+			if s.tracking {
+				// CLIENT CACHING YES makes Redis track the data key for
+				// this connection, so later changes by others are reported
+				// through OnInvalidate.
+				rs := s.c.DoMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
+				return []rueidis.RedisResult{rs[0], rs[2]}
+			}
+			return s.c.DoMulti(ctx, set(), s.c.B().Get().Key(k).Build())
+		})
 		err := rs[0].Error()
 		switch {
 		case err == nil:
@@ -214,7 +263,7 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, b
 			if err != nil {
 				// The lock is ours but the read failed (it is a read:
 				// retry it once, then give the lock back).
-				d, err = s.readAfterLock(ctx, id, false)
+				d, err = s.readAfterLock(ctx, id, true)
 				if err != nil {
 					s.releaseQuiet(ctx, l)
 					return nil, Data{}, false, err
@@ -229,7 +278,9 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, b
 			return s.reconcileAcquire(ctx, l, err)
 		}
 	}
-	err := s.c.Do(ctx, set).Error()
+	err := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		return []rueidis.RedisResult{s.c.Do(ctx, set())}
+	})[0].Error()
 	switch {
 	case err == nil:
 	case rueidis.IsRedisNil(err):
@@ -259,8 +310,9 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w (reconcile: %v)", cause, err)
 	}
+	s.st.reconciled.Add(1)
 	if v != l.Token {
-		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", cause)
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w", errTransient, cause)
 	}
 	if ctx.Err() != nil {
 		s.releaseQuiet(rctx, l)
@@ -287,9 +339,14 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 	if !barrier {
 		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
 	}
+	// Reads go through DoCache so that Redis tracks the key for us (OPTIN):
+	// OnInvalidate then reports later changes of what we returned.
 	for i := 0; ; i++ {
-		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
+		res := s.cachedGet(ctx, k)
 		if !res.IsCacheHit() || i > 0 {
+			if i > 0 && !res.IsCacheHit() {
+				s.st.barrierRereads.Add(1)
+			}
 			return toData(res)
 		}
 		// Cache hit: send a keyed command to the data key's node; its reply
@@ -300,17 +357,98 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 	}
 }
 
+// busyReply reports whether err is an error reply by which Redis refuses a
+// command it did not execute because it cannot serve writes right now: a
+// replica during a failover (READONLY, also raised inside our scripts
+// before any write of theirs succeeded), a server loading its dataset, a
+// cluster reconfiguring.
+func busyReply(err error) bool {
+	rerr, ok := rueidis.IsRedisErr(err)
+	if !ok || rerr == nil {
+		return false
+	}
+	msg := rerr.Error()
+	for _, p := range []string{"READONLY", "LOADING", "MASTERDOWN", "TRYAGAIN", "CLUSTERDOWN"} {
+		if strings.HasPrefix(msg, p) {
+			return true
+		}
+	}
+	return strings.Contains(msg, "READONLY You can't write")
+}
+
+// retryBusy runs f (which must build fresh commands each time) again, with
+// a growing pause, while a reply says the server cannot write yet (see
+// busyReply), for at most Config.ReconcileTimeout and while ctx allows. So a
+// Sentinel failover or a server restart loading its data looks like a short
+// delay rather than an error.
+func (s *Store) retryBusy(ctx context.Context, f func() []rueidis.RedisResult) []rueidis.RedisResult {
+	var deadline time.Time
+	pause := 2 * time.Millisecond
+	for {
+		rs := f()
+		busy := false
+		for i := range rs {
+			if busyReply(rs[i].Error()) {
+				busy = true
+				break
+			}
+		}
+		if !busy {
+			return rs
+		}
+		if deadline.IsZero() {
+			deadline = time.Now().Add(s.cfg.ReconcileTimeout)
+		}
+		if time.Now().Add(pause).After(deadline) {
+			return rs
+		}
+		s.st.busyRetries.Add(1)
+		t := time.NewTimer(pause)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return rs
+		case <-t.C:
+		}
+		pause = min(2*pause, 100*time.Millisecond)
+	}
+}
+
+// cachedGet is DoCache GET, tried again (up to twice) when rueidis aborts
+// it because the connection closed while it was in flight; rueidis does not
+// retry those by itself.
+func (s *Store) cachedGet(ctx context.Context, k string) rueidis.RedisResult {
+	for i := 0; ; i++ {
+		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
+		if i < 2 && errors.Is(res.Error(), rueidis.ErrDoCacheAborted) && ctx.Err() == nil {
+			continue
+		}
+		return res
+	}
+}
+
 // Renew extends the lock's expiry to Config.LockExpiry if it still holds our
 // token (token-checked PEXPIRE). ErrLockLost if it does not.
 func (s *Store) Renew(ctx context.Context, l *Lock) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
+	err := s.renew(ctx, l)
+	if errors.Is(err, ErrLockLost) {
+		s.st.lockLost.Add(1)
+	}
+	return err
+}
+
+func (s *Store) renew(ctx context.Context, l *Lock) error {
 	if l == nil || l.done {
 		return fmt.Errorf("%w: lock already released", ErrLockLost)
 	}
-	sent := time.Now()
-	n, err := renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)}).AsInt64()
+	var sent time.Time
+	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		sent = time.Now()
+		return []rueidis.RedisResult{renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)})}
+	})[0].AsInt64()
 	if err != nil && !isRedisReply(err) {
 		// Renew is idempotent: resend once on a detached context.
 		rctx, cancel := s.reconcileCtx(ctx)
@@ -351,7 +489,9 @@ func (s *Store) Release(ctx context.Context, l *Lock) error {
 }
 
 func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
-	n, err := releaseLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token}).AsInt64()
+	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		return []rueidis.RedisResult{releaseLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token})}
+	})[0].AsInt64()
 	if err == nil {
 		l.done = true
 		return n, nil
@@ -368,6 +508,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 			"key", l.Key, "token", l.Token, "error", err, "reconcile_error", gerr)
 		return 0, fmt.Errorf("redisio: release lock: %w", err)
 	}
+	s.st.reconciled.Add(1)
 	if v != l.Token {
 		l.done = true // released (by us or by expiry)
 		return 1, nil
@@ -388,5 +529,11 @@ func (s *Store) releaseQuiet(ctx context.Context, l *Lock) {
 		s.cfg.Logger.Warn("redisio: could not release lock", "key", l.Key, "error", err)
 	}
 }
+
+// errTransient marks a SET NX whose reply was lost while reconciliation
+// showed the lock is not ours: LockAndRead retries it a few times.
+var errTransient = errors.New("lost reply, lock not taken")
+
+const maxTransient = 3
 
 func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }

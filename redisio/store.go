@@ -168,6 +168,8 @@ type Store struct {
 
 	closed atomic.Bool
 
+	st stats
+
 	// waitHook, when set (tests), is called each time LockAndRead is about
 	// to block waiting for a foreign lock.
 	waitHook func(id, holder string)
@@ -187,14 +189,17 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
 	}
-	if opt.DisableCache || opt.DisableAutoPipelining {
-		return nil, errors.New("redisio: DisableCache and DisableAutoPipelining are not supported by Open; use NewStore for reduced guarantees")
+	if opt.DisableCache || opt.DisableAutoPipelining || opt.AlwaysRESP2 {
+		return nil, errors.New("redisio: DisableCache, DisableAutoPipelining and AlwaysRESP2 are not supported by Open (client tracking needs RESP3 on the pipelined connection); use NewStore for reduced guarantees")
 	}
 	if opt.SendToReplicas != nil || opt.ReplicaOnly {
 		return nil, errors.New("redisio: replica reads are not supported (replication lag breaks lock-protected reads)")
 	}
 	opt.PipelineMultiplex = -1
 	s := &Store{owned: true, tracking: true}
+	// Everything the invalidation hook reads is set before the client
+	// starts its connections.
+	s.initConfig(cfg)
 	prev := opt.OnInvalidations
 	opt.OnInvalidations = func(msgs []rueidis.RedisMessage) {
 		s.handleInvalidations(msgs)
@@ -206,7 +211,7 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("redisio: connect: %w", err)
 	}
-	s.init(c, cfg)
+	s.setClient(c)
 	return s, nil
 }
 
@@ -277,18 +282,22 @@ func NewStore(c rueidis.Client, cfg Config) (*Store, error) {
 		return nil, errors.New("redisio: nil client")
 	}
 	s := &Store{}
-	s.init(c, cfg)
+	s.initConfig(cfg)
+	s.setClient(c)
 	return s, nil
 }
 
-func (s *Store) init(c rueidis.Client, cfg Config) {
+func (s *Store) initConfig(cfg Config) {
 	cfg.fill(s.tracking)
-	s.c = c
 	s.cfg = cfg
-	s.split = cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
 	s.waiters = map[string]map[*waiter]struct{}{}
+}
+
+func (s *Store) setClient(c rueidis.Client) {
+	s.c = c
+	s.split = s.cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
 }
 
 // Close closes the client if the Store built it, and makes further calls
@@ -354,7 +363,10 @@ func (s *Store) newToken() string {
 // fn(nil) means "everything may have changed" (a flush, a reconnect, Close).
 // fn runs synchronously on rueidis's connection reader: it must be fast and
 // must not block or call the Store (hand work off to a goroutine or a
-// non-blocking channel send). Ids whose key ends in LockSuffix are not
+// non-blocking channel send). Invalidations caused by this Store's own Commit or
+// Destroy are delivered before that call returns, so a caller may store
+// the value it wrote after the call returns without an invalidation
+// wiping it afterwards. Ids whose key ends in LockSuffix are not
 // reported (PHP ids never contain '_'). The returned cancel removes fn.
 func (s *Store) OnInvalidate(fn func(ids []string)) (cancel func()) {
 	su := &sub{fn: fn}
@@ -494,7 +506,7 @@ func (s *Store) Get(ctx context.Context, id string) (Data, error) {
 	}
 	var res rueidis.RedisResult
 	if s.tracking {
-		res = s.c.DoCache(ctx, s.c.B().Get().Key(s.Key(id)).Cache(), s.cfg.CacheTTL)
+		res = s.cachedGet(ctx, s.Key(id))
 	} else {
 		res = s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build())
 	}
@@ -511,7 +523,7 @@ func (s *Store) GetCached(ctx context.Context, id string) (d Data, hit bool, err
 		d, err = s.Get(ctx, id)
 		return d, false, err
 	}
-	res := s.c.DoCache(ctx, s.c.B().Get().Key(s.Key(id)).Cache(), s.cfg.CacheTTL)
+	res := s.cachedGet(ctx, s.Key(id))
 	d, err = toData(res)
 	return d, res.IsCacheHit(), err
 }
@@ -547,7 +559,11 @@ func (s *Store) Destroy(ctx context.Context, id string) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	n, err := s.c.Do(ctx, s.c.B().Del().Key(s.Key(id)).Build()).AsInt64()
+	k := s.Key(id)
+	// PTTL behind the DEL: a Get after Destroy returns does not see the
+	// deleted value from the client-side cache.
+	rs := s.c.DoMulti(ctx, s.c.B().Del().Key(k).Build(), s.c.B().Pttl().Key(k).Build())
+	n, err := rs[0].AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: DEL: %w", err)
 	}
@@ -597,4 +613,34 @@ func (s *Store) lockHolderKey(ctx context.Context, lk string) (token string, ptt
 		return token, -1, true, nil
 	}
 	return token, time.Duration(ms) * time.Millisecond, true, nil
+}
+
+// Stats are cumulative counters of a Store, for metrics and tests.
+type Stats struct {
+	Acquired        int64 // locks taken by LockAndRead/TryLockAndRead
+	Busy            int64 // acquisition attempts that found the lock held
+	Waits           int64 // times a LockAndRead blocked waiting for a foreign lock
+	WakeInvalidated int64 // waits ended by an invalidation (or reconnect)
+	WakeTimer       int64 // waits ended by the PTTL timer or the safety poll
+	Timeouts        int64 // LockAndRead calls that ended with ErrLockTimeout
+	Commits         int64 // successful Commit/CommitKeep calls
+	LockLost        int64 // Commit/CommitKeep/Renew calls that found the lock not ours
+	Reconciled      int64 // network errors or timeouts resolved by reconciliation
+	Unknown         int64 // outcomes that could not be established (ErrOutcomeUnknown)
+	BarrierRereads  int64 // split mode: cached data found stale by the barrier and re-read
+	BusyRetries     int64 // commands re-sent after READONLY/LOADING/... (failover, restart)
+}
+
+type stats struct {
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries atomic.Int64
+}
+
+// Stats returns a snapshot of the Store's counters.
+func (s *Store) Stats() Stats {
+	return Stats{
+		Acquired: s.st.acquired.Load(), Busy: s.st.busy.Load(), Waits: s.st.waits.Load(),
+		WakeInvalidated: s.st.wakeInv.Load(), WakeTimer: s.st.wakeTimer.Load(), Timeouts: s.st.timeouts.Load(),
+		Commits: s.st.commits.Load(), LockLost: s.st.lockLost.Load(), Reconciled: s.st.reconciled.Load(),
+		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(), BusyRetries: s.st.busyRetries.Load(),
+	}
 }

@@ -51,6 +51,17 @@ func TestBasicCycle(t *testing.T) {
 	if got := r.MustDo("EXISTS", s.LockKey("abc")); got != "0" {
 		t.Fatalf("lock left: %q", got)
 	}
+	// Release uses phpredis's script: same SHA in Redis's script cache.
+	l2, _, err := s.LockAndRead(ctx, "abc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Release(ctx, l2); err != nil {
+		t.Fatal(err)
+	}
+	if got := r.MustDo("SCRIPT", "EXISTS", ReleaseScriptSHA); got != "1" {
+		t.Fatalf("release script not loaded under phpredis's SHA: %q", got)
+	}
 	d, err = s.Get(ctx, "abc")
 	if err != nil || string(d.Bytes) != "n|i:1;" {
 		t.Fatalf("get %q %v", d.Bytes, err)

@@ -7,7 +7,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -29,6 +31,8 @@ type benchFlags struct {
 	payload    int
 	json       bool
 	verbose    bool
+	cpuprofile string
+	memprofile string
 	// incr
 	session string
 	key     string
@@ -80,6 +84,8 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.IntVar(&f.payload, "payload", 1024, "size in bytes of the seed session")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per row instead of a table")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
+	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
+	fl.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile at the end of the run to this file")
 	fl.StringVar(&f.session, "session", "", "incr: session ID")
 	fl.StringVar(&f.key, "key", "n", "incr: integer key to increment")
 	fl.StringVar(&f.target, "target", bench.TargetLib, "incr: target to increment through (lib, b1, b2, b3)")
@@ -90,7 +96,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	url := f.redis
@@ -106,6 +112,25 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		}
 		defer srv.Stop()
 		url = srv.URL
+	}
+	if f.cpuprofile != "" {
+		pf, err := os.Create(f.cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer pf.Close()
+		if err := pprof.StartCPUProfile(pf); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if f.memprofile != "" {
+		defer func() {
+			if pf, err := os.Create(f.memprofile); err == nil {
+				_ = pprof.Lookup("allocs").WriteTo(pf, 0)
+				pf.Close()
+			}
+		}()
 	}
 	if len(f.scenarios) == 1 && f.scenarios[0] == "incr" {
 		return runIncr(ctx, out, url, f)

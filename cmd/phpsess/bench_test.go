@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -37,9 +38,17 @@ var builtBins sync.Map
 
 func runBenchBin(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	return runBinEnv(t, nil, args...)
+}
+
+// runBinEnv runs the binary with env (nil: inherited) and returns its
+// output and exit code.
+func runBinEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, phpsessBinary(t), args...)
+	cmd.Env = env
 	var so, se bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &so, &se
 	err := cmd.Run()
@@ -157,5 +166,27 @@ func TestBenchTableAndJSON(t *testing.T) {
 	}
 	if row.Scenario != "hot" || row.Ops != 40 || row.Lost != 0 || row.CmdsPerOp < 5 || row.Machine.RedisVersion == "" {
 		t.Fatalf("row %+v", row)
+	}
+}
+
+// TestBenchStartsItsOwnRedis: with neither --redis nor REDIS_URL the
+// command starts a throwaway redis-server (when one is on PATH), and says
+// what to install when none is.
+func TestBenchStartsItsOwnRedis(t *testing.T) {
+	if testenv.RedisServerPath() == "" {
+		if testenv.Required() {
+			t.Fatal("redis-server required")
+		}
+		t.Skip("redis-server not installed")
+	}
+	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
+	out, errOut, code := runBinEnv(t, env, "bench", "--scenario", "get", "--targets", "b1", "--ops", "20")
+	if code != 0 || !strings.Contains(out, "throwaway redis-server") || !strings.Contains(out, "| get | B1 per-request lock |") {
+		t.Fatalf("code %d\nout %s\nerr %s", code, out, errOut)
+	}
+	empty := t.TempDir()
+	_, errOut, code = runBinEnv(t, []string{"PATH=" + empty}, "bench", "--scenario", "get", "--ops", "1")
+	if code != 1 || !strings.Contains(errOut, "redis-server") || !strings.Contains(errOut, "--redis") {
+		t.Fatalf("without redis-server: code %d, stderr %q", code, errOut)
 	}
 }

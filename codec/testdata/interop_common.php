@@ -25,10 +25,31 @@ class Modern {
 enum Suit: string { case Hearts = 'H'; case Spades = 'S'; case Clubs = 'C'; }
 enum Status { case Active; case Off; }
 
+// elem_dump dumps element $k of array $a. A PHP reference or an object
+// met again (shared, or recursive) is shown as ['seenref'] /
+// ['seenobj', class] instead of being expanded again.
+$DUMP_SEEN = ['refs' => [], 'objs' => []];
+function elem_dump($a, $k, $x, $depth) {
+    global $DUMP_SEEN;
+    $rr = ReflectionReference::fromArrayElement($a, $k);
+    if ($rr === null) return typed_dump($x, $depth);
+    $id = $rr->getId();
+    if (isset($DUMP_SEEN['refs'][$id])) return ['seenref'];
+    $DUMP_SEEN['refs'][$id] = true;
+    return typed_dump($x, $depth);
+}
+
+// typed_dump_root resets the identity tracking and dumps $v.
+function typed_dump_root($v) {
+    global $DUMP_SEEN;
+    $DUMP_SEEN = ['refs' => [], 'objs' => []];
+    return typed_dump($v);
+}
+
 // typed_dump renders a PHP value as a JSON-friendly typed tree that keeps
 // every distinction serialize() keeps (int vs string keys, float bits,
-// binary strings, classes, mangled member names). References are not
-// marked: a dump shows the values as PHP code sees them.
+// binary strings, classes, mangled member names), and marks repeated
+// references and objects (see elem_dump).
 function typed_dump($v, $depth = 0) {
     if ($depth > 64) return ['...'];
     if ($v === null) return ['N'];
@@ -38,20 +59,20 @@ function typed_dump($v, $depth = 0) {
     if (is_string($v)) return ['s', bin2hex($v)];
     if (is_array($v)) {
         $out = [];
-        foreach ($v as $k => $x) $out[] = [is_int($k) ? ['i', (string)$k] : ['s', bin2hex($k)], typed_dump($x, $depth + 1)];
+        foreach ($v as $k => $x) $out[] = [is_int($k) ? ['i', (string)$k] : ['s', bin2hex($k)], elem_dump($v, $k, $x, $depth + 1)];
         return ['a', $out];
     }
     if ($v instanceof UnitEnum) return ['E', get_class($v), $v->name];
     if ($v instanceof Legacy) return ['C', 'Legacy', bin2hex($v->d)];
     if ($v instanceof Modern) return ['M', typed_dump($v->data, $depth + 1)];
     if (is_object($v)) {
-        static $path = [];
+        global $DUMP_SEEN;
         $oid = spl_object_id($v);
-        if (isset($path[$oid])) return ['cycle', get_class($v)];
-        $path[$oid] = true;
+        if (isset($DUMP_SEEN['objs'][$oid])) return ['seenobj', get_class($v)];
+        $DUMP_SEEN['objs'][$oid] = true;
         $out = [];
-        foreach ((array)$v as $k => $x) $out[] = [bin2hex((string)$k), typed_dump($x, $depth + 1)];
-        unset($path[$oid]);
+        $arr = (array)$v;
+        foreach ($arr as $k => $x) $out[] = [bin2hex((string)$k), elem_dump($arr, $k, $x, $depth + 1)];
         return ['O', get_class($v), $out];
     }
     return ['?', gettype($v)];

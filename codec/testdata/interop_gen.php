@@ -4,7 +4,8 @@
 // php_binary (session.save_handler=redis when run by interop_test.go).
 // Usage: php interop_gen.php SEED COUNT OUTFILE
 // OUTFILE gets one JSON line per (session, handler):
-//   {"i":N,"h":"php","id":"...","enc":"<hex of session_encode()>","dump":<typed_dump($_SESSION)>}
+//   {"i":N,"h":"php","id":"...","enc":"<hex of session_encode()>",
+//    "dump":<typed_dump of $_SESSION as a new request reads it back>}
 require __DIR__ . '/interop_common.php';
 ob_start(); // CLI output would count as "headers sent" and block ini_set
 [$_, $seed, $count, $outFile] = $argv;
@@ -86,7 +87,7 @@ function rnd_array($d) {
 function rnd_object($d) {
     global $G;
     switch (mt_rand(0, 5)) {
-        case 0: $o = new stdClass; foreach (rnd_array($d) as $k => $v) $o->{$k === '' ? '_' : $k} = $v; break;
+        case 0: $o = new stdClass; foreach (rnd_array($d) as $k => $v) $o->{(is_string($k) && ($k === "" || $k[0] === "\0")) ? "_$k" : $k} = $v; break;
         case 1: $o = new Pt(rnd_value($d), rnd_value($d), rnd_value($d)); break;
         case 2: $o = new Child(rnd_value($d), rnd_value($d), rnd_value($d), rnd_value($d)); $o->extra = rnd_value($d); break;
         case 3: $o = new Legacy(rnd_string()); break;
@@ -133,8 +134,14 @@ for ($i = 0; $i < $count; $i++) {
         if (!session_start()) { fwrite(STDERR, "session_start failed\n"); exit(1); }
         build_session($seed * 100000 + $i);
         $enc = session_encode();
-        $dump = typed_dump($_SESSION);
         session_write_close();
+        // What a PHP request reads back (references to objects, for
+        // instance, read back differently from how they were built).
+        $_SESSION = [];
+        session_id($id);
+        if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
+        $dump = typed_dump_root($_SESSION);
+        $_SESSION = [];
         fwrite($out, json_encode(['i' => $i, 'h' => $h, 'id' => $id, 'enc' => bin2hex((string)$enc), 'dump' => $dump]) . "\n");
     }
 }

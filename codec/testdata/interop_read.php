@@ -14,7 +14,7 @@ foreach (file($listFile, FILE_IGNORE_NEW_LINES | FILE_SKIP_EMPTY_LINES) as $line
     session_id($id);
     $ok = @session_start(['read_and_close' => true]);
     fwrite($out, json_encode(['id' => $id, 'h' => $h, 'ok' => $ok,
-        'dump' => typed_dump($_SESSION), 'ser' => bin2hex(serialize($_SESSION))]) . "\n");
+        'dump' => typed_dump_root($_SESSION), 'ser' => bin2hex(serialize($_SESSION))]) . "\n");
     $_SESSION = [];
 }
 fclose($out);

@@ -1,0 +1,67 @@
+package testenv
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Sentinel is a redis-server running in sentinel mode, monitoring one
+// master under the name "mymaster".
+type Sentinel struct {
+	Addr   string
+	Master string
+}
+
+// StartSentinel starts a Sentinel (redis-server --sentinel) on a free port
+// that monitors master as "mymaster" (quorum 1). Extra lines are appended
+// to its configuration (e.g. "sentinel down-after-milliseconds mymaster
+// 1000"). It is killed at cleanup.
+func StartSentinel(t testing.TB, master *Redis, extra ...string) *Sentinel {
+	t.Helper()
+	checkOff(t)
+	bin := RedisServerPath()
+	if bin == "" {
+		missing(t, "redis-server")
+	}
+	dir := t.TempDir()
+	port := FreePort(t)
+	conf := filepath.Join(dir, "sentinel.conf")
+	body := fmt.Sprintf("port %d\nbind 127.0.0.1\ndir %s\nlogfile %s\nsentinel monitor mymaster 127.0.0.1 %d 1\n",
+		port, dir, filepath.Join(dir, "sentinel.log"), master.Port)
+	for _, l := range extra {
+		body += l + "\n"
+	}
+	if err := os.WriteFile(conf, []byte(body), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, conf, "--sentinel")
+	cmd.Dir = dir
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start sentinel: %v", err)
+	}
+	go func() { _ = cmd.Wait() }()
+	t.Cleanup(func() { _ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL) })
+	s := &Sentinel{Addr: fmt.Sprintf("127.0.0.1:%d", port), Master: "mymaster"}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := Do(s.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
+		if err == nil && strings.Contains(out, fmt.Sprint(master.Port)) {
+			return s
+		}
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(filepath.Join(dir, "sentinel.log"))
+			t.Fatalf("sentinel not ready: %v %q: %s", err, out, lastLines(log, 5))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// URL returns a redis-sentinel:// URL for the monitored master.
+func (s *Sentinel) URL() string { return "redis-sentinel://" + s.Addr + "/" + s.Master }

@@ -1,0 +1,114 @@
+package phpsession_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// phpIncrScript increments $_SESSION['php'] argv[2] times in session argv[1],
+// one session_start/session_write_close per iteration (one PHP "request").
+const phpIncrScript = `<?php
+$id = $argv[1]; $n = (int)$argv[2]; $think = (int)($argv[3] ?? 0);
+for ($i = 0; $i < $n; $i++) {
+    session_id($id);
+    if (!session_start()) { fwrite(STDERR, "session_start failed\n"); continue; }
+    $_SESSION['php'] = ($_SESSION['php'] ?? 0) + 1;
+    session_write_close();
+    usleep($think);
+}
+echo "done\n";
+`
+
+// TestInteropUnderLoadWithPHP runs Go at full speed on one session while PHP
+// processes with phpredis 5.3's default lock settings (lock_retries 10,
+// lock_wait_time 2000 µs: 11 tries 2 ms apart) update the same session.
+// Every update from both sides must land, and PHP must never fail to lock.
+func TestInteropUnderLoadWithPHP(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	id := "interop" + phpsession.NewID()[:10]
+
+	// PHP requests arrive with a little think time in between: back-to-back
+	// PHP loops on one session starve each other even without Go (measured:
+	// 4 tight loops, 2 of 600 requests failed their lock with no Go at all).
+	const phpProcs, phpIters, goWriters = 3, 150, 64
+	var goOK atomic.Int64
+	stop := make(chan struct{})
+	var gwg sync.WaitGroup
+	for w := 0; w < goWriters; w++ {
+		gwg.Add(1)
+		go func() {
+			defer gwg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				err := m.Update(ctx, id, func(s *phpsession.Session) error {
+					var n int
+					if _, err := s.Unmarshal("go", &n); err != nil {
+						return err
+					}
+					return s.Set("go", n+1)
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				goOK.Add(1)
+			}
+		}()
+	}
+
+	cfg := testenv.PHPSession{Addr: r.Addr, Locking: true} // 5.3 defaults: 10 retries, 2000 µs
+	var pwg sync.WaitGroup
+	stderrs := make([]string, phpProcs)
+	for p := 0; p < phpProcs; p++ {
+		pwg.Add(1)
+		go func() {
+			defer pwg.Done()
+			out, serr, err := testenv.RunPHP(ctx, t, cfg, phpIncrScript, id, fmt.Sprint(phpIters), "2000")
+			if err != nil || !strings.Contains(out, "done") {
+				t.Errorf("php: %v %s", err, out)
+			}
+			stderrs[p] = serr
+		}()
+	}
+	pwg.Wait()
+	close(stop)
+	gwg.Wait()
+
+	failures := 0
+	for _, s := range stderrs {
+		failures += strings.Count(s, "Acquire of session lock was not successful")
+		failures += strings.Count(s, "Failed to write session data")
+		failures += strings.Count(s, "session_start failed")
+		if strings.TrimSpace(s) != "" {
+			t.Logf("php stderr: %.500s", s)
+		}
+	}
+	goN, err := phpsession.GetAs[int](ctx, m, id, "go")
+	require.NoError(t, err)
+	phpN, err := phpsession.GetAs[int](ctx, m, id, "php")
+	require.NoError(t, err)
+	st := m.Stats()
+	t.Logf("go updates=%d (stored %d), php updates=%d (stored %d), php lock failures=%d; batches=%d ops/batch=%.1f gaps=%d lockwaits=%d",
+		goOK.Load(), goN, phpProcs*phpIters, phpN, failures, st.Batches, st.OpsPerBatch(), st.FairnessGaps, st.LockWaits)
+	require.Zero(t, failures, "PHP requests failed to get the lock")
+	require.Equal(t, int(goOK.Load()), goN, "lost Go updates")
+	require.Equal(t, phpProcs*phpIters, phpN, "lost PHP updates")
+}
