@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -63,6 +64,7 @@ type migrateOpts struct {
 	progress    bool
 	lockTimeout time.Duration
 	keepTTL     bool
+	workers     int
 }
 
 func newMigrateCmd() *cobra.Command {
@@ -116,6 +118,7 @@ format after the switch, before migrate reached them, are lost.`,
 	f.Int64Var(&o.scanCount, "scan-count", 500, "SCAN COUNT hint per call (sessions per checkpoint, roughly)")
 	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 5*time.Second, "give up on a session whose lock stays held this long (reported as failed)")
+	f.IntVar(&o.workers, "workers", 8, "sessions converted concurrently (each under its own lock)")
 	f.BoolVar(&o.keepTTL, "keep-ttl", true, "keep each session's remaining TTL (else it gets the --ttl of set, 24h)")
 	for _, n := range []string{"from", "to"} {
 		_ = c.RegisterFlagCompletionFunc(n, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
@@ -328,7 +331,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 	if o.dryRun {
 		verb = "dry run"
 	}
-	msg := func() string {
+	msg := func() string { // called with the page's mutex held
 		return fmt.Sprintf("%s %s %d/%d keys: %d converted, %d skipped, %d failed",
 			verb, bar(scanned, total, 20), scanned, total, state.Converted, state.Skipped, state.Failed)
 	}
@@ -347,23 +350,20 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 			node = &migrateNode{Cursor: p.Cursor}
 			state.Nodes[p.Node] = node
 		}
+		// IDs of this page still to do
+		var ids []string
 		for _, k := range p.Keys {
 			scanned++
 			id := strings.TrimPrefix(k, prefix)
 			if strings.HasSuffix(id, st.Config().LockSuffix) || slices.Contains(node.PageDone, id) {
 				continue
 			}
-			if o.limit > 0 && handled >= o.limit {
-				stopped = true
-				return false
-			}
-			if ctx.Err() != nil {
-				return false
-			}
-			out, err := migrateOne(ctx, st, o, from, to, id)
-			if ctx.Err() != nil && err != nil {
-				return false // interrupted: this session is redone on resume
-			}
+			ids = append(ids, id)
+		}
+		var mu sync.Mutex // guards state and node
+		record := func(id string, out outcome, err error) {
+			mu.Lock()
+			defer mu.Unlock()
 			switch out {
 			case outConverted:
 				state.Converted++
@@ -372,16 +372,42 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 			case outFailed:
 				state.Failed++
 			}
-			if err != nil {
-				if len(state.Failures) < maxStoredFailures {
-					state.Failures = append(state.Failures, migrateFailure{ID: id, Reason: err.Error()})
-				}
-			}
-			if out != outGone {
-				handled++
+			if err != nil && len(state.Failures) < maxStoredFailures {
+				state.Failures = append(state.Failures, migrateFailure{ID: id, Reason: err.Error()})
 			}
 			node.PageDone = append(node.PageDone, id)
 			pr.update(false, msg)
+		}
+		jobs := make(chan string)
+		var wg sync.WaitGroup
+		for w := 0; w < max(1, o.workers); w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for id := range jobs {
+					out, err := migrateOne(ctx, st, o, from, to, id)
+					if ctx.Err() != nil && err != nil {
+						continue // interrupted: this session is redone on resume
+					}
+					record(id, out, err)
+				}
+			}()
+		}
+		for _, id := range ids {
+			if o.limit > 0 && handled >= o.limit {
+				stopped = true
+				break
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			handled++
+			jobs <- id
+		}
+		close(jobs)
+		wg.Wait()
+		if stopped || ctx.Err() != nil {
+			return false
 		}
 		node.Cursor, node.PageDone = p.Next, nil
 		node.Done = p.Next == 0
