@@ -111,3 +111,18 @@ func TestStatsFromBench(t *testing.T) {
 	res = cli(t, "", "stats", "--from", "127.0.0.1:1", "--wait", "200ms")
 	assert.Equal(t, 1, res.Code)
 }
+
+// TestSentinelURL: the commands reach the master through a
+// redis-sentinel:// URL.
+func TestSentinelURL(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := testenv.StartSentinel(t, r)
+	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
+	phpRun(t, php, richSessionPHP, "sent1")
+	u := "--redis=" + s.URL()
+	mustCLI(t, u, "set", "sent1", "n", "7")
+	assert.Contains(t, mustCLI(t, u, "get", "sent1", "n"), "int(7)")
+	rows := jsonLines(t, mustCLI(t, u, "--json", "ls"))
+	require.Len(t, rows, 1)
+	assert.Equal(t, "sent1", rows[0]["id"])
+}

@@ -393,9 +393,7 @@ func runUnlock(cmd *cobra.Command, st *redisio.Store, id string, force, yes bool
 		switch strings.ToLower(strings.TrimSpace(line)) {
 		case "y", "yes":
 		default:
-			if err != nil {
-				fmt.Fprintln(cmd.ErrOrStderr())
-			}
+			fmt.Fprintln(cmd.ErrOrStderr()) // the answer was not echoed by a terminal
 			return fmt.Errorf("unlock: not confirmed; the lock is left in place (use --yes to skip the question)")
 		}
 	}
