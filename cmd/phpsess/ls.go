@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -393,7 +394,9 @@ func runUnlock(cmd *cobra.Command, st *redisio.Store, id string, force, yes bool
 		switch strings.ToLower(strings.TrimSpace(line)) {
 		case "y", "yes":
 		default:
-			fmt.Fprintln(cmd.ErrOrStderr()) // the answer was not echoed by a terminal
+			if f, ok := cmd.InOrStdin().(*os.File); !ok || !isTerminal(f) {
+				fmt.Fprintln(cmd.ErrOrStderr()) // the answer was not echoed by a terminal
+			}
 			return fmt.Errorf("unlock: not confirmed; the lock is left in place (use --yes to skip the question)")
 		}
 	}
