@@ -180,7 +180,11 @@ func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([
 		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
 	}
 	defer st.Close()
-	ctx, cancel := context.WithTimeout(cmd.Context(), 2*time.Second)
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	var ids []string
 	sc := newScanner(st, globEscape(st.Config().Prefix+toComplete)+"*", 500)

@@ -264,6 +264,13 @@ func TestLsLocksUnlock(t *testing.T) {
 	assert.Len(t, strings.Split(strings.TrimSpace(res.Out), "\n"), 4)
 	assert.Contains(t, res.Err, "scanning")
 
+	// shell completion of session IDs
+	out = mustCLI(t, u, "__complete", "get", "ls")
+	for i := 0; i < 5; i++ {
+		assert.Contains(t, out, fmt.Sprintf("ls%d\n", i))
+	}
+	assert.NotContains(t, out, "_LOCK")
+
 	// locks
 	out = mustCLI(t, u, "locks")
 	assert.Contains(t, out, "none (stale?)")
