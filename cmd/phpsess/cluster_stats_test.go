@@ -16,6 +16,7 @@ import (
 // TestClusterLsLocksMigrate: on a 3-master Redis Cluster, ls and locks scan
 // every master, and set/get/migrate work across slots.
 func TestClusterLsLocksMigrate(t *testing.T) {
+	t.Parallel()
 	cl := testenv.StartCluster(t, 3)
 	addrs := cl.Addrs()
 	c := rawClient(t, addrs...)
@@ -73,6 +74,7 @@ func testenvDo(t *testing.T, addr string, args ...string) string {
 // TestStatsFromBench: bench serves its coordinator's metrics with
 // --stats-addr, and stats polls them.
 func TestStatsFromBench(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	b := startCLI(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--targets", "lib", "--writers", "8",
@@ -115,6 +117,7 @@ func TestStatsFromBench(t *testing.T) {
 // TestSentinelURL: the commands reach the master through a
 // redis-sentinel:// URL.
 func TestSentinelURL(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	s := testenv.StartSentinel(t, r)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true}

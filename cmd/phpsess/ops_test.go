@@ -44,6 +44,7 @@ echo json_encode($_SESSION, JSON_INVALID_UTF8_SUBSTITUTE);
 `
 
 func TestGetRendersPHPSession(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
 	phpRun(t, php, richSessionPHP, "rich1")
@@ -97,6 +98,7 @@ func TestGetRendersPHPSession(t *testing.T) {
 }
 
 func TestSetDelThroughCoordinator(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
 	phpRun(t, php, richSessionPHP, "s1")
@@ -162,6 +164,7 @@ func TestSetDelThroughCoordinator(t *testing.T) {
 // TestSetWaitsForPHPLock: while a PHP request holds the session lock,
 // set waits; PHP's write and the set both land (no lost update).
 func TestSetWaitsForPHPLock(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
 	phpRun(t, php, richSessionPHP, "held")
@@ -218,6 +221,7 @@ echo "done\n";
 }
 
 func TestLsLocksUnlock(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true, LockRetries: 2, LockWaitTime: 1000}
 	for i := 0; i < 5; i++ {
@@ -341,6 +345,7 @@ fgets(STDIN);
 }
 
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		args []string
 		code int

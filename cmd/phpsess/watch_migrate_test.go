@@ -19,6 +19,7 @@ import (
 // TestWatchSeesPHPAndGoChanges: watch prints one line per change, whoever
 // made it (PHP request, phpsess set through the coordinator, deletion).
 func TestWatchSeesPHPAndGoChanges(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
 	phpRun(t, php, richSessionPHP, "w1")
@@ -124,6 +125,7 @@ func parseIDLines(s string) map[string]string {
 // already in the target format, keeps TTLs, and PHP reads every converted
 // session back as the same values under the new serializer.
 func TestMigrateResumable(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	const n = 40
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true, GCMaxLifetime: 3600}
@@ -223,6 +225,7 @@ func TestMigrateResumable(t *testing.T) {
 // a live PHP request and then interrupted (SIGINT) saves its checkpoint,
 // and the resumed run converts the session once PHP released it.
 func TestMigrateInterruptedResumes(t *testing.T) {
+	t.Parallel()
 	r := testenv.StartRedis(t)
 	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
 	phpRun(t, php, `session_id("only"); session_start(); $_SESSION["v"] = 1; session_write_close();`)
