@@ -253,10 +253,12 @@ func runWatch(ctx context.Context, cmd *cobra.Command, st *redisio.Store, h code
 		}
 		next, err := read()
 		if err != nil {
-			if ctx.Err() != nil {
-				return n, nil
+			// Redis restarting or unreachable: say so and keep trying
+			// (the tracking is re-armed by the read that succeeds).
+			next, err = retryRead(ctx, cmd, read, err)
+			if err != nil {
+				return n, nil // ctx ended
 			}
-			return n, err
 		}
 		ev, changed := diff(id, cur, next)
 		cur = next
@@ -273,4 +275,25 @@ func runWatch(ctx context.Context, cmd *cobra.Command, st *redisio.Store, h code
 		}
 	}
 	return n, nil
+}
+
+// retryRead retries read every second after a failure, reporting the
+// outage and the recovery on stderr, until it succeeds or ctx ends.
+func retryRead(ctx context.Context, cmd *cobra.Command, read func() (snapshot, error), first error) (snapshot, error) {
+	errOut := cmd.ErrOrStderr()
+	fmt.Fprintf(errOut, "phpsess: watch: %v; retrying\n", first)
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return snapshot{}, ctx.Err()
+		case <-t.C:
+		}
+		sn, err := read()
+		if err == nil {
+			fmt.Fprintln(errOut, "phpsess: watch: reconnected")
+			return sn, nil
+		}
+	}
 }

@@ -263,3 +263,23 @@ func TestMigrateInterruptedResumes(t *testing.T) {
 	got, _ = rawGet(t, rawClient(t, r.Addr), "PHPREDIS_SESSION:only")
 	assert.Equal(t, "\x01vi:1;", got)
 }
+
+// TestWatchSurvivesRedisRestart: watch keeps following the session across
+// a Redis restart (the data is lost: no persistence) and sees it recreated.
+func TestWatchSurvivesRedisRestart(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartRedis(t)
+	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
+	phpRun(t, php, `session_id("rs"); session_start(); $_SESSION["a"] = 1; session_write_close();`)
+	w := startCLI(t, "--redis="+r.URL(), "--json", "watch", "rs", "--count", "2", "--timeout", "60s")
+	readLine(t, w.err, 30*time.Second)
+	r.Restart()
+	var ev map[string]any
+	require.NoError(t, json.Unmarshal([]byte(readLine(t, w.out, 30*time.Second)), &ev))
+	assert.Equal(t, "deleted", ev["event"])
+	phpRun(t, php, `session_id("rs"); session_start(); $_SESSION["b"] = 2; session_write_close();`)
+	require.NoError(t, json.Unmarshal([]byte(readLine(t, w.out, 30*time.Second)), &ev))
+	assert.Equal(t, "created", ev["event"])
+	assert.Equal(t, []any{"b"}, ev["added"])
+	require.Equal(t, 0, w.wait(t, 30*time.Second))
+}
