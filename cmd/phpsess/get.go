@@ -67,7 +67,11 @@ they are.`,
 			}
 			s, err := codec.DecodeSession(h, d.Bytes, nil)
 			if err != nil {
-				return fmt.Errorf("session %q: cannot decode as %s: %w", id, h, err)
+				hint := ""
+				if other := guessHandler(d.Bytes, h); other != "" {
+					hint = fmt.Sprintf(" (it decodes as %s: try --handler %s)", other, other)
+				}
+				return fmt.Errorf("session %q: cannot decode as %s: %w%s", id, h, err, hint)
 			}
 			if len(args) == 2 {
 				v, ok, err := s.Get(args[1])
@@ -199,4 +203,22 @@ func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([
 		return len(ids) < 200
 	})
 	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// guessHandler returns another serializer that decodes b and re-encodes
+// it to the same bytes, or "".
+func guessHandler(b []byte, except codec.Handler) codec.Handler {
+	for _, h := range []codec.Handler{codec.PHP, codec.PHPSerialize, codec.PHPBinary} {
+		if h == except {
+			continue
+		}
+		s, err := codec.DecodeSession(h, b, nil)
+		if err != nil {
+			continue
+		}
+		if enc, err := s.Encode(); err == nil && bytes.Equal(enc, b) {
+			return h
+		}
+	}
+	return ""
 }

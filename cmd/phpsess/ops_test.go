@@ -94,6 +94,7 @@ func TestGetRendersPHPSession(t *testing.T) {
 	res = cli(t, "", u, "--handler", "php_serialize", "get", "rich1")
 	assert.Equal(t, 1, res.Code)
 	assert.Contains(t, res.Err, "cannot decode as php_serialize")
+	assert.Contains(t, res.Err, "try --handler php")
 	assert.Contains(t, res.Err, "offset")
 }
 

@@ -48,7 +48,7 @@ VALUE is JSON by default: numbers without fraction or exponent become PHP
 ints, other numbers floats, objects become arrays with string keys (PHP
 turns numeric-string keys into int keys, as json_decode($v, true) does),
 arrays become lists. Other forms:
-  --string   VALUE is stored as a PHP string, as is
+  --string   VALUE is stored as a PHP string, as is (also for JSON text)
   --php      VALUE is a serialize() literal, e.g. 'O:8:"stdClass":0:{}'
   --typed    VALUE is the lossless JSON rendering ('phpsess get ID KEY --json')
 
