@@ -119,7 +119,7 @@ format after the switch, before migrate reached them, are lost.`,
 	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 5*time.Second, "give up on a session whose lock stays held this long (reported as failed)")
 	f.IntVar(&o.workers, "workers", 8, "sessions converted concurrently (each under its own lock)")
-	f.BoolVar(&o.keepTTL, "keep-ttl", true, "keep each session's remaining TTL (else it gets the --ttl of set, 24h)")
+	f.BoolVar(&o.keepTTL, "keep-ttl", true, "keep each session's remaining TTL (false: reset it to 24h)")
 	for _, n := range []string{"from", "to"} {
 		_ = c.RegisterFlagCompletionFunc(n, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 			return []string{"php", "php_serialize", "php_binary"}, cobra.ShellCompDirectiveNoFileComp
