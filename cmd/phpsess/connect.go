@@ -40,12 +40,12 @@ var g globalOpts
 func addGlobalFlags(root *cobra.Command) {
 	g = globalOpts{root: root}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.redisURL, "redis", "", "Redis URL: redis://, rediss://, redis-sentinel://; a cluster is detected (default $REDIS_URL, else "+defaultRedisURL+")")
-	pf.StringVar(&g.prefix, "prefix", phpsession.DefaultPrefix, "session key prefix (phpredis save_path prefix; '' for none)")
-	pf.StringVar(&g.lockSuffix, "lock-suffix", phpsession.DefaultLockSuffix, "lock key suffix")
-	pf.StringVar(&g.handler, "handler", "php", "session serializer (session.serialize_handler): php, php_serialize or php_binary")
+	pf.StringVar(&g.redisURL, "redis", "", "Redis `URL`: redis://, rediss://, redis-sentinel://; a cluster is detected (default $REDIS_URL, else "+defaultRedisURL+")")
+	pf.StringVar(&g.prefix, "prefix", phpsession.DefaultPrefix, "session key `PREFIX` (phpredis save_path prefix; '' for none)")
+	pf.StringVar(&g.lockSuffix, "lock-suffix", phpsession.DefaultLockSuffix, "lock key `SUFFIX`")
+	pf.StringVar(&g.handler, "handler", "php", "session serializer (session.serialize_handler) `H`: php, php_serialize or php_binary")
 	pf.BoolVar(&g.json, "json", false, "machine-readable JSON output")
-	pf.StringVar(&g.statsAddr, "stats-addr", "", "serve this process's coordinator metrics as JSON at http://ADDR/debug/vars (read by 'phpsess stats --from ADDR')")
+	pf.StringVar(&g.statsAddr, "stats-addr", "", "serve this process's coordinator metrics as JSON at http://`ADDR`/debug/vars (read by 'phpsess stats --from ADDR')")
 	_ = root.RegisterFlagCompletionFunc("handler", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"php", "php_serialize", "php_binary"}, cobra.ShellCompDirectiveNoFileComp
 	})

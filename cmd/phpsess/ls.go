@@ -69,8 +69,8 @@ session is printed per line.`,
 			return runLs(cmd, st, match, limit, memory, forced, scanSize)
 		},
 	}
-	c.Flags().StringVar(&match, "match", "*", "glob on session IDs (SCAN MATCH, after the prefix)")
-	c.Flags().Int64Var(&limit, "limit", 0, "stop after N sessions (0: all)")
+	c.Flags().StringVar(&match, "match", "*", "`GLOB` on session IDs (SCAN MATCH, after the prefix)")
+	c.Flags().Int64Var(&limit, "limit", 0, "stop after `N` sessions (0: all)")
 	c.Flags().BoolVar(&memory, "memory", false, "also show MEMORY USAGE of each session key")
 	c.Flags().BoolVar(&forced, "progress", false, "show progress on stderr even when it is not a terminal")
 	c.Flags().Int64Var(&scanSize, "scan-count", 1000, "SCAN COUNT hint per call")
@@ -257,7 +257,7 @@ for the lock and gives up. If the holder is gone, break the lock with
 			return runLocks(cmd, st, match, noTTL, forced, scanSize)
 		},
 	}
-	c.Flags().StringVar(&match, "match", "*", "glob on session IDs")
+	c.Flags().StringVar(&match, "match", "*", "`GLOB` on session IDs")
 	c.Flags().BoolVar(&noTTL, "stale", false, "only locks without a TTL (likely stale)")
 	c.Flags().BoolVar(&forced, "progress", false, "show progress on stderr even when it is not a terminal")
 	c.Flags().Int64Var(&scanSize, "scan-count", 1000, "SCAN COUNT hint per call")

@@ -112,13 +112,13 @@ format after the switch, before migrate reached them, are lost.`,
 	f.StringVar(&o.from, "from", "", "serializer the sessions are stored with now (required)")
 	f.StringVar(&o.to, "to", "", "serializer to rewrite them with (required)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "only report what would be converted, skipped or failed")
-	f.StringVar(&o.state, "state", "", "checkpoint file making the migration resumable")
-	f.StringVar(&o.match, "match", "*", "glob on session IDs")
-	f.Int64Var(&o.limit, "limit", 0, "stop after N sessions in this run (0: all); resume with --state")
+	f.StringVar(&o.state, "state", "", "checkpoint `FILE` making the migration resumable")
+	f.StringVar(&o.match, "match", "*", "`GLOB` on session IDs")
+	f.Int64Var(&o.limit, "limit", 0, "stop after `N` sessions in this run (0: all); resume with --state")
 	f.Int64Var(&o.scanCount, "scan-count", 500, "SCAN COUNT hint per call (sessions per checkpoint, roughly)")
 	f.BoolVar(&o.progress, "progress", false, "show progress on stderr even when it is not a terminal")
 	f.DurationVar(&o.lockTimeout, "lock-timeout", 5*time.Second, "give up on a session whose lock stays held this long (reported as failed)")
-	f.IntVar(&o.workers, "workers", 8, "sessions converted concurrently (each under its own lock)")
+	f.IntVar(&o.workers, "workers", 8, "`N` sessions converted concurrently (each under its own lock)")
 	f.BoolVar(&o.keepTTL, "keep-ttl", true, "keep each session's remaining TTL (false: reset it to 24h)")
 	for _, n := range []string{"from", "to"} {
 		_ = c.RegisterFlagCompletionFunc(n, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {

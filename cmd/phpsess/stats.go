@@ -160,9 +160,9 @@ polls, on Ctrl-C, or when the source goes away.`,
 			return runStats(cmd, from, interval, count, wait)
 		},
 	}
-	c.Flags().StringVar(&from, "from", "", "address (host:port or URL) a phpsess process serves --stats-addr on")
+	c.Flags().StringVar(&from, "from", "", "`ADDR` (host:port or URL) a phpsess process serves --stats-addr on")
 	c.Flags().DurationVar(&interval, "interval", time.Second, "time between polls")
-	c.Flags().IntVar(&count, "count", 0, "stop after N polls (0: until interrupted or the source goes away)")
+	c.Flags().IntVar(&count, "count", 0, "stop after `N` polls (0: until interrupted or the source goes away)")
 	c.Flags().DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the source to answer the first time")
 	return c
 }

@@ -82,7 +82,7 @@ message goes to stderr once the session is being tracked.`,
 			return nil
 		},
 	}
-	c.Flags().IntVar(&count, "count", 0, "exit after N changes (0: no limit)")
+	c.Flags().IntVar(&count, "count", 0, "exit after `N` changes (0: no limit)")
 	c.Flags().DurationVar(&timeout, "timeout", 0, "exit after this long (0: no limit)")
 	c.Flags().DurationVar(&poll, "poll", 0, "also re-read every interval, as a safety net (0: invalidations only)")
 	return c
