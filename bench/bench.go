@@ -29,6 +29,7 @@ import (
 	"math/rand/v2"
 	"net/url"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -94,7 +95,9 @@ type Config struct {
 	// PayloadBytes is the size of the seed session (default 1024).
 	PayloadBytes int
 	// IdleTimeout is the coordinator's actor idle timeout in the memory
-	// scenario (default 2s).
+	// scenario (default 15s: longer than touching 100,000 sessions takes,
+	// so that all are live when measured; the scenario then waits for
+	// them to passivate).
 	IdleTimeout time.Duration
 	// Library builds the coordinator; nil leaves its rows out.
 	Library LibraryFactory
@@ -105,6 +108,9 @@ type Config struct {
 	PHP string
 	// Log receives progress lines (nil: silent).
 	Log io.Writer
+	// HeapProfile, when set, receives a heap profile taken in the memory
+	// scenario while every touched session is live.
+	HeapProfile io.Writer
 }
 
 func (c *Config) defaults() {
@@ -130,7 +136,7 @@ func (c *Config) defaults() {
 		c.PayloadBytes = 1024
 	}
 	if c.IdleTimeout == 0 {
-		c.IdleTimeout = 2 * time.Second
+		c.IdleTimeout = 15 * time.Second
 	}
 	if c.Codec == nil {
 		c.Codec = StandInCodec{}
@@ -877,6 +883,11 @@ func (r *runner) memory(ctx context.Context) {
 	res := Result{Scenario: ScenarioMemory, Target: t.Name(), Writers: w, Sessions: n}
 	fill(&res, st, m)
 	mi.TouchedHeapMB, mi.TouchedGoroutines = heapMB(), runtime.NumGoroutine()
+	if r.cfg.HeapProfile != nil {
+		if err := pprof.Lookup("heap").WriteTo(r.cfg.HeapProfile, 0); err != nil {
+			res.Note = appendNote(res.Note, "heap profile: "+err.Error())
+		}
+	}
 	mi.BytesPerSession = (mi.TouchedHeapMB - mi.BaseHeapMB) * (1 << 20) / float64(n)
 	lc, hasLive := t.(LiveCounter)
 	if hasLive {

@@ -33,7 +33,7 @@ func TableRow(w io.Writer, r Result) {
 		ratio = fmt.Sprintf("%.2f", r.RatioB1)
 	}
 	cmds := ""
-	if r.CmdsPerOp > 0 {
+	if r.Ops > 0 || r.CmdsPerOp > 0 {
 		cmds = fmt.Sprintf("%.3g", r.CmdsPerOp)
 	}
 	cpu := ""
@@ -94,11 +94,15 @@ func WriteMarkdown(w io.Writer, rep *Report) {
 	}
 }
 
-// WriteJSON prints one JSON object per result (one per line), each with
-// the machine description.
-func WriteJSON(w io.Writer, m Machine, r Result) error {
-	return json.NewEncoder(w).Encode(struct {
-		Machine Machine `json:"machine"`
-		Result
-	}{m, r})
+// ScenarioJSON is the JSON object printed for one scenario.
+type ScenarioJSON struct {
+	Scenario string   `json:"scenario"`
+	Machine  Machine  `json:"machine"`
+	Config   string   `json:"config,omitempty"`
+	Results  []Result `json:"results"`
+}
+
+// WriteJSON prints one scenario's rows as one JSON object on one line.
+func WriteJSON(w io.Writer, m Machine, config, scenario string, rows []Result) error {
+	return json.NewEncoder(w).Encode(ScenarioJSON{Scenario: scenario, Machine: m, Config: config, Results: rows})
 }

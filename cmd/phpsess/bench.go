@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,19 +21,20 @@ import (
 func init() { register(newBenchCmd) }
 
 type benchFlags struct {
-	redis      string
-	scenarios  []string
-	targets    []string
-	writers    []int
-	ops        int64
-	duration   time.Duration
-	sessions   int
-	phpWorkers int
-	payload    int
-	json       bool
-	verbose    bool
-	cpuprofile string
-	memprofile string
+	redis       string
+	scenarios   []string
+	targets     []string
+	writers     []int
+	ops         int64
+	duration    time.Duration
+	sessions    int
+	phpWorkers  int
+	payload     int
+	json        bool
+	verbose     bool
+	cpuprofile  string
+	memprofile  string
+	heapprofile string
 	// incr
 	session string
 	key     string
@@ -46,7 +48,7 @@ func newBenchCmd() *cobra.Command {
 		Short: "Measure the coordinator against per-request locking, a go-redis stack, no locking and PHP",
 		Long: `bench runs the phpsession coordinator side by side with its baselines in one
 process against one Redis and prints a markdown table (or, with --json, one
-JSON object per row):
+JSON object per scenario):
 
   B1  per-request locking, the phpredis / Python-library protocol on rueidis
   B2  go-redis + bsm/redislock + yvasiyarov/php_session_decoder, same protocol
@@ -82,10 +84,11 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.IntVar(&f.sessions, "sessions", 0, "session count for spread (10000), read (1000) and memory (100000)")
 	fl.IntVar(&f.phpWorkers, "php-workers", 4, "php processes in the mixed scenario")
 	fl.IntVar(&f.payload, "payload", 1024, "size in bytes of the seed session")
-	fl.BoolVar(&f.json, "json", false, "print one JSON object per row instead of a table")
+	fl.BoolVar(&f.json, "json", false, "print one JSON object per scenario (one line each) instead of a table")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	fl.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile at the end of the run to this file")
+	fl.StringVar(&f.heapprofile, "heapprofile", "", "memory scenario: write a heap profile taken while all touched sessions are live")
 	fl.StringVar(&f.session, "session", "", "incr: session ID")
 	fl.StringVar(&f.key, "key", "n", "incr: integer key to increment")
 	fl.StringVar(&f.target, "target", bench.TargetLib, "incr: target to increment through (lib, b1, b2, b3)")
@@ -156,16 +159,35 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 	if f.verbose {
 		cfg.Log = errOut
 	}
+	if f.heapprofile != "" {
+		hf, err := os.Create(f.heapprofile)
+		if err != nil {
+			return err
+		}
+		defer hf.Close()
+		cfg.HeapProfile = hf
+	}
 	var (
 		headerDone bool
 		machine    bench.Machine
 		werr       error
+		pending    []bench.Result // --json: rows of the current scenario
 	)
+	flushJSON := func() {
+		if len(pending) == 0 {
+			return
+		}
+		if err := bench.WriteJSON(out, machine, cfg.Describe(), pending[0].Scenario, pending); err != nil && werr == nil {
+			werr = err
+		}
+		pending = nil
+	}
 	emit := func(r bench.Result) {
 		if f.json {
-			if err := bench.WriteJSON(out, machine, r); err != nil && werr == nil {
-				werr = err
+			if len(pending) > 0 && pending[0].Scenario != r.Scenario {
+				flushJSON()
 			}
+			pending = append(pending, r)
 			return
 		}
 		if !headerDone {
@@ -187,9 +209,26 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		}
 		bench.WriteHeader(out, machine, note)
 	}
-	_, err = bench.Run(ctx, cfg, emit)
+	rep, err := bench.Run(ctx, cfg, emit)
+	if f.json {
+		flushJSON()
+	}
 	if err != nil {
 		return err
+	}
+	if rep != nil {
+		if goals := bench.CheckGoals(rep.Results); len(goals) > 0 {
+			if f.json {
+				if err := json.NewEncoder(out).Encode(struct {
+					Scenario string       `json:"scenario"`
+					Goals    []bench.Goal `json:"goals"`
+				}{"goals", goals}); err != nil && werr == nil {
+					werr = err
+				}
+			} else {
+				bench.WriteGoals(out, goals)
+			}
+		}
 	}
 	return werr
 }

@@ -146,26 +146,35 @@ func TestBenchTableAndJSON(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	out, errOut, code = runBenchBin(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--writers", "2", "--targets", "b1", "--ops", "40", "--json")
+	out, errOut, code = runBenchBin(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--writers", "2,3", "--targets", "b1", "--ops", "40", "--json")
 	if code != 0 {
 		t.Fatalf("json: code %d: %s", code, errOut)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 1 {
-		t.Fatalf("want 1 JSON row, got %d:\n%s", len(lines), out)
+		t.Fatalf("want 1 JSON object (one scenario), got %d:\n%s", len(lines), out)
 	}
-	var row struct {
-		Machine   bench.Machine `json:"machine"`
-		Scenario  string        `json:"scenario"`
-		Ops       int64         `json:"ops"`
-		Lost      int64         `json:"lost_updates"`
-		CmdsPerOp float64       `json:"cmds_per_op"`
+	var obj struct {
+		Scenario string        `json:"scenario"`
+		Machine  bench.Machine `json:"machine"`
+		Results  []struct {
+			Scenario  string  `json:"scenario"`
+			Writers   int     `json:"writers"`
+			Ops       int64   `json:"ops"`
+			Lost      int64   `json:"lost_updates"`
+			CmdsPerOp float64 `json:"cmds_per_op"`
+		} `json:"results"`
 	}
-	if err := json.Unmarshal([]byte(lines[0]), &row); err != nil {
+	if err := json.Unmarshal([]byte(lines[0]), &obj); err != nil {
 		t.Fatal(err)
 	}
-	if row.Scenario != "hot" || row.Ops != 40 || row.Lost != 0 || row.CmdsPerOp < 5 || row.Machine.RedisVersion == "" {
-		t.Fatalf("row %+v", row)
+	if obj.Scenario != "hot" || obj.Machine.RedisVersion == "" || len(obj.Results) != 2 {
+		t.Fatalf("object %+v", obj)
+	}
+	for _, row := range obj.Results {
+		if row.Ops != 40 || row.Lost != 0 || row.CmdsPerOp < 5 {
+			t.Fatalf("row %+v", row)
+		}
 	}
 }
 
