@@ -44,6 +44,9 @@ func BenchmarkWakeAfterForeignRelease(b *testing.B) {
 			if err != nil {
 				b.Error(err)
 			} else {
+				if l.Waited <= 0 {
+					b.Error("Lock.Waited not set after a wait")
+				}
 				_ = s.Release(ctx, l)
 			}
 			got <- t

@@ -75,6 +75,11 @@
 //
 // Topologies: standalone, Sentinel and Redis Cluster, as rueidis reaches
 // them. Keys in different slots are never combined in one command or script.
+// Note that phpredis's cluster handler (save_handler=rediscluster, prefix
+// PHPREDIS_CLUSTER_SESSION:) implements no locking at all: on a cluster the
+// lock excludes other Go processes (and PHP apps using the standalone
+// handler against a cluster proxy), not rediscluster PHP requests, which
+// write unlocked.
 //
 // # Errors and what they promise
 //
@@ -93,7 +98,16 @@
 // release compares tokens; an operator's forced unlock is the exception).
 // A SET NX whose reply was lost is resolved by GET of the lock: ours → we
 // hold it and go on; not ours → tried again (a few times) while the caller's
-// context allows.
+// context allows. Should such a SET still land later (its connection broke
+// before Redis read it), a lock found holding our own token is adopted, and
+// a token given up on is compare-and-deleted a second later.
+//
+// Replies by which Redis refuses a command it did not run because it cannot
+// write right now (READONLY from a demoted master during a Sentinel
+// failover, LOADING after a restart, MASTERDOWN, TRYAGAIN, CLUSTERDOWN) are
+// re-sent with a growing pause for up to Config.ReconcileTimeout; a split
+// write re-checks lock ownership before it is re-sent, since the new
+// master may not have our lock.
 //
 // # NewStore
 //
@@ -105,7 +119,8 @@
 //
 // # Several waiters in one process
 //
-// Every waiter of one lock key is woken by its invalidation and retries
-// SET NX; only one wins. Callers that funnel a session through one goroutine
-// (as the actor layer does) have one waiter per session and process.
+// The waiters of one lock key in one Store queue in FIFO order: a release
+// wakes only the first, so a hand-over costs one SET NX (and one re-arming
+// read) however many goroutines wait. The others keep their PTTL timer and
+// safety poll.
 package redisio

@@ -300,3 +300,36 @@ func TestTokensUnique(t *testing.T) {
 		seen[tok] = true
 	}
 }
+
+// TestLateSetNX: a SET NX of ours whose reply was lost may land after we
+// concluded it had not: a lock found holding our own token is adopted, and
+// a token given up on is removed a moment later.
+func TestLateSetNX(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{})
+	ctx := context.Background()
+	r.MustDo("SET", s.Key("late"), "n|i:3;")
+	r.MustDo("SET", s.LockKey("late"), "mytok", "PX", "60000")
+	l, d, err := s.lockAndReadToken(ctx, "late", true, "mytok")
+	if err != nil || string(d.Bytes) != "n|i:3;" {
+		t.Fatalf("adopt: %q %v", d.Bytes, err)
+	}
+	if pttl := r.MustDo("PTTL", s.LockKey("late")); pttl == "-1" {
+		t.Fatal("adopted lock has no TTL")
+	}
+	if _, err := s.Commit(ctx, l, WriteData, counterBytes(4)); err != nil {
+		t.Fatal(err)
+	}
+	// A ghost of an abandoned token is removed; a foreign lock is not.
+	s.abandon(s.LockKey("ghost"), "ghosttok", true)
+	r.MustDo("SET", s.LockKey("ghost"), "ghosttok", "PX", "60000")
+	s.abandon(s.LockKey("other"), "ghosttok", true)
+	r.MustDo("SET", s.LockKey("other"), "phptok", "PX", "60000")
+	waitFor(t, 5*time.Second, "ghost lock removed", func() bool {
+		v, _ := r.Do("EXISTS", s.LockKey("ghost"))
+		return v == "0"
+	})
+	if v := r.MustDo("GET", s.LockKey("other")); v != "phptok" {
+		t.Fatalf("foreign lock touched: %q", v)
+	}
+}

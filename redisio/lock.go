@@ -21,6 +21,9 @@ type Lock struct {
 	Acquired time.Time
 	// Expiry is the lock's PX.
 	Expiry time.Duration
+	// Waited is how long LockAndRead waited for another holder before the
+	// successful attempt (0 when the first attempt took the lock).
+	Waited time.Duration
 
 	// validUntil is a lower bound of when the lock can expire: the send
 	// time of the last SET/renew that succeeded, plus Expiry.
@@ -98,21 +101,29 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 	if err := ctx.Err(); err != nil {
 		return nil, Data{}, err
 	}
+	return s.lockAndReadToken(ctx, id, wait, s.newToken())
+}
+
+func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok string) (*Lock, Data, error) {
 	lk := s.LockKey(id)
-	tok := s.newToken()
+	start := time.Now()
+	// The waiter and the LockTimeout timer are set up at the first busy
+	// attempt (an uncontended acquisition needs neither). The waiter is
+	// registered before tracking of the lock key is armed (holder), so no
+	// invalidation after that can be missed.
 	var w *waiter
-	if wait && s.tracking {
-		// Registered before the first SET so that no invalidation between
-		// our SET and the arming of tracking can be missed.
-		w = s.addWaiter(lk)
-		defer s.removeWaiter(lk, w)
-	}
+	defer func() {
+		if w != nil {
+			s.removeWaiter(lk, w)
+		}
+	}()
 	var deadline <-chan time.Time
-	if wait {
-		t := time.NewTimer(s.cfg.LockTimeout)
-		defer t.Stop()
-		deadline = t.C
-	}
+	var deadlineTimer *time.Timer
+	defer func() {
+		if deadlineTimer != nil {
+			deadlineTimer.Stop()
+		}
+	}()
 	var timer *time.Timer
 	defer func() {
 		if timer != nil {
@@ -120,9 +131,11 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		}
 	}()
 	transient := 0
+	lost := false // a SET NX reply was lost: it may still land later
 	holder, pttl := "", time.Duration(0)
 	for {
 		if err := ctx.Err(); err != nil {
+			s.abandon(lk, tok, lost)
 			if !wait {
 				return nil, Data{}, err
 			}
@@ -130,10 +143,14 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		}
 		select {
 		case <-deadline:
+			s.abandon(lk, tok, lost)
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		default:
 		}
 		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
+		if errors.Is(err, errLostReply) {
+			lost = true
+		}
 		if err != nil && errors.Is(err, errTransient) && transient < maxTransient {
 			// The SET's reply was lost but Redis answers again and the lock
 			// is not ours: try again.
@@ -143,10 +160,22 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		if err != nil || acquired {
 			if acquired {
 				s.st.acquired.Add(1)
+				if w != nil || deadlineTimer != nil {
+					l.Waited = l.Acquired.Sub(start)
+				}
+			} else {
+				s.abandon(lk, tok, lost)
 			}
 			return l, d, err
 		}
 		s.st.busy.Add(1)
+		if wait && w == nil && s.tracking {
+			w = s.addWaiter(lk)
+		}
+		if wait && deadlineTimer == nil {
+			deadlineTimer = time.NewTimer(max(s.cfg.LockTimeout-time.Since(start), 0))
+			deadline = deadlineTimer.C
+		}
 		var found bool
 		holder, pttl, found, err = s.holder(ctx, lk, wait)
 		if err != nil {
@@ -154,12 +183,24 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 				transient++ // e.g. the connection broke: just try again
 				continue
 			}
+			s.abandon(lk, tok, lost)
 			return nil, Data{}, err
 		}
 		if !found {
 			continue // released in between: try again at once
 		}
+		if holder == tok {
+			// An earlier SET NX of ours whose reply was lost landed late:
+			// the lock is ours.
+			l, d, err := s.adopt(ctx, id, lk, tok)
+			if err == nil {
+				s.st.acquired.Add(1)
+				l.Waited = l.Acquired.Sub(start)
+			}
+			return l, d, err
+		}
 		if !wait {
+			s.abandon(lk, tok, lost)
 			return nil, Data{}, &HolderError{Err: ErrLockHeld, ID: id, Holder: holder, PTTL: pttl}
 		}
 		sleep := s.cfg.PollInterval
@@ -185,8 +226,10 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		case <-timer.C:
 			s.st.wakeTimer.Add(1)
 		case <-deadline:
+			s.abandon(lk, tok, lost)
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		case <-ctx.Done():
+			s.abandon(lk, tok, lost)
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, ctx.Err())
 		}
 		if s.closed.Load() {
@@ -194,6 +237,42 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 		}
 		timer.Stop() // Go ≥ 1.23: Stop/Reset leave no stale tick behind
 	}
+}
+
+// adopt takes over a lock found holding our token: it confirms ownership
+// with a token-checked renew (which also fixes its expiry) and reads.
+func (s *Store) adopt(ctx context.Context, id, lk, tok string) (*Lock, Data, error) {
+	l := &Lock{ID: id, Key: lk, Token: tok, Acquired: time.Now(), Expiry: s.cfg.LockExpiry}
+	l.validUntil = l.Acquired // until the renew confirms it
+	if err := s.renew(ctx, l); err != nil {
+		return nil, Data{}, err
+	}
+	d, err := s.readAfterLock(ctx, id, true)
+	if err != nil {
+		s.releaseQuiet(ctx, l)
+		return nil, Data{}, err
+	}
+	return l, d, nil
+}
+
+// abandon is called when LockAndRead gives up after a SET NX whose reply
+// was lost: should that SET still land later (its connection broke while
+// Redis had not read it yet), the lock would hold our token with nobody to
+// release it. A compare-and-delete a little later removes such a ghost.
+func (s *Store) abandon(lk, tok string, lost bool) {
+	if !lost {
+		return
+	}
+	time.AfterFunc(time.Second, func() {
+		if s.closed.Load() {
+			return
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ReconcileTimeout)
+		defer cancel()
+		if n, err := releaseLua.Exec(ctx, s.c, []string{lk}, []string{tok}).AsInt64(); err == nil && n == 1 {
+			s.cfg.Logger.Warn("redisio: removed a lock taken by a late SET NX of ours", "key", lk, "token", tok)
+		}
+	})
 }
 
 // timeoutError builds the ErrLockTimeout error, with the holder's token
@@ -308,11 +387,11 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 	if err != nil && !rueidis.IsRedisNil(err) {
 		s.cfg.Logger.Warn("redisio: lock state unknown after SET NX error; the lock, if ours, expires by itself",
 			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
-		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w (reconcile: %v)", cause, err)
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w (reconcile: %v)", errLostReply, cause, err)
 	}
 	s.st.reconciled.Add(1)
 	if v != l.Token {
-		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w", errTransient, cause)
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w: %w", errLostReply, errTransient, cause)
 	}
 	if ctx.Err() != nil {
 		s.releaseQuiet(rctx, l)
@@ -532,7 +611,10 @@ func (s *Store) releaseQuiet(ctx context.Context, l *Lock) {
 
 // errTransient marks a SET NX whose reply was lost while reconciliation
 // showed the lock is not ours: LockAndRead retries it a few times.
-var errTransient = errors.New("lost reply, lock not taken")
+var errTransient = errors.New("lock not taken")
+
+// errLostReply marks errors after a SET NX whose reply was lost.
+var errLostReply = errors.New("reply lost")
 
 const maxTransient = 3
 

@@ -314,3 +314,37 @@ func TestInteropPHPWritesGoReads(t *testing.T) {
 		t.Fatalf("php after delete: %q %v", out, err)
 	}
 }
+
+// TestInteropCustomPrefix: phpredis URL-decodes the save_path prefix; Go
+// uses the decoded prefix and both share the session and its lock.
+func TestInteropCustomPrefix(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{Prefix: "my:pfx x:"})
+	ctx := context.Background()
+	cfg := testenv.PHPSession{Addr: r.Addr, Prefix: "my%3Apfx+x:", Locking: true}
+	if _, _, err := testenv.RunPHP(ctx, t, cfg, `session_id("pfx1"); session_start(); $_SESSION["n"]=1;`); err != nil {
+		t.Fatal(err)
+	}
+	l, d, err := s.LockAndRead(ctx, "pfx1")
+	if err != nil || string(d.Bytes) != "n|i:1;" {
+		t.Fatalf("%q %v", d.Bytes, err)
+	}
+	// PHP (no retries left) cannot take the lock Go holds: its write is
+	// refused (phpredis 5.3 proceeds read-only).
+	out, _, err := testenv.RunPHP(ctx, t, testenv.PHPSession{Addr: r.Addr, Prefix: "my%3Apfx+x:", Locking: true, LockRetries: 1, LockWaitTime: 1000},
+		`session_id("pfx1"); session_start(); $_SESSION["n"]=100; var_export(session_write_close());`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := r.MustDo("GET", "my:pfx x:pfx1"); v != "n|i:1;" {
+		t.Fatalf("php wrote under Go's lock: %q (php said %q)", v, out)
+	}
+	if _, err := s.Commit(ctx, l, WriteData, counterBytes(2)); err != nil {
+		t.Fatal(err)
+	}
+	out, _, err = testenv.RunPHP(ctx, t, cfg, `session_id("pfx1"); session_start(); echo $_SESSION["n"];`)
+	if err != nil || out != "2" {
+		t.Fatalf("php read %q %v", out, err)
+	}
+}

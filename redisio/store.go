@@ -162,7 +162,7 @@ type Store struct {
 	expiryMs int64
 
 	mu      sync.Mutex
-	waiters map[string]map[*waiter]struct{} // lock key → waiters
+	waiters map[string][]*waiter // lock key → waiters, FIFO
 	subs    atomic.Pointer[[]*sub]
 	subMu   sync.Mutex
 
@@ -292,7 +292,7 @@ func (s *Store) initConfig(cfg Config) {
 	s.cfg = cfg
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
-	s.waiters = map[string]map[*waiter]struct{}{}
+	s.waiters = map[string][]*waiter{}
 }
 
 func (s *Store) setClient(c rueidis.Client) {
@@ -428,49 +428,62 @@ func (s *Store) notify(ids []string) {
 	}
 }
 
+// Waiters of one lock key form a FIFO queue: an invalidation of the key
+// wakes only the head, so that a release costs one SET NX in this process
+// instead of one per waiter. When the head leaves the queue (it got the
+// lock or gave up) the next head is woken at once: it tries once more and,
+// finding the lock busy, re-arms tracking of the key (Redis forgets a
+// tracked key once it sent its invalidation), so that the next release
+// reaches it.
 func (s *Store) addWaiter(lockKey string) *waiter {
 	w := &waiter{ch: make(chan struct{}, 1)}
 	s.mu.Lock()
-	m := s.waiters[lockKey]
-	if m == nil {
-		m = map[*waiter]struct{}{}
-		s.waiters[lockKey] = m
-	}
-	m[w] = struct{}{}
+	s.waiters[lockKey] = append(s.waiters[lockKey], w)
 	s.mu.Unlock()
 	return w
 }
 
 func (s *Store) removeWaiter(lockKey string, w *waiter) {
 	s.mu.Lock()
-	if m := s.waiters[lockKey]; m != nil {
-		delete(m, w)
-		if len(m) == 0 {
-			delete(s.waiters, lockKey)
+	defer s.mu.Unlock()
+	q := s.waiters[lockKey]
+	for i, x := range q {
+		if x != w {
+			continue
 		}
+		q = append(q[:i:i], q[i+1:]...)
+		if len(q) == 0 {
+			delete(s.waiters, lockKey)
+			return
+		}
+		s.waiters[lockKey] = q
+		if i == 0 {
+			signal(q[0])
+		}
+		return
 	}
-	s.mu.Unlock()
+}
+
+func signal(w *waiter) {
+	select {
+	case w.ch <- struct{}{}:
+	default:
+	}
 }
 
 func (s *Store) wake(lockKey string) {
 	s.mu.Lock()
-	for w := range s.waiters[lockKey] {
-		select {
-		case w.ch <- struct{}{}:
-		default:
-		}
+	if q := s.waiters[lockKey]; len(q) > 0 {
+		signal(q[0])
 	}
 	s.mu.Unlock()
 }
 
 func (s *Store) wakeAll() {
 	s.mu.Lock()
-	for _, m := range s.waiters {
-		for w := range m {
-			select {
-			case w.ch <- struct{}{}:
-			default:
-			}
+	for _, q := range s.waiters {
+		for _, w := range q {
+			signal(w)
 		}
 	}
 	s.mu.Unlock()

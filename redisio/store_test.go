@@ -33,6 +33,9 @@ func TestBasicCycle(t *testing.T) {
 	if d.Found {
 		t.Fatalf("found %q", d.Bytes)
 	}
+	if l.Waited != 0 {
+		t.Fatalf("uncontended lock reports a wait of %v", l.Waited)
+	}
 	if got := r.MustDo("GET", s.LockKey("abc")); got != l.Token {
 		t.Fatalf("lock value %q want %q", got, l.Token)
 	}

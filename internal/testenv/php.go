@@ -123,7 +123,7 @@ func (s PHPSession) Args() []string {
 	}
 	var args []string
 	for k, v := range d {
-		args = append(args, "-d", k+"="+v)
+		args = append(args, "-d", k+"="+iniQuote(v))
 	}
 	return args
 }
@@ -157,4 +157,17 @@ func RunPHP(ctx context.Context, t testing.TB, cfg PHPSession, script string, ar
 		err = fmt.Errorf("php: %w: %s", err, se.String())
 	}
 	return so.String(), se.String(), err
+}
+
+// iniQuote double-quotes an ini value that PHP's ini parser would otherwise
+// mangle (a save_path with "?prefix=..." contains '='), unless it is
+// already quoted or contains a double quote.
+func iniQuote(v string) string {
+	if v == "" || strings.HasPrefix(v, `"`) || strings.Contains(v, `"`) {
+		return v
+	}
+	if strings.ContainsAny(v, "=&|^~!(){}[];?+$ ") {
+		return `"` + v + `"`
+	}
+	return v
 }
