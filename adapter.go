@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"time"
 
 	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/codec"
@@ -39,14 +38,7 @@ func (c codecAdapter) Decode(b []byte) (actor.Doc, error) {
 // storeAdapter adapts *redisio.Store to actor.Store.
 type storeAdapter struct{ s *redisio.Store }
 
-// waitedThreshold separates an uncontended acquire (the first SET NX, sent
-// at once) from one that had to wait for a foreign holder (at least a failed
-// SET and a lock read, two round trips, before the acquiring SET). A false
-// positive only costs a fairness pause.
-const waitedThreshold = 50 * time.Microsecond
-
 func (a storeAdapter) LockAndRead(ctx context.Context, id string) (actor.Locked, error) {
-	t0 := time.Now()
 	l, d, err := a.s.LockAndRead(ctx, id)
 	if err != nil {
 		return actor.Locked{}, err
@@ -54,7 +46,7 @@ func (a storeAdapter) LockAndRead(ctx context.Context, id string) (actor.Locked,
 	return actor.Locked{
 		Lock:   l,
 		Data:   actor.Data{Bytes: d.Bytes, Found: d.Found},
-		Waited: l.Acquired.Sub(t0) > waitedThreshold,
+		Waited: l.Waited > 0,
 	}, nil
 }
 

@@ -113,9 +113,9 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			m.cancelInv = s.OnInvalidate(m.memo.Invalidate)
 		}
 	}
-	gap, window := time.Duration(0), time.Duration(0)
+	var gap, window, cgap time.Duration
 	if !cfg.NoFairness {
-		gap, window = actor.FairnessFromPHP(cfg.PHPLockWaitTime, cfg.PHPLockRetries)
+		gap, window, cgap = actor.FairnessFromPHP(cfg.PHPLockWaitTime, cfg.PHPLockRetries)
 	}
 	maxHold := cfg.MaxHold
 	if maxHold <= 0 {
@@ -137,6 +137,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			IdleTimeout:     cfg.IdleTimeout,
 			Gap:             gap,
 			Window:          window,
+			ContendedGap:    cgap,
 		},
 		Hooks:      m.hooks(),
 		Ctx:        context.Background(),
@@ -353,7 +354,10 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 //
 // fn may run more than once (when the lock was lost and the batch is
 // re-run), so it must not have side effects outside the session. The
-// *Session is valid only during fn.
+// *Session is valid only during fn. fn runs on the session's actor: it must
+// be quick (the lock is held while it runs, and PHP waits) and must not call
+// the Manager for the same session (that would wait for itself until ctx
+// ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
 	_, _, err := m.do(ctx, "update", id, actor.Update, func(d actor.Doc, found bool) error {
 		return fn(&Session{s: d.(doc).s, jf: m.jf, found: found})

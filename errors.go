@@ -53,6 +53,7 @@ type Error struct {
 	Err  error  // the cause
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	s := "phpsession: " + e.Op
 	if e.ID != "" {

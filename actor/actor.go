@@ -60,6 +60,16 @@ type sessionActor struct {
 	busySince   time.Time // start of the current stretch without a free gap
 	lastHold    time.Duration
 	foreignSeen bool // the last batch waited for a foreign holder
+	// contendedUntil: a foreign holder was seen recently; until then the
+	// longer ContendedGap is used (PHP is active on this session and its
+	// retries may be spaced wider than lock_wait_time on a busy host).
+	contendedUntil time.Time
+	// committed is what the session held after our last commit.
+	committed struct {
+		known bool
+		found bool
+		raw   []byte
+	}
 }
 
 // Receive implements protoactor's Actor.
@@ -199,6 +209,9 @@ func (a *sessionActor) fairnessPause() bool {
 		return false
 	}
 	now := time.Now()
+	if now.Before(a.contendedUntil) && a.set.ContendedGap > gap {
+		gap = a.set.ContendedGap
+	}
 	if now.Sub(a.lastRelease) >= gap {
 		a.busySince = time.Time{}
 		a.foreignSeen = false
@@ -322,6 +335,44 @@ func (a *sessionActor) docUnderLock(d Data) (Doc, error) {
 	return a.decode(d)
 }
 
+// contendedFor is how long after seeing a foreign lock holder the actor
+// keeps using Settings.ContendedGap.
+const contendedFor = time.Second
+
+// startRenewer keeps the lock alive while user functions run longer than
+// RenewAfter (a slow function must not let the lock expire under it). The
+// returned stop waits for the renewer and reports a lost lock.
+func (a *sessionActor) startRenewer(ctx context.Context, lock any) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var rerr error
+	every := a.set.RenewAfter
+	t := time.AfterFunc(every, func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			if err := a.env.Store.Renew(ctx, lock); err != nil {
+				rerr = err
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() error {
+		if t.Stop() {
+			return nil
+		}
+		close(quit)
+		<-done
+		return rerr
+	}
+}
+
 // runBatch takes the lock once, applies as many pending ops as fit and
 // commits them in one write.
 func (a *sessionActor) runBatch() {
@@ -425,8 +476,13 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		// a new busy stretch starts (a foreign hold is busy time too)
 		a.busySince = t0
 	}
-	if lk.Waited {
+	// Foreign activity: we waited for a holder, or the session changed
+	// since our last commit (someone locked, wrote and released it in
+	// between, e.g. inside our last pause). PHP requests may be queued:
+	// pause right after this batch.
+	if lk.Waited || (a.committed.known && (a.committed.found != lk.Data.Found || !bytes.Equal(a.committed.raw, lk.Data.Bytes))) {
 		a.foreignSeen = true
+		a.contendedUntil = lockedAt.Add(contendedFor)
 	}
 	base, err := a.docUnderLock(lk.Data)
 	if err != nil {
@@ -435,6 +491,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return 0, err
 	}
 
+	stopRenew := a.startRenewer(ctx, lk.Lock)
 	found := lk.Data.Found
 	cur := base
 	exists := found
@@ -444,12 +501,6 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	for i, op := range batch {
 		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
 			break
-		}
-		if i > 0 && time.Since(lockedAt) > a.set.RenewAfter {
-			if err := a.env.Store.Renew(ctx, lk.Lock); err != nil {
-				return 0, err
-			}
-			lockedAt = time.Now()
 		}
 		used = i + 1
 		if !op.claim() {
@@ -478,6 +529,13 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 			changed = false
 			destroyed = true
 		}
+	}
+
+	if err := stopRenew(); err != nil {
+		// the lock was lost while the functions ran: nothing is written
+		_ = a.env.Store.Release(ctx, lk.Lock)
+		a.lastRelease = time.Now()
+		return used, err
 	}
 
 	mode := WriteNone
@@ -510,6 +568,17 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	}
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
+	a.committed.known = err == nil
+	if err == nil {
+		switch mode {
+		case WriteData:
+			a.committed.raw, a.committed.found = out, true
+		case WriteDelete:
+			a.committed.raw, a.committed.found = nil, false
+		default:
+			a.committed.raw, a.committed.found = lk.Data.Bytes, found
+		}
+	}
 	if a.env.Memo != nil && a.env.OwnWritesSettled {
 		seq = a.env.Memo.Seq()
 	}

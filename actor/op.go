@@ -20,6 +20,7 @@ const (
 	Destroy
 )
 
+// String names the kind.
 func (k Kind) String() string {
 	switch k {
 	case Read:

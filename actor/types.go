@@ -53,6 +53,7 @@ const (
 	WriteDelete
 )
 
+// String names the mode.
 func (m WriteMode) String() string {
 	switch m {
 	case WriteData:
@@ -152,6 +153,9 @@ type Settings struct {
 	// the lock busy, it leaves the lock free for at least Gap in every
 	// Window. Gap 0 disables this.
 	Gap, Window time.Duration
+	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
+	// was seen on the session (0: Gap).
+	ContendedGap time.Duration
 }
 
 func (s Settings) withDefaults() Settings {
@@ -187,18 +191,21 @@ func (s Settings) withDefaults() Settings {
 // FairnessFromPHP derives Gap and Window from phpredis's lock_wait_time and
 // lock_retries: PHP tries every wait for retries+1 attempts, so a free gap a
 // little longer than wait in every window of half retries×wait lets one of
-// its attempts land. retries < 0 (PHP waits forever) returns zeros.
-func FairnessFromPHP(wait time.Duration, retries int) (gap, window time.Duration) {
+// its attempts land. While PHP is seen active on a session the gap grows to
+// twice wait (contendedGap), since a loaded host stretches PHP's sleeps.
+// retries < 0 (PHP waits forever) returns zeros.
+func FairnessFromPHP(wait time.Duration, retries int) (gap, window, contendedGap time.Duration) {
 	if retries < 0 || wait <= 0 {
-		return 0, 0
+		return 0, 0, 0
 	}
 	if retries == 0 {
 		retries = 1
 	}
 	gap = wait + wait/4 + 200*time.Microsecond
 	window = time.Duration(retries) * wait / 2
-	if window < 2*gap {
-		window = 2 * gap
+	contendedGap = 2*wait + 200*time.Microsecond
+	if window < 2*contendedGap {
+		window = 2 * contendedGap
 	}
-	return gap, window
+	return gap, window, contendedGap
 }

@@ -543,10 +543,8 @@ func (d *decoder) escaped(n int) (string, error) {
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "string length "+strconv.Itoa(n)+" exceeds input", ErrTooLarge)
 	}
-	var buf []byte
-	if d.build {
-		buf = make([]byte, 0, n)
-	}
+	// Built in scan mode too: S: keys need their decoded text. S: is rare.
+	buf := make([]byte, 0, n)
 	for i := 0; i < n; i++ {
 		if d.pos >= len(d.d) {
 			return "", d.eof()
@@ -566,9 +564,7 @@ func (d *decoder) escaped(n int) (string, error) {
 		} else {
 			d.pos++
 		}
-		if d.build {
-			buf = append(buf, c)
-		}
+		buf = append(buf, c)
 	}
 	if d.pos+1 >= len(d.d) {
 		return "", d.eof()
@@ -912,12 +908,14 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
 		d.store(m, idx, s, x)
 	}
-	inner, val, refs := d.payloadValues(ps, ps+n, depth)
+	inner, val, _ := d.payloadValues(ps, ps+n, depth)
 	if x != nil {
 		x.nslots = inner
-		if refs {
-			// Keep the decoded payload so that encoding can renumber its
-			// back-references to the outer values.
+		if inner > 0 {
+			// Keep the decoded payload: encoding renumbers its
+			// back-references and registers the objects inside it, which
+			// later r:/R: of the outer data may point to (PHP shares one
+			// table between the payload and the outer data).
 			x.inner, x.innerSrc = val, p
 		}
 	}

@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/hex"
+	"strings"
 	"testing"
 )
 
@@ -39,6 +40,26 @@ func FuzzDecodeValue(f *testing.F) {
 	addSeeds(f, "", true)
 	f.Fuzz(func(t *testing.T, data []byte) {
 		v, err := DecodeValue(data, &Options{MaxDepth: 200})
+		if len(data) > 1 && data[0] == 'a' && data[1] == ':' {
+			// The lazy session scanner and the value decoder must agree.
+			s, serr := DecodeSession(PHPSerialize, data, &Options{MaxDepth: 200})
+			switch {
+			case err == nil && serr != nil && !strings.Contains(serr.Error(), "session array itself"):
+				t.Fatalf("value decodes but session scan fails: %v", serr)
+			case serr == nil && err != nil && !strings.Contains(err.Error(), "trailing bytes"):
+				t.Fatalf("session scan accepts but value decode fails: %v", err)
+			case serr == nil && err == nil:
+				c, cerr := s.Convert(PHPSerialize)
+				if cerr != nil {
+					t.Fatal(cerr)
+				}
+				a, aerr := c.Encode()
+				b, berr := EncodeValue(v)
+				if aerr != nil || berr != nil || !bytes.Equal(a, b) {
+					t.Fatalf("session and value encodings differ: %q vs %q (%v %v)", a, b, aerr, berr)
+				}
+			}
+		}
 		if err != nil {
 			return
 		}
@@ -104,6 +125,14 @@ func fuzzSession(t *testing.T, h Handler, data []byte) {
 	canon2, err := c3.Encode()
 	if err != nil || !bytes.Equal(canon, canon2) {
 		t.Fatalf("canonical unstable: %q -> %q -> %q", data, canon, canon2)
+	}
+	// The raw re-emission and the values describe the same session.
+	c2, err := s2.Convert(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if canon4, err := c2.Encode(); err != nil || !bytes.Equal(canon, canon4) {
+		t.Fatalf("raw and decoded disagree: %q: %q vs %q (%v)", data, canon, canon4, err)
 	}
 	enc3, err := s.Encode()
 	if err != nil {

@@ -365,3 +365,57 @@ func waitGoroutines(t *testing.T, base int) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestFairnessLeavesGaps checks the lock schedule under continuous load on
+// one session: free gaps of at least Gap keep recurring about every Window
+// (the property that lets a polling PHP request in).
+func TestFairnessLeavesGaps(t *testing.T) {
+	gap, window, _ := actor.FairnessFromPHP(2*time.Millisecond, 10)
+	r := newRig(t, actor.Settings{Gap: gap, Window: window}, 0)
+	r.store.Record = true
+	r.store.Delay = 100 * time.Microsecond
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				require.NoError(t, r.incr(ctx, "hot", "n", 1))
+			}
+		}()
+	}
+	// run for a number of batches rather than a wall time
+	for r.batches.Load() < 150 {
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	iv := r.store.Intervals()
+	require.Greater(t, len(iv), 100)
+	// stretches of lock activity between free gaps ≥ 0.9·gap
+	var longest time.Duration
+	start := iv[0].From
+	bigGaps := 0
+	for i := 1; i < len(iv); i++ {
+		free := iv[i].From.Sub(iv[i-1].To)
+		if free >= gap*9/10 {
+			bigGaps++
+			if d := iv[i-1].To.Sub(start); d > longest {
+				longest = d
+			}
+			start = iv[i].From
+		}
+	}
+	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v", gap, window, len(iv), bigGaps, longest)
+	require.Greater(t, bigGaps, 0)
+	// by construction ≤ window-gap; allow for a loaded machine
+	require.Less(t, longest, 3*window)
+}

@@ -115,6 +115,20 @@ type Store struct {
 	// Held tracks overlapping holders (must stay ≤ 1 per id).
 	held    map[string]int
 	Overlap atomic.Int64
+	// Record, when set, makes the store record lock hold intervals.
+	Record    bool
+	intervals []Interval
+	acquired  map[string]time.Time
+}
+
+// Interval is one lock hold.
+type Interval struct{ From, To time.Time }
+
+// Intervals returns the recorded lock holds in order.
+func (s *Store) Intervals() []Interval {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Interval(nil), s.intervals...)
 }
 
 // NewStore returns an empty Store.
@@ -162,6 +176,12 @@ func (s *Store) acquire(ctx context.Context, id string) (lock, bool, error) {
 		if _, held := s.locks[id]; !held {
 			t := strconv.FormatInt(s.tok.Add(1), 10)
 			s.locks[id] = t
+			if s.Record {
+				if s.acquired == nil {
+					s.acquired = map[string]time.Time{}
+				}
+				s.acquired[id] = time.Now()
+			}
 			s.held[id]++
 			if s.held[id] > 1 {
 				s.Overlap.Add(1)
@@ -192,6 +212,9 @@ func (s *Store) releaseLocked(l lock) bool {
 		return false
 	}
 	delete(s.locks, l.id)
+	if s.Record {
+		s.intervals = append(s.intervals, Interval{s.acquired[l.id], time.Now()})
+	}
 	s.held[l.id]--
 	for _, ch := range s.waiters[l.id] {
 		close(ch)
