@@ -52,8 +52,12 @@ func TestClusterLsLocksMigrate(t *testing.T) {
 	require.Len(t, locks, 1)
 	assert.Equal(t, "c07", locks[0]["id"])
 
-	// writes through the coordinator in split (cluster) mode
+	// writes through the coordinator in split (cluster) mode, seen by watch
+	w := startCLI(t, u, "watch", "c01", "--count", "1", "--timeout", "60s")
+	readLine(t, w.err, 30*time.Second)
 	mustCLI(t, u, "set", "c01", "s", `"yz"`)
+	assert.Contains(t, readLine(t, w.out, 30*time.Second), `~s: "x" → "yz"`)
+	require.Equal(t, 0, w.wait(t, 30*time.Second))
 	assert.Contains(t, mustCLI(t, u, "get", "c01"), `s => string(2) "yz"`)
 
 	res := cli(t, "", u, "--json", "migrate", "--from", "php", "--to", "php_serialize", "--lock-timeout", "200ms", "--scan-count", "10")

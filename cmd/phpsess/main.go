@@ -1,6 +1,18 @@
 // Command phpsess inspects, edits, migrates, converts and benchmarks PHP
 // sessions stored in Redis by phpredis.
 //
+//	get ID [KEY]            show a session with PHP types, or as lossless JSON
+//	set ID KEY VALUE        set a variable, under the session lock
+//	del ID [KEY]            delete a session or a variable, under the lock
+//	ls                      list sessions: size, TTL, lock holder (SCAN)
+//	locks                   list held locks; find stale ones
+//	unlock ID --force       break a stale lock
+//	watch ID                one line per change, live (client tracking)
+//	migrate --from --to     rewrite every session to another serializer
+//	stats --from ADDR       coordinator metrics of a running phpsess
+//	decode, encode, convert session bytes <-> lossless JSON, offline
+//	bench                   the coordinator against per-request locking
+//
 // Exit status: 0 on success, 1 on any error (bad input, Redis error, a
 // failed check), 2 on a usage error (unknown command or flag, wrong
 // arguments). See docs/cli.md.
