@@ -353,9 +353,9 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 		// IDs of this page still to do
 		var ids []string
 		for _, k := range p.Keys {
-			scanned++
 			id := strings.TrimPrefix(k, prefix)
 			if strings.HasSuffix(id, st.Config().LockSuffix) || slices.Contains(node.PageDone, id) {
+				scanned++
 				continue
 			}
 			ids = append(ids, id)
@@ -376,6 +376,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 				state.Failures = append(state.Failures, migrateFailure{ID: id, Reason: err.Error()})
 			}
 			node.PageDone = append(node.PageDone, id)
+			scanned++ // keys done, for the progress bar
 			pr.update(false, msg)
 		}
 		jobs := make(chan string)
