@@ -93,6 +93,9 @@ func run(args []string) int {
 	markStarted(root)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C asks the command to wind down (migrate saves its
+	// checkpoint, watch ends); a second one kills the process as usual.
+	go func() { <-ctx.Done(); stop() }()
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
 		var ue usageError
