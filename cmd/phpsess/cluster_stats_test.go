@@ -80,11 +80,12 @@ func testenvDo(t *testing.T, addr string, args ...string) string {
 func TestStatsFromBench(t *testing.T) {
 	t.Parallel()
 	r := testenv.StartRedis(t)
-	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
 	b := startCLI(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--targets", "lib", "--writers", "8",
-		"--duration", "60s", "--stats-addr", addr)
+		"--duration", "60s", "--stats-addr", "127.0.0.1:0")
 	line := readLine(t, b.err, 30*time.Second)
-	require.Contains(t, line, "serving coordinator metrics on http://"+addr)
+	_, rest, ok := strings.Cut(line, "serving coordinator metrics on http://")
+	require.True(t, ok, line)
+	addr := strings.TrimSuffix(rest, "/debug/vars")
 
 	// wait until the workload has started (the source reports updates)
 	for deadline := time.Now().Add(40 * time.Second); ; {
