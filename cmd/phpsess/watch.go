@@ -73,7 +73,7 @@ message goes to stderr once the session is being tracked.`,
 				defer cancel()
 			}
 			n, err := runWatch(ctx, cmd, st, h, args[0], count, poll)
-			if err != nil {
+			if err != nil && ctx.Err() == nil {
 				return err
 			}
 			if count > 0 && n < count && errors.Is(ctx.Err(), context.DeadlineExceeded) {
