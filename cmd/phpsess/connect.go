@@ -32,13 +32,12 @@ type globalOpts struct {
 	handler    string
 	json       bool
 	statsAddr  string
-	root       *cobra.Command
 }
 
 var g globalOpts
 
 func addGlobalFlags(root *cobra.Command) {
-	g = globalOpts{root: root}
+	g = globalOpts{}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.redisURL, "redis", "", "Redis `URL`: redis://, rediss://, redis-sentinel://; a cluster is detected (default $REDIS_URL, else "+defaultRedisURL+")")
 	pf.StringVar(&g.prefix, "prefix", phpsession.DefaultPrefix, "session key `PREFIX` (phpredis save_path prefix; '' for none)")
