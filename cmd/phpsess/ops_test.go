@@ -85,6 +85,24 @@ func TestGetRendersPHPSession(t *testing.T) {
 	assert.Equal(t, stored, raw)
 	assert.Equal(t, stored, string(enc))
 
+	// the other serializers, as PHP writes them
+	for _, h := range []string{"php_serialize", "php_binary"} {
+		cfg := php
+		cfg.Serializer = h
+		phpRun(t, cfg, `session_id("`+h+`"); session_start(); $_SESSION["v"] = [1.5, "é"]; $_SESSION[5] = "int key"; session_write_close();`)
+		out := mustCLI(t, u, "--handler", h, "get", h)
+		assert.Contains(t, out, `session "`+h+`": `+h, h)
+		assert.Contains(t, out, "v => array(2) {\n  [0] => float(1.5)\n  [1] => string(2) \"é\"\n}", h)
+		if h == "php_serialize" { // php_binary drops int keys, as PHP does
+			assert.Contains(t, out, `[5] => string(7) "int key"`)
+		}
+		js := mustCLI(t, u, "--handler", h, "--json", "get", h)
+		enc, stderr, code := runBin(t, []byte(js), "encode")
+		require.Equal(t, 0, code, stderr)
+		stored, _ := rawGet(t, rawClient(t, r.Addr), "PHPREDIS_SESSION:"+h)
+		assert.Equal(t, stored, string(enc), h)
+	}
+
 	// errors
 	res := cli(t, "", u, "get", "nosuch")
 	assert.Equal(t, 1, res.Code)
