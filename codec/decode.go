@@ -29,9 +29,10 @@ func (o *Options) maxDepth() int {
 
 // slot is one numbered value of the reference table (build mode).
 type slot struct {
-	v   Value
-	m   *omap // where the value is stored, for turning it into a reference
-	idx int
+	back bool // written as r: (PHP never points R:/r: at such a slot)
+	v    Value
+	m    *omap // where the value is stored, for turning it into a reference
+	idx  int
 }
 
 // decoder parses PHP serialize() text. In build mode it produces values;
@@ -49,13 +50,15 @@ type decoder struct {
 	nslot    int    // numbered values so far, absolute (includes slotBase)
 	slotBase int    // numbers <= slotBase belong to earlier entries
 
-	entryBase int  // scan mode: first number of the current session entry, minus one
-	hasRef    bool // an R:/r: was seen (reset per entry by the caller)
-	crossRef  bool // an R:/r: pointed before entryBase
-	noRef1    bool // php_serialize: value 1 is the session array itself
-	lenient   bool // scan only: do not range-check R:/r: (payload counting)
-	noSlots   bool // build mode: the input has no R:/r:, keep no reference table
-	noKinds   bool // scan mode: the input has no r:, keep no kind table
+	entryBase  int  // scan mode: first number of the current session entry, minus one
+	hasRef     bool // an R:/r: was seen (reset per entry by the caller)
+	crossRef   bool // an R:/r: pointed before entryBase
+	noRef1     bool // php_serialize: value 1 is the session array itself
+	lenient    bool // scan only: do not range-check R:/r: (payload counting)
+	opaqueC    bool // treat every Serializable payload as opaque (see payloadValues)
+	strictRefs bool // reject R:/r: to a slot written as r: (to choose between payload readings)
+	noSlots    bool // build mode: the input has no R:/r:, keep no reference table
+	noKinds    bool // scan mode: the input has no r:, keep no kind table
 
 	entSlab []entry // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
@@ -254,8 +257,11 @@ func (d *decoder) ref(s int) *Reference {
 	return r
 }
 
+// kindBackref marks, in the scan's kind table, a value written as r:.
+const kindBackref Kind = 255
+
 func isObjectKind(k Kind) bool {
-	return k == KindObject || k == KindSerializable || k == KindEnum
+	return k == KindObject || k == KindSerializable || k == KindEnum || k == kindBackref
 }
 
 // value parses one value and stores it in m.e[idx] (build mode).
@@ -362,7 +368,10 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		s := d.push(m, idx, KindEnum)
 		return d.enum(m, idx, s)
 	case 'r':
-		s := d.push(m, idx, KindObject)
+		s := d.push(m, idx, kindBackref)
+		if s >= 0 && d.build {
+			d.slots[s].back = true
+		}
 		own := d.nslot
 		d.pos += 2
 		n, err := d.uint()
@@ -383,6 +392,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
+			if d.strictRefs && d.slots[n-1-d.slotBase].back {
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
+			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
 			switch t.(type) {
 			case *Object, *Serializable, Enum:
@@ -390,8 +402,13 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
-		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
-			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
+		} else if n-1 < len(d.kinds) {
+			if !isObjectKind(d.kinds[n-1]) {
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
+			}
+			if d.strictRefs && d.kinds[n-1] == kindBackref {
+				return d.errAt(start, "r:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
+			}
 		}
 		return nil
 	case 'R':
@@ -417,7 +434,12 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
+			if d.strictRefs && d.slots[n-1-d.slotBase].back {
+				return d.errAt(start, "R:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
+			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
+		} else if d.strictRefs && n-1 < len(d.kinds) && d.kinds[n-1] == kindBackref {
+			return d.errAt(start, "R:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
 		}
 		return nil
 	}
@@ -905,7 +927,7 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	}
 	var x *Serializable
 	if d.build {
-		x = &Serializable{Class: class, Payload: []byte(p), counted: true}
+		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaqueC}
 		d.store(m, idx, s, x)
 	}
 	inner, val, _ := d.payloadValues(ps, ps+n, depth)
@@ -930,7 +952,7 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
 func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
-	if pe == ps {
+	if pe == ps || d.opaqueC {
 		return 0, nil, false
 	}
 	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
@@ -1026,7 +1048,31 @@ func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
 }
 
 func decodeValue(data string, opts *Options) (Value, int, error) {
-	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true,
+	if !retryOpaque(data) {
+		return decodeValueMode(data, opts, false, false)
+	}
+	for _, opaque := range []bool{false, true} {
+		if v, n, err := decodeValueMode(data, opts, opaque, true); err == nil {
+			return v, n, nil
+		}
+	}
+	return decodeValueMode(data, opts, false, false)
+}
+
+// retryOpaque reports whether a failed decode is worth retrying with
+// Serializable payloads taken as opaque. PHP numbers the values inside a
+// C: payload only when the class's serialize()/unserialize() call
+// serialize()/unserialize() themselves; a payload like "N;" may be either.
+// codec first assumes nested serialize() (the common implementation) and,
+// if the references that follow do not fit as PHP writes them (each R:/r:
+// names the first occurrence), the other reading; if neither fits exactly,
+// the first reading is used leniently.
+func retryOpaque(data string) bool {
+	return strings.Contains(data, "C:") && (strings.Contains(data, "R:") || strings.Contains(data, "r:"))
+}
+
+func decodeValueMode(data string, opts *Options, opaqueC, strict bool) (Value, int, error) {
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaqueC: opaqueC, strictRefs: strict,
 		noSlots: !strings.Contains(data, "R:") && !strings.Contains(data, "r:")}
 	var root omap
 	root.e = make([]entry, 1)

@@ -32,6 +32,9 @@ func TestValueRoundTrip(t *testing.T) {
 		`a:3:{i:0;C:1:"M":22:{a:2:{i:0;i:1;i:1;i:2;}}i:1;i:1;i:2;R:6;}`,
 		`a:2:{i:0;O:8:"stdClass":0:{}i:1;C:1:"M":4:{r:2;}}`,
 		`C:11:"ArrayObject":21:{x:i:0;a:0:{};m:a:0:{}}`,
+		// An opaque payload that happens to parse ("N;" returned verbatim by
+		// the class): PHP numbered nothing inside it.
+		`a:2:{i:0;C:6:"Legacy":2:{N;}i:1;O:8:"stdClass":1:{s:4:"self";r:3;}}`,
 		`O:17:"DateTimeImmutable":3:{s:4:"date";s:26:"2024-01-02 03:04:05.678901";s:13:"timezone_type";i:3;s:8:"timezone";s:3:"UTC";}`,
 	}
 	for _, in := range inputs {

@@ -39,7 +39,8 @@
 // serializers do not count the session array (a|i:1;b|R:1;), php_serialize
 // does (a:2:{s:1:"a";i:1;s:1:"b";R:2;}). Values inside a Serializable
 // payload that is itself serialize() output take numbers from the same
-// counter, like PHP's nested serialize() calls.
+// counter, like PHP's nested serialize() calls, and objects inside it can
+// be referred to from outside.
 //
 // # Sessions and laziness
 //
@@ -80,9 +81,12 @@
 //     the array are ignored, as PHP does.
 //   - The historic php-handler "!name|" undefined marker is rejected, as
 //     PHP 8.2 does.
-//   - A Serializable payload that is not serialize() output (custom
-//     formats such as old PHP's ArrayObject "x:i:0;a:0:{};m:a:0:{}") is
-//     opaque and takes no numbers; PHP's own unserialize() of such classes
-//     may number values inside it. Payloads that are serialize() output are
-//     numbered like PHP, and their back-references are renumbered on encode.
+//   - Serializable (C:) payloads: PHP numbers the values inside a payload
+//     only when the class's serialize()/unserialize() call
+//     serialize()/unserialize() themselves, which the bytes alone cannot
+//     tell. codec assumes so when the payload is serialize() text, and
+//     otherwise, or when the references that follow only fit the other
+//     reading, treats it as opaque ([Serializable.Opaque]). Custom payload
+//     formats (old PHP's ArrayObject "x:i:0;a:0:{};m:a:0:{}") are opaque;
+//     PHP's own classes may number values inside them.
 package codec

@@ -223,7 +223,7 @@ func (e *encoder) serializable(x *Serializable, depth int) error {
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, x.Class...)
 	e.buf = append(e.buf, '"', ':')
-	if x.inner != nil && x.innerSrc == string(x.Payload) {
+	if x.inner != nil && x.innerSrc == string(x.Payload) && !x.Opaque {
 		// Re-encode the payload with the shared counter, so that its
 		// back-references follow the outer numbering.
 		sub := encoder{n: e.n, seen: e.seen}
@@ -241,9 +241,11 @@ func (e *encoder) serializable(x *Serializable, depth int) error {
 	e.buf = append(e.buf, ':', '{')
 	e.buf = append(e.buf, x.Payload...)
 	e.buf = append(e.buf, '}')
-	if x.counted {
+	switch {
+	case x.Opaque:
+	case x.counted:
 		e.n += x.nslots
-	} else {
+	default:
 		e.n += payloadSlots(x.Payload)
 	}
 	return nil

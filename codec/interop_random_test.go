@@ -65,6 +65,11 @@ func testdataPath(t *testing.T, name string) string {
 	t.Helper()
 	p, err := filepath.Abs(filepath.Join("testdata", name))
 	require.NoError(t, err)
+	// Read the scripts so that go test's cache notices when they change.
+	for _, f := range []string{p, filepath.Join(filepath.Dir(p), "interop_common.php")} {
+		_, err := os.ReadFile(f)
+		require.NoError(t, err)
+	}
 	return p
 }
 
@@ -150,6 +155,9 @@ func valueDump(v Value, seen dumpSeen, depth int) any {
 	case Enum:
 		return []any{"E", x.Class, x.Case}
 	case *Serializable:
+		if x.Class == "Nested" {
+			return []any{"Cn", "Nested"}
+		}
 		return []any{"C", x.Class, hexs(string(x.Payload))}
 	case *Object:
 		if x.Class == "Modern" {

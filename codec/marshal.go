@@ -1,6 +1,7 @@
 package codec
 
 import (
+	"bytes"
 	"cmp"
 	"encoding"
 	"errors"
@@ -10,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Go-native mapping, in the style of encoding/json.
@@ -120,8 +122,22 @@ const maxMarshalDepth = 4096
 // above). The result can be stored as a php_serialize session when v maps
 // to an array, or placed under a name with Session.Set via MarshalValue.
 func Marshal(v any) ([]byte, error) {
-	return AppendMarshal(nil, v)
+	bp := marshalBufs.Get().(*[]byte)
+	out, err := AppendMarshal((*bp)[:0], v)
+	var res []byte
+	if err == nil {
+		res = bytes.Clone(out)
+	}
+	if cap(out) <= 1<<16 {
+		*bp = out[:0]
+		marshalBufs.Put(bp)
+	}
+	return res, err
 }
+
+// marshalBufs recycles Marshal's scratch buffers so that a call costs one
+// allocation of the result's exact size.
+var marshalBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
 
 // AppendMarshal appends the PHP serialize() encoding of v to dst.
 func AppendMarshal(dst []byte, v any) ([]byte, error) {
@@ -146,53 +162,56 @@ func AppendMarshal(dst []byte, v any) ([]byte, error) {
 // errNeedValuePath makes the direct encoder hand over to the value path.
 var errNeedValuePath = errors.New("codec: internal: need value path")
 
-// pathElem records how the encoder or decoder reached the current value,
-// so that errors can name it; it is built only when an error happens.
-type pathElem struct {
-	parent *pathElem
-	name   string // field or map key
-	index  int    // list index when name == "" and isIndex
-	isIdx  bool
+// pathStack records how the encoder or decoder reached the current value,
+// so that errors can name it; it is turned into text only for an error.
+type pathStack []pathSeg
+
+type pathSeg struct {
+	name string // field name, or map key text
+	i    int64  // list index or int map key
+	kind uint8
 }
 
-func (p *pathElem) String() string {
-	if p == nil {
-		return ""
-	}
-	var parts []*pathElem
-	for q := p; q != nil; q = q.parent {
-		parts = append(parts, q)
-	}
+const (
+	segField uint8 = iota
+	segStrKey
+	segIntKey
+	segIndex
+)
+
+func (p *pathStack) pushField(name string) { *p = append(*p, pathSeg{name: name, kind: segField}) }
+func (p *pathStack) pushStrKey(k string)   { *p = append(*p, pathSeg{name: k, kind: segStrKey}) }
+func (p *pathStack) pushIntKey(k int64)    { *p = append(*p, pathSeg{i: k, kind: segIntKey}) }
+func (p *pathStack) pushIdx(i int)         { *p = append(*p, pathSeg{i: int64(i), kind: segIndex}) }
+func (p *pathStack) pop()                  { *p = (*p)[:len(*p)-1] }
+
+// String renders the path: fields and map keys joined by ".", string map
+// keys quoted, list indexes in brackets: cart[3].options."color".
+func (p pathStack) String() string {
 	var sb strings.Builder
-	for i := len(parts) - 1; i >= 0; i-- {
-		q := parts[i]
-		if q.isIdx {
-			sb.WriteString("[" + strconv.Itoa(q.index) + "]")
+	for _, s := range p {
+		if s.kind == segIndex {
+			sb.WriteString("[" + strconv.FormatInt(s.i, 10) + "]")
 			continue
 		}
 		if sb.Len() > 0 {
 			sb.WriteByte('.')
 		}
-		sb.WriteString(q.name)
+		switch s.kind {
+		case segField:
+			sb.WriteString(s.name)
+		case segStrKey:
+			sb.WriteString(strconv.Quote(s.name))
+		case segIntKey:
+			sb.WriteString(strconv.FormatInt(s.i, 10))
+		}
 	}
 	return sb.String()
 }
 
 type encState struct {
 	buf  []byte
-	path *pathElem
-}
-
-func (e *encState) push(name string) func() {
-	saved := e.path
-	e.path = &pathElem{parent: saved, name: name}
-	return func() { e.path = saved }
-}
-
-func (e *encState) pushIdx(i int) func() {
-	saved := e.path
-	e.path = &pathElem{parent: saved, index: i, isIdx: true}
-	return func() { e.path = saved }
+	path pathStack
 }
 
 func (e *encState) appendInt(n int64) {
@@ -401,9 +420,9 @@ func (e *encState) appendList(v reflect.Value, depth int) error {
 	e.arrayHeader(n)
 	for i := 0; i < n; i++ {
 		e.appendInt(int64(i))
-		pop := e.pushIdx(i)
+		e.path.pushIdx(i)
 		err := e.append(v.Index(i), depth+1)
-		pop()
+		e.path.pop()
 		if err != nil {
 			return err
 		}
@@ -423,15 +442,21 @@ type mapKey struct {
 // sortedMapKeys converts and sorts the keys of a map: integer keys
 // numerically, string keys bytewise; when both occur (string keys that
 // are numeric turn into ints), ints come first.
-func sortedMapKeys(v reflect.Value, path *pathElem) ([]mapKey, error) {
+func sortedMapKeys(v reflect.Value, path pathStack) ([]mapKey, error) {
 	kt := v.Type().Key()
 	keys := make([]mapKey, 0, v.Len())
+	// The values are copied into one slice (one allocation) rather than
+	// one reflect.Value allocation each.
+	vals := reflect.MakeSlice(reflect.SliceOf(v.Type().Elem()), v.Len(), v.Len())
 	iter := v.MapRange()
 	textKey := kt.Kind() != reflect.String && kt.Implements(textMarshalerType)
-	for iter.Next() {
-		k := iter.Key()
+	kv := reflect.New(kt).Elem()
+	for i := 0; iter.Next(); i++ {
+		kv.SetIterKey(iter)
+		k := kv
 		var mk mapKey
-		mk.v = iter.Value()
+		mk.v = vals.Index(i)
+		mk.v.SetIterValue(iter)
 		switch {
 		case textKey:
 			if k.Kind() == reflect.Pointer && k.IsNil() {
@@ -488,16 +513,15 @@ func (e *encState) appendMap(v reflect.Value, depth int) error {
 	}
 	e.arrayHeader(len(keys))
 	for _, k := range keys {
-		var pop func()
 		if k.isInt {
 			e.appendInt(k.i)
-			pop = e.push(strconv.FormatInt(k.i, 10))
+			e.path.pushIntKey(k.i)
 		} else {
 			e.appendString(k.s)
-			pop = e.push(strconv.Quote(k.s))
+			e.path.pushStrKey(k.s)
 		}
 		err := e.append(k.v, depth+1)
-		pop()
+		e.path.pop()
 		if err != nil {
 			return err
 		}
@@ -520,29 +544,35 @@ func isEmptyValue(v reflect.Value) bool {
 	return false
 }
 
-// structFields returns the fields of v that are to be encoded.
-func structFields(v reflect.Value) (*structInfo, []reflect.Value) {
-	si := cachedStructInfo(v.Type())
-	vals := make([]reflect.Value, len(si.fields))
-	for i, f := range si.fields {
-		fv, ok := fieldByIndex(v, f.index, false)
-		if !ok || f.omitEmpty && isEmptyValue(fv) {
-			continue
-		}
-		vals[i] = fv
+// structField returns field f of v and whether it is encoded (it is not
+// when it sits behind a nil embedded pointer, or is empty and omitempty).
+func structField(v reflect.Value, f *field) (reflect.Value, bool) {
+	fv, ok := fieldByIndex(v, f.index, false)
+	if !ok || f.omitEmpty && isEmptyValue(fv) {
+		return reflect.Value{}, false
 	}
-	return si, vals
+	return fv, true
 }
 
-func (e *encState) appendStruct(v reflect.Value, depth int) error {
-	si, vals := structFields(v)
+// countFields returns the number of encoded fields of v.
+func countFields(v reflect.Value, si *structInfo) int {
+	if !si.variable {
+		return len(si.fields)
+	}
 	n := 0
-	for _, fv := range vals {
-		if fv.IsValid() {
+	for i := range si.fields {
+		if _, ok := structField(v, &si.fields[i]); ok {
 			n++
 		}
 	}
-	if class, ok := classOf(v); ok {
+	return n
+}
+
+func (e *encState) appendStruct(v reflect.Value, depth int) error {
+	si := cachedStructInfo(v.Type())
+	n := countFields(v, si)
+	class, isObj := classOf(v, si)
+	if isObj {
 		e.buf = append(e.buf, 'O', ':')
 		e.buf = strconv.AppendInt(e.buf, int64(len(class)), 10)
 		e.buf = append(e.buf, ':', '"')
@@ -550,31 +580,24 @@ func (e *encState) appendStruct(v reflect.Value, depth int) error {
 		e.buf = append(e.buf, '"', ':')
 		e.buf = strconv.AppendInt(e.buf, int64(n), 10)
 		e.buf = append(e.buf, ':', '{')
-		for i, fv := range vals {
-			if !fv.IsValid() {
-				continue
-			}
-			// Object member names are always strings, even numeric ones.
-			e.appendString(si.fields[i].name)
-			pop := e.push(si.fields[i].name)
-			err := e.append(fv, depth+1)
-			pop()
-			if err != nil {
-				return err
-			}
-		}
-		e.buf = append(e.buf, '}')
-		return nil
+	} else {
+		e.arrayHeader(n)
 	}
-	e.arrayHeader(n)
-	for i, fv := range vals {
-		if !fv.IsValid() {
+	for i := range si.fields {
+		f := &si.fields[i]
+		fv, ok := structField(v, f)
+		if !ok {
 			continue
 		}
-		e.appendKey(si.fields[i].name)
-		pop := e.push(si.fields[i].name)
+		if isObj {
+			// Object member names are always strings, even numeric ones.
+			e.buf = append(e.buf, f.memberKey...)
+		} else {
+			e.buf = append(e.buf, f.arrayKey...)
+		}
+		e.path.pushField(f.name)
 		err := e.append(fv, depth+1)
-		pop()
+		e.path.pop()
 		if err != nil {
 			return err
 		}
@@ -584,16 +607,15 @@ func (e *encState) appendStruct(v reflect.Value, depth int) error {
 }
 
 // classOf returns the PHP class of a struct value implementing PHPClasser.
-func classOf(v reflect.Value) (string, bool) {
-	t := v.Type()
-	if t.Implements(classerType) {
+func classOf(v reflect.Value, si *structInfo) (string, bool) {
+	switch si.classer {
+	case classerValue:
 		return v.Interface().(PHPClasser).PHPClass(), true
-	}
-	if reflect.PointerTo(t).Implements(classerType) {
+	case classerPointer:
 		if v.CanAddr() {
 			return v.Addr().Interface().(PHPClasser).PHPClass(), true
 		}
-		p := reflect.New(t)
+		p := reflect.New(v.Type())
 		p.Elem().Set(v)
 		return p.Interface().(PHPClasser).PHPClass(), true
 	}

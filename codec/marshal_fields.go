@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -19,14 +20,24 @@ type field struct {
 	index     []int  // reflect index path (through embedded structs)
 	typ       reflect.Type
 	omitEmpty bool
+	arrayKey  []byte // the key as written in an array: i:5; or s:2:"id";
+	memberKey []byte // the key as written in an object: always s:
 }
 
 // structInfo describes how a struct type maps to a PHP array.
 type structInfo struct {
-	fields []field
-	byName map[string]int // exact name → index into fields
-	byFold map[string]int // lower-cased name → index (fallback, like encoding/json)
+	fields   []field
+	variable bool           // some field may be left out (omitempty, or behind an embedded pointer)
+	classer  uint8          // classerNone, classerValue or classerPointer
+	byName   map[string]int // exact name → index into fields
+	byFold   map[string]int // lower-cased name → index (fallback, like encoding/json)
 }
+
+const (
+	classerNone uint8 = iota
+	classerValue
+	classerPointer
+)
 
 var structCache sync.Map // reflect.Type → *structInfo
 
@@ -176,6 +187,24 @@ func buildStructInfo(t reflect.Type) *structInfo {
 			si.byFold[strings.ToLower(f.name)] = i
 		}
 	}
+	for i := range si.fields {
+		f := &si.fields[i]
+		f.memberKey = appendStrToken(nil, f.name)
+		if n, ok := phpIntKey(f.name); ok {
+			f.arrayKey = append(strconv.AppendInt([]byte("i:"), n, 10), ';')
+		} else {
+			f.arrayKey = f.memberKey
+		}
+		if f.omitEmpty || len(f.index) > 1 {
+			si.variable = true
+		}
+	}
+	switch {
+	case t.Implements(classerType):
+		si.classer = classerValue
+	case reflect.PointerTo(t).Implements(classerType):
+		si.classer = classerPointer
+	}
 	return si
 }
 
@@ -195,6 +224,15 @@ func implementsCustom(t reflect.Type) bool {
 	return t.Implements(marshalerType) || pt.Implements(marshalerType) ||
 		t.Implements(textMarshalerType) || pt.Implements(textMarshalerType) ||
 		t.Implements(valueType)
+}
+
+// appendStrToken appends s as a serialize() string token.
+func appendStrToken(b []byte, s string) []byte {
+	b = append(b, 's', ':')
+	b = strconv.AppendInt(b, int64(len(s)), 10)
+	b = append(b, ':', '"')
+	b = append(b, s...)
+	return append(b, '"', ';')
 }
 
 // fieldByIndex returns the field at index, allocating nil embedded

@@ -37,19 +37,7 @@ func MarshalValue(v any) (Value, error) {
 	return e.value(reflect.ValueOf(v), 0)
 }
 
-type valState struct{ path *pathElem }
-
-func (e *valState) push(name string) func() {
-	saved := e.path
-	e.path = &pathElem{parent: saved, name: name}
-	return func() { e.path = saved }
-}
-
-func (e *valState) pushIdx(i int) func() {
-	saved := e.path
-	e.path = &pathElem{parent: saved, index: i, isIdx: true}
-	return func() { e.path = saved }
-}
+type valState struct{ path pathStack }
 
 func (e *valState) value(v reflect.Value, depth int) (Value, error) {
 	if depth > maxMarshalDepth {
@@ -145,9 +133,9 @@ func (e *valState) list(v reflect.Value, depth int) (Value, error) {
 	n := v.Len()
 	a := NewArray(n)
 	for i := 0; i < n; i++ {
-		pop := e.pushIdx(i)
+		e.path.pushIdx(i)
 		x, err := e.value(v.Index(i), depth+1)
-		pop()
+		e.path.pop()
 		if err != nil {
 			return nil, err
 		}
@@ -164,16 +152,15 @@ func (e *valState) mapValue(v reflect.Value, depth int) (Value, error) {
 	a := NewArray(len(keys))
 	for _, k := range keys {
 		var key Key
-		var pop func()
 		if k.isInt {
 			key = IntKey(k.i)
-			pop = e.push(strconv.FormatInt(k.i, 10))
+			e.path.pushIntKey(k.i)
 		} else {
 			key = StrKey(k.s)
-			pop = e.push(strconv.Quote(k.s))
+			e.path.pushStrKey(k.s)
 		}
 		x, err := e.value(k.v, depth+1)
-		pop()
+		e.path.pop()
 		if err != nil {
 			return nil, err
 		}
@@ -183,29 +170,31 @@ func (e *valState) mapValue(v reflect.Value, depth int) (Value, error) {
 }
 
 func (e *valState) structValue(v reflect.Value, depth int) (Value, error) {
-	si, vals := structFields(v)
-	class, isObj := classOf(v)
+	si := cachedStructInfo(v.Type())
+	class, isObj := classOf(v, si)
 	var obj *Object
 	var arr *Array
 	if isObj {
 		obj = NewObject(class)
 	} else {
-		arr = NewArray(len(vals))
+		arr = NewArray(len(si.fields))
 	}
-	for i, fv := range vals {
-		if !fv.IsValid() {
+	for i := range si.fields {
+		f := &si.fields[i]
+		fv, ok := structField(v, f)
+		if !ok {
 			continue
 		}
-		pop := e.push(si.fields[i].name)
+		e.path.pushField(f.name)
 		x, err := e.value(fv, depth+1)
-		pop()
+		e.path.pop()
 		if err != nil {
 			return nil, err
 		}
 		if isObj {
-			obj.Set(si.fields[i].name, x)
+			obj.Set(f.name, x)
 		} else {
-			arr.Set(si.fields[i].nameKey, x)
+			arr.Set(f.nameKey, x)
 		}
 	}
 	if isObj {

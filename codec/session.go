@@ -120,6 +120,7 @@ type Session struct {
 	ents     []sEntry
 	idx      map[Key]int
 	whole    bool // values were decoded together (cross-entry references)
+	opaqueC  bool // Serializable payloads are opaque (see retryOpaque)
 	modified bool
 	maxDepth int
 	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
@@ -205,7 +206,7 @@ func isScalar(v Value) bool {
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef,
+		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaqueC: s.opaqueC,
 		entSlab: s.entSlab, arrSlab: s.arrSlab}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
@@ -580,14 +581,17 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
+		c := new(Serializable)
+		*c = *x
+		c.Payload = append([]byte(nil), x.Payload...)
 		memo[x] = c
 		if x.inner != nil {
 			c.inner = deepCopy(x.inner, memo)
 		}
 		return c
 	case Serializable:
-		c := Serializable{Class: x.Class, Payload: append([]byte(nil), x.Payload...), nslots: x.nslots, counted: x.counted, innerSrc: x.innerSrc}
+		c := x
+		c.Payload = append([]byte(nil), x.Payload...)
 		if x.inner != nil {
 			c.inner = deepCopy(x.inner, memo)
 		}
@@ -625,6 +629,18 @@ type seg struct {
 // DecodeSessionString is [DecodeSession] for a string; the session keeps
 // a reference to data instead of copying it.
 func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error) {
+	if !retryOpaque(data) {
+		return decodeSession(h, data, opts, false, false)
+	}
+	for _, opaque := range []bool{false, true} {
+		if s, err := decodeSession(h, data, opts, opaque, true); err == nil {
+			return s, nil
+		}
+	}
+	return decodeSession(h, data, opts, false, false)
+}
+
+func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) (*Session, error) {
 	if _, err := ParseHandler(string(h)); err != nil {
 		return nil, err
 	}
@@ -634,7 +650,8 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 	if len(data) == 0 {
 		return s, nil
 	}
-	d := decoder{d: data, maxDepth: s.maxDepth}
+	s.opaqueC = opaqueC
+	d := decoder{d: data, maxDepth: s.maxDepth, opaqueC: opaqueC, strictRefs: strict}
 	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
 		d.kinds = make([]Kind, 0, len(data)/8+1)
 	}
@@ -761,7 +778,7 @@ func entrySegs(es []sEntry) []seg {
 // decodeWhole builds every value with one reference table, for sessions
 // whose values refer to each other.
 func (s *Session) decodeWhole(segs []seg) error {
-	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true}
+	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaqueC: s.opaqueC}
 	if s.h == PHPSerialize {
 		d.nslot = 1
 		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself

@@ -199,6 +199,29 @@ func TestSessionReferences(t *testing.T) {
 	if got := mustEncode(t, s); got != `a|O:8:"stdClass":0:{}b|r:1;` {
 		t.Fatal(got)
 	}
+	// Opaque Serializable payload that parses as a value, then references.
+	s = mustSession(t, PHP, `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}`)
+	if got := mustEncode(t, s); got != `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}` {
+		t.Fatal(got)
+	}
+	if c, _, _ := s.Get("c"); c.(*Object) != func() Value { v, _ := c.(*Object).Get("self"); return v }() {
+		t.Fatal("self reference not resolved to the object")
+	}
+	av, _, _ := s.Get("a")
+	if !av.(*Serializable).Opaque {
+		t.Fatal("Opaque not set")
+	}
+	// The same graph built by hand encodes the same way.
+	leg := &Serializable{Class: "Legacy", Payload: []byte("N;"), Opaque: true}
+	self := NewObject("stdClass")
+	self.Set("self", self)
+	hb := NewSession(PHP)
+	hb.Set("a", leg)
+	hb.Set("b", leg)
+	hb.Set("c", self)
+	if got := mustEncode(t, hb); got != `a|C:6:"Legacy":2:{N;}b|r:1;c|O:8:"stdClass":1:{s:4:"self";r:3;}` {
+		t.Fatal(got)
+	}
 	// Reference to the session array itself is refused (php_serialize).
 	if _, err := DecodeSession(PHPSerialize, []byte(`a:1:{s:1:"a";R:1;}`), nil); err == nil {
 		t.Fatal("R:1 in php_serialize accepted")

@@ -115,20 +115,8 @@ func (e *UnmarshalerError) Error() string {
 func (e *UnmarshalerError) Unwrap() error { return e.Err }
 
 type decState struct {
-	path     *pathElem
+	path     pathStack
 	savedErr error
-}
-
-func (d *decState) push(name string) func() {
-	saved := d.path
-	d.path = &pathElem{parent: saved, name: name}
-	return func() { d.path = saved }
-}
-
-func (d *decState) pushIdx(i int) func() {
-	saved := d.path
-	d.path = &pathElem{parent: saved, index: i, isIdx: true}
-	return func() { d.path = saved }
 }
 
 func (d *decState) typeErr(desc string, t reflect.Type) {
@@ -224,6 +212,12 @@ func (d *decState) value(val Value, v reflect.Value, depth int) error {
 	}
 	_, isNull := val.(Null)
 
+	// Plain targets (no methods that matter, not a pointer, interface or
+	// codec type) skip the indirection checks.
+	if !isNull && plainTarget(v.Type()) {
+		return d.plain(val, v, depth)
+	}
+
 	// A target of a codec Value type takes the value as it is.
 	if v.Kind() != reflect.Pointer || !v.Type().Implements(unmarshalerType) {
 		if v.Type().Implements(valueType) || v.Type() == valueType {
@@ -294,7 +288,32 @@ func (d *decState) value(val Value, v reflect.Value, depth int) error {
 		return nil
 	}
 
+	return d.plain(val, v, depth)
+}
+
+// plainCache remembers which target types need none of the special
+// handling of decState.value.
+var plainCache = newTypeFlagCache()
+
+func plainTarget(t reflect.Type) bool {
+	return plainCache.get(t, func(t reflect.Type) bool {
+		switch t.Kind() {
+		case reflect.Pointer, reflect.Interface:
+			return false
+		}
+		pt := reflect.PointerTo(t)
+		return !t.Implements(valueType) && !t.Implements(unmarshalerType) && !pt.Implements(unmarshalerType) &&
+			!t.Implements(textUnmarshalerType) && !pt.Implements(textUnmarshalerType)
+	})
+}
+
+// plain stores val into a target that is not a pointer, interface,
+// codec value or (Text)Unmarshaler.
+func (d *decState) plain(val Value, v reflect.Value, depth int) error {
+	t := v.Type()
 	switch x := val.(type) {
+	case Null:
+		return nil
 	case Bool:
 		if v.Kind() != reflect.Bool {
 			d.typeErr("bool", t)
@@ -353,6 +372,33 @@ func (d *decState) value(val Value, v reflect.Value, depth int) error {
 	return nil
 }
 
+// entries gives indexed access to the elements of an array or the members
+// of an object (without closures, which would allocate).
+type entries struct {
+	a *Array
+	o *Object
+}
+
+func (e entries) len() int {
+	if e.a != nil {
+		return e.a.Len()
+	}
+	return e.o.Len()
+}
+
+// at returns the i-th key (object members: the plain property name as a
+// string key) and value.
+func (e entries) at(i int) (Key, Value) {
+	if e.a != nil {
+		return e.a.At(i)
+	}
+	m, v := e.o.At(i)
+	if m.Key.IsInt() {
+		return m.Key, v
+	}
+	return RawStrKey(m.Name), v
+}
+
 func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 	t := v.Type()
 	switch v.Kind() {
@@ -367,40 +413,36 @@ func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 		} else {
 			v.SetLen(n)
 		}
-		i := 0
-		var err error
-		a.Range(func(_ Key, x Value) bool {
-			pop := d.pushIdx(i)
-			err = d.value(x, v.Index(i), depth+1)
-			pop()
-			i++
-			return err == nil
-		})
-		return err
+		for i := 0; i < n; i++ {
+			_, x := a.At(i)
+			d.path.pushIdx(i)
+			err := d.value(x, v.Index(i), depth+1)
+			d.path.pop()
+			if err != nil {
+				return err
+			}
+		}
+		return nil
 	case reflect.Array:
 		n := v.Len()
 		i := 0
-		var err error
-		a.Range(func(_ Key, x Value) bool {
-			if i >= n {
-				return false
+		for ; i < n && i < a.Len(); i++ {
+			_, x := a.At(i)
+			d.path.pushIdx(i)
+			err := d.value(x, v.Index(i), depth+1)
+			d.path.pop()
+			if err != nil {
+				return err
 			}
-			pop := d.pushIdx(i)
-			err = d.value(x, v.Index(i), depth+1)
-			pop()
-			i++
-			return err == nil
-		})
-		for ; i < n && err == nil; i++ {
+		}
+		for ; i < n; i++ {
 			v.Index(i).SetZero()
 		}
-		return err
+		return nil
 	case reflect.Map:
-		return d.toMap(v, depth, func(yield func(k Key, x Value) bool) { a.Range(yield) }, a.Len())
+		return d.toMap(v, depth, entries{a: a})
 	case reflect.Struct:
-		return d.toStruct(v, depth, func(yield func(name string, x Value) bool) {
-			a.Range(func(k Key, x Value) bool { return yield(keyText(k), x) })
-		})
+		return d.toStruct(v, depth, entries{a: a})
 	}
 	d.typeErr("array", t)
 	return nil
@@ -409,11 +451,9 @@ func (d *decState) array(a *Array, v reflect.Value, depth int) error {
 func (d *decState) object(o *Object, v reflect.Value, depth int) error {
 	switch v.Kind() {
 	case reflect.Map:
-		return d.toMap(v, depth, func(yield func(k Key, x Value) bool) {
-			objectRange(o, func(name string, x Value) bool { return yield(StrKey(name), x) })
-		}, objectLen(o))
+		return d.toMap(v, depth, entries{o: o})
 	case reflect.Struct:
-		return d.toStruct(v, depth, func(yield func(name string, x Value) bool) { objectRange(o, yield) })
+		return d.toStruct(v, depth, entries{o: o})
 	}
 	d.typeErr(describe(o), v.Type())
 	return nil
@@ -426,10 +466,23 @@ func keyText(k Key) string {
 	return k.String()
 }
 
-func (d *decState) toMap(v reflect.Value, depth int, each func(func(Key, Value) bool), n int) error {
+// mapKeyInt converts an array key for an integer-keyed map.
+func (d *decState) mapKeyInt(k Key, kt reflect.Type) (int64, bool) {
+	if k.IsInt() {
+		return k.Int(), true
+	}
+	n, err := strconv.ParseInt(k.String(), 10, 64)
+	if err != nil {
+		d.typeErr("array key "+strconv.Quote(k.String()), kt)
+		return 0, false
+	}
+	return n, true
+}
+
+func (d *decState) toMap(v reflect.Value, depth int, es entries) error {
 	t := v.Type()
 	kt := t.Key()
-	textKey := reflect.PointerTo(kt).Implements(textUnmarshalerType)
+	textKey := kt.Kind() != reflect.String && reflect.PointerTo(kt).Implements(textUnmarshalerType)
 	switch {
 	case kt.Kind() == reflect.String, textKey,
 		kt.Kind() >= reflect.Int && kt.Kind() <= reflect.Uintptr:
@@ -437,95 +490,95 @@ func (d *decState) toMap(v reflect.Value, depth int, each func(func(Key, Value) 
 		d.typeErr("array", t)
 		return nil
 	}
+	n := es.len()
 	if v.IsNil() {
 		v.Set(reflect.MakeMapWithSize(t, n))
 	}
-	et := t.Elem()
-	var err error
-	each(func(k Key, x Value) bool {
-		kv := reflect.New(kt).Elem()
-		txt := keyText(k)
+	// Scratch key and element, reused for every entry (SetMapIndex copies).
+	kv := reflect.New(kt).Elem()
+	ev := reflect.New(t.Elem()).Elem()
+	for i := 0; i < n; i++ {
+		k, x := es.at(i)
 		switch {
-		case textKey && kt.Kind() != reflect.String:
-			if e := kv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(txt)); e != nil {
-				err = &UnmarshalerError{Type: kt, Path: d.path.String(), Err: e}
-				return false
+		case textKey:
+			kv.SetZero()
+			if e := kv.Addr().Interface().(encoding.TextUnmarshaler).UnmarshalText([]byte(keyText(k))); e != nil {
+				return &UnmarshalerError{Type: kt, Path: d.path.String(), Err: e}
 			}
 		case kt.Kind() == reflect.String:
-			kv.SetString(txt)
+			kv.SetString(keyText(k))
 		case kt.Kind() >= reflect.Int && kt.Kind() <= reflect.Int64:
-			var n int64
-			if k.IsInt() {
-				n = k.Int()
-			} else {
-				var e error
-				n, e = strconv.ParseInt(txt, 10, 64)
-				if e != nil {
-					d.typeErr("array key "+strconv.Quote(txt), kt)
-					return true
-				}
+			n, ok := d.mapKeyInt(k, kt)
+			if !ok {
+				continue
 			}
 			if kv.OverflowInt(n) {
-				d.typeErr("array key "+txt, kt)
-				return true
+				d.typeErr("array key "+keyText(k), kt)
+				continue
 			}
 			kv.SetInt(n)
 		default: // unsigned
-			var n int64
-			if k.IsInt() {
-				n = k.Int()
-			} else {
-				var e error
-				n, e = strconv.ParseInt(txt, 10, 64)
-				if e != nil {
-					d.typeErr("array key "+strconv.Quote(txt), kt)
-					return true
-				}
+			n, ok := d.mapKeyInt(k, kt)
+			if !ok {
+				continue
 			}
 			if n < 0 || kv.OverflowUint(uint64(n)) {
-				d.typeErr("array key "+txt, kt)
-				return true
+				d.typeErr("array key "+keyText(k), kt)
+				continue
 			}
 			kv.SetUint(uint64(n))
 		}
-		ev := reflect.New(et).Elem()
 		if old := v.MapIndex(kv); old.IsValid() {
 			ev.Set(old)
+		} else {
+			ev.SetZero()
 		}
-		pop := d.push(strconv.Quote(txt))
-		err = d.value(x, ev, depth+1)
-		pop()
+		if k.IsInt() {
+			d.path.pushIntKey(k.Int())
+		} else {
+			d.path.pushStrKey(k.String())
+		}
+		err := d.value(x, ev, depth+1)
+		d.path.pop()
 		if err != nil {
-			return false
+			return err
 		}
 		v.SetMapIndex(kv, ev)
-		return true
-	})
-	return err
+	}
+	return nil
 }
 
-func (d *decState) toStruct(v reflect.Value, depth int, each func(func(string, Value) bool)) error {
+func (d *decState) toStruct(v reflect.Value, depth int, es entries) error {
 	si := cachedStructInfo(v.Type())
-	var err error
-	each(func(name string, x Value) bool {
+	n := es.len()
+	for j := 0; j < n; j++ {
+		k, x := es.at(j)
+		var name string
+		if k.IsInt() {
+			name = strconv.FormatInt(k.Int(), 10)
+		} else {
+			name = k.String()
+		}
 		i, ok := si.byName[name]
 		if !ok {
 			i, ok = si.byFold[strings.ToLower(name)]
 		}
 		if !ok {
-			return true
+			continue
 		}
-		f := si.fields[i]
+		f := &si.fields[i]
 		fv, ok := fieldByIndex(v, f.index, true)
 		if !ok {
-			return true
+			continue
 		}
-		pop := d.push(f.name)
-		err = d.value(x, fv, depth+1)
-		pop()
-		return err == nil
-	})
-	return err
+		d.path.pushField(f.name)
+		err := d.value(x, fv, depth+1)
+		d.path.pop()
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // natural converts a PHP value to the Go value stored into an empty
@@ -547,26 +600,29 @@ func (d *decState) natural(val Value, depth int) (any, error) {
 	case String:
 		return string(x), nil
 	case *Array:
+		n := x.Len()
 		if x.IsList() {
-			out := make([]any, 0, x.Len())
-			var err error
-			x.Range(func(_ Key, e Value) bool {
-				var n any
-				n, err = d.natural(e, depth+1)
-				out = append(out, n)
-				return err == nil
-			})
-			return out, err
+			out := make([]any, n)
+			for i := 0; i < n; i++ {
+				_, e := x.At(i)
+				nat, err := d.natural(e, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = nat
+			}
+			return out, nil
 		}
-		out := make(map[string]any, x.Len())
-		var err error
-		x.Range(func(k Key, e Value) bool {
-			var n any
-			n, err = d.natural(e, depth+1)
-			out[keyText(k)] = n
-			return err == nil
-		})
-		return out, err
+		out := make(map[string]any, n)
+		for i := 0; i < n; i++ {
+			k, e := x.At(i)
+			nat, err := d.natural(e, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			out[keyText(k)] = nat
+		}
+		return out, nil
 	}
 	return val, nil
 }

@@ -85,10 +85,17 @@ type Serializable struct {
 	Class   string
 	Payload []byte
 
+	// Opaque records that PHP numbered no values inside Payload: the
+	// class's serialize() did not call serialize() (see below). It only
+	// matters when Payload happens to be serialize() text (such as "N;")
+	// and R:/r: references follow it. Decoding sets it when that reading
+	// is the one that makes the references fit.
+	Opaque bool
+
 	nslots  int  // numbered values inside Payload (see payloadValues)
 	counted bool // nslots is known
 
-	inner    Value  // decoded Payload, kept when it holds R:/r: (renumbered on encode)
+	inner    Value  // decoded Payload (renumbered and registered on encode)
 	innerSrc string // the Payload inner was decoded from
 }
 

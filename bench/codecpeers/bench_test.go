@@ -58,7 +58,7 @@ type session struct {
 	LastAct   int64             `php:"last_activity"`
 	UA        string            `php:"ua"`
 	CSRF      map[string]string `php:"csrf_tokens"`
-	AB        map[string]string `php:"ab_tests"`
+	AB        map[string]any    `php:"ab_tests"`
 	Wishlist  []int             `php:"wishlist"`
 	Coupon    *string           `php:"coupon"`
 	IsAdmin   bool              `php:"is_admin"`

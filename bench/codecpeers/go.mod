@@ -2,13 +2,13 @@ module github.com/phpsession/phpsession/bench/codecpeers
 
 go 1.26
 
-require github.com/phpsession/phpsession v0.0.0
-
 require (
-	github.com/stlong5/phpserialize v1.0.1 // indirect
-	github.com/trim21/go-phpserialize v0.1.4 // indirect
-	github.com/yvasiyarov/php_session_decoder v0.0.0-20180803065642-a065a3b0b7d1 // indirect
-	go4.org/unsafe/assume-no-moving-gc v0.0.0-20231121144256-b99613f794b6 // indirect
+	github.com/phpsession/phpsession v0.0.0
+	github.com/stlong5/phpserialize v1.0.1
+	github.com/trim21/go-phpserialize v0.1.4
+	github.com/yvasiyarov/php_session_decoder v0.0.0-20180803065642-a065a3b0b7d1
 )
+
+require go4.org/unsafe/assume-no-moving-gc v0.0.0-20231121144256-b99613f794b6 // indirect
 
 replace github.com/phpsession/phpsession => ../..

@@ -17,6 +17,14 @@ class Legacy implements Serializable {
     public function serialize() { return $this->d; }
     public function unserialize($s) { $this->d = $s; }
 }
+// Nested::serialize() calls serialize(), which shares PHP's reference
+// counter with the outer serialize() (PHP-COMPAT §13.6).
+class Nested implements Serializable {
+    public $v;
+    public function __construct($v = null) { $this->v = $v; }
+    public function serialize() { return serialize($this->v); }
+    public function unserialize($s) { $this->v = unserialize($s); }
+}
 class Modern {
     public $data = [];
     public function __serialize(): array { return $this->data; }
@@ -64,6 +72,7 @@ function typed_dump($v, $depth = 0) {
     }
     if ($v instanceof UnitEnum) return ['E', get_class($v), $v->name];
     if ($v instanceof Legacy) return ['C', 'Legacy', bin2hex($v->d)];
+    if ($v instanceof Nested) return ['Cn', 'Nested'];
     if ($v instanceof Modern) return ['M', typed_dump($v->data, $depth + 1)];
     if (is_object($v)) {
         global $DUMP_SEEN;

@@ -61,7 +61,8 @@ function rnd_value($d) {
         case 5: case 6: return rnd_string();
         case 7: case 8: return rnd_array($d + 1);
         case 9: return rnd_object($d + 1);
-        case 10: return mt_rand(0, 1) ? Suit::cases()[mt_rand(0, 2)] : Status::cases()[mt_rand(0, 1)];
+        case 10: if (!empty($G['noenum'])) return rnd_int();
+            return mt_rand(0, 1) ? Suit::cases()[mt_rand(0, 2)] : Status::cases()[mt_rand(0, 1)];
         case 11: if ($G['objs']) return $G['objs'][mt_rand(0, count($G['objs']) - 1)]; return rnd_object($d + 1);
         default: return rnd_array($d + 1);
     }
@@ -90,7 +91,19 @@ function rnd_object($d) {
         case 0: $o = new stdClass; foreach (rnd_array($d) as $k => $v) $o->{(is_string($k) && ($k === "" || $k[0] === "\0")) ? "_$k" : $k} = $v; break;
         case 1: $o = new Pt(rnd_value($d), rnd_value($d), rnd_value($d)); break;
         case 2: $o = new Child(rnd_value($d), rnd_value($d), rnd_value($d), rnd_value($d)); $o->extra = rnd_value($d); break;
-        case 3: $o = new Legacy(rnd_string()); break;
+        // The payload starts with "L" so that it never looks like
+        // serialize() text: whether a payload's own values take part in the
+        // reference numbering depends on the PHP class (see Nested).
+        // Nested's value gets its own object/reference pools: a value
+        // outside that points (r:/R:) into a Serializable payload is a known
+        // codec limitation (reported), so the generator does not make one.
+        case 3:
+            if (mt_rand(0, 2)) { $o = new Legacy('L' . rnd_string()); break; }
+            // (Enum cases are shared singletons, so none inside either.)
+            $saved = $G; $G = ['objs' => [], 'refs' => [], 'enums' => [], 'noenum' => true];
+            $o = new Nested(rnd_value($d + 1));
+            $G = $saved;
+            break;
         case 4: $o = new Modern; $o->data = rnd_array($d); break;
         default: $o = new stdClass; $o->self = $o; $o->n = rnd_int(); break;
     }
