@@ -138,6 +138,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			Gap:             gap,
 			Window:          window,
 			ContendedGap:    cgap,
+			Linger:          cfg.Linger,
 		},
 		Hooks:      m.hooks(),
 		Ctx:        context.Background(),

@@ -20,6 +20,7 @@ const (
 	DefaultPHPLockWaitTime = 2 * time.Millisecond
 	DefaultPHPLockRetries  = 10
 	DefaultMaxBatch        = 512
+	DefaultLinger          = 50 * time.Microsecond
 	DefaultIdleTimeout     = 30 * time.Second
 	DefaultMaxActors       = 100_000
 	DefaultCacheEntries    = 10_000
@@ -72,6 +73,10 @@ type Config struct {
 
 	// MaxBatch caps the operations applied under one lock (default 512).
 	MaxBatch int
+	// Linger is how long the actor of a hot session waits for callers
+	// answered by its last batch to join the next one (default 50 µs;
+	// negative: off). Larger batches mean fewer Redis commands per update.
+	Linger time.Duration
 	// MaxHold caps how long one batch applies operations while holding
 	// the lock (default: derived from the PHP settings, ≤ 4 ms).
 	MaxHold time.Duration
@@ -152,6 +157,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxBatch <= 0 {
 		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
 	}
 	if c.LockLostRetries == 0 {
 		c.LockLostRetries = DefaultLockLostRetries

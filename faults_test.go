@@ -17,13 +17,13 @@ import (
 // A slow Update fn keeps the lock: the lock is renewed while fn runs.
 func TestSlowUpdateRenewsLock(t *testing.T) {
 	r := testenv.StartRedis(t)
-	m := openTest(t, r, phpsession.Config{LockExpiry: 90 * time.Millisecond})
+	m := openTest(t, r, phpsession.Config{LockExpiry: 300 * time.Millisecond})
 	ctx := context.Background()
 	runs := 0
 	err := m.Update(ctx, "slow", func(s *phpsession.Session) error {
 		runs++
 		// hold the lock for several lock lifetimes; the lock must survive
-		deadline := time.Now().Add(400 * time.Millisecond)
+		deadline := time.Now().Add(900 * time.Millisecond)
 		for time.Now().Before(deadline) {
 			pttl := r.MustDo("PTTL", "PHPREDIS_SESSION:slow_LOCK")
 			if pttl == "-2" {

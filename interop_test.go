@@ -112,3 +112,59 @@ func TestInteropUnderLoadWithPHP(t *testing.T) {
 	require.Equal(t, int(goOK.Load()), goN, "lost Go updates")
 	require.Equal(t, phpProcs*phpIters, phpN, "lost PHP updates")
 }
+
+// TestInteropValuesWithPHP: what PHP writes Go reads as PHP meant it, and
+// what Go writes (Go values, a JSON field) PHP reads back as Go meant it.
+func TestInteropValuesWithPHP(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	cfg := testenv.PHPSession{Addr: r.Addr, Locking: true}
+	id := "vals" + phpsession.NewID()[:8]
+
+	_, _, err := testenv.RunPHP(ctx, t, cfg, `
+session_id($argv[1]); session_start();
+$_SESSION['user'] = ['id' => 7, 'name' => 'Zoë', 'roles' => ['admin', 'dev']];
+$_SESSION['price'] = 0.1;
+$_SESSION['ga_data'] = json_encode(['cid' => 'GA1.2.3', 'hits' => 3]);
+session_write_close();
+`, id)
+	require.NoError(t, err)
+
+	type user struct {
+		ID    int      `php:"id"`
+		Name  string   `php:"name"`
+		Roles []string `php:"roles"`
+	}
+	u, err := phpsession.GetAs[user](ctx, m, id, "user")
+	require.NoError(t, err)
+	require.Equal(t, user{7, "Zoë", []string{"admin", "dev"}}, u)
+	price, err := phpsession.GetAs[float64](ctx, m, id, "price")
+	require.NoError(t, err)
+	require.Equal(t, 0.1, price)
+	ga, err := m.Get(ctx, id, "ga_data") // JSON field: decoded
+	require.NoError(t, err)
+	require.Equal(t, "GA1.2.3", ga.(map[string]any)["cid"])
+
+	require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+		u.Roles = append(u.Roles, "go")
+		if err := s.Set("user", u); err != nil {
+			return err
+		}
+		if err := s.Set("ga_data", map[string]any{"cid": "GA1.2.3", "hits": 4}); err != nil {
+			return err
+		}
+		return s.Set("from_go", map[string]int{"a": 1})
+	}))
+
+	out, _, err := testenv.RunPHP(ctx, t, cfg, `
+session_id($argv[1]); session_start();
+$u = $_SESSION['user'];
+$ga = json_decode($_SESSION['ga_data'], true);
+echo json_encode([$u['id'], $u['name'], $u['roles'], $_SESSION['price'], $ga['hits'], $_SESSION['from_go']['a']]);
+session_write_close();
+`, id)
+	require.NoError(t, err)
+	require.JSONEq(t, `[7,"Zoë",["admin","dev","go"],0.1,4,1]`, out)
+}

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
 )
@@ -11,6 +12,7 @@ import (
 // System owns the protoactor actor system that runs session actors.
 type System struct {
 	as   *pa.ActorSystem
+	disp *dispatcher
 	once sync.Once
 }
 
@@ -22,11 +24,17 @@ func NewSystem() *System {
 		}),
 		pa.WithDeadLetterRequestLogging(false),
 	)
-	return &System{as: as}
+	return &System{as: as, disp: newDispatcher(64, time.Second)}
 }
 
-// Shutdown stops the actor system. Actors should have been closed first.
-func (s *System) Shutdown() { s.once.Do(s.as.Shutdown) }
+// Shutdown stops the actor system and its worker goroutines. Actors should
+// have been closed first.
+func (s *System) Shutdown() {
+	s.once.Do(func() {
+		s.as.Shutdown()
+		s.disp.shutdown()
+	})
+}
 
 // Owner is told about an actor's lifecycle by its Handle.
 type Owner interface {
@@ -59,6 +67,7 @@ func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
 	a := &sessionActor{id: id, env: env, owner: owner, h: h, set: env.Settings.withDefaults()}
 	h.a = a
 	props := pa.PropsFromProducer(func() pa.Actor { return a },
+		pa.WithDispatcher(s.disp),
 		pa.WithMailbox(func() pa.Mailbox {
 			mb := pa.Unbounded()()
 			a.mb = mb

@@ -153,6 +153,10 @@ type Settings struct {
 	// the lock busy, it leaves the lock free for at least Gap in every
 	// Window. Gap 0 disables this.
 	Gap, Window time.Duration
+	// Linger is how long a hot session's actor yields before a batch so
+	// that callers answered by the previous batch can join (default 0:
+	// off; the Manager sets 50 µs).
+	Linger time.Duration
 	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
 	// was seen on the session (0: Gap).
 	ContendedGap time.Duration

@@ -29,10 +29,9 @@ func (o *Options) maxDepth() int {
 
 // slot is one numbered value of the reference table (build mode).
 type slot struct {
-	back bool // written as r: (PHP never points R:/r: at such a slot)
-	v    Value
-	m    *omap // where the value is stored, for turning it into a reference
-	idx  int
+	v   Value
+	m   *omap // where the value is stored, for turning it into a reference
+	idx int
 }
 
 // decoder parses PHP serialize() text. In build mode it produces values;
@@ -50,15 +49,15 @@ type decoder struct {
 	nslot    int    // numbered values so far, absolute (includes slotBase)
 	slotBase int    // numbers <= slotBase belong to earlier entries
 
-	entryBase  int  // scan mode: first number of the current session entry, minus one
-	hasRef     bool // an R:/r: was seen (reset per entry by the caller)
-	crossRef   bool // an R:/r: pointed before entryBase
-	noRef1     bool // php_serialize: value 1 is the session array itself
-	lenient    bool // scan only: do not range-check R:/r: (payload counting)
-	opaqueC    bool // treat every Serializable payload as opaque (see payloadValues)
-	strictRefs bool // reject R:/r: to a slot written as r: (to choose between payload readings)
-	noSlots    bool // build mode: the input has no R:/r:, keep no reference table
-	noKinds    bool // scan mode: the input has no r:, keep no kind table
+	entryBase int             // scan mode: first number of the current session entry, minus one
+	hasRef    bool            // an R:/r: was seen (reset per entry by the caller)
+	crossRef  bool            // an R:/r: pointed before entryBase
+	noRef1    bool            // php_serialize: value 1 is the session array itself
+	lenient   bool            // scan only: do not range-check R:/r: (payload counting)
+	opaque    map[string]bool // Serializable classes whose payloads PHP did not number (see payloadValues)
+	ambiguous []string        // classes whose payloads parsed as serialize() text
+	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
+	noKinds   bool            // scan mode: the input has no r:, keep no kind table
 
 	entSlab []entry // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
@@ -369,9 +368,6 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return d.enum(m, idx, s)
 	case 'r':
 		s := d.push(m, idx, kindBackref)
-		if s >= 0 && d.build {
-			d.slots[s].back = true
-		}
 		own := d.nslot
 		d.pos += 2
 		n, err := d.uint()
@@ -392,9 +388,6 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
-			if d.strictRefs && d.slots[n-1-d.slotBase].back {
-				return d.errAt(start, "r:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
-			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
 			switch t.(type) {
 			case *Object, *Serializable, Enum:
@@ -402,13 +395,8 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
-		} else if n-1 < len(d.kinds) {
-			if !isObjectKind(d.kinds[n-1]) {
-				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
-			}
-			if d.strictRefs && d.kinds[n-1] == kindBackref {
-				return d.errAt(start, "r:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
-			}
+		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
+			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 		}
 		return nil
 	case 'R':
@@ -434,12 +422,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			if n <= d.slotBase || d.noSlots {
 				return d.errAt(start, "reference to another session entry")
 			}
-			if d.strictRefs && d.slots[n-1-d.slotBase].back {
-				return d.errAt(start, "R:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
-			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
-		} else if d.strictRefs && n-1 < len(d.kinds) && d.kinds[n-1] == kindBackref {
-			return d.errAt(start, "R:"+strconv.Itoa(n)+" points to a back-reference (not as PHP writes)")
 		}
 		return nil
 	}
@@ -927,10 +910,10 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	}
 	var x *Serializable
 	if d.build {
-		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaqueC}
+		x = &Serializable{Class: class, Payload: []byte(p), counted: true, Opaque: d.opaque[class]}
 		d.store(m, idx, s, x)
 	}
-	inner, val, _ := d.payloadValues(ps, ps+n, depth)
+	inner, val, _ := d.payloadValues(class, ps, ps+n, depth)
 	if x != nil {
 		x.nslots = inner
 		if inner > 0 {
@@ -951,8 +934,8 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 // reference counter, so those values take numbers too. A payload that is
 // not exactly one serialize() value is opaque and numbers nothing. It
 // returns how many numbers the payload used.
-func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
-	if pe == ps || d.opaqueC {
+func (d *decoder) payloadValues(class string, ps, pe, depth int) (int, Value, bool) {
+	if pe == ps || d.opaque[class] {
 		return 0, nil, false
 	}
 	saveD, saveN, saveSlots, saveKinds := d.d, d.nslot, len(d.slots), len(d.kinds)
@@ -976,6 +959,7 @@ func (d *decoder) payloadValues(ps, pe, depth int) (int, Value, bool) {
 		return 0, nil, false
 	}
 	d.hasRef = saveHas || refs
+	d.noteAmbiguous(class)
 	var v Value
 	if tmp != nil {
 		v = tmp.e[0].v
@@ -1048,36 +1032,106 @@ func DecodeValuePrefix(data []byte, opts *Options) (Value, int, error) {
 }
 
 func decodeValue(data string, opts *Options) (Value, int, error) {
-	if !retryOpaque(data) {
-		return decodeValueMode(data, opts, false, false)
+	var v Value
+	var n int
+	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
+		d, val, err := decodeValueMode(data, opts, opaque)
+		if err != nil {
+			return d.ambiguous, false, err
+		}
+		v, n = val, d.pos
+		if len(d.ambiguous) == 0 || !hasRefs(data) {
+			return nil, true, nil
+		}
+		enc, err := EncodeValue(val)
+		return d.ambiguous, err == nil && string(enc) == data[:d.pos], nil
+	})
+	if err != nil {
+		return nil, 0, err
 	}
-	for _, opaque := range []bool{false, true} {
-		if v, n, err := decodeValueMode(data, opts, opaque, true); err == nil {
-			return v, n, nil
+	return v, n, nil
+}
+
+func (d *decoder) noteAmbiguous(class string) {
+	for _, c := range d.ambiguous {
+		if c == class {
+			return
 		}
 	}
-	return decodeValueMode(data, opts, false, false)
+	d.ambiguous = append(d.ambiguous, class)
 }
 
-// retryOpaque reports whether a failed decode is worth retrying with
-// Serializable payloads taken as opaque. PHP numbers the values inside a
-// C: payload only when the class's serialize()/unserialize() call
-// serialize()/unserialize() themselves; a payload like "N;" may be either.
-// codec first assumes nested serialize() (the common implementation) and,
-// if the references that follow do not fit as PHP writes them (each R:/r:
-// names the first occurrence), the other reading; if neither fits exactly,
-// the first reading is used leniently.
-func retryOpaque(data string) bool {
-	return strings.Contains(data, "C:") && (strings.Contains(data, "R:") || strings.Contains(data, "r:"))
+func hasRefs(data string) bool {
+	return strings.Contains(data, "R:") || strings.Contains(data, "r:")
 }
 
-func decodeValueMode(data string, opts *Options, opaqueC, strict bool) (Value, int, error) {
-	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaqueC: opaqueC, strictRefs: strict,
-		noSlots: !strings.Contains(data, "R:") && !strings.Contains(data, "r:")}
+// choosePayloadReading decides how to number the values inside
+// Serializable (C:) payloads. PHP numbers them only when the class's
+// serialize()/unserialize() call serialize()/unserialize() themselves (the
+// usual implementation); a class that returns a stored string verbatim
+// numbers nothing, and a payload such as "N;" looks the same either way.
+// The reading only matters when R:/r: references follow. try decodes with
+// the given classes read as opaque and reports the classes whose payloads
+// parsed as serialize() text and whether the result re-encodes to the
+// input exactly (as everything PHP writes does). Readings are tried per
+// class, nested first; the first exact one wins, else the first that
+// decodes.
+func choosePayloadReading(data string, try func(opaque map[string]bool) (ambiguous []string, exact bool, err error)) error {
+	var known []string
+	var firstErr error
+	var fallback map[string]bool
+	haveFallback := false
+	for mask := 0; mask < 64 && mask < 1<<len(known) || mask == 0; mask++ {
+		var opaque map[string]bool
+		for i, c := range known {
+			if mask&(1<<i) != 0 {
+				if opaque == nil {
+					opaque = make(map[string]bool)
+				}
+				opaque[c] = true
+			}
+		}
+		amb, exact, err := try(opaque)
+		for _, c := range amb {
+			if !slicesContains(known, c) && len(known) < 6 {
+				known = append(known, c)
+			}
+		}
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		if exact {
+			return nil
+		}
+		if !haveFallback {
+			fallback, haveFallback = opaque, true
+		}
+	}
+	if !haveFallback {
+		return firstErr
+	}
+	_, _, err := try(fallback)
+	return err
+}
+
+func slicesContains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func decodeValueMode(data string, opts *Options, opaque map[string]bool) (*decoder, Value, error) {
+	d := &decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque, noSlots: !hasRefs(data)}
 	var root omap
 	root.e = make([]entry, 1)
 	if err := d.value(&root, 0, 0); err != nil {
-		return nil, 0, err
+		return d, nil, err
 	}
-	return root.e[0].v, d.pos, nil
+	return d, root.e[0].v, nil
 }

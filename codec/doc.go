@@ -84,9 +84,11 @@
 //   - Serializable (C:) payloads: PHP numbers the values inside a payload
 //     only when the class's serialize()/unserialize() call
 //     serialize()/unserialize() themselves, which the bytes alone cannot
-//     tell. codec assumes so when the payload is serialize() text, and
-//     otherwise, or when the references that follow only fit the other
-//     reading, treats it as opaque ([Serializable.Opaque]). Custom payload
-//     formats (old PHP's ArrayObject "x:i:0;a:0:{};m:a:0:{}") are opaque;
-//     PHP's own classes may number values inside them.
+//     always tell ("N;" may be either). When R:/r: references follow such
+//     payloads, codec tries the readings per class (nested first) and keeps
+//     the one whose values re-encode to the input exactly, as PHP's own
+//     output always does; [Serializable.Opaque] records the choice so that
+//     encoding numbers the same way. Custom payload formats (old PHP's
+//     ArrayObject "x:i:0;a:0:{};m:a:0:{}") are opaque; PHP's own classes
+//     may number values inside them.
 package codec

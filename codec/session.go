@@ -119,8 +119,8 @@ type Session struct {
 	src      string
 	ents     []sEntry
 	idx      map[Key]int
-	whole    bool // values were decoded together (cross-entry references)
-	opaqueC  bool // Serializable payloads are opaque (see retryOpaque)
+	whole    bool            // values were decoded together (cross-entry references)
+	opaque   map[string]bool // Serializable classes read as opaque (see choosePayloadReading)
 	modified bool
 	maxDepth int
 	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
@@ -206,7 +206,7 @@ func isScalar(v Value) bool {
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaqueC: s.opaqueC,
+		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
 		entSlab: s.entSlab, arrSlab: s.arrSlab}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
@@ -629,29 +629,43 @@ type seg struct {
 // DecodeSessionString is [DecodeSession] for a string; the session keeps
 // a reference to data instead of copying it.
 func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error) {
-	if !retryOpaque(data) {
-		return decodeSession(h, data, opts, false, false)
-	}
-	for _, opaque := range []bool{false, true} {
-		if s, err := decodeSession(h, data, opts, opaque, true); err == nil {
-			return s, nil
+	var s *Session
+	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
+		sess, amb, err := decodeSession(h, data, opts, opaque)
+		if err != nil {
+			return amb, false, err
 		}
+		s = sess
+		if len(amb) == 0 || !hasRefs(data) {
+			return nil, true, nil
+		}
+		// Check the reading: values re-encoded must give the input.
+		c, err := sess.Convert(h)
+		if err != nil {
+			return amb, false, nil
+		}
+		enc, err := c.Encode()
+		return amb, err == nil && string(enc) == data, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	return decodeSession(h, data, opts, false, false)
+	return s, nil
 }
 
-func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) (*Session, error) {
+func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool) (_ *Session, ambiguous []string, _ error) {
 	if _, err := ParseHandler(string(h)); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	s := NewSession(h)
 	s.src = data
 	s.maxDepth = opts.maxDepth()
 	if len(data) == 0 {
-		return s, nil
+		return s, nil, nil
 	}
-	s.opaqueC = opaqueC
-	d := decoder{d: data, maxDepth: s.maxDepth, opaqueC: opaqueC, strictRefs: strict}
+	s.opaque = opaque
+	d := decoder{d: data, maxDepth: s.maxDepth, opaque: opaque}
+	defer func() { ambiguous = d.ambiguous }()
 	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
 		d.kinds = make([]Kind, 0, len(data)/8+1)
 	}
@@ -690,14 +704,14 @@ func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) 
 		for d.pos < len(data) {
 			bar := strings.IndexByte(data[d.pos:], '|')
 			if bar < 0 {
-				return nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
+				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
 			}
 			name := data[d.pos : d.pos+bar]
 			d.pos += bar + 1
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
 			if err := d.value(nil, 0, 0); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(RawStrKey(name), start)
 		}
@@ -705,31 +719,31 @@ func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) 
 		for d.pos < len(data) {
 			n := int(data[d.pos] & 0x7f)
 			if n >= len(data)-d.pos-1 {
-				return nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
+				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
 			}
 			name := data[d.pos+1 : d.pos+1+n]
 			d.pos += 1 + n
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
 			if err := d.value(nil, 0, 0); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(RawStrKey(name), start)
 		}
 	case PHPSerialize:
 		if strings.HasPrefix(data, "N;") {
-			return s, nil
+			return s, nil, nil
 		}
 		if len(data) < 2 || data[0] != 'a' || data[1] != ':' {
 			if _, _, err := decodeValue(data, opts); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
-			return nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
+			return nil, nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
 		}
 		d.pos = 2
 		n, err := d.count()
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		d.nslot = 1
 		d.noRef1 = true
@@ -740,7 +754,7 @@ func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) 
 		for i := 0; i < n; i++ {
 			k, err := d.key()
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			if k.isStr {
 				k = StrKey(k.s)
@@ -748,12 +762,12 @@ func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) 
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
 			if err := d.value(nil, 0, 1); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			add(k, start)
 		}
 		if err := d.expect('}'); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
 	if d.crossRef {
@@ -761,10 +775,10 @@ func decodeSession(h Handler, data string, opts *Options, opaqueC, strict bool) 
 			segs = entrySegs(s.ents)
 		}
 		if err := s.decodeWhole(segs); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	return s, nil
+	return s, nil, nil
 }
 
 func entrySegs(es []sEntry) []seg {
@@ -778,7 +792,7 @@ func entrySegs(es []sEntry) []seg {
 // decodeWhole builds every value with one reference table, for sessions
 // whose values refer to each other.
 func (s *Session) decodeWhole(segs []seg) error {
-	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaqueC: s.opaqueC}
+	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque}
 	if s.h == PHPSerialize {
 		d.nslot = 1
 		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself

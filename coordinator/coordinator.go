@@ -256,18 +256,21 @@ func (c *Coordinator) Close(ctx context.Context) error {
 	if c.live.Load() == 0 {
 		c.signalStopped()
 	}
-	var err error
 	select {
 	case <-c.stopped:
-	case <-ctx.Done():
-		err = ctx.Err()
 		c.abort()
-		<-c.stopped
+		c.sys.Shutdown()
+		return nil
+	case <-ctx.Done():
 	}
+	// Out of time: abort in-flight Redis calls; actors then answer their
+	// ops with errors and stop. Do not wait for them beyond this point (a
+	// user function that never returns would block Close forever); the
+	// actor system shuts down once they have stopped.
 	c.abort()
-	c.sys.Shutdown()
-	if err != nil {
-		return errors.Join(ErrClosed, err)
-	}
-	return nil
+	go func() {
+		<-c.stopped
+		c.sys.Shutdown()
+	}()
+	return errors.Join(ErrClosed, ctx.Err())
 }

@@ -373,7 +373,6 @@ func TestFairnessLeavesGaps(t *testing.T) {
 	gap, window, _ := actor.FairnessFromPHP(2*time.Millisecond, 10)
 	r := newRig(t, actor.Settings{Gap: gap, Window: window}, 0)
 	r.store.Record = true
-	r.store.Delay = 100 * time.Microsecond
 	ctx := context.Background()
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
@@ -391,8 +390,8 @@ func TestFairnessLeavesGaps(t *testing.T) {
 			}
 		}()
 	}
-	// run for a number of batches rather than a wall time
-	for r.batches.Load() < 150 {
+	// load for ~30 windows
+	for t0 := time.Now(); time.Since(t0) < 30*window; {
 		runtime.Gosched()
 		time.Sleep(time.Millisecond)
 	}
@@ -401,21 +400,33 @@ func TestFairnessLeavesGaps(t *testing.T) {
 	iv := r.store.Intervals()
 	require.Greater(t, len(iv), 100)
 	// stretches of lock activity between free gaps ≥ 0.9·gap
+	// A hold longer than 1 ms is the machine stalling the actor while it
+	// holds the lock (holds take microseconds here); no schedule prevents
+	// that, so stretches containing one are not judged.
 	var longest time.Duration
 	start := iv[0].From
-	bigGaps := 0
+	bigGaps, tooLong, stalled := 0, 0, false
 	for i := 1; i < len(iv); i++ {
+		if iv[i-1].To.Sub(iv[i-1].From) > time.Millisecond {
+			stalled = true
+		}
 		free := iv[i].From.Sub(iv[i-1].To)
 		if free >= gap*9/10 {
 			bigGaps++
-			if d := iv[i-1].To.Sub(start); d > longest {
-				longest = d
+			d := iv[i-1].To.Sub(start)
+			if !stalled {
+				longest = max(longest, d)
+				if d > window-gap+2*time.Millisecond {
+					tooLong++
+				}
 			}
-			start = iv[i].From
+			start, stalled = iv[i].From, false
 		}
 	}
-	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v", gap, window, len(iv), bigGaps, longest)
-	require.Greater(t, bigGaps, 0)
-	// by construction ≤ window-gap; allow for a loaded machine
-	require.Less(t, longest, 3*window)
+	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v, %d stretches over window-gap+2ms",
+		gap, window, len(iv), bigGaps, longest, tooLong)
+	require.GreaterOrEqual(t, bigGaps, 3)
+	// By construction a stretch is ≤ window-gap; a stretch can only be
+	// longer when the machine stalls the actor while it holds the lock.
+	require.LessOrEqual(t, tooLong*10, bigGaps, "more than 10%% of busy stretches exceeded the window")
 }

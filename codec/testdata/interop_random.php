@@ -8,6 +8,8 @@ enum Suit { case Hearts; case Spades; }
 class Magic { private $data; function __construct($d = null) { $this->data = $d; }
     function __serialize(): array { return ['d' => $this->data, 5 => 'five']; }
     function __unserialize(array $a): void { $this->data = $a['d']; } }
+class RawLegacy implements Serializable { public $d; function __construct($d = '') { $this->d = $d; }
+    function serialize() { return $this->d; } function unserialize($s) { $this->d = $s; } }
 class Legacy implements Serializable { public $v; function __construct($v = null) { $this->v = $v; }
     function serialize() { return serialize($this->v); } function unserialize($s) { $this->v = unserialize($s); } }
 
@@ -66,6 +68,12 @@ function rval($depth) {
             if ($pool && mt_rand(0, 1)) { return $pool[mt_rand(0, count($pool) - 1)]; }
             if (mt_rand(0, 6) == 0) {
                 $o = new Magic(rval($depth + 1));
+                $pool[] = $o;
+                return $o;
+            }
+            if (mt_rand(0, 6) == 0) {
+                // payload returned verbatim: PHP numbers nothing inside it
+                $o = new RawLegacy(['N;', 'i:5;', 'b:1;', 'a:0:{}', rstr()][mt_rand(0, 4)]);
                 $pool[] = $o;
                 return $o;
             }
