@@ -183,6 +183,9 @@ func describeSessions(ctx context.Context, st *redisio.Store, ids []string, memo
 	for i, id := range ids {
 		r := rs[i*per : (i+1)*per]
 		size, err := r[0].AsInt64()
+		if re, ok := rueidis.IsRedisErr(err); ok && strings.HasPrefix(re.Error(), "WRONGTYPE") {
+			continue // not a session (only seen without SCAN TYPE)
+		}
 		if err != nil {
 			return nil, fmt.Errorf("STRLEN %s: %w", st.Key(id), err)
 		}
@@ -294,6 +297,9 @@ func runLocks(cmd *cobra.Command, st *redisio.Store, match string, staleOnly, fo
 		for i, k := range keys {
 			tok, err := rs[2*i].ToString()
 			if rueidis.IsRedisNil(err) {
+				continue
+			}
+			if re, ok := rueidis.IsRedisErr(err); ok && strings.HasPrefix(re.Error(), "WRONGTYPE") {
 				continue
 			}
 			if err != nil {

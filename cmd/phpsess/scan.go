@@ -41,6 +41,8 @@ type scanner struct {
 	// start cursors per node (resume); nodes in skip are finished.
 	start map[string]uint64
 	skip  map[string]bool
+	// noType: the server does not know SCAN ... TYPE (Redis < 6.0)
+	noType bool
 }
 
 func newScanner(st *redisio.Store, match string, count int64) *scanner {
@@ -111,7 +113,17 @@ func (s *scanner) pages(ctx context.Context, fn func(p scanPage) bool) error {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			e, err := nd.c.Do(ctx, nd.c.B().Scan().Cursor(cur).Match(s.match).Count(s.count).Type("string").Build()).AsScanEntry()
+			var e rueidis.ScanEntry
+			var err error
+			if !s.noType {
+				e, err = nd.c.Do(ctx, nd.c.B().Scan().Cursor(cur).Match(s.match).Count(s.count).Type("string").Build()).AsScanEntry()
+				if re, ok := rueidis.IsRedisErr(err); ok && strings.Contains(strings.ToLower(re.Error()), "syntax") {
+					s.noType = true // Redis < 6.0: no SCAN TYPE; non-strings are skipped later
+				}
+			}
+			if s.noType {
+				e, err = nd.c.Do(ctx, nd.c.B().Scan().Cursor(cur).Match(s.match).Count(s.count).Build()).AsScanEntry()
+			}
 			if err != nil {
 				where := ""
 				if nd.addr != "" {
