@@ -134,3 +134,38 @@ func TestSentinelURL(t *testing.T) {
 	require.Len(t, rows, 1)
 	assert.Equal(t, "sent1", rows[0]["id"])
 }
+
+// TestNoTracking: against a server that refuses CLIENT TRACKING (here:
+// CLIENT renamed away, as some managed services and proxies do), the
+// commands say so and work with --no-tracking; watch then polls.
+func TestNoTracking(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartRedis(t, "--rename-command", "CLIENT", "")
+	php := testenv.PHPSession{Addr: r.Addr, Locking: true}
+	phpRun(t, php, richSessionPHP, "nt1")
+	u := "--redis=" + r.URL()
+
+	res := cli(t, "", u, "get", "nt1")
+	assert.Equal(t, 1, res.Code)
+	assert.Contains(t, res.Err, "use --no-tracking")
+	assert.Equal(t, 1, strings.Count(res.Err, "\n"), res.Err)
+
+	nt := "--no-tracking"
+	assert.Contains(t, mustCLI(t, u, nt, "get", "nt1", "n"), "int(1)")
+	w := startCLI(t, u, nt, "watch", "nt1", "--count", "1", "--poll", "20ms", "--timeout", "60s")
+	readLine(t, w.err, 30*time.Second)
+	mustCLI(t, u, nt, "set", "nt1", "n", "2")
+	assert.Contains(t, readLine(t, w.out, 30*time.Second), "~n: int(1) → int(2)")
+	require.Equal(t, 0, w.wait(t, 30*time.Second))
+	mustCLI(t, u, nt, "del", "nt1", "bin")
+	rows := jsonLines(t, mustCLI(t, u, nt, "--json", "ls"))
+	require.Len(t, rows, 1)
+	out := mustCLI(t, u, nt, "migrate", "--from", "php", "--to", "php_serialize")
+	assert.Contains(t, out, "1 converted")
+	assert.Contains(t, phpRunSer(t, r.Addr, "nt1"), `"n":2`)
+}
+
+func phpRunSer(t *testing.T, addr, id string) string {
+	t.Helper()
+	return phpRun(t, testenv.PHPSession{Addr: addr, Locking: true, Serializer: "php_serialize"}, readBackPHP, id)
+}

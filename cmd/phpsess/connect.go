@@ -12,8 +12,10 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/redis/rueidis"
 	"github.com/spf13/cobra"
 
 	"github.com/phpsession/phpsession"
@@ -32,6 +34,7 @@ type globalOpts struct {
 	handler    string
 	json       bool
 	statsAddr  string
+	noTracking bool
 }
 
 var g globalOpts
@@ -44,6 +47,7 @@ func addGlobalFlags(root *cobra.Command) {
 	pf.StringVar(&g.lockSuffix, "lock-suffix", phpsession.DefaultLockSuffix, "lock key `SUFFIX`")
 	pf.StringVar(&g.handler, "handler", "php", "session serializer (session.serialize_handler) `H`: php, php_serialize or php_binary")
 	pf.BoolVar(&g.json, "json", false, "machine-readable JSON output")
+	pf.BoolVar(&g.noTracking, "no-tracking", false, "connect without client-side caching (Redis < 6, proxies, servers refusing CLIENT TRACKING); watch then polls")
 	pf.StringVar(&g.statsAddr, "stats-addr", "", "serve this process's coordinator metrics as JSON at http://`ADDR`/debug/vars (read by 'phpsess stats --from ADDR')")
 	_ = root.RegisterFlagCompletionFunc("handler", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
 		return []string{"php", "php_serialize", "php_binary"}, cobra.ShellCompDirectiveNoFileComp
@@ -105,11 +109,99 @@ func openStore(cfg redisio.Config) (*redisio.Store, error) {
 		return nil, err
 	}
 	u := g.url()
+	if g.noTracking {
+		c, err := plainClient(u)
+		if err != nil {
+			return nil, err
+		}
+		return redisio.NewStore(c, cfg)
+	}
 	s, err := redisio.OpenURL(u, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", redacted(u), unwrapRedisio(err))
+		return nil, connectError(u, unwrapRedisio(err))
 	}
 	return s, nil
+}
+
+// connectError names the URL (password masked) and, when the server
+// refused client tracking, the way around it.
+func connectError(u string, err error) error {
+	msg := err.Error()
+	for _, p := range []string{"phpsession: open: ", "redisio: ", "connect: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if strings.Contains(msg, "DisableCache") || strings.Contains(msg, "TRACKING") {
+		first, _, _ := strings.Cut(msg, "\n")
+		return fmt.Errorf("connect to %s: %s (the server does not support client tracking: use --no-tracking)", redacted(u), first)
+	}
+	return fmt.Errorf("connect to %s: %w", redacted(u), err)
+}
+
+// ownedClients are closed when run returns.
+var (
+	ownedMu      sync.Mutex
+	ownedClients []rueidis.Client
+)
+
+func closeOwnedClients() {
+	ownedMu.Lock()
+	defer ownedMu.Unlock()
+	for _, c := range ownedClients {
+		c.Close()
+	}
+	ownedClients = nil
+}
+
+// plainClient connects without client-side caching (--no-tracking).
+func plainClient(u string) (rueidis.Client, error) {
+	opt, err := parseRedisURL(u)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--redis: %w", err)}
+	}
+	opt.DisableCache = true
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", redacted(u), err)
+	}
+	ownedMu.Lock()
+	ownedClients = append(ownedClients, c)
+	ownedMu.Unlock()
+	return c, nil
+}
+
+// parseRedisURL is rueidis.ParseURL plus the redis-sentinel:// and
+// rediss-sentinel:// forms (host:port[,host:port...]/master-name), as
+// redisio.OpenURL reads them.
+func parseRedisURL(u string) (rueidis.ClientOption, error) {
+	for _, scheme := range []string{"redis-sentinel://", "rediss-sentinel://"} {
+		rest, ok := strings.CutPrefix(u, scheme)
+		if !ok {
+			continue
+		}
+		rest, query, _ := strings.Cut(rest, "?")
+		userinfo := ""
+		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+			userinfo, rest = rest[:i+1], rest[i+1:]
+		}
+		hosts, master, _ := strings.Cut(rest, "/")
+		if master == "" {
+			master = "mymaster"
+		}
+		hs := strings.Split(hosts, ",")
+		nu := "redis://"
+		if scheme == "rediss-sentinel://" {
+			nu = "rediss://"
+		}
+		nu += userinfo + hs[0] + "?master_set=" + master
+		for _, h := range hs[1:] {
+			nu += "&addr=" + h
+		}
+		if query != "" {
+			nu += "&" + query
+		}
+		return rueidis.ParseURL(nu)
+	}
+	return rueidis.ParseURL(u)
 }
 
 func unwrapRedisio(err error) error {
@@ -142,17 +234,23 @@ func openManager(mo managerOpts) (*phpsession.Manager, error) {
 		return nil, err
 	}
 	u := g.url()
-	m, err := phpsession.OpenURL(u, phpsession.Config{
-		Prefix:      g.prefix,
-		NoPrefix:    g.prefix == "",
-		LockSuffix:  g.lockSuffix,
-		Serializer:  h,
-		TTL:         mo.ttl,
-		LockTimeout: mo.lockTimeout,
-		JSONFields:  &codec.JSONFields{},
-	})
+	cfg := phpsession.Config{
+		Prefix:             g.prefix,
+		NoPrefix:           g.prefix == "",
+		LockSuffix:         g.lockSuffix,
+		Serializer:         h,
+		TTL:                mo.ttl,
+		LockTimeout:        mo.lockTimeout,
+		JSONFields:         &codec.JSONFields{},
+		DisableClientCache: g.noTracking,
+	}
+	opt, err := parseRedisURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", redacted(u), err)
+		return nil, usageError{fmt.Errorf("--redis: %w", err)}
+	}
+	m, err := phpsession.Open(opt, cfg)
+	if err != nil {
+		return nil, connectError(u, err)
 	}
 	registerManager(m)
 	return m, nil

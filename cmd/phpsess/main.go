@@ -51,6 +51,7 @@ Connection (global flags, for every command that talks to Redis):
   --handler H        session.serialize_handler: php, php_serialize, php_binary
   --json             machine-readable output (one JSON document, or one JSON
                      object per line for streaming commands)
+  --no-tracking      for servers without CLIENT TRACKING (Redis < 6, proxies)
 
 Exit status:
   0  success
@@ -96,6 +97,7 @@ func run(args []string) int {
 	// The first Ctrl-C asks the command to wind down (migrate saves its
 	// checkpoint, watch ends); a second one kills the process as usual.
 	go func() { <-ctx.Done(); stop() }()
+	defer closeOwnedClients()
 	cmd, err := root.ExecuteContextC(ctx)
 	if err != nil {
 		var ue usageError

@@ -72,6 +72,9 @@ message goes to stderr once the session is being tracked.`,
 				ctx, cancel = context.WithTimeout(ctx, timeout)
 				defer cancel()
 			}
+			if !st.Tracking() && poll <= 0 {
+				poll = time.Second // no invalidations without tracking
+			}
 			n, err := runWatch(ctx, cmd, st, h, args[0], count, poll)
 			if err != nil && ctx.Err() == nil {
 				return err
