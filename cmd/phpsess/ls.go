@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -225,6 +227,8 @@ type lockInfo struct {
 	Holder    string `json:"holder"`
 	TTLMillis int64  `json:"ttl_ms"` // -1: no TTL (stale PHP CLI lock?)
 	NoTTL     bool   `json:"no_ttl,omitempty"`
+	// Holder is "running" or "gone" when the holder's host is this one.
+	HolderProcess string `json:"holder_process,omitempty"`
 }
 
 func newLocksCmd() *cobra.Command {
@@ -318,8 +322,9 @@ func runLocks(cmd *cobra.Command, st *redisio.Store, match string, staleOnly, fo
 			}
 			id := strings.TrimSuffix(strings.TrimPrefix(k, cfg.Prefix), cfg.LockSuffix)
 			found++
+			proc := holderState(tok)
 			if g.json {
-				if err := writeJSON(out, lockInfo{ID: id, Holder: tok, TTLMillis: ttl, NoTTL: ttl < 0}); err != nil {
+				if err := writeJSON(out, lockInfo{ID: id, Holder: tok, TTLMillis: ttl, NoTTL: ttl < 0, HolderProcess: proc}); err != nil {
 					ferr = err
 					return false
 				}
@@ -329,7 +334,11 @@ func runLocks(cmd *cobra.Command, st *redisio.Store, match string, staleOnly, fo
 			if ttl < 0 {
 				t = "none (stale?)"
 			}
-			fmt.Fprintf(out, "%-32s %12s  %s\n", id, t, quotePHP(tok))
+			note := ""
+			if proc != "" {
+				note = " (process " + proc + ")"
+			}
+			fmt.Fprintf(out, "%-32s %12s  %s%s\n", id, t, quotePHP(tok), note)
 		}
 		if pr.on {
 			_ = out.Flush()
@@ -388,6 +397,12 @@ func runUnlock(cmd *cobra.Command, st *redisio.Store, id string, force, yes bool
 		return fmt.Errorf("session %q is not locked (no key %q)", id, st.LockKey(id))
 	}
 	desc := fmt.Sprintf("held by %s, TTL %s", quotePHP(tok), fmtTTL(pttl))
+	switch holderState(tok) {
+	case "gone":
+		desc += "; that process is no longer running on this host"
+	case "running":
+		desc += "; that process is STILL RUNNING on this host"
+	}
 	if !force {
 		return usageError{fmt.Errorf("unlock: session %q is locked (%s); refusing to break the lock without --force", id, desc)}
 	}
@@ -419,4 +434,37 @@ func runUnlock(cmd *cobra.Command, st *redisio.Store, id string, force, yes bool
 	}
 	fmt.Fprintf(cmd.OutOrStdout(), "lock of session %q broken (was %s)\n", id, desc)
 	return nil
+}
+
+// holderState tells whether the process named by a lock token
+// ("<host>|<pid>", as phpredis writes it, or phpsession's
+// "<host>|<pid>|...") is still running, when it runs on this host:
+// "running", "gone", or "" when that cannot be known from here.
+func holderState(token string) string {
+	host, rest, ok := strings.Cut(token, "|")
+	if !ok {
+		return ""
+	}
+	pidText, _, _ := strings.Cut(rest, "|")
+	pid, err := strconv.Atoi(pidText)
+	if err != nil || pid <= 0 {
+		return ""
+	}
+	me, err := os.Hostname()
+	if err != nil {
+		return ""
+	}
+	if len(me) > 64 {
+		me = me[:64] // phpredis keeps at most 64 bytes
+	}
+	if host != me {
+		return ""
+	}
+	switch err := syscall.Kill(pid, 0); {
+	case err == nil, errors.Is(err, syscall.EPERM):
+		return "running"
+	case errors.Is(err, syscall.ESRCH):
+		return "gone"
+	}
+	return ""
 }

@@ -304,6 +304,7 @@ func TestLsLocksUnlock(t *testing.T) {
 	require.Len(t, locks, 1)
 	assert.Equal(t, "ls1", locks[0]["id"])
 	assert.Equal(t, true, locks[0]["no_ttl"])
+	assert.Equal(t, "gone", locks[0]["holder_process"]) // the PHP process was killed
 	assert.EqualValues(t, -1, locks[0]["ttl_ms"])
 
 	// PHP cannot get the stale lock
@@ -317,6 +318,7 @@ func TestLsLocksUnlock(t *testing.T) {
 	res = cli(t, "n\n", u, "unlock", "ls1", "--force")
 	assert.Equal(t, 1, res.Code)
 	assert.Contains(t, res.Err, "Break the lock")
+	assert.Contains(t, res.Err, "no longer running on this host")
 	assert.Contains(t, r.MustDo("EXISTS", "PHPREDIS_SESSION:ls1_LOCK"), "1")
 	res = cli(t, "", u, "unlock", "ls1", "--force") // EOF: not confirmed
 	assert.Equal(t, 1, res.Code)

@@ -2,6 +2,8 @@ package main
 
 import (
 	"math"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -176,4 +178,16 @@ func TestWatchDiff(t *testing.T) {
 	assert.Equal(t, "created", ev.Event)
 	ev, _ = diff("x", snap(`a|i:1;`), snap(`junk`))
 	assert.Equal(t, "undecodable", ev.Event)
+}
+
+func TestHolderState(t *testing.T) {
+	host, err := os.Hostname()
+	require.NoError(t, err)
+	me := strconv.Itoa(os.Getpid())
+	assert.Equal(t, "running", holderState(host+"|"+me))
+	assert.Equal(t, "running", holderState(host+"|"+me+"|go1:abc")) // phpsession's tokens
+	assert.Equal(t, "gone", holderState(host+"|2147483646"))
+	assert.Equal(t, "", holderState("some-other-host|"+me))
+	assert.Equal(t, "", holderState("opaque-token"))
+	assert.Equal(t, "", holderState(host+"|x"))
 }
