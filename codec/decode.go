@@ -1040,7 +1040,7 @@ func decodeValue(data string, opts *Options) (Value, int, error) {
 			return d.ambiguous, false, err
 		}
 		v, n = val, d.pos
-		if len(d.ambiguous) == 0 || !hasRefs(data) {
+		if (len(d.ambiguous) == 0 && len(opaque) == 0) || !hasRefs(data) {
 			return nil, true, nil
 		}
 		enc, err := EncodeValue(val)

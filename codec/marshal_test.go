@@ -2,7 +2,9 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"math"
+	"math/rand/v2"
 	"net/netip"
 	"reflect"
 	"strings"
@@ -511,4 +513,130 @@ func TestPHPIntKey(t *testing.T) {
 		assert.Equal(t, want, ok, s)
 		assert.Equal(t, want, StrKey(s).IsInt(), "StrKey agrees: %q", s)
 	}
+}
+
+// TestMarshalRandomConsistency: for random Go values, Marshal equals
+// EncodeValue(MarshalValue), the bytes decode, and the decoded PHP value
+// is the one the documented mapping promises (the same expectation the
+// PHP interop test checks against real PHP).
+func TestMarshalRandomConsistency(t *testing.T) {
+	g := &gen{r: rand.New(rand.NewPCG(7, 11))}
+	for i := 0; i < 3000; i++ {
+		v, want := g.value(0)
+		b1, err := Marshal(v)
+		require.NoError(t, err)
+		val, err := MarshalValue(v)
+		require.NoError(t, err)
+		b2, err := EncodeValue(val)
+		require.NoError(t, err)
+		require.Equal(t, string(b1), string(b2), "%#v", v)
+		dec, err := DecodeValue(b1, nil)
+		require.NoError(t, err, "%q", b1)
+		require.Equal(t, normJSON(t, want), normJSON(t, valueDump(dec, dumpSeen{}, 0)), "%q", b1)
+		// And the bytes are canonical: re-encoding gives them back.
+		b3, err := EncodeValue(dec)
+		require.NoError(t, err)
+		require.Equal(t, string(b1), string(b3))
+	}
+}
+
+// TestUnmarshalRoundTrip: typed Go values survive Marshal → Unmarshal.
+func TestUnmarshalRoundTrip(t *testing.T) {
+	f := 2.5
+	in := goRec{ID: -7, Name: "n\x00", Tags: []string{"a", "b"}, Ptr: &f,
+		Items: []goItem{{"x", 65535}}, Extra: map[string]int{"10": 1, "a": 2}, Untagged: true}
+	b, err := Marshal(in)
+	require.NoError(t, err)
+	var out goRec
+	require.NoError(t, Unmarshal(b, &out))
+	assert.Equal(t, in, out)
+
+	type all struct {
+		I8  int8
+		U64 uint64
+		F32 float32
+		B   []byte
+		A   [2]bool
+		M   map[uint16]string
+		P   **string
+		Any any
+		T   time.Time
+		V   Value
+		S   goStd
+	}
+	s := "p"
+	ps := &s
+	in2 := all{I8: -128, U64: math.MaxInt64, F32: 0.1, B: []byte{0, 1}, A: [2]bool{true, false},
+		M: map[uint16]string{1: "a"}, P: &ps, Any: []any{int64(1), "x", map[string]any{"k": 1.5}},
+		T: time.Date(2024, 5, 6, 7, 8, 9, 0, time.UTC), V: Enum{Class: "Suit", Case: "Hearts"}, S: goStd{1, "b"}}
+	b, err = Marshal(in2)
+	require.NoError(t, err)
+	var out2 all
+	require.NoError(t, Unmarshal(b, &out2))
+	assert.Equal(t, in2, out2)
+}
+
+func TestUnmarshalRecursiveReference(t *testing.T) {
+	// $a = [0 => 1]; $a[1] = &$a; (two self references)
+	data := []byte(`a:1:{i:0;a:2:{i:0;R:2;i:1;R:2;}}`)
+	var v any
+	err := Unmarshal(data, &v)
+	require.ErrorIs(t, err, ErrRecursive)
+	type node struct{ Kids []node }
+	var n node
+	require.ErrorIs(t, Unmarshal([]byte(`a:1:{s:4:"Kids";a:1:{i:0;a:1:{s:4:"Kids";R:2;}}}`), &n), ErrRecursive)
+
+	// Shared (not recursive) references give shared Go values, so a graph
+	// that doubles at every level stays cheap.
+	var sb strings.Builder
+	const levels = 40
+	for i := 0; i < levels; i++ {
+		sb.WriteString("a:2:{i:0;")
+	}
+	sb.WriteString("i:7;")
+	for i := levels; i > 0; i-- {
+		// element 1 of each level refers to element 0 (value number 2*i... computed below)
+		fmt.Fprintf(&sb, "i:1;R:%d;}", i+1)
+	}
+	val, err := DecodeValue([]byte(sb.String()), nil)
+	require.NoError(t, err)
+	require.NoError(t, UnmarshalValue(val, &v))
+}
+
+func TestMarshalSession(t *testing.T) {
+	type sess struct {
+		UserID int64          `php:"user_id"`
+		Cart   []item         `php:"cart"`
+		Prefs  map[string]any `php:"prefs,omitempty"`
+	}
+	in := sess{UserID: 5, Cart: []item{{"A", 1, 2.5}}}
+	for _, h := range []Handler{PHP, PHPSerialize, PHPBinary} {
+		s, err := MarshalSession(h, in)
+		require.NoError(t, err)
+		b, err := s.Encode()
+		require.NoError(t, err)
+		s2, err := DecodeSession(h, b, nil)
+		require.NoError(t, err)
+		var out sess
+		require.NoError(t, UnmarshalSession(s2, &out))
+		assert.Equal(t, in, out, h)
+	}
+	s, err := MarshalSession(PHP, in)
+	require.NoError(t, err)
+	b, _ := s.Encode()
+	assert.Equal(t, `user_id|i:5;cart|a:1:{i:0;a:3:{s:3:"sku";s:1:"A";s:3:"qty";i:1;s:5:"price";d:2.5;}}`, string(b))
+
+	_, err = MarshalSession(PHP, map[string]int{"a|b": 1})
+	assert.ErrorIs(t, err, ErrInvalidName)
+	_, err = MarshalSession(PHP, map[int]int{7: 1})
+	assert.ErrorIs(t, err, ErrInvalidName)
+	s, err = MarshalSession(PHPSerialize, map[int]int{7: 1})
+	require.NoError(t, err)
+	b, _ = s.Encode()
+	assert.Equal(t, `a:1:{i:7;i:1;}`, string(b))
+	_, err = MarshalSession(PHP, 5)
+	assert.Error(t, err)
+	_, err = MarshalSession("nope", in)
+	assert.ErrorIs(t, err, ErrUnknownHandler)
+	assert.Error(t, UnmarshalSession(s, nil))
 }

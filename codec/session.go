@@ -636,7 +636,7 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 			return amb, false, err
 		}
 		s = sess
-		if len(amb) == 0 || !hasRefs(data) {
+		if (len(amb) == 0 && len(opaque) == 0) || !hasRefs(data) {
 			return nil, true, nil
 		}
 		// Check the reading: values re-encoded must give the input.

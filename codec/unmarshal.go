@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding"
 	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -117,6 +118,26 @@ func (e *UnmarshalerError) Unwrap() error { return e.Err }
 type decState struct {
 	path     pathStack
 	savedErr error
+	active   map[*Reference]bool // references being unmarshalled (cycle check)
+	natMemo  map[*Reference]any  // natural() results per reference
+}
+
+// ErrRecursive is wrapped by the error Unmarshal returns for a PHP value
+// that contains itself through a reference (a recursive array, PHP's
+// $a[0] = &$a): Go values cannot hold such a cycle.
+var ErrRecursive = errors.New("codec: recursive PHP reference")
+
+// enterRef marks r as being unmarshalled; it fails if r is already (a
+// cycle).
+func (d *decState) enterRef(r *Reference) error {
+	if d.active == nil {
+		d.active = map[*Reference]bool{}
+	}
+	if d.active[r] {
+		return fmt.Errorf("%w at %s", ErrRecursive, d.path.String())
+	}
+	d.active[r] = true
+	return nil
 }
 
 func (d *decState) typeErr(desc string, t reflect.Type) {
@@ -205,6 +226,12 @@ func indirect(v reflect.Value, isNull bool) (Unmarshaler, encoding.TextUnmarshal
 func (d *decState) value(val Value, v reflect.Value, depth int) error {
 	if depth > maxUnmarshalDepth {
 		return &UnmarshalTypeError{Value: "nesting deeper than " + strconv.Itoa(maxUnmarshalDepth), Type: v.Type(), Path: d.path.String()}
+	}
+	if r, ok := val.(*Reference); ok && r != nil {
+		if err := d.enterRef(r); err != nil {
+			return err
+		}
+		defer delete(d.active, r)
 	}
 	val = deref(val)
 	if val == nil {
@@ -586,6 +613,27 @@ func (d *decState) toStruct(v reflect.Value, depth int, es entries) error {
 func (d *decState) natural(val Value, depth int) (any, error) {
 	if depth > maxUnmarshalDepth {
 		return nil, errors.New("codec: nesting too deep")
+	}
+	if r, ok := val.(*Reference); ok && r != nil {
+		// A reference met again gives the same Go value (maps and slices
+		// are shared, as the PHP reference is), which also bounds the work
+		// on graphs that share much.
+		if nat, ok := d.natMemo[r]; ok {
+			return nat, nil
+		}
+		if err := d.enterRef(r); err != nil {
+			return nil, err
+		}
+		nat, err := d.natural(r.V, depth+1)
+		delete(d.active, r)
+		if err != nil {
+			return nil, err
+		}
+		if d.natMemo == nil {
+			d.natMemo = map[*Reference]any{}
+		}
+		d.natMemo[r] = nat
+		return nat, nil
 	}
 	val = deref(val)
 	switch x := val.(type) {
