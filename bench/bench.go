@@ -587,15 +587,13 @@ func (r *runner) hotPHP(ctx context.Context, w int) {
 	var perr error
 	var elapsed time.Duration
 	m := r.measured(ctx, func() {
-		start := time.Now().Add(300 * time.Millisecond)
-		until := start.Add(dur)
-		ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 1000000, LockWaitTime: 2000}, procs, id, "n", start, until, maxPer)
+		ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 1000000, LockWaitTime: 2000}, procs, id, "n", dur, maxPer)
 		if err != nil {
 			perr = err
 			return
 		}
 		pr, perr = ws.Wait()
-		elapsed = min(time.Since(start), dur)
+		elapsed = min(time.Since(ws.Start), dur)
 	})
 	res := Result{Scenario: ScenarioHot, Target: targetLabel(TargetPHP), Writers: w, Sessions: 1}
 	if procs != w {
@@ -795,14 +793,12 @@ func (r *runner) mixed(ctx context.Context) {
 		var pr PHPResult
 		var perr error
 		m := r.measured(ctx, func() {
-			start := time.Now().Add(300 * time.Millisecond)
-			until := start.Add(dur)
-			ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 10, LockWaitTime: 2000}, r.cfg.PHPWorkers, id, "php", start, until, 0)
+			ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 10, LockWaitTime: 2000}, r.cfg.PHPWorkers, id, "php", dur, 0)
 			if err != nil {
 				perr = err
 				return
 			}
-			time.Sleep(time.Until(start))
+			time.Sleep(time.Until(ws.Start))
 			if t != nil {
 				st = drive(ctx, w, r.cfg.Ops, dur, func(ctx context.Context, _, _ int) (int, error) {
 					return kindUpdate, t.Incr(ctx, id, "go")

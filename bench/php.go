@@ -1,11 +1,13 @@
 package bench
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -50,14 +52,21 @@ func (c PHPConfig) args() []string {
 	return out
 }
 
-// phpWorkerScript loops session_start / increment / session_write_close on
-// one session until a deadline or an op budget, and prints one JSON line.
+// phpWorkerScript prints "ready", reads "<start> <until>" (unix seconds)
+// from stdin, then loops session_start / increment / session_write_close on
+// one session from start until until or an op budget, and prints one JSON
+// line.
 // A lock failure is phpredis 5.3's "Acquire of session lock was not
 // successful" notice (its write is then refused); a write failure is
 // session_write_close returning false without one.
 const phpWorkerScript = `<?php
-[$_, $id, $key, $start, $until, $max] = $argv;
-$start = (float)$start; $until = (float)$until; $max = (int)$max;
+[$_, $id, $key, $max] = $argv;
+$max = (int)$max;
+echo "ready\n";
+fflush(STDOUT);
+$go = fgets(STDIN);
+if ($go === false) { exit(3); }
+[$start, $until] = array_map('floatval', explode(' ', trim($go)));
 $GLOBALS['lf'] = false;
 $GLOBALS['msgs'] = [];
 set_error_handler(function ($no, $str) {
@@ -106,8 +115,12 @@ func FindPHP() (string, error) {
 }
 
 // PHPWorkers is a set of php CLI processes incrementing one key of one
-// session between start and until.
+// session.
 type PHPWorkers struct {
+	// Start and Until bound the workers' loop (all of them started and
+	// were ready before Start).
+	Start, Until time.Time
+
 	wg   sync.WaitGroup
 	mu   sync.Mutex
 	res  PHPResult
@@ -115,59 +128,101 @@ type PHPWorkers struct {
 	dir  string
 }
 
-// StartPHPWorkers starts n php processes. Each loops from start until
-// until (or until it made maxOps requests, when > 0).
-func StartPHPWorkers(ctx context.Context, php string, cfg PHPConfig, n int, id, key string, start, until time.Time, maxOps int) (*PHPWorkers, error) {
+// StartPHPWorkers starts n php processes, waits until each has loaded
+// (php startup takes tens of milliseconds, more on a busy machine), then
+// lets all of them loop for dur (or until each made maxOps requests, when
+// > 0). The loop starts at the returned workers' Start.
+func StartPHPWorkers(ctx context.Context, php string, cfg PHPConfig, n int, id, key string, dur time.Duration, maxOps int) (*PHPWorkers, error) {
 	dir, err := os.MkdirTemp("", "phpsess-bench-php-")
 	if err != nil {
 		return nil, err
 	}
 	script := filepath.Join(dir, "worker.php")
 	if err := os.WriteFile(script, []byte(phpWorkerScript), 0o644); err != nil {
+		_ = os.RemoveAll(dir)
 		return nil, err
 	}
 	w := &PHPWorkers{dir: dir}
-	ts := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMicro())/1e6, 'f', 6, 64) }
+	var gos []io.WriteCloser
+	fail := func(err error) (*PHPWorkers, error) {
+		for _, g := range gos {
+			g.Close() // a worker reading EOF exits
+		}
+		w.wg.Wait()
+		_ = os.RemoveAll(dir)
+		return nil, err
+	}
 	for i := 0; i < n; i++ {
-		args := append(cfg.args(), script, id, key, ts(start), ts(until), strconv.Itoa(maxOps))
+		args := append(cfg.args(), script, id, key, strconv.Itoa(maxOps))
 		cmd := exec.CommandContext(ctx, php, args...)
-		var so, se bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &so, &se
+		stdin, err := cmd.StdinPipe()
+		if err != nil {
+			return fail(err)
+		}
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			return fail(err)
+		}
+		var se bytes.Buffer
+		cmd.Stderr = &se
 		if err := cmd.Start(); err != nil {
-			return nil, err
+			return fail(err)
+		}
+		gos = append(gos, stdin)
+		br := bufio.NewReader(stdout)
+		line, err := br.ReadString('\n')
+		if strings.TrimSpace(line) != "ready" {
+			_ = cmd.Wait()
+			return fail(fmt.Errorf("php worker did not start: %v: %s", err, strings.TrimSpace(se.String())))
 		}
 		w.wg.Add(1)
 		go func() {
 			defer w.wg.Done()
+			rest, rerr := io.ReadAll(br)
 			err := cmd.Wait()
-			var r struct {
-				OK, LockFail, WriteFail int64
-				Messages                []string
-				Lat                     []int64
-			}
 			if err == nil {
-				err = json.Unmarshal(bytes.TrimSpace(so.Bytes()), &r)
+				err = rerr
 			}
-			w.mu.Lock()
-			defer w.mu.Unlock()
-			if err != nil {
-				w.errs = append(w.errs, fmt.Errorf("php worker: %v: %s", err, strings.TrimSpace(se.String())))
-				return
-			}
-			w.res.OK += r.OK
-			w.res.LockFail += r.LockFail
-			w.res.WriteFail += r.WriteFail
-			for _, m := range r.Messages {
-				if len(w.errs) < 3 {
-					w.errs = append(w.errs, errors.New("php: "+m))
-				}
-			}
-			for _, l := range r.Lat {
-				w.res.Latencies = append(w.res.Latencies, time.Duration(l)*time.Microsecond)
-			}
+			w.collect(rest, se.String(), err)
 		}()
 	}
+	w.Start = time.Now().Add(5 * time.Millisecond)
+	w.Until = w.Start.Add(dur)
+	ts := func(t time.Time) string { return strconv.FormatFloat(float64(t.UnixMicro())/1e6, 'f', 6, 64) }
+	msg := ts(w.Start) + " " + ts(w.Until) + "\n"
+	for _, g := range gos {
+		_, _ = io.WriteString(g, msg)
+		g.Close()
+	}
 	return w, nil
+}
+
+func (w *PHPWorkers) collect(out []byte, stderr string, err error) {
+	var r struct {
+		OK, LockFail, WriteFail int64
+		Messages                []string
+		Lat                     []int64
+	}
+	if err == nil {
+		err = json.Unmarshal(bytes.TrimSpace(out), &r)
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err != nil {
+		w.errs = append(w.errs, fmt.Errorf("php worker: %v: %s", err, strings.TrimSpace(stderr)))
+		return
+	}
+	w.res.OK += r.OK
+	w.res.LockFail += r.LockFail
+	w.res.WriteFail += r.WriteFail
+	for _, m := range r.Messages {
+		if len(w.errs) < 3 {
+			w.errs = append(w.errs, errors.New("php: "+m))
+		}
+	}
+	for _, l := range r.Lat {
+		w.res.Latencies = append(w.res.Latencies, time.Duration(l)*time.Microsecond)
+	}
 }
 
 // Wait waits for every worker and returns the summed result.

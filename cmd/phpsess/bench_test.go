@@ -18,10 +18,13 @@ import (
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
-// phpsessBinary builds cmd/phpsess into the test's temporary directory
-// (once per test; the build cache makes repeats cheap).
+// phpsessBinary returns the phpsess binary: the one TestMain built, else
+// one built into the test's temporary directory.
 func phpsessBinary(t *testing.T) string {
 	t.Helper()
+	if phpsessBin != "" {
+		return phpsessBin
+	}
 	if p, ok := builtBins.Load(t.Name()); ok {
 		return p.(string)
 	}
@@ -36,14 +39,15 @@ func phpsessBinary(t *testing.T) string {
 
 var builtBins sync.Map
 
-func runBenchBin(t *testing.T, args ...string) (stdout, stderr string, code int) {
+// runBenchCmd runs the binary with the inherited environment.
+func runBenchCmd(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	return runBinEnv(t, nil, args...)
+	return runBenchCmdEnv(t, nil, args...)
 }
 
-// runBinEnv runs the binary with env (nil: inherited) and returns its
+// runBenchCmdEnv runs the binary with env (nil: inherited) and returns its
 // output and exit code.
-func runBinEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
+func runBenchCmdEnv(t *testing.T, env []string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -80,7 +84,7 @@ func TestBenchIncrBinary(t *testing.T) {
 	args := []string{"bench", "--scenario", "incr", "--redis", r.URL(), "--session", "incrsess1", "--key", "hits",
 		"--writers", "8", "--ops", "300", "--target", incrTarget()}
 
-	out, errOut, code := runBenchBin(t, args...)
+	out, errOut, code := runBenchCmd(t, args...)
 	if code != 0 || strings.TrimSpace(out) != "300" {
 		t.Fatalf("first run: code %d out %q err %q", code, out, errOut)
 	}
@@ -88,18 +92,17 @@ func TestBenchIncrBinary(t *testing.T) {
 	var phpOK int64
 	var ws *bench.PHPWorkers
 	if php, err := testenv.PHPPath(); err == nil {
-		start := time.Now()
 		// PHP waits for the lock as long as it takes here: this checks
 		// mutual exclusion, not fairness.
 		ws, err = bench.StartPHPWorkers(context.Background(), php, bench.PHPConfig{Addr: r.Addr, LockRetries: 100000, LockWaitTime: 2000},
-			2, "incrsess1", "hits", start, start.Add(time.Minute), 100)
+			2, "incrsess1", "hits", time.Minute, 100)
 		if err != nil {
 			t.Fatal(err)
 		}
 	} else if testenv.Required() {
 		t.Fatalf("php required: %v", err)
 	}
-	out, errOut, code = runBenchBin(t, args...)
+	out, errOut, code = runBenchCmd(t, args...)
 	if code != 0 {
 		t.Fatalf("second run: code %d out %q err %q", code, out, errOut)
 	}
@@ -114,7 +117,7 @@ func TestBenchIncrBinary(t *testing.T) {
 		phpOK = res.OK
 	}
 	// A third, single-writer run reads the final value after PHP is done.
-	out, errOut, code = runBenchBin(t, "bench", "--scenario", "incr", "--redis", r.URL(), "--session", "incrsess1", "--key", "hits",
+	out, errOut, code = runBenchCmd(t, "bench", "--scenario", "incr", "--redis", r.URL(), "--session", "incrsess1", "--key", "hits",
 		"--writers", "1", "--ops", "1", "--target", incrTarget())
 	got, _ := strconv.ParseInt(strings.TrimSpace(out), 10, 64)
 	if code != 0 || got != 601+phpOK {
@@ -123,11 +126,11 @@ func TestBenchIncrBinary(t *testing.T) {
 }
 
 func TestBenchIncrUsage(t *testing.T) {
-	_, errOut, code := runBenchBin(t, "bench", "--scenario", "incr", "--redis", "redis://127.0.0.1:1")
+	_, errOut, code := runBenchCmd(t, "bench", "--scenario", "incr", "--redis", "redis://127.0.0.1:1")
 	if code != 2 || !strings.Contains(errOut, "--session") {
 		t.Fatalf("code %d, stderr %q", code, errOut)
 	}
-	_, errOut, code = runBenchBin(t, "bench", "--writers", "x")
+	_, errOut, code = runBenchCmd(t, "bench", "--writers", "x")
 	if code != 2 {
 		t.Fatalf("bad flag: code %d, stderr %q", code, errOut)
 	}
@@ -137,7 +140,7 @@ func TestBenchIncrUsage(t *testing.T) {
 // checks the table's machine line and the JSON rows.
 func TestBenchTableAndJSON(t *testing.T) {
 	r := testenv.StartRedis(t)
-	out, errOut, code := runBenchBin(t, "bench", "--redis", r.URL(), "--scenario", "get", "--targets", "b1,b3", "--ops", "50")
+	out, errOut, code := runBenchCmd(t, "bench", "--redis", r.URL(), "--scenario", "get", "--targets", "b1,b3", "--ops", "50")
 	if code != 0 {
 		t.Fatalf("code %d: %s", code, errOut)
 	}
@@ -146,7 +149,7 @@ func TestBenchTableAndJSON(t *testing.T) {
 			t.Errorf("table lacks %q:\n%s", want, out)
 		}
 	}
-	out, errOut, code = runBenchBin(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--writers", "2,3", "--targets", "b1", "--ops", "40", "--json")
+	out, errOut, code = runBenchCmd(t, "bench", "--redis", r.URL(), "--scenario", "hot", "--writers", "2,3", "--targets", "b1", "--ops", "40", "--json")
 	if code != 0 {
 		t.Fatalf("json: code %d: %s", code, errOut)
 	}
@@ -189,12 +192,12 @@ func TestBenchStartsItsOwnRedis(t *testing.T) {
 		t.Skip("redis-server not installed")
 	}
 	env := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME")}
-	out, errOut, code := runBinEnv(t, env, "bench", "--scenario", "get", "--targets", "b1", "--ops", "20")
+	out, errOut, code := runBenchCmdEnv(t, env, "bench", "--scenario", "get", "--targets", "b1", "--ops", "20")
 	if code != 0 || !strings.Contains(out, "throwaway redis-server") || !strings.Contains(out, "| get | B1 per-request lock |") {
 		t.Fatalf("code %d\nout %s\nerr %s", code, out, errOut)
 	}
 	empty := t.TempDir()
-	_, errOut, code = runBinEnv(t, []string{"PATH=" + empty}, "bench", "--scenario", "get", "--ops", "1")
+	_, errOut, code = runBenchCmdEnv(t, []string{"PATH=" + empty}, "bench", "--scenario", "get", "--ops", "1")
 	if code != 1 || !strings.Contains(errOut, "redis-server") || !strings.Contains(errOut, "--redis") {
 		t.Fatalf("without redis-server: code %d, stderr %q", code, errOut)
 	}
