@@ -4,20 +4,60 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/redisio"
 )
 
-// doc adapts *codec.Session to actor.Doc.
-type doc struct{ s *codec.Session }
+// doc adapts *codec.Session to actor.Doc. A codec.Session is not safe for
+// concurrent use (reading a variable decodes it lazily), and a published
+// doc (the memo's) is read both by its actor and by the read fast path, so
+// every access holds mu. Docs being updated are private clones.
+type doc struct {
+	mu sync.Mutex
+	s  *codec.Session
+}
 
-func (d doc) Clone() actor.Doc        { return doc{d.s.Clone()} }
-func (d doc) Encode() ([]byte, error) { return d.s.Encode() }
-func (d doc) Modified() bool          { return d.s.Modified() }
-func (d doc) Len() int                { return d.s.Len() }
-func (d doc) Size() int               { return d.s.Size() }
+func newDoc(s *codec.Session) *doc { return &doc{s: s} }
+
+func (d *doc) Clone() actor.Doc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return newDoc(d.s.Clone())
+}
+
+func (d *doc) Encode() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.Encode()
+}
+
+func (d *doc) Modified() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.Modified()
+}
+
+func (d *doc) Len() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.Len()
+}
+
+func (d *doc) Size() int {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.Size()
+}
+
+// with runs fn on the session under the doc's lock.
+func (d *doc) with(fn func(s *codec.Session) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return fn(d.s)
+}
 
 // codecAdapter adapts the codec package to actor.Codec.
 type codecAdapter struct {
@@ -25,14 +65,14 @@ type codecAdapter struct {
 	opts *codec.Options
 }
 
-func (c codecAdapter) New() actor.Doc { return doc{codec.NewSession(c.h)} }
+func (c codecAdapter) New() actor.Doc { return newDoc(codec.NewSession(c.h)) }
 
 func (c codecAdapter) Decode(b []byte) (actor.Doc, error) {
 	s, err := codec.DecodeSession(c.h, b, c.opts)
 	if err != nil {
 		return nil, err
 	}
-	return doc{s}, nil
+	return newDoc(s), nil
 }
 
 // storeAdapter adapts *redisio.Store to actor.Store.

@@ -38,6 +38,7 @@ type Manager struct {
 	cancelInv  func()
 	stats      stats
 	closed     atomic.Bool
+	fastReads  bool
 }
 
 // Open connects to Redis with a rueidis client option (standalone,
@@ -148,6 +149,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 	}
 	if m.memo != nil {
 		env.Memo = m.memo
+		m.fastReads = !cfg.NoFastReads && s.Tracking()
 	}
 	m.coord = coordinator.New(coordinator.Config{Env: env, MaxActors: cfg.MaxActors})
 	return m
@@ -207,9 +209,31 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind,
 }
 
 // read runs fn on the current session without the lock.
+//
+// Fast path: when the memo holds a fresh decoded copy (no invalidation since
+// it was stored; every write this Manager acknowledged is in it, since the
+// memo is updated before a write is answered), fn runs on it directly in
+// the caller's goroutine, skipping the actor hop. Otherwise the read queues
+// on the session's actor behind any queued writes.
 func (m *Manager) read(ctx context.Context, op, id string, fn func(s *codec.Session, found bool) error) error {
+	if m.fastReads {
+		rid, err := resolveID(ctx, op, id)
+		if err != nil {
+			return err
+		}
+		if e, fresh := m.memo.Get(rid); fresh {
+			err := e.Value.(*doc).with(func(s *codec.Session) error { return fn(s, e.Found) })
+			m.stats.reads.Add(1)
+			m.stats.cacheHits.Add(1)
+			if err != nil {
+				m.stats.errors.Add(1)
+			}
+			return wrap(op, rid, err)
+		}
+		id = rid
+	}
 	_, _, err := m.do(ctx, op, id, actor.Read, func(d actor.Doc, found bool) error {
-		return fn(d.(doc).s, found)
+		return d.(*doc).with(func(s *codec.Session) error { return fn(s, found) })
 	})
 	return err
 }
@@ -361,7 +385,7 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 // ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
 	_, _, err := m.do(ctx, "update", id, actor.Update, func(d actor.Doc, found bool) error {
-		return fn(&Session{s: d.(doc).s, jf: m.jf, found: found})
+		return fn(&Session{s: d.(*doc).s, jf: m.jf, found: found})
 	})
 	return err
 }
@@ -376,7 +400,7 @@ func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
 		return wrap("set", id, err)
 	}
 	_, _, err = m.do(ctx, "set", id, actor.Update, func(d actor.Doc, _ bool) error {
-		return d.(doc).s.Set(name, codec.CopyValue(v))
+		return d.(*doc).s.Set(name, codec.CopyValue(v))
 	})
 	return err
 }
@@ -398,7 +422,7 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 		vals[i] = v
 	}
 	_, _, err := m.do(ctx, "save", id, actor.Update, func(d actor.Doc, _ bool) error {
-		dst := d.(doc).s
+		dst := d.(*doc).s
 		for _, n := range dst.Names() {
 			dst.Delete(n)
 		}
@@ -417,7 +441,7 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
 	var existed bool
 	_, _, err := m.do(ctx, "delete", id, actor.Update, func(d actor.Doc, _ bool) error {
-		existed = d.(doc).s.Delete(name)
+		existed = d.(*doc).s.Delete(name)
 		return nil
 	})
 	return existed, err

@@ -94,6 +94,10 @@ type Config struct {
 	CacheEntries int
 	CacheBytes   int64
 	NoMemo       bool
+	// NoFastReads sends every read through the session's actor even when
+	// the memo holds a fresh copy (the fast path serves such reads in the
+	// caller's goroutine; both see every write acknowledged before).
+	NoFastReads bool
 
 	// DisableClientCache opens the Redis connection without client-side
 	// caching (for servers without CLIENT TRACKING, e.g. miniredis, or

@@ -7,6 +7,7 @@ import (
 	"sort"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -19,7 +20,8 @@ import (
 // depend on N.
 func TestRoundTripsPerBatch(t *testing.T) {
 	r := testenv.StartRedis(t)
-	m := openTest(t, r, phpsession.Config{NoFairness: true})
+	// MaxHold large: a slow (race-detector, loaded) machine must not split the batch
+	m := openTest(t, r, phpsession.Config{NoFairness: true, MaxHold: 10 * time.Second})
 	ctx := context.Background()
 
 	run := func(id string, n int) (total int64, per map[string]int64) {

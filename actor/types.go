@@ -7,6 +7,50 @@
 // small interfaces Store, Codec and Doc, so it can be tested with fakes.
 // protoactor-go supplies the mailbox and the scheduling; it stays behind
 // this package's own API (System, Handle, Op).
+//
+// # Batching
+//
+// An op joins the actor's pending list when it is received; the actor
+// flushes when its mailbox is empty (protoactor's user-message count, which
+// can be transiently negative: only a positive count promises another
+// message) or MaxBatch ops are pending. Reads at the head of the list are
+// served at once without the lock, from the memo (cache.Memo) or from
+// Store.Get and a decode. Everything else forms one locked batch:
+// LockAndRead, then each op in arrival order on a clone of the working copy
+// (an op whose fn fails or panics leaves no trace), reads inside the batch
+// see the ops before them, then one Commit: WriteData when the encoded
+// bytes differ from what was read, WriteTouch when they do not (PHP's
+// lazy_write), WriteDelete after a destroy, WriteNone when every op failed.
+// Ops are answered after Commit returned. While the batch holds the lock,
+// ops that arrive queue in the mailbox and form the next batch. When the
+// previous batch carried several ops and just ended, the actor lingers a
+// few microseconds (Linger) so that the callers it answered can rejoin.
+//
+// A batch applies ops for at most MaxHold; the rest goes to the next batch.
+// A background renewer extends the lock while slow functions run. If the
+// lock was lost (Commit or Renew report ErrLockLost) nothing was written;
+// the batch is re-read and re-run, up to LockLostRetries times: an fn may
+// run more than once.
+//
+// # Fairness to PHP
+//
+// phpredis polls for the lock (lock_retries attempts, lock_wait_time apart)
+// and gives up silently. Under continuous Go load the actor leaves the lock
+// free for Gap (a little more than lock_wait_time) before the lock has been
+// busy for Window-Gap, so at least one PHP attempt lands in every Window.
+// Foreign holders count as busy time. When the last batch found foreign
+// activity (it waited for a holder, or the session changed since our last
+// commit) the actor pauses right after it, and for a second uses the longer
+// ContendedGap, since PHP requests are then likely queued.
+//
+// # Passivation
+//
+// An idle actor sends itself an idleCheck (a timer that only sends a
+// message: protoactor's ReceiveTimeout races). On it, the actor asks its
+// Handle to forget it: under the Handle's write lock, with its mailbox
+// empty, the Handle is marked dead and the owner removes it from its index;
+// then the actor stops. Senders deliver under the Handle's read lock and
+// retry the lookup when it is dead, so no op reaches a stopped actor.
 package actor
 
 import (
