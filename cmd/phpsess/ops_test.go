@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -396,4 +397,64 @@ func TestUsageErrors(t *testing.T) {
 	assert.Contains(t, out, "bash completion")
 	out = mustCLI(t, "--help")
 	assert.Contains(t, out, "Exit status:")
+}
+
+// TestSetBesidePHPTraffic: phpsess set and del run while PHP workers
+// increment a counter in the same session under phpredis locking; no
+// update of either side is lost.
+func TestSetBesidePHPTraffic(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartRedis(t)
+	php := testenv.PHPSession{Addr: r.Addr, Locking: true, LockRetries: -1, LockWaitTime: 2000}
+	phpRun(t, php, `session_id("busy"); session_start(); $_SESSION["php_n"] = 0; $_SESSION["tmp"] = 1; session_write_close();`)
+	u := "--redis=" + r.URL()
+	const workers, incs, goers, sets = 3, 40, 3, 5
+
+	var wg sync.WaitGroup
+	errs := make(chan error, workers+goers*sets+1)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, stderr, err := testenv.RunPHP(context.Background(), t, php, fmt.Sprintf(`
+for ($i = 0; $i < %d; $i++) {
+  session_id("busy"); session_start(); $_SESSION["php_n"]++; session_write_close();
+}`, incs))
+			if err != nil || strings.Contains(stderr, "lock") {
+				errs <- fmt.Errorf("php: %v %s", err, stderr)
+			}
+		}()
+	}
+	for gi := 0; gi < goers; gi++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < sets; i++ {
+				if res := cli(t, "", u, "set", "busy", fmt.Sprintf("go_%d_%d", gi, i), strconv.Itoa(i)); res.Code != 0 {
+					errs <- fmt.Errorf("set: %s", res.Err)
+				}
+			}
+		}()
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if res := cli(t, "", u, "del", "busy", "tmp"); res.Code != 0 {
+			errs <- fmt.Errorf("del: %s", res.Err)
+		}
+	}()
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(phpRun(t, php, readBackPHP, "busy")), &m))
+	assert.EqualValues(t, workers*incs, m["php_n"])
+	for gi := 0; gi < goers; gi++ {
+		for i := 0; i < sets; i++ {
+			assert.EqualValues(t, i, m[fmt.Sprintf("go_%d_%d", gi, i)])
+		}
+	}
+	assert.NotContains(t, m, "tmp")
 }
