@@ -136,8 +136,10 @@ func runLs(cmd *cobra.Command, st *redisio.Store, match string, limit int64, mem
 			}
 			fmt.Fprintf(out, "%-32s %10s %10s  %s\n", in.ID, size, fmtTTL(msDuration(in.TTLMillis)), lock)
 		}
-		if pr.on {
-			_ = out.Flush()
+		// one write per page: output streams, and '| head' ends the scan
+		if err := out.Flush(); err != nil {
+			ferr = err
+			return false
 		}
 		pr.update(false, msg)
 		return limit <= 0 || listed.Load() < limit
@@ -340,8 +342,10 @@ func runLocks(cmd *cobra.Command, st *redisio.Store, match string, staleOnly, fo
 			}
 			fmt.Fprintf(out, "%-32s %12s  %s%s\n", id, t, quotePHP(tok), note)
 		}
-		if pr.on {
-			_ = out.Flush()
+		// one write per page: output streams, and '| head' ends the scan
+		if err := out.Flush(); err != nil {
+			ferr = err
+			return false
 		}
 		pr.update(false, func() string {
 			return fmt.Sprintf("scanning %s %d/%d keys, %d locks", bar(scanned, total, 20), scanned, total, found)
