@@ -458,3 +458,29 @@ for ($i = 0; $i < %d; $i++) {
 	}
 	assert.NotContains(t, m, "tmp")
 }
+
+// TestCustomPrefix: sessions PHP stores under a save_path prefix are found
+// with --prefix, and writes keep using it.
+func TestCustomPrefix(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartRedis(t)
+	php := testenv.PHPSession{Addr: r.Addr, Locking: true, Prefix: "app1:"}
+	phpRun(t, php, richSessionPHP, "pre1")
+	phpRun(t, testenv.PHPSession{Addr: r.Addr}, richSessionPHP, "default1")
+	u := "--redis=" + r.URL()
+
+	rows := jsonLines(t, mustCLI(t, u, "--prefix", "app1:", "--json", "ls"))
+	require.Len(t, rows, 1)
+	assert.Equal(t, "pre1", rows[0]["id"])
+	rows = jsonLines(t, mustCLI(t, u, "--json", "ls"))
+	require.Len(t, rows, 1)
+	assert.Equal(t, "default1", rows[0]["id"])
+
+	mustCLI(t, u, "--prefix", "app1:", "set", "pre1", "n", "9")
+	var m map[string]any
+	require.NoError(t, json.Unmarshal([]byte(phpRun(t, php, readBackPHP, "pre1")), &m))
+	assert.EqualValues(t, 9, m["n"])
+	res := cli(t, "", u, "get", "pre1")
+	assert.Equal(t, 1, res.Code)
+	assert.Contains(t, res.Err, `key "PHPREDIS_SESSION:pre1"`)
+}
