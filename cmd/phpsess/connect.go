@@ -63,13 +63,20 @@ func addGlobalFlags(root *cobra.Command) {
 
 // redisURL returns --redis, else $REDIS_URL, else the default.
 func (o *globalOpts) url() string {
-	if o.redisURL != "" {
-		return o.redisURL
-	}
-	if u := os.Getenv("REDIS_URL"); u != "" {
+	if u := explicitRedisURL(); u != "" {
 		return u
 	}
 	return defaultRedisURL
+}
+
+// explicitRedisURL returns --redis, else $REDIS_URL, else "" (for
+// commands with their own fallback, such as bench's throwaway server; bench
+// may drop its local --redis flag and use this with the global one).
+func explicitRedisURL() string {
+	if g.redisURL != "" {
+		return g.redisURL
+	}
+	return os.Getenv("REDIS_URL")
 }
 
 // redacted returns the URL with any password masked, for messages.
