@@ -483,4 +483,11 @@ func TestCustomPrefix(t *testing.T) {
 	res := cli(t, "", u, "get", "pre1")
 	assert.Equal(t, 1, res.Code)
 	assert.Contains(t, res.Err, `key "PHPREDIS_SESSION:pre1"`)
+
+	// $REDIS_URL when --redis is not given
+	cmd := exec.Command(phpsessBin, "--prefix=app1:", "get", "pre1", "n")
+	cmd.Env = append(os.Environ(), "REDIS_URL="+r.URL())
+	out, err := cmd.Output()
+	require.NoError(t, err)
+	assert.Equal(t, "int(9)\n", string(out))
 }
