@@ -1,6 +1,43 @@
 package codec
 
-// Lossless JSON rendering of PHP values and sessions.
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf8"
+)
+
+// ErrJSON is wrapped by the errors of ValueFromJSON and SessionFromJSON.
+var ErrJSON = errors.New("codec: invalid JSON rendering")
+
+// maxRenderDepth bounds recursion when rendering (a cyclic *Array that is
+// not broken by a reference or object cannot be rendered).
+const maxRenderDepth = 1 << 16
+
+type renderer struct {
+	buf   []byte
+	count map[any]int // occurrences of identity-bearing pointers
+	ids   map[any]int // label given at first occurrence
+	next  int
+}
+
+// ValueToJSON renders v in the lossless JSON form described at
+// SessionToJSON (the VALUE production).
+func ValueToJSON(v Value) ([]byte, error) {
+	r := renderer{}
+	r.countValue(v, 0)
+	if err := r.value(v, 0); err != nil {
+		return nil, err
+	}
+	return r.buf, nil
+}
+
+// SessionToJSON renders every variable of s (decoding all of them) in the
+// lossless JSON form below.
 //
 // ValueToJSON / SessionToJSON write, and ValueFromJSON / SessionFromJSON
 // read back, a JSON document that keeps everything serialize() keeps, so
@@ -54,44 +91,6 @@ package codec
 //
 // Readers accept any JSON whitespace and member order inside the tagged
 // objects; unknown tags or extra fields are errors.
-
-import (
-	"bytes"
-	"encoding/base64"
-	"encoding/json"
-	"errors"
-	"fmt"
-	"math"
-	"strconv"
-	"unicode/utf8"
-)
-
-// ErrJSON is wrapped by the errors of ValueFromJSON and SessionFromJSON.
-var ErrJSON = errors.New("codec: invalid JSON rendering")
-
-// maxRenderDepth bounds recursion when rendering (a cyclic *Array that is
-// not broken by a reference or object cannot be rendered).
-const maxRenderDepth = 1 << 16
-
-type renderer struct {
-	buf   []byte
-	count map[any]int // occurrences of identity-bearing pointers
-	ids   map[any]int // label given at first occurrence
-	next  int
-}
-
-// ValueToJSON renders v in the lossless JSON form described above.
-func ValueToJSON(v Value) ([]byte, error) {
-	r := renderer{}
-	r.countValue(v, 0)
-	if err := r.value(v, 0); err != nil {
-		return nil, err
-	}
-	return r.buf, nil
-}
-
-// SessionToJSON renders every variable of s (decoding all of them) in the
-// lossless JSON form described above.
 func SessionToJSON(s *Session) ([]byte, error) {
 	keys := s.Keys()
 	vals := make([]Value, len(keys))
@@ -410,7 +409,8 @@ func parseJSON(data []byte) (any, error) {
 	return doc, nil
 }
 
-// ValueFromJSON reads a value in the lossless JSON form (see ValueToJSON).
+// ValueFromJSON reads a value in the lossless JSON form (see
+// SessionToJSON).
 func ValueFromJSON(data []byte) (Value, error) {
 	doc, err := parseJSON(data)
 	if err != nil {

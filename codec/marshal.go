@@ -14,9 +14,85 @@ import (
 	"sync"
 )
 
-// Go-native mapping, in the style of encoding/json.
+// Marshaler is implemented by types that convert themselves to a PHP value.
+type Marshaler interface {
+	MarshalPHP() (Value, error)
+}
+
+// Unmarshaler is implemented by types that read themselves from a PHP
+// value. UnmarshalPHP must copy what it keeps: the Value may be shared.
+type Unmarshaler interface {
+	UnmarshalPHP(Value) error
+}
+
+// PHPClasser is implemented by struct types that should be written as a
+// PHP object (O:) of the returned class instead of an array. Every
+// encoded field becomes a public property. Unmarshal accepts both arrays
+// and objects (of any class) into structs.
+type PHPClasser interface {
+	PHPClass() string
+}
+
+// UnsupportedTypeError is returned by Marshal for Go types with no PHP
+// equivalent (channels, functions, complex numbers, maps with other key
+// types).
+type UnsupportedTypeError struct {
+	Type reflect.Type
+	Path string // where it was met, e.g. "cart[2].opts"; empty at the top
+}
+
+// Error implements error.
+func (e *UnsupportedTypeError) Error() string {
+	return "codec: unsupported type " + e.Type.String() + atPath(e.Path)
+}
+
+// UnsupportedValueError is returned by Marshal for values PHP cannot hold,
+// such as a uint64 above math.MaxInt64, or for structures nested deeper
+// than the nesting limit (which catches pointer cycles).
+type UnsupportedValueError struct {
+	Value reflect.Value
+	Str   string
+	Path  string
+}
+
+// Error implements error.
+func (e *UnsupportedValueError) Error() string {
+	return "codec: unsupported value: " + e.Str + atPath(e.Path)
+}
+
+// MarshalerError wraps an error returned by a Marshaler, TextMarshaler or
+// by encoding an embedded Value.
+type MarshalerError struct {
+	Type reflect.Type
+	Path string
+	Err  error
+}
+
+// Error implements error.
+func (e *MarshalerError) Error() string {
+	return "codec: error calling MarshalPHP for type " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
+}
+
+// Unwrap returns the underlying error.
+func (e *MarshalerError) Unwrap() error { return e.Err }
+
+func atPath(p string) string {
+	if p == "" {
+		return ""
+	}
+	return " at " + p
+}
+
+// maxMarshalDepth bounds nesting on encode, like PHP's default
+// unserialize_max_depth; it also stops pointer cycles.
+const maxMarshalDepth = 4096
+
+// Marshal returns the PHP serialize() encoding of v, in the style of
+// encoding/json. The result can be stored as a php_serialize session when
+// v maps to an array, or placed under a name with Session.Set via
+// MarshalValue (or use MarshalSession).
 //
-// Marshal and MarshalValue turn Go values into PHP values:
+// Marshal and MarshalValue map Go values to PHP values as follows:
 //
 //	Go                                   PHP
 //	nil, nil pointer, nil interface      null (N;)
@@ -48,79 +124,6 @@ import (
 // Marshal output is canonical PHP serialize() text: floats are printed as
 // PHP prints them (serialize_precision -1), so PHP re-encodes the same
 // bytes and lazy_write keeps working.
-
-// Marshaler is implemented by types that convert themselves to a PHP value.
-type Marshaler interface {
-	MarshalPHP() (Value, error)
-}
-
-// Unmarshaler is implemented by types that read themselves from a PHP
-// value. UnmarshalPHP must copy what it keeps: the Value may be shared.
-type Unmarshaler interface {
-	UnmarshalPHP(Value) error
-}
-
-// PHPClasser is implemented by struct types that should be written as a
-// PHP object (O:) of the returned class instead of an array. Every
-// encoded field becomes a public property. Unmarshal accepts both arrays
-// and objects (of any class) into structs.
-type PHPClasser interface {
-	PHPClass() string
-}
-
-// UnsupportedTypeError is returned by Marshal for Go types with no PHP
-// equivalent (channels, functions, complex numbers, maps with other key
-// types).
-type UnsupportedTypeError struct {
-	Type reflect.Type
-	Path string // where it was met, e.g. "cart[2].opts"; empty at the top
-}
-
-func (e *UnsupportedTypeError) Error() string {
-	return "codec: unsupported type " + e.Type.String() + atPath(e.Path)
-}
-
-// UnsupportedValueError is returned by Marshal for values PHP cannot hold,
-// such as a uint64 above math.MaxInt64, or for structures nested deeper
-// than the nesting limit (which catches pointer cycles).
-type UnsupportedValueError struct {
-	Value reflect.Value
-	Str   string
-	Path  string
-}
-
-func (e *UnsupportedValueError) Error() string {
-	return "codec: unsupported value: " + e.Str + atPath(e.Path)
-}
-
-// MarshalerError wraps an error returned by a Marshaler, TextMarshaler or
-// by encoding an embedded Value.
-type MarshalerError struct {
-	Type reflect.Type
-	Path string
-	Err  error
-}
-
-func (e *MarshalerError) Error() string {
-	return "codec: error calling MarshalPHP for type " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
-}
-
-func (e *MarshalerError) Unwrap() error { return e.Err }
-
-func atPath(p string) string {
-	if p == "" {
-		return ""
-	}
-	return " at " + p
-}
-
-// maxMarshalDepth bounds nesting on encode, like PHP's default
-// unserialize_max_depth; it also stops pointer cycles.
-const maxMarshalDepth = 4096
-
-// Marshal returns the PHP serialize() encoding of v (see the mapping table
-// above). The result can be stored as a php_serialize session when v maps
-// to an array, or placed under a name with Session.Set via MarshalValue.
 func Marshal(v any) ([]byte, error) {
 	bp := marshalBufs.Get().(*[]byte)
 	out, err := AppendMarshal((*bp)[:0], v)

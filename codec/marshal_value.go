@@ -24,7 +24,7 @@ func (c *typeFlagCache) get(t reflect.Type, compute func(reflect.Type) bool) boo
 }
 
 // MarshalValue converts a Go value to a codec Value following the same
-// mapping as Marshal (see the table in marshal.go). Use it to put Go
+// mapping as Marshal. Use it to put Go
 // values into a Session:
 //
 //	v, err := codec.MarshalValue(cart)

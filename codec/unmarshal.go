@@ -79,6 +79,7 @@ type InvalidUnmarshalError struct {
 	Type reflect.Type
 }
 
+// Error implements error.
 func (e *InvalidUnmarshalError) Error() string {
 	if e.Type == nil {
 		return "codec: Unmarshal(nil)"
@@ -97,6 +98,7 @@ type UnmarshalTypeError struct {
 	Path  string       // where: "cart[3].price", `prefs."lang"`; empty at the top
 }
 
+// Error implements error.
 func (e *UnmarshalTypeError) Error() string {
 	return "codec: cannot unmarshal PHP " + e.Value + " into Go value of type " + e.Type.String() + atPath(e.Path)
 }
@@ -109,10 +111,12 @@ type UnmarshalerError struct {
 	Err  error
 }
 
+// Error implements error.
 func (e *UnmarshalerError) Error() string {
 	return "codec: error unmarshaling into " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
 }
 
+// Unwrap returns the underlying error.
 func (e *UnmarshalerError) Unwrap() error { return e.Err }
 
 type decState struct {

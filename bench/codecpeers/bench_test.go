@@ -58,7 +58,7 @@ type session struct {
 	LastAct   int64             `php:"last_activity"`
 	UA        string            `php:"ua"`
 	CSRF      map[string]string `php:"csrf_tokens"`
-	AB        map[string]any    `php:"ab_tests"`
+	AB        any               `php:"-"` // ab_tests mixes int and string keys, which trim21 cannot re-encode
 	Wishlist  []int             `php:"wishlist"`
 	Coupon    *string           `php:"coupon"`
 	IsAdmin   bool              `php:"is_admin"`
