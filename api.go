@@ -144,8 +144,6 @@ func build(s *redisio.Store, cfg Config) *Manager {
 		Hooks:      m.hooks(),
 		Ctx:        context.Background(),
 		Revalidate: !s.Tracking(),
-		// standalone/Sentinel: Commit is one script with a barrier behind it
-		OwnWritesSettled: s.Tracking() && !s.Cluster(),
 	}
 	if m.memo != nil {
 		env.Memo = m.memo

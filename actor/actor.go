@@ -26,11 +26,6 @@ type Env struct {
 	// store (for stores that deliver no invalidations): a read then costs
 	// a store read but still no decode when the bytes are unchanged.
 	Revalidate bool
-	// OwnWritesSettled says that when Commit returns, the invalidation of
-	// our own write has been delivered and no foreign write to the session
-	// can have been made yet (one atomic script on one connection). The
-	// memo entry of the committed session is then stored fresh.
-	OwnWritesSettled bool
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
@@ -522,6 +517,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	exists := found
 	changed := false // since the batch start (or the last destroy)
 	destroyed := false
+	anyOK := false // some write op succeeded
 	used := 0
 	for i, op := range batch {
 		if i > 0 && time.Since(lockedAt) > a.set.MaxHold {
@@ -541,12 +537,14 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 			next := cur.Clone()
 			err := call(op.Fn, next, exists)
 			op.res = err
+			anyOK = anyOK || err == nil
 			if err == nil && next.Modified() {
 				cur = next
 				changed = true
 				exists = true
 			}
 		case Destroy:
+			anyOK = true
 			op.resFound = exists
 			op.res = nil
 			cur = a.env.Codec.New()
@@ -584,9 +582,15 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		if found {
 			mode = WriteDelete
 		}
-	case found:
-		mode = WriteTouch
+	case found && anyOK:
+		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
 	}
+	// The memo entry of what we commit is stored with the sequence number
+	// from before the write: our own write's invalidation (delivered before
+	// Commit returns) marks it stale. It must be: Redis tracking is
+	// one-shot, so after our write nobody tracks the key until a cached read
+	// re-arms it, and a fresh entry would miss the next foreign write. The
+	// next read revalidates it (one cached GET, no decode when unchanged).
 	var seq uint64
 	if a.env.Memo != nil {
 		seq = a.env.Memo.Seq()
@@ -603,9 +607,6 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		default:
 			a.committed.raw, a.committed.found = lk.Data.Bytes, found
 		}
-	}
-	if a.env.Memo != nil && a.env.OwnWritesSettled {
-		seq = a.env.Memo.Seq()
 	}
 	a.lastHold = a.lastRelease.Sub(lockedAt)
 	if err != nil {

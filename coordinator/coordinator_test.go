@@ -430,3 +430,21 @@ func TestFairnessLeavesGaps(t *testing.T) {
 	// longer when the machine stalls the actor while it holds the lock.
 	require.LessOrEqual(t, tooLong*10, bigGaps, "more than 10%% of busy stretches exceeded the window")
 }
+
+func TestFailedBatchWritesNothing(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	ctx := context.Background()
+	r.store.Put("s", []byte("a=1"))
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+		d.(*fake.Doc).Set("a", 2)
+		return errors.New("no")
+	}))
+	require.Error(t, err)
+	for mode := range r.store.Writes {
+		if actor.WriteMode(mode) != actor.WriteNone {
+			require.Zero(t, r.store.Writes[mode].Load(), "mode %v", actor.WriteMode(mode))
+		}
+	}
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "a=1", string(raw))
+}
