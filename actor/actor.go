@@ -1,0 +1,654 @@
+package actor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"time"
+
+	pa "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/phpsession/phpsession/cache"
+)
+
+// Env is what all actors of one coordinator share.
+type Env struct {
+	Store    Store
+	Codec    Codec
+	Memo     *cache.Memo[Doc]
+	Settings Settings
+	Hooks    Hooks
+	// Ctx bounds every Redis call; cancel it to abort in-flight work.
+	Ctx context.Context
+	// Revalidate makes every unlocked read check the memo against the
+	// store (for stores that deliver no invalidations): a read then costs
+	// a store read but still no decode when the bytes are unchanged.
+	Revalidate bool
+	// Pressure, when set and true, makes idle actors passivate at once
+	// (the owner is at its live-actor cap).
+	Pressure func() bool
+}
+
+type closeMsg struct{}
+
+type idleCheck struct{ force bool }
+
+// sessionActor is the protoactor actor of one session. All its fields are
+// touched only from Receive (one goroutine at a time).
+type sessionActor struct {
+	id    string
+	env   *Env
+	set   Settings
+	owner Owner
+	h     *Handle
+	mb    pa.Mailbox
+
+	pending []*Op
+	closing bool
+
+	idleTimer    *time.Timer
+	lastActivity time.Time
+
+	// fairness bookkeeping
+	lastRelease time.Time // when our last lock was released (Commit returned)
+	busySince   time.Time // start of the current stretch without a free gap
+	lastHold    time.Duration
+	foreignSeen bool // the last batch waited for a foreign holder
+	// contendedUntil: a foreign holder was seen recently; until then the
+	// longer ContendedGap is used (PHP is active on this session and its
+	// retries may be spaced wider than lock_wait_time on a busy host).
+	contendedUntil time.Time
+	lingered       bool // the pending batch already waited for joiners
+	lastBatchOps   int
+	// committed is what the session held after our last commit.
+	committed struct {
+		known bool
+		found bool
+		raw   []byte
+	}
+}
+
+// Receive implements protoactor's Actor.
+func (a *sessionActor) Receive(c pa.Context) {
+	switch m := c.Message().(type) {
+	case *Op:
+		// protoactor counts a message after enqueuing it, so the count can
+		// be transiently negative; only a positive count guarantees that
+		// another message will arrive and trigger the flush.
+		a.pending = append(a.pending, m)
+		if a.mb.UserMessageCount() <= 0 || len(a.pending) >= a.set.MaxBatch {
+			a.safeFlush(false)
+		}
+	case idleCheck:
+		a.onIdleCheck(c, m.force)
+		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
+			// ops deferred by a flush that waited for more messages
+			a.safeFlush(false)
+		}
+	case closeMsg:
+		a.closing = true
+		a.safeFlush(true)
+		a.stopTimer()
+		c.Stop(c.Self())
+	case *pa.Stopped:
+		a.stopTimer()
+		// answer anything that slipped in (cannot happen through Handle)
+		for _, op := range a.pending {
+			op.answer(ErrClosed)
+		}
+		a.pending = nil
+		if a.env.Hooks.Passivated != nil && !a.closing {
+			a.env.Hooks.Passivated()
+		}
+		a.owner.Stopped(a.h)
+	}
+}
+
+func (a *sessionActor) stopTimer() {
+	if a.idleTimer != nil {
+		a.idleTimer.Stop()
+		a.idleTimer = nil
+	}
+}
+
+func (a *sessionActor) armIdle(d time.Duration) {
+	if a.idleTimer != nil || a.closing {
+		return
+	}
+	h := a.h
+	a.idleTimer = time.AfterFunc(d, func() { h.sendSelf(idleCheck{}) })
+}
+
+func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
+	if !force {
+		a.idleTimer = nil
+	}
+	if len(a.pending) > 0 || a.closing {
+		return
+	}
+	if !force {
+		if rest := a.set.IdleTimeout - time.Since(a.lastActivity); rest > 0 {
+			a.armIdle(rest)
+			return
+		}
+	}
+	if a.h.tryForget(func() bool { return a.mb.UserMessageCount() == 0 }) {
+		a.stopTimer()
+		c.Stop(c.Self())
+	}
+}
+
+// safeFlush runs flush and turns a panic outside user code into errors for
+// the ops that were not answered, so no caller is left waiting.
+func (a *sessionActor) safeFlush(final bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("phpsession: internal error in session actor: %v", r)
+			for _, op := range a.pending {
+				op.answer(err)
+			}
+			a.pending = a.pending[:0]
+		}
+		a.lastActivity = time.Now()
+		if len(a.pending) == 0 {
+			if a.env.Pressure != nil && a.env.Pressure() && !a.closing {
+				a.h.sendSelf(idleCheck{force: true})
+			} else {
+				a.armIdle(a.set.IdleTimeout)
+			}
+		}
+	}()
+	a.flush(final)
+}
+
+// flush processes pending ops. Unless final, it may return early with ops
+// still pending when new messages wait in the mailbox, so that they join the
+// next batch (they trigger flush again when the mailbox drains).
+func (a *sessionActor) flush(final bool) {
+	for len(a.pending) > 0 {
+		// Reads at the head need no lock.
+		i := 0
+		for i < len(a.pending) && a.pending[i].Kind == Read {
+			i++
+		}
+		if i > 0 {
+			a.serveReads(a.pending[:i])
+			a.consume(i)
+			continue
+		}
+		if !final {
+			if a.fairnessPause() && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
+				return
+			}
+			if a.linger() {
+				return
+			}
+		}
+		a.lingered = false
+		a.runBatch()
+		if !final && len(a.pending) > 0 && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
+			return
+		}
+	}
+}
+
+// linger briefly yields before a batch when the session is hot (the last
+// batch carried several ops and ended just now): callers answered by that
+// batch are about to submit again, and waiting a few microseconds lets them
+// join this batch instead of forming the next one — fewer Redis commands
+// per update. It reports whether messages are now waiting (flush returns
+// to let them in; the next flush does not linger again).
+func (a *sessionActor) linger() bool {
+	if a.lingered || a.set.Linger <= 0 || a.lastBatchOps < 2 || time.Since(a.lastRelease) > time.Millisecond {
+		return false
+	}
+	a.lingered = true
+	deadline := time.Now().Add(a.set.Linger)
+	// wait until the last batch's callers are back (or the deadline)
+	want := min(a.lastBatchOps, a.set.MaxBatch)
+	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < want {
+		runtime.Gosched()
+	}
+	return a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch
+}
+
+func (a *sessionActor) consume(n int) {
+	rest := copy(a.pending, a.pending[n:])
+	clear(a.pending[rest:])
+	a.pending = a.pending[:rest]
+}
+
+// fairnessPause leaves PHP a free lock window before the next batch when
+// the lock has been busy (held by us, or by others while we waited) for
+// about a Window without a free Gap, and right after a batch that had to
+// wait for a foreign holder (PHP requests are then likely queued behind it:
+// each such gap lets one more in). It reports whether it paused.
+func (a *sessionActor) fairnessPause() bool {
+	gap := a.set.Gap
+	if gap <= 0 || a.lastRelease.IsZero() {
+		return false
+	}
+	now := time.Now()
+	if now.Before(a.contendedUntil) && a.set.ContendedGap > gap {
+		gap = a.set.ContendedGap
+	}
+	if now.Sub(a.lastRelease) >= gap {
+		a.busySince = time.Time{}
+		a.foreignSeen = false
+		return false
+	}
+	if a.busySince.IsZero() {
+		a.busySince = a.lastRelease.Add(-a.lastHold)
+	}
+	est := 2*a.lastHold + 200*time.Microsecond
+	if !a.foreignSeen && now.Add(est).Sub(a.busySince) < a.set.Window-gap {
+		return false
+	}
+	d := a.lastRelease.Add(gap).Sub(now)
+	if d > 0 {
+		t := time.NewTimer(d)
+		select {
+		case <-t.C:
+		case <-a.env.Ctx.Done():
+			t.Stop()
+		}
+		if a.env.Hooks.Gap != nil {
+			a.env.Hooks.Gap(d)
+		}
+	}
+	a.busySince = time.Time{}
+	a.foreignSeen = false
+	return true
+}
+
+// serveReads answers read ops without the lock.
+func (a *sessionActor) serveReads(ops []*Op) {
+	var (
+		doc   Doc
+		found bool
+		err   error
+		have  bool
+	)
+	for _, op := range ops {
+		if !op.claim() {
+			continue
+		}
+		if !have {
+			doc, found, err = a.readDoc()
+			have = true
+		}
+		if err != nil {
+			a.finish(op, err)
+			continue
+		}
+		a.finish(op, call(op.Fn, doc, found))
+	}
+}
+
+func (a *sessionActor) finish(op *Op, err error) {
+	op.answer(err)
+	if a.env.Hooks.Op != nil {
+		a.env.Hooks.Op(op.Kind, err)
+	}
+}
+
+// readDoc returns the current session from the memo, revalidated against
+// the client-side-cached bytes when an invalidation arrived, or decoded.
+func (a *sessionActor) readDoc() (Doc, bool, error) {
+	memo := a.env.Memo
+	var e *cache.Entry[Doc]
+	if memo != nil {
+		var fresh bool
+		e, fresh = memo.Get(a.id)
+		if fresh && !a.env.Revalidate {
+			a.cacheEvent(true)
+			return e.Value, e.Found, nil
+		}
+	}
+	var seq uint64
+	if memo != nil {
+		seq = memo.Seq()
+	}
+	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.ReadTimeout)
+	data, err := a.env.Store.Get(ctx, a.id)
+	cancel()
+	if err != nil {
+		return nil, false, err
+	}
+	if e != nil && e.Found == data.Found && bytes.Equal(e.Raw, data.Bytes) {
+		memo.Put(a.id, e, seq)
+		a.cacheEvent(true)
+		return e.Value, e.Found, nil
+	}
+	a.cacheEvent(false)
+	doc, err := a.decode(data)
+	if err != nil {
+		return nil, false, err
+	}
+	if memo != nil {
+		memo.Put(a.id, &cache.Entry[Doc]{Raw: data.Bytes, Found: data.Found, Value: doc, Size: int64(doc.Size())}, seq)
+	}
+	return doc, data.Found, nil
+}
+
+func (a *sessionActor) cacheEvent(hit bool) {
+	if a.env.Hooks.Cache != nil {
+		a.env.Hooks.Cache(hit)
+	}
+}
+
+func (a *sessionActor) decode(d Data) (Doc, error) {
+	if !d.Found || len(d.Bytes) == 0 {
+		return a.env.Codec.New(), nil
+	}
+	return a.env.Codec.Decode(d.Bytes)
+}
+
+// docUnderLock returns the decoded session for bytes read under the lock,
+// reusing the memo when the bytes are unchanged.
+func (a *sessionActor) docUnderLock(d Data) (Doc, error) {
+	if memo := a.env.Memo; memo != nil {
+		if e, _ := memo.Get(a.id); e != nil && e.Found == d.Found && bytes.Equal(e.Raw, d.Bytes) {
+			return e.Value, nil
+		}
+	}
+	return a.decode(d)
+}
+
+// contendedFor is how long after seeing a foreign lock holder the actor
+// keeps using Settings.ContendedGap.
+const contendedFor = time.Second
+
+// startRenewer keeps the lock alive while user functions run longer than
+// RenewAfter (a slow function must not let the lock expire under it). The
+// returned stop waits for the renewer and reports a lost lock.
+func (a *sessionActor) startRenewer(ctx context.Context, lock any) (stop func() error) {
+	quit := make(chan struct{})
+	done := make(chan struct{})
+	var rerr error
+	every := a.set.RenewAfter
+	t := time.AfterFunc(every, func() {
+		defer close(done)
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			if err := a.env.Store.Renew(ctx, lock); err != nil {
+				rerr = err
+				return
+			}
+			select {
+			case <-quit:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() error {
+		if t.Stop() {
+			return nil
+		}
+		close(quit)
+		<-done
+		return rerr
+	}
+}
+
+// runBatch takes the lock once, applies as many pending ops as fit and
+// commits them in one write.
+func (a *sessionActor) runBatch() {
+	n := len(a.pending)
+	if n > a.set.MaxBatch {
+		n = a.set.MaxBatch
+	}
+	batch := a.pending[:n]
+	// Drop ops whose callers are gone before waiting for the lock.
+	live := 0
+	for _, op := range batch {
+		if st := op.state.Load(); st == opAbandoned || (st == opPending && op.ctx != nil && op.ctx.Err() != nil) {
+			if !op.claim() { // answers it
+				continue
+			}
+		}
+		batch[live] = op
+		live++
+	}
+	if live == 0 {
+		a.consume(n)
+		return
+	}
+	batch = batch[:live]
+	hasWrite := false
+	for _, op := range batch {
+		if op.Kind != Read {
+			hasWrite = true
+			break
+		}
+	}
+	if !hasWrite {
+		a.serveReads(batch)
+		a.consume(n)
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
+	defer cancel()
+
+	for attempt := 0; ; attempt++ {
+		used, err := a.attempt(ctx, batch)
+		if err != nil && errors.Is(err, ErrLockLost) && attempt < a.set.LockLostRetries {
+			if a.env.Hooks.LockLostRetry != nil {
+				a.env.Hooks.LockLostRetry()
+			}
+			continue
+		}
+		if err != nil {
+			if used == 0 {
+				used = len(batch)
+			}
+			a.failBatch(batch[:used], err)
+		}
+		// ops beyond `used` stay pending (hold-time cap)
+		consumed := used
+		// map back: batch is a compacted prefix view of pending[:n]
+		rest := append([]*Op(nil), batch[consumed:]...)
+		a.consume(n)
+		if len(rest) > 0 {
+			a.pending = append(rest, a.pending...)
+		}
+		return
+	}
+}
+
+// failBatch answers the write ops with err and serves the reads without the
+// lock (a failed write does not make a read fail).
+func (a *sessionActor) failBatch(ops []*Op, err error) {
+	var reads []*Op
+	for _, op := range ops {
+		if op.Kind == Read {
+			reads = append(reads, op)
+			continue
+		}
+		if op.claim() {
+			a.finish(op, err)
+		}
+	}
+	if a.env.Memo != nil {
+		a.env.Memo.Remove(a.id)
+	}
+	if len(reads) > 0 {
+		a.serveReads(reads)
+	}
+}
+
+// attempt runs one lock-apply-commit round for batch. It returns how many
+// ops of batch it covered. On success every covered op is answered.
+func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
+	t0 := time.Now()
+	lk, err := a.env.Store.LockAndRead(ctx, a.id)
+	if err != nil {
+		return 0, err
+	}
+	lockedAt := time.Now()
+	if lk.Waited && a.env.Hooks.LockWait != nil {
+		w := lk.WaitTime
+		if w <= 0 {
+			w = lockedAt.Sub(t0)
+		}
+		a.env.Hooks.LockWait(w)
+	}
+	if a.busySince.IsZero() {
+		// a new busy stretch starts (a foreign hold is busy time too)
+		a.busySince = t0
+	}
+	// Foreign activity: we waited for a holder, or the session changed
+	// since our last commit (someone locked, wrote and released it in
+	// between, e.g. inside our last pause). PHP requests may be queued:
+	// pause right after this batch.
+	if lk.Waited || (a.committed.known && (a.committed.found != lk.Data.Found || !bytes.Equal(a.committed.raw, lk.Data.Bytes))) {
+		a.foreignSeen = true
+		a.contendedUntil = lockedAt.Add(contendedFor)
+	}
+	base, err := a.docUnderLock(lk.Data)
+	if err != nil && batch[0].Kind == Destroy {
+		// undecodable data can still be destroyed (as PHP does)
+		base, err = a.env.Codec.New(), nil
+	}
+	if err != nil {
+		_ = a.env.Store.Release(ctx, lk.Lock)
+		a.lastRelease = time.Now()
+		return 0, err
+	}
+
+	maxHold := a.set.MaxHold
+	if a.foreignSeen && a.set.Gap > 0 {
+		// PHP is waiting: keep this hold short (a quarter of the gap)
+		maxHold = min(maxHold, a.set.Gap/4)
+	}
+	stopRenew := a.startRenewer(ctx, lk.Lock)
+	found := lk.Data.Found
+	cur := base
+	exists := found
+	changed := false // since the batch start (or the last destroy)
+	destroyed := false
+	anyOK := false // some write op succeeded
+	used := 0
+	for i, op := range batch {
+		if i > 0 && time.Since(lockedAt) > maxHold {
+			break
+		}
+		used = i + 1
+		if !op.claim() {
+			op.applied = false
+			op.res = context.Canceled
+			continue
+		}
+		op.applied = true
+		switch op.Kind {
+		case Read:
+			op.res = call(op.Fn, cur, exists)
+		case Update:
+			next := cur.Clone()
+			err := call(op.Fn, next, exists)
+			op.res = err
+			anyOK = anyOK || err == nil
+			if err == nil && next.Modified() {
+				cur = next
+				changed = true
+				exists = true
+			}
+		case Destroy:
+			anyOK = true
+			op.resFound = exists
+			op.res = nil
+			cur = a.env.Codec.New()
+			exists = false
+			changed = false
+			destroyed = true
+		}
+	}
+
+	if err := stopRenew(); err != nil {
+		// the lock was lost while the functions ran: nothing is written
+		_ = a.env.Store.Release(ctx, lk.Lock)
+		a.lastRelease = time.Now()
+		return used, err
+	}
+
+	mode := WriteNone
+	var out []byte
+	switch {
+	case changed:
+		out, err = cur.Encode()
+		if err != nil {
+			// Cannot happen for ops that succeeded individually unless
+			// the codec rejects the combination; fail the batch.
+			_ = a.env.Store.Release(ctx, lk.Lock)
+			a.lastRelease = time.Now()
+			return used, err
+		}
+		if !destroyed && found && bytes.Equal(out, lk.Data.Bytes) {
+			mode = WriteTouch
+		} else {
+			mode = WriteData
+		}
+	case destroyed:
+		if found {
+			mode = WriteDelete
+		}
+	case found && anyOK:
+		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
+	}
+	// The memo entry of what we commit is stored with the sequence number
+	// from before the write: our own write's invalidation (delivered before
+	// Commit returns) marks it stale. It must be: Redis tracking is
+	// one-shot, so after our write nobody tracks the key until a cached read
+	// re-arms it, and a fresh entry would miss the next foreign write. The
+	// next read revalidates it (one cached GET, no decode when unchanged).
+	var seq uint64
+	if a.env.Memo != nil {
+		seq = a.env.Memo.Seq()
+	}
+	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
+	a.lastRelease = time.Now()
+	a.committed.known = err == nil
+	if err == nil {
+		switch mode {
+		case WriteData:
+			a.committed.raw, a.committed.found = out, true
+		case WriteDelete:
+			a.committed.raw, a.committed.found = nil, false
+		default:
+			a.committed.raw, a.committed.found = lk.Data.Bytes, found
+		}
+	}
+	a.lastHold = a.lastRelease.Sub(lockedAt)
+	if err != nil {
+		return used, err
+	}
+	a.lastBatchOps = used
+	if a.env.Hooks.Batch != nil {
+		a.env.Hooks.Batch(used, a.lastHold, mode)
+	}
+	if memo := a.env.Memo; memo != nil {
+		switch mode {
+		case WriteData:
+			memo.Put(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())}, seq)
+		case WriteDelete:
+			memo.Put(a.id, &cache.Entry[Doc]{Found: false, Value: cur}, seq)
+		default:
+			memo.Put(a.id, &cache.Entry[Doc]{Raw: lk.Data.Bytes, Found: found, Value: cur, Size: int64(cur.Size())}, seq)
+		}
+	}
+	for _, op := range batch[:used] {
+		if !op.applied {
+			continue
+		}
+		if op.Kind == Destroy {
+			op.Existed = op.resFound
+		}
+		a.finish(op, op.res)
+	}
+	return used, nil
+}

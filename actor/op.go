@@ -1,0 +1,146 @@
+package actor
+
+import (
+	"context"
+	"fmt"
+	"runtime/debug"
+	"sync/atomic"
+)
+
+// Kind is the kind of an operation.
+type Kind uint8
+
+const (
+	// Read runs Fn on the current session without the lock.
+	Read Kind = iota
+	// Update runs Fn on a private copy under the lock; the copy replaces
+	// the session if Fn returns nil.
+	Update
+	// Destroy deletes the session under the lock.
+	Destroy
+)
+
+// String names the kind.
+func (k Kind) String() string {
+	switch k {
+	case Read:
+		return "read"
+	case Update:
+		return "update"
+	case Destroy:
+		return "destroy"
+	}
+	return "unknown"
+}
+
+// Fn is a user function run by the actor. found reports whether the session
+// exists (before this op). For Read the Doc must be treated as read-only.
+type Fn func(doc Doc, found bool) error
+
+const (
+	opPending int32 = iota
+	opClaimed
+	opAbandoned
+)
+
+// Op is one queued operation. Create it with NewOp, hand it to a Handle and
+// wait with Wait.
+type Op struct {
+	Kind Kind
+	Fn   Fn
+	ctx  context.Context
+
+	state atomic.Int32
+	done  chan struct{}
+	err   error
+	// Existed is set for Destroy: whether the session existed.
+	Existed bool
+
+	// per-batch scratch, touched only by the actor goroutine
+	res      error
+	resFound bool
+	applied  bool
+}
+
+// NewOp returns an operation bound to ctx (an op whose ctx ended before the
+// actor started it is skipped and never applied).
+func NewOp(ctx context.Context, kind Kind, fn Fn) *Op {
+	return &Op{Kind: kind, Fn: fn, ctx: ctx, done: make(chan struct{})}
+}
+
+// Wait blocks until the op was answered or ctx ended. When ctx ends first
+// and the actor has not started the op yet, the op is abandoned and will
+// never be applied; once started, it may still be applied.
+func (o *Op) Wait(ctx context.Context) error {
+	select {
+	case <-o.done:
+		return o.err
+	case <-ctx.Done():
+		if o.state.CompareAndSwap(opPending, opAbandoned) {
+			return ctx.Err()
+		}
+		select {
+		case <-o.done:
+			return o.err
+		default:
+			return ctx.Err()
+		}
+	}
+}
+
+// Done is closed when the op was answered.
+func (o *Op) Done() <-chan struct{} { return o.done }
+
+// Err returns the op's result once Done is closed.
+func (o *Op) Err() error { return o.err }
+
+// claim marks the op as started; false when the caller gave up (or its
+// context ended) before.
+func (o *Op) claim() bool {
+	if o.state.Load() == opClaimed {
+		return true
+	}
+	if o.ctx != nil && o.ctx.Err() != nil {
+		if o.state.CompareAndSwap(opPending, opAbandoned) {
+			o.answer(o.ctx.Err())
+			return false
+		}
+	}
+	if o.state.CompareAndSwap(opPending, opClaimed) {
+		return true
+	}
+	// abandoned by Wait: still close done for anyone selecting on it
+	o.answer(context.Canceled)
+	return false
+}
+
+func (o *Op) answered() bool {
+	select {
+	case <-o.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// answer sets the result and wakes the caller; safe to call once.
+func (o *Op) answer(err error) {
+	if o.answered() {
+		return
+	}
+	o.err = err
+	close(o.done)
+}
+
+// call runs fn with panic recovery.
+func call(fn Fn, doc Doc, found bool) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", ErrPanic, r, debug.Stack())
+		}
+	}()
+	if fn == nil {
+		return nil
+	}
+	return fn(doc, found)
+}

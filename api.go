@@ -1,0 +1,463 @@
+package phpsession
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/coordinator"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// Manager reads and writes PHP sessions stored in Redis by phpredis. It is
+// safe for concurrent use; create one per process and Close it at the end.
+//
+// Every operation takes a session ID; an empty ID means the ID carried by
+// ctx (see WithSessionID and Middleware), and ErrNoSessionID when there is
+// none. IDs are validated (ValidID) before anything reaches Redis.
+//
+// All operations on one session go through that session's actor, in the
+// order they were submitted: a read submitted after a write sees it.
+// Writes are batched: concurrent Set/Update/Save/Delete calls on one session
+// share one lock acquisition, one read and one write. Each call returns
+// after Redis acknowledged the write that contains its change.
+type Manager struct {
+	cfg        Config
+	store      *redisio.Store
+	ownsClient rueidis.Client // closed by Close when we built it (no-cache path)
+	memo       *cache.Memo[actor.Doc]
+	coord      *coordinator.Coordinator
+	jf         codec.JSONFields
+	codec      codecAdapter
+	cancelInv  func()
+	stats      stats
+	closed     atomic.Bool
+	fastReads  bool
+}
+
+// Open connects to Redis with a rueidis client option (standalone,
+// Sentinel or Cluster; see rueidis.ClientOption) and returns a Manager
+// using client-side caching and invalidation wake-ups. With
+// cfg.DisableClientCache (or opt.DisableCache) it uses plain reads instead.
+func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
+	cfg = cfg.withDefaults()
+	if cfg.DisableClientCache || opt.DisableCache {
+		opt.DisableCache = true
+		c, err := rueidis.NewClient(opt)
+		if err != nil {
+			return nil, newErr("open", "", nil, err)
+		}
+		m, err := newManager(c, cfg)
+		if err != nil {
+			c.Close()
+			return nil, err
+		}
+		m.ownsClient = c
+		return m, nil
+	}
+	s, err := redisio.Open(opt, cfg.redisConfig())
+	if err != nil {
+		return nil, newErr("open", "", nil, err)
+	}
+	return build(s, cfg), nil
+}
+
+// OpenURL is Open with a redis://, rediss://, unix://, redis-sentinel://
+// URL (see redisio.OpenURL).
+func OpenURL(url string, cfg Config) (*Manager, error) {
+	cfg = cfg.withDefaults()
+	if cfg.DisableClientCache {
+		opt, err := rueidis.ParseURL(url)
+		if err != nil {
+			return nil, newErr("open", "", nil, err)
+		}
+		return Open(opt, cfg)
+	}
+	s, err := redisio.OpenURL(url, cfg.redisConfig())
+	if err != nil {
+		return nil, newErr("open", "", nil, err)
+	}
+	return build(s, cfg), nil
+}
+
+// New wraps a rueidis client the caller built and keeps owning (Close does
+// not close it). Such a Manager cannot install its invalidation hook, so
+// reads always fetch from Redis (without decoding again when the bytes are
+// unchanged) and lock waits poll. Prefer Open for the full behaviour.
+func New(client rueidis.Client, cfg Config) (*Manager, error) {
+	return newManager(client, cfg.withDefaults())
+}
+
+func newManager(client rueidis.Client, cfg Config) (*Manager, error) {
+	s, err := redisio.NewStore(client, cfg.redisConfig())
+	if err != nil {
+		return nil, newErr("open", "", nil, err)
+	}
+	return build(s, cfg), nil
+}
+
+func build(s *redisio.Store, cfg Config) *Manager {
+	m := &Manager{cfg: cfg, store: s, jf: *cfg.JSONFields}
+	m.codec = codecAdapter{h: cfg.Serializer}
+	if cfg.MaxDepth != 0 {
+		m.codec.opts = &codec.Options{MaxDepth: cfg.MaxDepth}
+	}
+	if !cfg.NoMemo {
+		m.memo = cache.New[actor.Doc](cfg.CacheEntries, cfg.CacheBytes)
+		if s.Tracking() {
+			m.cancelInv = s.OnInvalidate(m.memo.Invalidate)
+		}
+	}
+	var gap, window, cgap time.Duration
+	if !cfg.NoFairness {
+		gap, window, cgap = actor.FairnessFromPHP(cfg.PHPLockWaitTime, cfg.PHPLockRetries)
+	}
+	maxHold := cfg.MaxHold
+	if maxHold <= 0 {
+		maxHold = 4 * time.Millisecond
+		if window > 0 && (window-gap)/2 < maxHold {
+			maxHold = (window - gap) / 2
+		}
+	}
+	renew := cfg.LockExpiry / 3
+	env := &actor.Env{
+		Store: storeAdapter{s},
+		Codec: m.codec,
+		Settings: actor.Settings{
+			MaxBatch:        cfg.MaxBatch,
+			MaxHold:         maxHold,
+			RenewAfter:      renew,
+			LockTimeout:     cfg.LockTimeout,
+			LockLostRetries: cfg.LockLostRetries,
+			IdleTimeout:     cfg.IdleTimeout,
+			Gap:             gap,
+			Window:          window,
+			ContendedGap:    cgap,
+			Linger:          cfg.Linger,
+		},
+		Hooks:      m.hooks(),
+		Ctx:        context.Background(),
+		Revalidate: !s.Tracking(),
+	}
+	if m.memo != nil {
+		env.Memo = m.memo
+		m.fastReads = !cfg.NoFastReads && s.Tracking()
+	}
+	m.coord = coordinator.New(coordinator.Config{Env: env, MaxActors: cfg.MaxActors})
+	return m
+}
+
+// Close stops accepting operations, finishes everything queued (each queued
+// operation is answered), stops the session actors and closes the Redis
+// connection if the Manager opened it. If ctx ends first, in-flight work is
+// aborted and ctx's error is returned.
+func (m *Manager) Close(ctx context.Context) error {
+	if !m.closed.CompareAndSwap(false, true) {
+		return nil
+	}
+	err := m.coord.Close(ctx)
+	if m.cancelInv != nil {
+		m.cancelInv()
+	}
+	m.store.Close()
+	if m.ownsClient != nil {
+		m.ownsClient.Close()
+	}
+	if err != nil {
+		return newErr("close", "", ErrClosed, err)
+	}
+	return nil
+}
+
+// Config returns the effective configuration (defaults filled in).
+func (m *Manager) Config() Config { return m.cfg }
+
+// Store returns the underlying Redis protocol layer, for tools that need
+// raw access (lock inspection, scans). Writing through it bypasses the
+// session actors.
+func (m *Manager) Store() *redisio.Store { return m.store }
+
+// NewSession returns an empty session for Save, using the configured
+// serializer and JSON fields.
+func (m *Manager) NewSession() *Session {
+	return &Session{s: codec.NewSession(m.cfg.Serializer), jf: m.jf}
+}
+
+// do submits one op and waits for it.
+func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind, fn actor.Fn) (*actor.Op, string, error) {
+	id, err := resolveID(ctx, op, id)
+	if err != nil {
+		return nil, id, err
+	}
+	o := actor.NewOp(ctx, kind, fn)
+	if err := m.coord.Submit(ctx, id, o); err != nil {
+		return o, id, wrap(op, id, err)
+	}
+	m.stats.submitted.Add(1)
+	if err := o.Wait(ctx); err != nil {
+		return o, id, wrap(op, id, err)
+	}
+	return o, id, nil
+}
+
+// read runs fn on the current session without the lock.
+//
+// Fast path: when the memo holds a fresh decoded copy (no invalidation since
+// it was stored; every write this Manager acknowledged is in it, since the
+// memo is updated before a write is answered), fn runs on it directly in
+// the caller's goroutine, skipping the actor hop. Otherwise the read queues
+// on the session's actor behind any queued writes.
+func (m *Manager) read(ctx context.Context, op, id string, fn func(s *codec.Session, found bool) error) error {
+	if m.fastReads {
+		rid, err := resolveID(ctx, op, id)
+		if err != nil {
+			return err
+		}
+		if e, fresh := m.memo.Get(rid); fresh {
+			err := e.Value.(*doc).with(func(s *codec.Session) error { return fn(s, e.Found) })
+			m.stats.reads.Add(1)
+			m.stats.cacheHits.Add(1)
+			if err != nil {
+				m.stats.errors.Add(1)
+			}
+			return wrap(op, rid, err)
+		}
+		id = rid
+	}
+	_, _, err := m.do(ctx, op, id, actor.Read, func(d actor.Doc, found bool) error {
+		return d.(*doc).with(func(s *codec.Session) error { return fn(s, found) })
+	})
+	return err
+}
+
+// Get returns the value of one session variable, without taking the lock.
+// JSON fields (Config.JSONFields) holding valid JSON come back decoded
+// (map[string]any, []any, string, json.Number, bool, nil); other values
+// come back as codec.Value (codec.String, codec.Int, *codec.Array, ...),
+// as private copies. A missing session or variable gives ErrNotFound.
+func (m *Manager) Get(ctx context.Context, id, name string) (any, error) {
+	var out any
+	found := false
+	err := m.read(ctx, "get", id, func(s *codec.Session, _ bool) error {
+		v, ok, err := s.Get(name)
+		if err != nil || !ok {
+			return err
+		}
+		found = true
+		out = m.jf.FromPHP(name, v)
+		if cv, isValue := out.(codec.Value); isValue {
+			out = codec.CopyValue(cv)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		return nil, m.notFound(ctx, "get", id, name)
+	}
+	return out, nil
+}
+
+func (m *Manager) notFound(ctx context.Context, op, id, name string) error {
+	if id == "" {
+		id, _ = SessionIDFromContext(ctx)
+	}
+	if name == "" {
+		return newErr(op, id, ErrNotFound, nil)
+	}
+	return newErr(op, id, ErrNotFound, fmt.Errorf("no variable %q", name))
+}
+
+// GetValue returns one session variable as a PHP value (a private copy),
+// without JSON-field decoding. ErrNotFound when missing.
+func (m *Manager) GetValue(ctx context.Context, id, name string) (codec.Value, error) {
+	var out codec.Value
+	err := m.read(ctx, "get", id, func(s *codec.Session, _ bool) error {
+		v, ok, err := s.Get(name)
+		if err != nil || !ok {
+			return err
+		}
+		out = codec.CopyValue(v)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, m.notFound(ctx, "get", id, name)
+	}
+	return out, nil
+}
+
+// GetAs reads one session variable into a T without taking the lock: JSON
+// fields holding JSON are decoded with encoding/json, other values with
+// codec.UnmarshalValue. ErrNotFound when the session or variable is missing.
+func GetAs[T any](ctx context.Context, m *Manager, id, name string) (T, error) {
+	var out T
+	found := false
+	err := m.read(ctx, "get", id, func(s *codec.Session, _ bool) error {
+		ok, err := unmarshalVar(s, m.jf, name, &out)
+		found = ok
+		return err
+	})
+	if err != nil {
+		return out, err
+	}
+	if !found {
+		return out, m.notFound(ctx, "get", id, name)
+	}
+	return out, nil
+}
+
+// Load returns a snapshot of the whole session without taking the lock.
+// The snapshot is private: changing it changes nothing in Redis (use
+// Update, or Save it). ErrNotFound when the session does not exist.
+func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
+	var out *Session
+	err := m.read(ctx, "load", id, func(s *codec.Session, found bool) error {
+		if found {
+			out = &Session{s: s.Clone(), jf: m.jf, found: true}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if out == nil {
+		return nil, m.notFound(ctx, "load", id, "")
+	}
+	return out, nil
+}
+
+// Unmarshal decodes the whole session into v (a pointer to a struct or a
+// map), without taking the lock: variables map to fields by `php:"name"`
+// tag or name (see codec.UnmarshalValue); JSON fields are decoded from
+// their JSON text. ErrNotFound when the session does not exist.
+func (m *Manager) Unmarshal(ctx context.Context, id string, v any) error {
+	found := false
+	err := m.read(ctx, "unmarshal", id, func(s *codec.Session, ok bool) error {
+		found = ok
+		if !ok {
+			return nil
+		}
+		return unmarshalSession(s, m.jf, v)
+	})
+	if err != nil {
+		return wrap("unmarshal", id, err)
+	}
+	if !found {
+		return m.notFound(ctx, "unmarshal", id, "")
+	}
+	return nil
+}
+
+// Exists reports whether the session exists in Redis (no lock).
+func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
+	var found bool
+	err := m.read(ctx, "exists", id, func(_ *codec.Session, ok bool) error {
+		found = ok
+		return nil
+	})
+	if errors.Is(err, ErrCodec) {
+		return true, nil // stored but undecodable: it exists
+	}
+	return found, err
+}
+
+// Update runs fn on the session under the session lock and saves what fn
+// changed. fn sees the session as left by the operations before it (a new,
+// empty session when it does not exist yet). If fn returns an error or
+// panics, none of its changes are applied and the error is returned
+// (wrapped; errors.Is finds it). If nothing changed, only the TTL is
+// refreshed, as PHP's lazy_write does.
+//
+// fn may run more than once (when the lock was lost and the batch is
+// re-run), so it must not have side effects outside the session. The
+// *Session is valid only during fn. fn runs on the session's actor: it must
+// be quick (the lock is held while it runs, and PHP waits) and must not call
+// the Manager for the same session (that would wait for itself until ctx
+// ends).
+func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
+	_, _, err := m.do(ctx, "update", id, actor.Update, func(d actor.Doc, found bool) error {
+		return fn(&Session{s: d.(*doc).s, jf: m.jf, found: found})
+	})
+	return err
+}
+
+// Set stores one variable under the session lock. value is a codec.Value
+// or any Go value codec.MarshalValue accepts; for JSON fields a Go value is
+// stored as its JSON text.
+func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
+	// convert once, outside the actor; copy per run (fn may re-run)
+	v, err := m.jf.ToPHP(name, value)
+	if err != nil {
+		return wrap("set", id, err)
+	}
+	_, _, err = m.do(ctx, "set", id, actor.Update, func(d actor.Doc, _ bool) error {
+		return d.(*doc).s.Set(name, codec.CopyValue(v))
+	})
+	return err
+}
+
+// Save replaces the whole session with the variables of s, under the
+// session lock. s is not retained.
+func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
+	if s == nil {
+		s = m.NewSession()
+	}
+	src := s.s.Clone()
+	names := src.Names()
+	vals := make([]codec.Value, len(names))
+	for i, n := range names {
+		v, _, err := src.Get(n)
+		if err != nil {
+			return wrap("save", id, err)
+		}
+		vals[i] = v
+	}
+	_, _, err := m.do(ctx, "save", id, actor.Update, func(d actor.Doc, _ bool) error {
+		dst := d.(*doc).s
+		for _, n := range dst.Names() {
+			dst.Delete(n)
+		}
+		for i, n := range names {
+			if err := dst.Set(n, codec.CopyValue(vals[i])); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return err
+}
+
+// Delete removes one variable under the session lock and reports whether it
+// existed.
+func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
+	var existed bool
+	_, _, err := m.do(ctx, "delete", id, actor.Update, func(d actor.Doc, _ bool) error {
+		existed = d.(*doc).s.Delete(name)
+		return nil
+	})
+	return existed, err
+}
+
+// Destroy deletes the whole session under the session lock (like PHP's
+// session_destroy) and reports whether it existed.
+func (m *Manager) Destroy(ctx context.Context, id string) (bool, error) {
+	o, _, err := m.do(ctx, "destroy", id, actor.Destroy, nil)
+	if err != nil {
+		return false, err
+	}
+	return o.Existed, nil
+}
+
+// LiveSessions returns the number of session actors currently alive.
+func (m *Manager) LiveSessions() int { return m.coord.Live() }

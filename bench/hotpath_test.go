@@ -1,0 +1,312 @@
+package bench_test
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/bench"
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/coordinator"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// Hot-path benchmarks. The first group runs the actor and coordinator over
+// an in-memory store, so it measures the in-process cost alone (mailbox,
+// batching, clone, apply, encode); the second runs the whole Manager
+// against a real redis-server. Run with -benchmem.
+
+// memStore is an actor.Store that keeps sessions in memory with no latency.
+type memStore struct {
+	mu   sync.Mutex
+	data map[string][]byte
+}
+
+func (m *memStore) LockAndRead(_ context.Context, id string) (actor.Locked, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.data[id]
+	return actor.Locked{Lock: id, Data: actor.Data{Bytes: d, Found: ok}}, nil
+}
+func (m *memStore) Renew(context.Context, any) error   { return nil }
+func (m *memStore) Release(context.Context, any) error { return nil }
+func (m *memStore) Commit(_ context.Context, l any, mode actor.WriteMode, data []byte) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	switch mode {
+	case actor.WriteData:
+		m.data[l.(string)] = data
+	case actor.WriteDelete:
+		delete(m.data, l.(string))
+	}
+	return nil
+}
+func (m *memStore) Get(_ context.Context, id string) (actor.Data, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	d, ok := m.data[id]
+	return actor.Data{Bytes: d, Found: ok}, nil
+}
+
+type doc struct{ s *codec.Session }
+
+func (d doc) Clone() actor.Doc        { return doc{d.s.Clone()} }
+func (d doc) Encode() ([]byte, error) { return d.s.Encode() }
+func (d doc) Modified() bool          { return d.s.Modified() }
+func (d doc) Len() int                { return d.s.Len() }
+func (d doc) Size() int               { return d.s.Size() }
+
+type phpCodec struct{}
+
+func (phpCodec) New() actor.Doc { return doc{codec.NewSession(codec.PHP)} }
+func (phpCodec) Decode(b []byte) (actor.Doc, error) {
+	s, err := codec.DecodeSession(codec.PHP, b, nil)
+	if err != nil {
+		return nil, err
+	}
+	return doc{s}, nil
+}
+
+// memCoordinator returns a coordinator over a memStore seeded with one
+// 1 KiB session "s", and a counter of batches.
+func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
+	st := &memStore{data: map[string][]byte{"s": bench.SeedSession(1024)}}
+	var batches atomic.Int64
+	env := &actor.Env{
+		Store: st,
+		Codec: phpCodec{},
+		Memo:  cache.New[actor.Doc](1000, 64<<20),
+		Hooks: actor.Hooks{Batch: func(int, time.Duration, actor.WriteMode) { batches.Add(1) }},
+		Ctx:   context.Background(),
+	}
+	c := coordinator.New(coordinator.Config{Env: env})
+	b.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = c.Close(ctx)
+	})
+	return c, &batches
+}
+
+func incrFn(d actor.Doc, _ bool) error {
+	s := d.(doc).s
+	var n int64
+	if v, ok, _ := s.Get("n"); ok {
+		n = int64(v.(codec.Int))
+	}
+	return s.Set("n", codec.Int(n+1))
+}
+
+// BenchmarkActorSend: one Read op through the coordinator and back (memo
+// hit), from one goroutine — the fixed cost of a round trip to an actor.
+func BenchmarkActorSend(b *testing.B) {
+	c, _ := memCoordinator(b)
+	ctx := context.Background()
+	read := func(actor.Doc, bool) error { return nil }
+	if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkActorSendParallel: Read ops from GOMAXPROCS×8 goroutines on one
+// session.
+func BenchmarkActorSendParallel(b *testing.B) {
+	c, _ := memCoordinator(b)
+	ctx := context.Background()
+	read := func(actor.Doc, bool) error { return nil }
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkBatchApply: Update ops (increment one key of a 1 KiB session)
+// from GOMAXPROCS×32 goroutines on one session over the in-memory store:
+// batching, clone, apply, encode and answer, with no network.
+func BenchmarkBatchApply(b *testing.B) {
+	c, batches := memCoordinator(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, incrFn)); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if n := batches.Load(); n > 0 {
+		b.ReportMetric(float64(b.N)/float64(n), "ops/batch")
+	}
+}
+
+// BenchmarkBatchApplySerial: one Update at a time (a batch of one each).
+func BenchmarkBatchApplySerial(b *testing.B) {
+	c, _ := memCoordinator(b)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, incrFn)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// managerOn opens a Manager on a fresh redis-server with session "s"
+// seeded.
+func managerOn(b *testing.B) (*phpsession.Manager, *testenv.Redis) {
+	r := testenv.StartRedis(b)
+	r.MustDo("SETEX", bench.KeyPrefix+"s", "86400", string(bench.SeedSession(1024))+"n|i:0;")
+	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = m.Close(context.Background()) })
+	return m, r
+}
+
+// BenchmarkCachedGet: Manager.GetValue of one key of a warm session (no
+// Redis round trip, no decode), from one goroutine.
+func BenchmarkCachedGet(b *testing.B) {
+	m, _ := managerOn(b)
+	ctx := context.Background()
+	if _, err := m.GetValue(ctx, "s", "n"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		if _, err := m.GetValue(ctx, "s", "n"); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st := m.Stats()
+	b.ReportMetric(float64(st.CacheHits)/float64(st.CacheHits+st.CacheMisses), "hit-ratio")
+}
+
+// BenchmarkCachedGetParallel: the same from GOMAXPROCS×8 goroutines.
+func BenchmarkCachedGetParallel(b *testing.B) {
+	m, _ := managerOn(b)
+	ctx := context.Background()
+	if _, err := m.GetValue(ctx, "s", "n"); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	b.SetParallelism(8)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, err := m.GetValue(ctx, "s", "n"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}
+
+// BenchmarkNetworkGet is the reference for BenchmarkCachedGet: one GET
+// round trip (rueidis, no cache, no decode).
+func BenchmarkNetworkGet(b *testing.B) {
+	r := testenv.StartRedis(b)
+	r.MustDo("SET", "k", string(bench.SeedSession(1024)))
+	c, err := bench.NewRueidisClient(r.URL(), false)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	cmd := c.B().Get().Key("k").Build().Pin()
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := c.Do(ctx, cmd).Error(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkHotUpdate: Manager.Update (increment) from GOMAXPROCS×32
+// goroutines on one session against redis-server; reports Redis commands
+// per update.
+func BenchmarkHotUpdate(b *testing.B) {
+	m, r := managerOn(b)
+	ctx := context.Background()
+	tg := &bench.LibTarget{M: m}
+	before := commandCalls(b, r)
+	b.ReportAllocs()
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := tg.Incr(ctx, "s", "n"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(commandCalls(b, r)-before)/float64(b.N), "cmds/op")
+	b.ReportMetric(m.Stats().OpsPerBatch(), "ops/batch")
+}
+
+// BenchmarkHotUpdateB1 is BenchmarkHotUpdate through baseline B1.
+func BenchmarkHotUpdateB1(b *testing.B) {
+	r := testenv.StartRedis(b)
+	tg, err := bench.NewPerRequest(r.URL(), bench.DefaultCodec())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tg.Close()
+	ctx := context.Background()
+	before := commandCalls(b, r)
+	b.SetParallelism(32)
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if err := tg.Incr(ctx, "s", "n"); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64(commandCalls(b, r)-before)/float64(b.N), "cmds/op")
+}
+
+// commandCalls sums INFO commandstats calls (INFO itself excluded).
+func commandCalls(b *testing.B, r *testenv.Redis) int64 {
+	info := r.MustDo("INFO", "commandstats")
+	var total int64
+	for _, line := range strings.Split(info, "\n") {
+		line = strings.TrimSpace(line)
+		if !strings.HasPrefix(line, "cmdstat_") || strings.HasPrefix(line, "cmdstat_info:") {
+			continue
+		}
+		i := strings.Index(line, "calls=")
+		j := strings.Index(line[i:], ",")
+		n, err := strconv.ParseInt(line[i+6:i+j], 10, 64)
+		if err != nil {
+			b.Fatal(errors.New("parse " + line))
+		}
+		total += n
+	}
+	return total
+}

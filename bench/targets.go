@@ -1,0 +1,78 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+)
+
+// Goal is one of the project's performance targets checked against a run.
+type Goal struct {
+	Name string `json:"name"`
+	Want string `json:"want"`
+	Got  string `json:"got"`
+	Met  bool   `json:"met"`
+}
+
+// CheckGoals evaluates the project's targets (issue "bench/") on the rows
+// of a run; targets whose rows (or reference rows: B1, the raw GET) were
+// not run are left out.
+func CheckGoals(rows []Result) []Goal {
+	find := func(scenario, target string, w int) *Result {
+		for i := range rows {
+			r := &rows[i]
+			if r.Scenario == scenario && r.Target == target && (w < 0 || r.Writers == w) && r.Ops > 0 {
+				return r
+			}
+		}
+		return nil
+	}
+	lib := targetLabel(TargetLib)
+	var out []Goal
+	if r := find(ScenarioHot, lib, 64); r != nil && r.RatioB1 > 0 {
+		out = append(out,
+			Goal{"hot W=64 throughput", "≥ 20× B1", fmt.Sprintf("%.1f×", r.RatioB1), r.RatioB1 >= 20},
+			Goal{"hot W=64 Redis commands per update", "≤ 0.1", fmt.Sprintf("%.3f (all commands Redis executed, incl. inside Lua)", r.CmdsPerOp), r.CmdsPerOp <= 0.1},
+			Goal{"hot W=64 lost updates", "0", fmt.Sprint(r.Lost), r.Lost == 0 && r.Errors == 0})
+	}
+	if r := find(ScenarioSpread, lib, -1); r != nil && r.RatioB1 > 0 {
+		out = append(out, Goal{"spread throughput", "≥ 1.5× B1", fmt.Sprintf("%.2f×", r.RatioB1), r.RatioB1 >= 1.5})
+	}
+	if r := find(ScenarioGet, lib, -1); r != nil {
+		if g := find(ScenarioGet, rawGet{}.Name(), -1); g != nil && r.P50us > 0 {
+			x := g.P50us / r.P50us
+			out = append(out, Goal{"cached Get p50 vs network GET p50", "≥ 20× faster",
+				fmt.Sprintf("%.1f× (%.2f µs vs %.1f µs)", x, r.P50us, g.P50us), x >= 20})
+		}
+	}
+	if r := find(ScenarioMixed, lib, -1); r != nil && r.PHP != nil {
+		ref := ""
+		for i := range rows {
+			if rows[i].Scenario == ScenarioMixed && rows[i].Writers == 0 && rows[i].PHP != nil {
+				p := rows[i].PHP
+				ref = fmt.Sprintf("; PHP alone: %d of %d", p.LockFail, p.OK+p.LockFail+p.WriteFail)
+			}
+		}
+		p := r.PHP
+		out = append(out,
+			Goal{"mixed: PHP lock failures", "0", fmt.Sprintf("%d of %d PHP requests%s", p.LockFail, p.OK+p.LockFail+p.WriteFail, ref), p.LockFail == 0},
+			Goal{"mixed: lost updates (Go / PHP)", "0 / 0", fmt.Sprintf("%d / %d", r.Lost, p.Lost), r.Lost == 0 && p.Lost == 0})
+	}
+	return out
+}
+
+// WriteGoals prints the goals as a markdown table.
+func WriteGoals(w io.Writer, goals []Goal) {
+	if len(goals) == 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| target | want | got | met |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	for _, g := range goals {
+		met := "no"
+		if g.Met {
+			met = "yes"
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s |\n", g.Name, g.Want, g.Got, met)
+	}
+}

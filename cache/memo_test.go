@@ -1,0 +1,120 @@
+package cache
+
+import (
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestMemoFreshStaleAndRevalidate(t *testing.T) {
+	m := New[string](10, 0)
+	seq := m.Seq()
+	m.Put("a", &Entry[string]{Raw: []byte("x"), Found: true, Value: "X"}, seq)
+	e, fresh := m.Get("a")
+	require.True(t, fresh)
+	require.Equal(t, "X", e.Value)
+
+	m.Invalidate([]string{"a"})
+	e, fresh = m.Get("a")
+	require.False(t, fresh, "invalidated entry is stale")
+	require.NotNil(t, e, "stale entry kept for byte comparison")
+
+	// revalidation with a seq read after the invalidation: fresh again
+	m.Put("a", e, m.Seq())
+	_, fresh = m.Get("a")
+	require.True(t, fresh)
+}
+
+func TestMemoPutRacingInvalidationIsStale(t *testing.T) {
+	m := New[string](10, 0)
+	seen := m.Seq()             // reader takes seq, then fetches bytes...
+	m.Invalidate([]string{"a"}) // ...the key changes meanwhile...
+	m.Put("a", &Entry[string]{Raw: []byte("old"), Value: "old"}, seen)
+	_, fresh := m.Get("a")
+	require.False(t, fresh, "an entry fetched before an invalidation must not be fresh")
+
+	// an invalidation of another id does not affect it
+	seen = m.Seq()
+	m.Invalidate([]string{"b"})
+	m.Put("a", &Entry[string]{Raw: []byte("new"), Value: "new"}, seen)
+	_, fresh = m.Get("a")
+	require.True(t, fresh)
+}
+
+func TestMemoNilInvalidationFlushesAll(t *testing.T) {
+	m := New[int](100, 0)
+	for i := 0; i < 10; i++ {
+		m.Put(fmt.Sprint(i), &Entry[int]{Value: i}, m.Seq())
+	}
+	seen := m.Seq()
+	m.Invalidate(nil)
+	require.Zero(t, m.Len())
+	require.Zero(t, m.Bytes())
+	m.Put("x", &Entry[int]{Value: 1}, seen)
+	_, fresh := m.Get("x")
+	require.False(t, fresh)
+}
+
+func TestMemoBounds(t *testing.T) {
+	m := New[int](5, 0)
+	for i := 0; i < 20; i++ {
+		m.Put(fmt.Sprint(i), &Entry[int]{Value: i}, m.Seq())
+	}
+	require.Equal(t, 5, m.Len())
+	_, fresh := m.Get("19")
+	require.True(t, fresh)
+	e, _ := m.Get("0")
+	require.Nil(t, e)
+
+	b := New[int](1000, 4096)
+	for i := 0; i < 100; i++ {
+		b.Put(fmt.Sprint(i), &Entry[int]{Raw: make([]byte, 500), Value: i}, b.Seq())
+		require.LessOrEqual(t, b.Bytes(), int64(4096))
+	}
+	require.Greater(t, b.Len(), 0)
+	// replacing an entry keeps the accounting exact
+	b.Put("99", &Entry[int]{Raw: make([]byte, 10), Value: 1}, b.Seq())
+	var sum int64
+	b.mu.Lock()
+	for _, k := range b.lru.Keys() {
+		s, _ := b.lru.Peek(k)
+		sum += s.size
+	}
+	b.mu.Unlock()
+	require.Equal(t, sum, b.Bytes())
+	// an entry larger than the budget is not kept
+	b.Put("huge", &Entry[int]{Raw: make([]byte, 10000)}, b.Seq())
+	e, _ = b.Get("huge")
+	require.Nil(t, e)
+}
+
+func TestMemoConcurrent(t *testing.T) {
+	m := New[int](64, 1<<16)
+	var wg sync.WaitGroup
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 2000; i++ {
+				id := fmt.Sprint(i % 100)
+				switch i % 4 {
+				case 0:
+					m.Put(id, &Entry[int]{Raw: make([]byte, i%300), Value: i}, m.Seq())
+				case 1:
+					m.Get(id)
+				case 2:
+					m.Invalidate([]string{id})
+				case 3:
+					if i%400 == 3 {
+						m.Invalidate(nil)
+					}
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	h, mi, st := m.Stats()
+	require.Equal(t, uint64(8*500), h+mi+st)
+}

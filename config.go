@@ -1,0 +1,198 @@
+package phpsession
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// Defaults of Config, matching the original Python library and phpredis.
+const (
+	DefaultPrefix      = redisio.DefaultPrefix     // "PHPREDIS_SESSION:"
+	DefaultLockSuffix  = redisio.DefaultLockSuffix // "_LOCK"
+	DefaultTTL         = 86400 * time.Second
+	DefaultLockTimeout = 30 * time.Second
+	DefaultLockExpiry  = 30 * time.Second
+	// DefaultPHPLockWaitTime and DefaultPHPLockRetries are phpredis 5.3's
+	// redis.session.lock_wait_time (2000 µs) and lock_retries (10).
+	DefaultPHPLockWaitTime = 2 * time.Millisecond
+	DefaultPHPLockRetries  = 10
+	DefaultMaxBatch        = 512
+	DefaultLinger          = 50 * time.Microsecond
+	DefaultIdleTimeout     = 30 * time.Second
+	DefaultMaxActors       = 100_000
+	DefaultCacheEntries    = 10_000
+	DefaultCacheBytes      = 64 << 20
+	DefaultLockLostRetries = 3
+)
+
+// Config configures a Manager. The zero value is usable: every zero field
+// takes the default noted on it.
+type Config struct {
+	// Prefix of session keys (phpredis save_path prefix). Default
+	// "PHPREDIS_SESSION:". Use NoPrefix for an empty prefix.
+	Prefix string
+	// NoPrefix makes session keys the bare ID (phpredis `prefix=`).
+	NoPrefix bool
+	// LockSuffix names the lock key: <prefix><id><suffix>. Default "_LOCK".
+	LockSuffix string
+	// TTL of session data, written with SETEX/EXPIRE (PHP's
+	// session.gc_maxlifetime). Default 86400 s (the Python library's).
+	TTL time.Duration
+	// LockTimeout bounds the wait for a session lock held by someone else.
+	// Default 30 s.
+	LockTimeout time.Duration
+	// LockExpiry is the PX of the locks Go takes. Default 30 s; batches
+	// that hold the lock long renew it.
+	LockExpiry time.Duration
+	// Serializer is PHP's session.serialize_handler: codec.PHP (default),
+	// codec.PHPSerialize or codec.PHPBinary.
+	Serializer codec.Handler
+	// JSONFields names the variables whose PHP string values hold JSON:
+	// Get decodes them, Set encodes Go values to JSON. nil means the
+	// original library's defaults (scart_items, ga_data, session_view_log,
+	// MPIReceive and the prefix trace_list_); &codec.JSONFields{} means none.
+	JSONFields *codec.JSONFields
+	// MaxDepth caps the nesting when decoding (0 = 4096, like PHP).
+	MaxDepth int
+
+	// PHPLockWaitTime and PHPLockRetries are the phpredis settings of the
+	// PHP applications sharing the sessions (redis.session.lock_wait_time,
+	// redis.session.lock_retries). Under continuous load on one session,
+	// Go leaves the lock free a little longer than PHPLockWaitTime in every
+	// window of about PHPLockRetries×PHPLockWaitTime/2, so PHP requests
+	// always get the lock; after seeing PHP on a session it pauses after
+	// every batch, with twice that gap, for a second. See
+	// docs/coordinator.md. Defaults: phpredis 5.3 (2 ms, 10). For phpredis
+	// 6.x use 20 ms and 100. PHPLockRetries < 0 (PHP waits forever) turns
+	// the pauses off.
+	PHPLockWaitTime time.Duration
+	PHPLockRetries  int
+	// NoFairness turns the pauses for PHP off (Go-only deployments).
+	NoFairness bool
+
+	// MaxBatch caps the operations applied under one lock (default 512).
+	MaxBatch int
+	// Linger is how long the actor of a hot session waits for callers
+	// answered by its last batch to join the next one (default 50 µs;
+	// negative: off). Larger batches mean fewer Redis commands per update.
+	Linger time.Duration
+	// MaxHold caps how long one batch applies operations while holding
+	// the lock (default: derived from the PHP settings, ≤ 4 ms).
+	MaxHold time.Duration
+	// LockLostRetries is how often a batch re-runs after its lock was lost
+	// before failing with ErrLockLost (default 3; negative: never).
+	LockLostRetries int
+	// IdleTimeout passivates a session's actor after this long without
+	// operations (default 30 s).
+	IdleTimeout time.Duration
+	// MaxActors caps the live session actors (default 100,000); beyond it
+	// new sessions wait for idle actors to passivate.
+	MaxActors int
+	// CacheEntries and CacheBytes bound the decoded-session memo (defaults
+	// 10,000 sessions and 64 MiB). NoMemo turns it off.
+	CacheEntries int
+	CacheBytes   int64
+	NoMemo       bool
+	// NoFastReads sends every read through the session's actor even when
+	// the memo holds a fresh copy (the fast path serves such reads in the
+	// caller's goroutine; both see every write acknowledged before).
+	NoFastReads bool
+
+	// DisableClientCache opens the Redis connection without client-side
+	// caching (for servers without CLIENT TRACKING, e.g. miniredis, or
+	// proxies). Reads then cost a round trip, and lock waits poll.
+	DisableClientCache bool
+
+	// Logger receives warnings (nil = silent).
+	Logger *slog.Logger
+	// Metrics receives events (nil = none). Manager.Stats works regardless.
+	Metrics *Metrics
+}
+
+// Metrics receives coordinator events. Every field is optional; functions
+// are called from internal goroutines and must be fast and non-blocking.
+type Metrics struct {
+	// Op: an operation ("read", "update", "destroy") was answered.
+	Op func(kind string, err error)
+	// Batch: a locked batch of ops operations committed after holding the
+	// lock for hold; mode is "data", "touch", "delete" or "none".
+	Batch func(ops int, hold time.Duration, mode string)
+	// LockWait: a batch waited for a lock held by PHP or another process.
+	LockWait func(wait time.Duration)
+	// Cache: an unlocked read was served from memory (hit) or not.
+	Cache func(hit bool)
+	// LockLostRetry: a batch re-ran after its lock was lost.
+	LockLostRetry func()
+	// Passivated: an idle session actor stopped.
+	Passivated func()
+	// Gap: the actor paused for d to leave PHP a free lock window.
+	Gap func(d time.Duration)
+}
+
+func (c Config) withDefaults() Config {
+	if c.LockSuffix == "" {
+		c.LockSuffix = DefaultLockSuffix
+	}
+	if c.Prefix == "" && !c.NoPrefix {
+		c.Prefix = DefaultPrefix
+	}
+	if c.TTL <= 0 {
+		c.TTL = DefaultTTL
+	}
+	if c.LockTimeout <= 0 {
+		c.LockTimeout = DefaultLockTimeout
+	}
+	if c.LockExpiry <= 0 {
+		c.LockExpiry = DefaultLockExpiry
+	}
+	if c.Serializer == "" {
+		c.Serializer = codec.PHP
+	}
+	if c.JSONFields == nil {
+		jf := codec.DefaultJSONFields()
+		c.JSONFields = &jf
+	}
+	if c.PHPLockWaitTime <= 0 {
+		c.PHPLockWaitTime = DefaultPHPLockWaitTime
+	}
+	if c.PHPLockRetries == 0 {
+		c.PHPLockRetries = DefaultPHPLockRetries
+	}
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = DefaultMaxBatch
+	}
+	if c.Linger == 0 {
+		c.Linger = DefaultLinger
+	}
+	if c.LockLostRetries == 0 {
+		c.LockLostRetries = DefaultLockLostRetries
+	}
+	if c.IdleTimeout <= 0 {
+		c.IdleTimeout = DefaultIdleTimeout
+	}
+	if c.MaxActors <= 0 {
+		c.MaxActors = DefaultMaxActors
+	}
+	if c.CacheEntries <= 0 {
+		c.CacheEntries = DefaultCacheEntries
+	}
+	if c.CacheBytes <= 0 {
+		c.CacheBytes = DefaultCacheBytes
+	}
+	return c
+}
+
+func (c Config) redisConfig() redisio.Config {
+	return redisio.Config{
+		Prefix:      c.Prefix,
+		EmptyPrefix: c.NoPrefix,
+		LockSuffix:  c.LockSuffix,
+		TTL:         c.TTL,
+		LockExpiry:  c.LockExpiry,
+		LockTimeout: c.LockTimeout,
+		Logger:      c.Logger,
+	}
+}

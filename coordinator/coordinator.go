@@ -1,0 +1,276 @@
+// Package coordinator maps session IDs to their actors: it spawns an actor
+// on first use, lets idle actors passivate, caps how many are alive, and
+// drains them all on Close.
+package coordinator
+
+import (
+	"context"
+	"errors"
+	"hash/maphash"
+	"sync"
+	"sync/atomic"
+
+	"github.com/phpsession/phpsession/actor"
+)
+
+// ErrClosed is returned for operations submitted after Close.
+var ErrClosed = actor.ErrClosed
+
+// Config configures a Coordinator.
+type Config struct {
+	// Env is shared by all actors (store, codec, memo, settings, hooks).
+	Env *actor.Env
+	// MaxActors caps the live actors (0 = unlimited). When the cap is
+	// reached, new sessions wait until an idle actor passivates.
+	MaxActors int
+}
+
+const shards = 64
+
+type shard struct {
+	mu sync.Mutex
+	m  map[string]*actor.Handle
+}
+
+// Coordinator routes operations to per-session actors.
+type Coordinator struct {
+	sys    *actor.System
+	env    *actor.Env
+	seed   maphash.Seed
+	shards [shards]shard
+
+	max   int
+	live  atomic.Int64
+	slots chan struct{} // nil when unlimited
+
+	closeMu     sync.RWMutex
+	closed      bool
+	closing     chan struct{} // closed when Close starts
+	stopped     chan struct{} // closed when live drops to 0 after Close
+	stoppedOnce sync.Once
+	abort       context.CancelFunc
+	nudgeMu     sync.Mutex
+	waiters     atomic.Int64
+}
+
+// New returns a Coordinator. It owns an actor system until Close.
+func New(cfg Config) *Coordinator {
+	env := *cfg.Env
+	base := env.Ctx
+	if base == nil {
+		base = context.Background()
+	}
+	ctx, cancel := context.WithCancel(base)
+	env.Ctx = ctx
+	c := &Coordinator{
+		sys:     actor.NewSystem(),
+		env:     &env,
+		seed:    maphash.MakeSeed(),
+		max:     cfg.MaxActors,
+		abort:   cancel,
+		stopped: make(chan struct{}),
+		closing: make(chan struct{}),
+	}
+	c.env.Pressure = c.underPressure
+	for i := range c.shards {
+		c.shards[i].m = make(map[string]*actor.Handle)
+	}
+	if c.max > 0 {
+		c.slots = make(chan struct{}, c.max)
+	}
+	return c
+}
+
+func (c *Coordinator) shard(id string) *shard {
+	return &c.shards[maphash.String(c.seed, id)%shards]
+}
+
+// Live returns the number of live actors.
+func (c *Coordinator) Live() int { return int(c.live.Load()) }
+
+// Do queues op on the actor of id and waits for its answer or ctx.
+func (c *Coordinator) Do(ctx context.Context, id string, op *actor.Op) error {
+	if err := c.Submit(ctx, id, op); err != nil {
+		return err
+	}
+	return op.Wait(ctx)
+}
+
+// Submit queues op on the actor of id without waiting for the answer.
+func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error {
+	haveSlot := false
+	defer func() {
+		if haveSlot {
+			<-c.slots
+		}
+	}()
+	s := c.shard(id)
+	for {
+		c.closeMu.RLock()
+		if c.closed {
+			c.closeMu.RUnlock()
+			return ErrClosed
+		}
+		s.mu.Lock()
+		h := s.m[id]
+		if h == nil && (c.slots == nil || haveSlot || c.trySlot()) {
+			haveSlot = false
+			c.live.Add(1)
+			h = c.sys.Spawn(id, c.env, c)
+			s.m[id] = h
+		}
+		s.mu.Unlock()
+		if h != nil {
+			ok := h.Send(op)
+			c.closeMu.RUnlock()
+			if ok {
+				return nil
+			}
+			continue // passivated between lookup and send: look again
+		}
+		c.closeMu.RUnlock()
+		if err := c.waitSlot(ctx); err != nil {
+			return err
+		}
+		haveSlot = true
+	}
+}
+
+func (c *Coordinator) trySlot() bool {
+	select {
+	case c.slots <- struct{}{}:
+		return true
+	default:
+		return false
+	}
+}
+
+// waitSlot waits for room under the live-actor cap, asking idle actors to
+// passivate.
+func (c *Coordinator) waitSlot(ctx context.Context) error {
+	c.waiters.Add(1)
+	defer c.waiters.Add(-1)
+	c.nudgeIdle()
+	select {
+	case c.slots <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-c.closing:
+		return ErrClosed
+	}
+}
+
+// underPressure reports whether callers wait for a free actor slot; actors
+// then passivate as soon as they are idle.
+func (c *Coordinator) underPressure() bool { return c.waiters.Load() > 0 }
+
+// nudgeIdle asks a few actors to passivate if they are idle.
+func (c *Coordinator) nudgeIdle() {
+	if !c.nudgeMu.TryLock() {
+		return
+	}
+	defer c.nudgeMu.Unlock()
+	var hs []*actor.Handle
+	want := c.max/16 + 1
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for _, h := range s.m {
+			hs = append(hs, h)
+			if len(hs) >= want {
+				break
+			}
+		}
+		s.mu.Unlock()
+		if len(hs) >= want {
+			break
+		}
+	}
+	for _, h := range hs {
+		h.Nudge()
+	}
+}
+
+// Forget implements actor.Owner.
+func (c *Coordinator) Forget(h *actor.Handle) {
+	s := c.shard(h.ID)
+	s.mu.Lock()
+	if s.m[h.ID] == h {
+		delete(s.m, h.ID)
+	}
+	s.mu.Unlock()
+}
+
+// Stopped implements actor.Owner.
+func (c *Coordinator) Stopped(h *actor.Handle) {
+	if c.slots != nil {
+		<-c.slots
+	}
+	if c.live.Add(-1) == 0 {
+		c.closeMu.RLock()
+		closed := c.closed
+		c.closeMu.RUnlock()
+		if closed {
+			c.signalStopped()
+		}
+	}
+}
+
+func (c *Coordinator) signalStopped() {
+	c.stoppedOnce.Do(func() { close(c.stopped) })
+}
+
+// Close stops accepting operations, lets every actor finish what is queued
+// (each queued op is answered) and stops them. If ctx ends first, in-flight
+// Redis calls are aborted and Close returns ctx's error once the actors have
+// stopped.
+func (c *Coordinator) Close(ctx context.Context) error {
+	c.closeMu.Lock()
+	if c.closed {
+		c.closeMu.Unlock()
+		select {
+		case <-c.stopped:
+			return nil
+		case <-ctx.Done():
+			return errors.Join(ErrClosed, ctx.Err())
+		}
+	}
+	c.closed = true
+	close(c.closing)
+	c.closeMu.Unlock()
+
+	var hs []*actor.Handle
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.Lock()
+		for id, h := range s.m {
+			hs = append(hs, h)
+			delete(s.m, id)
+		}
+		s.mu.Unlock()
+	}
+	for _, h := range hs {
+		h.Close()
+	}
+	if c.live.Load() == 0 {
+		c.signalStopped()
+	}
+	select {
+	case <-c.stopped:
+		c.abort()
+		c.sys.Shutdown()
+		return nil
+	case <-ctx.Done():
+	}
+	// Out of time: abort in-flight Redis calls; actors then answer their
+	// ops with errors and stop. Do not wait for them beyond this point (a
+	// user function that never returns would block Close forever); the
+	// actor system shuts down once they have stopped.
+	c.abort()
+	go func() {
+		<-c.stopped
+		c.sys.Shutdown()
+	}()
+	return errors.Join(ErrClosed, ctx.Err())
+}

@@ -1,0 +1,450 @@
+package coordinator_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/coordinator"
+	"github.com/phpsession/phpsession/internal/fake"
+)
+
+type rig struct {
+	store *fake.Store
+	codec *fake.Codec
+	memo  *cache.Memo[actor.Doc]
+	c     *coordinator.Coordinator
+
+	batches, ops, retries, passivated atomic.Int64
+}
+
+func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
+	t.Helper()
+	r := &rig{store: fake.NewStore(), codec: &fake.Codec{}, memo: cache.New[actor.Doc](10000, 64<<20)}
+	r.store.OnInvalidate = r.memo.Invalidate
+	env := &actor.Env{
+		Store: r.store, Codec: r.codec, Memo: r.memo, Settings: set, Ctx: context.Background(),
+		Hooks: actor.Hooks{
+			Batch:         func(n int, _ time.Duration, _ actor.WriteMode) { r.batches.Add(1) },
+			Op:            func(actor.Kind, error) { r.ops.Add(1) },
+			LockLostRetry: func() { r.retries.Add(1) },
+			Passivated:    func() { r.passivated.Add(1) },
+		},
+	}
+	r.c = coordinator.New(coordinator.Config{Env: env, MaxActors: maxActors})
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = r.c.Close(ctx)
+	})
+	return r
+}
+
+func (r *rig) incr(ctx context.Context, id, key string, n int) error {
+	return r.c.Do(ctx, id, actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+		d.(*fake.Doc).Add(key, n)
+		return nil
+	}))
+}
+
+func (r *rig) get(ctx context.Context, id, key string) (int, bool, error) {
+	var v int
+	var found bool
+	err := r.c.Do(ctx, id, actor.NewOp(ctx, actor.Read, func(d actor.Doc, f bool) error {
+		v, found = d.(*fake.Doc).M[key], f
+		return nil
+	}))
+	return v, found, err
+}
+
+func TestUpdateReadDestroy(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	ctx := context.Background()
+	_, found, err := r.get(ctx, "s1", "n")
+	require.NoError(t, err)
+	require.False(t, found)
+	require.NoError(t, r.incr(ctx, "s1", "n", 5))
+	v, found, err := r.get(ctx, "s1", "n")
+	require.NoError(t, err)
+	require.True(t, found)
+	require.Equal(t, 5, v)
+	raw, _ := r.store.Raw("s1")
+	require.Equal(t, "n=5", string(raw))
+
+	op := actor.NewOp(ctx, actor.Destroy, nil)
+	require.NoError(t, r.c.Do(ctx, "s1", op))
+	require.True(t, op.Existed)
+	_, ok := r.store.Raw("s1")
+	require.False(t, ok)
+	op = actor.NewOp(ctx, actor.Destroy, nil)
+	require.NoError(t, r.c.Do(ctx, "s1", op))
+	require.False(t, op.Existed)
+}
+
+func TestUnchangedUpdateOnlyTouches(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	ctx := context.Background()
+	r.store.Put("s", []byte("a=1"))
+	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error { return nil })))
+	require.EqualValues(t, 1, r.store.Writes[actor.WriteTouch].Load())
+	require.EqualValues(t, 0, r.store.Writes[actor.WriteData].Load())
+	// setting the same value re-encodes to the same bytes: still a touch
+	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+		d.(*fake.Doc).Set("a", 1)
+		return nil
+	})))
+	require.EqualValues(t, 2, r.store.Writes[actor.WriteTouch].Load())
+}
+
+func TestOpAtomicityErrorAndPanic(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	r.store.Delay = 2 * time.Millisecond // let ops pile up into one batch
+	ctx := context.Background()
+	boom := errors.New("boom")
+	var wg sync.WaitGroup
+	errs := make([]error, 30)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+				fd := d.(*fake.Doc)
+				fd.Add("n", 1)
+				switch i % 3 {
+				case 1:
+					fd.Add("poison", 1)
+					return boom
+				case 2:
+					fd.Add("poison", 1)
+					panic("kaboom")
+				}
+				return nil
+			}))
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		switch i % 3 {
+		case 0:
+			require.NoError(t, err)
+		case 1:
+			require.ErrorIs(t, err, boom)
+		case 2:
+			require.ErrorIs(t, err, actor.ErrPanic)
+		}
+	}
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n=10", string(raw))
+}
+
+func TestBatchingCoalescesLocks(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	r.store.Delay = time.Millisecond
+	ctx := context.Background()
+	const n = 500
+	var wg sync.WaitGroup
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, r.incr(ctx, "hot", "n", 1))
+		}()
+	}
+	wg.Wait()
+	raw, _ := r.store.Raw("hot")
+	require.Equal(t, fmt.Sprintf("n=%d", n), string(raw))
+	locks := r.store.LockCalls.Load()
+	t.Logf("%d updates in %d locked batches", n, locks)
+	require.Less(t, locks, int64(n/4), "updates should share batches")
+}
+
+func TestReadAfterWriteInSameBatch(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	r.store.Delay = time.Millisecond
+	ctx := context.Background()
+	for round := 0; round < 20; round++ {
+		w := actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error { d.(*fake.Doc).Add("n", 1); return nil })
+		var seen int
+		rd := actor.NewOp(ctx, actor.Read, func(d actor.Doc, _ bool) error { seen = d.(*fake.Doc).M["n"]; return nil })
+		require.NoError(t, r.c.Submit(ctx, "s", w))
+		require.NoError(t, r.c.Submit(ctx, "s", rd))
+		require.NoError(t, w.Wait(ctx))
+		require.NoError(t, rd.Wait(ctx))
+		require.Equal(t, round+1, seen)
+	}
+}
+
+func TestLostLockRetriesThenFails(t *testing.T) {
+	r := newRig(t, actor.Settings{LockLostRetries: 2}, 0)
+	ctx := context.Background()
+	runs := 0
+	r.store.StealNext.Store(1)
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+		runs++
+		d.(*fake.Doc).Add("n", 1)
+		return nil
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 2, runs, "fn re-runs after a lost lock")
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n=1", string(raw))
+
+	r.store.StealNext.Store(10)
+	err = r.incr(ctx, "s", "n", 1)
+	require.ErrorIs(t, err, actor.ErrLockLost)
+	raw, _ = r.store.Raw("s")
+	require.Equal(t, "n=1", string(raw), "nothing written without the lock")
+	require.EqualValues(t, 1+2, r.retries.Load())
+}
+
+func TestLockTimeout(t *testing.T) {
+	r := newRig(t, actor.Settings{LockTimeout: 30 * time.Millisecond}, 0)
+	ctx := context.Background()
+	release, err := r.store.ForeignLock(ctx, "s")
+	require.NoError(t, err)
+	err = r.incr(ctx, "s", "n", 1)
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	release()
+	require.NoError(t, r.incr(ctx, "s", "n", 1))
+}
+
+func TestCachedReadsAvoidStoreAndDecode(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	ctx := context.Background()
+	r.store.Put("s", []byte("n=7"))
+	_, _, err := r.get(ctx, "s", "n")
+	require.NoError(t, err)
+	gets, decodes := r.store.Gets.Load(), r.codec.Decodes.Load()
+	for i := 0; i < 100; i++ {
+		v, _, err := r.get(ctx, "s", "n")
+		require.NoError(t, err)
+		require.Equal(t, 7, v)
+	}
+	require.Equal(t, gets, r.store.Gets.Load(), "hot reads must not hit the store")
+	require.Equal(t, decodes, r.codec.Decodes.Load(), "hot reads must not decode")
+	// a foreign write invalidates
+	r.store.Put("s", []byte("n=8"))
+	v, _, err := r.get(ctx, "s", "n")
+	require.NoError(t, err)
+	require.Equal(t, 8, v)
+}
+
+func TestCallerGivesUpBeforeStart(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	ctx := context.Background()
+	release, err := r.store.ForeignLock(ctx, "s")
+	require.NoError(t, err)
+	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
+	defer cancel()
+	applied := false
+	err = r.c.Do(short, "s", actor.NewOp(short, actor.Update, func(d actor.Doc, _ bool) error {
+		applied = true
+		d.(*fake.Doc).Add("x", 1)
+		return nil
+	}))
+	require.ErrorIs(t, err, context.DeadlineExceeded)
+	release()
+	require.NoError(t, r.incr(ctx, "s", "n", 1))
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n=1", string(raw))
+	require.False(t, applied)
+}
+
+// TestStress runs thousands of goroutines over few and many sessions with
+// passivation after 1 ms of idleness, checks exact totals, mutual exclusion
+// and that Close leaves no goroutine behind.
+func TestStress(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		sessions  int
+		maxActors int
+	}{
+		{"few-sessions", 3, 0},
+		{"many-sessions", 400, 0},
+		{"capped", 200, 16},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := runtime.NumGoroutine()
+			r := newRig(t, actor.Settings{IdleTimeout: time.Millisecond}, tc.maxActors)
+			const workers, perWorker = 2000, 5
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var wg sync.WaitGroup
+			var failed atomic.Int64
+			for w := 0; w < workers; w++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					for i := 0; i < perWorker; i++ {
+						id := fmt.Sprintf("s%d", (w*7+i)%tc.sessions)
+						if err := r.incr(ctx, id, "n", 1); err != nil {
+							failed.Add(1)
+							t.Error(err)
+							return
+						}
+						if i%2 == 0 {
+							if _, _, err := r.get(ctx, id, "n"); err != nil {
+								t.Error(err)
+							}
+						}
+					}
+				}()
+			}
+			wg.Wait()
+			require.Zero(t, failed.Load())
+			total := 0
+			for s := 0; s < tc.sessions; s++ {
+				v, _, err := r.get(ctx, fmt.Sprintf("s%d", s), "n")
+				require.NoError(t, err)
+				total += v
+			}
+			require.Equal(t, workers*perWorker, total)
+			require.Zero(t, r.store.Overlap.Load(), "two holders of one lock")
+			if tc.maxActors > 0 {
+				require.LessOrEqual(t, r.c.Live(), tc.maxActors)
+			}
+			t.Logf("batches=%d passivated=%d live=%d", r.batches.Load(), r.passivated.Load(), r.c.Live())
+			require.NoError(t, r.c.Close(ctx))
+			require.Zero(t, r.c.Live())
+			waitGoroutines(t, before)
+		})
+	}
+}
+
+func TestCloseFinishesQueuedWork(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	r.store.Delay = 200 * time.Microsecond
+	ctx := context.Background()
+	var ops []*actor.Op
+	for i := 0; i < 300; i++ {
+		op := actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error { d.(*fake.Doc).Add("n", 1); return nil })
+		require.NoError(t, r.c.Submit(ctx, fmt.Sprintf("s%d", i%5), op))
+		ops = append(ops, op)
+	}
+	require.NoError(t, r.c.Close(ctx))
+	for _, op := range ops {
+		select {
+		case <-op.Done():
+			require.NoError(t, op.Err())
+		default:
+			t.Fatal("op left unanswered after Close")
+		}
+	}
+	total := 0
+	for i := 0; i < 5; i++ {
+		raw, _ := r.store.Raw(fmt.Sprintf("s%d", i))
+		var n int
+		fmt.Sscanf(string(raw), "n=%d", &n)
+		total += n
+	}
+	require.Equal(t, 300, total)
+	require.ErrorIs(t, r.incr(ctx, "s0", "n", 1), coordinator.ErrClosed)
+}
+
+// waitGoroutines waits (without sleeping as synchronisation of the result:
+// it polls with Gosched) until the goroutine count is back to the baseline.
+func waitGoroutines(t *testing.T, base int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutine leak: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestFairnessLeavesGaps checks the lock schedule under continuous load on
+// one session: free gaps of at least Gap keep recurring about every Window
+// (the property that lets a polling PHP request in).
+func TestFairnessLeavesGaps(t *testing.T) {
+	gap, window, _ := actor.FairnessFromPHP(2*time.Millisecond, 10)
+	r := newRig(t, actor.Settings{Gap: gap, Window: window}, 0)
+	r.store.Record = true
+	ctx := context.Background()
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 32; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				require.NoError(t, r.incr(ctx, "hot", "n", 1))
+			}
+		}()
+	}
+	// load for ~30 windows
+	for t0 := time.Now(); time.Since(t0) < 30*window; {
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
+	close(stop)
+	wg.Wait()
+	iv := r.store.Intervals()
+	require.Greater(t, len(iv), 100)
+	// stretches of lock activity between free gaps ≥ 0.9·gap
+	// A hold longer than 1 ms is the machine stalling the actor while it
+	// holds the lock (holds take microseconds here); no schedule prevents
+	// that, so stretches containing one are not judged.
+	var longest time.Duration
+	start := iv[0].From
+	bigGaps, tooLong, stalled := 0, 0, false
+	for i := 1; i < len(iv); i++ {
+		if iv[i-1].To.Sub(iv[i-1].From) > time.Millisecond {
+			stalled = true
+		}
+		free := iv[i].From.Sub(iv[i-1].To)
+		if free >= gap*9/10 {
+			bigGaps++
+			d := iv[i-1].To.Sub(start)
+			if !stalled {
+				longest = max(longest, d)
+				if d > window-gap+2*time.Millisecond {
+					tooLong++
+				}
+			}
+			start, stalled = iv[i].From, false
+		}
+	}
+	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v, %d stretches over window-gap+2ms",
+		gap, window, len(iv), bigGaps, longest, tooLong)
+	require.GreaterOrEqual(t, bigGaps, 3)
+	// By construction a stretch is ≤ window-gap; a stretch can only be
+	// longer when the machine stalls the actor while it holds the lock.
+	require.LessOrEqual(t, tooLong*10, bigGaps, "more than 10%% of busy stretches exceeded the window")
+}
+
+func TestFailedBatchWritesNothing(t *testing.T) {
+	r := newRig(t, actor.Settings{}, 0)
+	ctx := context.Background()
+	r.store.Put("s", []byte("a=1"))
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+		d.(*fake.Doc).Set("a", 2)
+		return errors.New("no")
+	}))
+	require.Error(t, err)
+	for mode := range r.store.Writes {
+		if actor.WriteMode(mode) != actor.WriteNone {
+			require.Zero(t, r.store.Writes[mode].Load(), "mode %v", actor.WriteMode(mode))
+		}
+	}
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "a=1", string(raw))
+}

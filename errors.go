@@ -1,0 +1,117 @@
+package phpsession
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// ErrSession is wrapped by every error this package returns, so that
+//
+//	errors.Is(err, phpsession.ErrSession)
+//
+// catches them all (the base exception of the original Python library).
+var ErrSession = errors.New("phpsession")
+
+func sentinel(msg string) error { return fmt.Errorf("%w: %s", ErrSession, msg) }
+
+// Specific errors. Each wraps ErrSession; errors returned by Manager wrap the
+// matching one (and the underlying cause, e.g. a redisio or codec error).
+var (
+	// ErrLockTimeout: the session lock was not acquired in time
+	// (Config.LockTimeout); another holder (PHP or Go) kept it.
+	ErrLockTimeout = sentinel("timed out waiting for the session lock")
+	// ErrNotFound: the session (or the variable asked for) does not exist.
+	ErrNotFound = sentinel("session not found")
+	// ErrNoSessionID: no session ID was given and none is in the context.
+	ErrNoSessionID = sentinel("no session ID in context")
+	// ErrInvalidID: the session ID is not 1–256 characters of [A-Za-z0-9,-].
+	ErrInvalidID = sentinel("invalid session ID")
+	// ErrLockLost: the lock expired or was taken before the write, and
+	// re-running the batch did not succeed; nothing was written.
+	ErrLockLost = sentinel("session lock lost")
+	// ErrClosed: the Manager was closed.
+	ErrClosed = sentinel("manager closed")
+	// ErrCodec: the session bytes could not be decoded, or a value cannot
+	// be stored in PHP's format (e.g. a variable name the serializer
+	// cannot hold). The codec error is wrapped as well.
+	ErrCodec = sentinel("session data")
+	// ErrPanic: a function passed to Update panicked; the panic value and
+	// stack are in the message. The update was not applied.
+	ErrPanic = sentinel("panic in update function")
+)
+
+// Error describes a failed operation. It wraps one of the specific errors
+// above (Kind, when one applies), ErrSession and the underlying cause.
+type Error struct {
+	Op   string // "get", "update", ...
+	ID   string // session ID ("" when not known)
+	Kind error  // ErrLockTimeout, ErrNotFound, ... or nil
+	Err  error  // the cause
+}
+
+// Error implements error.
+func (e *Error) Error() string {
+	s := "phpsession: " + e.Op
+	if e.ID != "" {
+		s += " " + e.ID
+	}
+	switch {
+	case e.Err != nil:
+		return s + ": " + e.Err.Error()
+	case e.Kind != nil:
+		return s + ": " + e.Kind.Error()
+	}
+	return s
+}
+
+// Unwrap returns the specific error (or ErrSession) and the cause.
+func (e *Error) Unwrap() []error {
+	k := e.Kind
+	if k == nil {
+		k = ErrSession
+	}
+	if e.Err == nil {
+		return []error{k}
+	}
+	return []error{k, e.Err}
+}
+
+func newErr(op, id string, kind, cause error) error {
+	return &Error{Op: op, ID: id, Kind: kind, Err: cause}
+}
+
+// wrap classifies err (from the actor, redisio, codec, context or user
+// code) and wraps it so that ErrSession and the matching kind are found by
+// errors.Is.
+func wrap(op, id string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return err
+	}
+	var kind error
+	var ute *codec.UnmarshalTypeError
+	switch {
+	case errors.Is(err, redisio.ErrLockTimeout):
+		kind = ErrLockTimeout
+	case errors.Is(err, actor.ErrLockLost), errors.Is(err, redisio.ErrLockLost):
+		kind = ErrLockLost
+	case errors.Is(err, actor.ErrClosed), errors.Is(err, redisio.ErrClosed):
+		kind = ErrClosed
+	case errors.Is(err, actor.ErrPanic):
+		kind = ErrPanic
+	case errors.Is(err, codec.ErrSyntax), errors.Is(err, codec.ErrDepth), errors.Is(err, codec.ErrTooLarge),
+		errors.Is(err, codec.ErrInvalidName), errors.Is(err, codec.ErrUnsupported),
+		errors.Is(err, codec.ErrUnknownHandler), errors.As(err, &ute):
+		kind = ErrCodec
+	case errors.Is(err, ErrSession):
+		return err
+	}
+	return &Error{Op: op, ID: id, Kind: kind, Err: err}
+}

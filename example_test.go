@@ -1,0 +1,116 @@
+package phpsession_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/phpsession/phpsession"
+)
+
+// Open a Manager on the Redis that PHP's phpredis session handler uses,
+// with the defaults of phpredis and of the original Python library.
+func ExampleOpenURL() {
+	m, err := phpsession.OpenURL("redis://127.0.0.1:6379/0", phpsession.Config{
+		TTL:         24 * time.Hour, // session.gc_maxlifetime
+		LockTimeout: 5 * time.Second,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close(context.Background())
+}
+
+// Update is the lock-and-modify block: fn runs under the session lock (PHP
+// waits), its changes are saved when it returns nil, and concurrent updates
+// of one session share one lock acquisition and one write.
+func ExampleManager_Update() {
+	var m *phpsession.Manager // from OpenURL
+	ctx := context.Background()
+	err := m.Update(ctx, "3d4ef09de403e9bae3f4abd929ca7a7c", func(s *phpsession.Session) error {
+		var visits int
+		if _, err := s.Unmarshal("visits", &visits); err != nil {
+			return err
+		}
+		return s.Set("visits", visits+1) // PHP sees $_SESSION['visits']
+	})
+	if errors.Is(err, phpsession.ErrLockTimeout) {
+		log.Print("PHP held the session lock too long")
+	}
+}
+
+// Get reads without the lock, from the client-side-cached, decoded session:
+// a hot read costs neither a round trip nor a decode.
+func ExampleManager_Get() {
+	var m *phpsession.Manager // from OpenURL
+	ctx := context.Background()
+	v, err := m.Get(ctx, "3d4ef09de403e9bae3f4abd929ca7a7c", "user_name")
+	switch {
+	case errors.Is(err, phpsession.ErrNotFound):
+		fmt.Println("no such session or variable")
+	case err != nil:
+		log.Fatal(err)
+	default:
+		fmt.Println(v) // a codec.Value, e.g. codec.String("alice")
+	}
+}
+
+// GetAs decodes a variable into a Go type; JSON fields (here the default
+// "scart_items") are decoded from the JSON text PHP stored.
+func ExampleGetAs() {
+	var m *phpsession.Manager // from OpenURL
+	type item struct {
+		SKU string `json:"sku"`
+		Qty int    `json:"qty"`
+	}
+	items, err := phpsession.GetAs[[]item](context.Background(), m, "3d4ef09de403e9bae3f4abd929ca7a7c", "scart_items")
+	if err == nil {
+		fmt.Println(len(items), "items in the cart")
+	}
+}
+
+// The middleware puts the PHPSESSID cookie's session ID in the request
+// context; Manager methods called with an empty ID use it.
+func ExampleMiddleware() {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := phpsession.SessionID(r)
+		fmt.Fprint(w, id)
+		// with a Manager: m.Update(r.Context(), "", fn) updates this session
+	})
+	h := phpsession.Middleware(phpsession.MiddlewareOptions{})(handler)
+
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "PHPSESSID", Value: "3d4ef09de403e9bae3f4abd929ca7a7c"})
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	fmt.Println(rec.Body.String())
+	// Output: 3d4ef09de403e9bae3f4abd929ca7a7c
+}
+
+// Start a session for visitors without a cookie, with a PHP-compatible
+// cookie.
+func ExampleManager_Middleware() {
+	var m *phpsession.Manager // from OpenURL
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
+		_ = m.Set(r.Context(), "", "last_seen", time.Now().Unix())
+	})
+	_ = http.ListenAndServe(":8080", m.Middleware(phpsession.MiddlewareOptions{
+		Start:      true,
+		StrictMode: true, // unknown IDs are replaced, like session.use_strict_mode
+		Cookie:     phpsession.CookieOptions{HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode},
+	})(mux))
+}
+
+// The session ID can also travel in a context.Context, as the original
+// library's contextvars helpers.
+func ExampleWithSessionID() {
+	ctx := phpsession.WithSessionID(context.Background(), "3d4ef09de403e9bae3f4abd929ca7a7c")
+	id, ok := phpsession.SessionIDFromContext(ctx)
+	fmt.Println(id, ok)
+	// Output: 3d4ef09de403e9bae3f4abd929ca7a7c true
+}

@@ -1,0 +1,356 @@
+// Command sharedcart demonstrates a Go HTTP handler and a PHP script sharing
+// one PHP session (phpredis session handler) through phpsession.
+//
+//	go run ./examples/sharedcart          # run the demo and exit
+//	go run ./examples/sharedcart -serve   # keep the Go server running
+//
+// Redis: REDIS_URL when set; otherwise a redis-server found on PATH is
+// started on a free port (and killed on exit); otherwise an in-process
+// miniredis is used (no client tracking: caching is off). See README.md.
+package main
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log"
+	"net"
+	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+
+	"github.com/phpsession/phpsession"
+)
+
+//go:embed cart.php
+var cartPHP []byte
+
+// Item is one cart line. The cart is stored by PHP as JSON text in the
+// session variable "scart_items", one of phpsession's default JSON fields.
+type Item struct {
+	SKU string `json:"sku"`
+	Qty int    `json:"qty"`
+}
+
+type app struct{ m *phpsession.Manager }
+
+// addToCart is the Go handler: POST /cart?sku=X&qty=N.
+func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
+	sku := r.URL.Query().Get("sku")
+	qty, _ := strconv.Atoi(r.URL.Query().Get("qty"))
+	if sku == "" || qty <= 0 {
+		http.Error(w, "need sku and qty>0", http.StatusBadRequest)
+		return
+	}
+	// Update runs under the session lock, batched with every other update
+	// of this session that is in flight; PHP waits while it runs.
+	err := a.m.Update(r.Context(), "", func(s *phpsession.Session) error {
+		var items []Item
+		if _, err := s.Unmarshal("scart_items", &items); err != nil {
+			return err
+		}
+		found := false
+		for i := range items {
+			if items[i].SKU == sku {
+				items[i].Qty += qty
+				found = true
+			}
+		}
+		if !found {
+			items = append(items, Item{sku, qty})
+		}
+		var n int
+		if _, err := s.Unmarshal("go_requests", &n); err != nil {
+			return err
+		}
+		if err := s.Set("go_requests", n+1); err != nil {
+			return err
+		}
+		return s.Set("scart_items", items) // stored as JSON text, like PHP's json_encode
+	})
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	a.showCart(w, r)
+}
+
+// showCart: GET /cart (no lock; served from the cached, decoded session).
+func (a *app) showCart(w http.ResponseWriter, r *http.Request) {
+	items, err := phpsession.GetAs[[]Item](r.Context(), a.m, "", "scart_items")
+	if err != nil && !errors.Is(err, phpsession.ErrNotFound) {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	id, _ := phpsession.SessionID(r)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]any{"session": id, "cart": items})
+}
+
+func main() {
+	serve := flag.Bool("serve", false, "keep the Go server running after the demo (Ctrl-C to stop)")
+	addr := flag.String("addr", "127.0.0.1:0", "Go server listen address")
+	flag.Parse()
+	log.SetFlags(0)
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	redisURL, redisAddr, cleanup, caching := startRedis()
+	err := run(ctx, redisURL, redisAddr, caching, *addr, *serve)
+	cleanup() // also on failure: never leave the redis-server we started behind
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "sharedcart: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+// run serves the Go side on addr and runs the demo; with serve it keeps
+// serving until ctx ends.
+func run(ctx context.Context, redisURL, redisAddr string, caching bool, addr string, serve bool) error {
+	m, err := phpsession.OpenURL(redisURL, phpsession.Config{DisableClientCache: !caching})
+	if err != nil {
+		return fmt.Errorf("open: %w", err)
+	}
+	defer m.Close(context.Background())
+
+	a := &app{m: m}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /cart", a.addToCart)
+	mux.HandleFunc("GET /cart", a.showCart)
+	handler := m.Middleware(phpsession.MiddlewareOptions{Start: true, Cookie: phpsession.CookieOptions{HttpOnly: true}})(mux)
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	srv := &http.Server{Handler: handler}
+	go srv.Serve(ln)
+	defer srv.Close()
+	base := "http://" + ln.Addr().String()
+	fmt.Printf("Go server on %s\n", base)
+
+	if err := demo(ctx, m, base, redisAddr); err != nil {
+		return fmt.Errorf("demo failed: %w", err)
+	}
+	if serve {
+		fmt.Printf("\nServing on %s (POST /cart?sku=X&qty=N, GET /cart); Redis at %s. Ctrl-C to stop.\n", base, redisURL)
+		<-ctx.Done()
+	}
+	return nil
+}
+
+func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) error {
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
+	post := func(sku string, qty int) error {
+		resp, err := client.Post(base+"/cart?sku="+url.QueryEscape(sku)+"&qty="+strconv.Itoa(qty), "", nil)
+		if err != nil {
+			return err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("POST /cart: %s", resp.Status)
+		}
+		return nil
+	}
+
+	fmt.Println("\n1. A browser adds a Go-T-shirt; the middleware starts a PHP session (PHPSESSID cookie).")
+	if err := post("go-tshirt", 1); err != nil {
+		return err
+	}
+	u, _ := url.Parse(base)
+	var id string
+	for _, c := range jar.Cookies(u) {
+		if c.Name == "PHPSESSID" {
+			id = c.Value
+		}
+	}
+	fmt.Printf("   session ID %s; Redis key PHPREDIS_SESSION:%s\n", id, id)
+
+	const concurrent = 200
+	fmt.Printf("\n2. %d concurrent requests of that browser each add 1 sticker through the Go handler.\n", concurrent)
+	st0 := m.Stats()
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	errs := make(chan error, concurrent)
+	for i := 0; i < concurrent; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := post("sticker", 1); err != nil {
+				errs <- err
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		return err
+	}
+	st1 := m.Stats()
+	fmt.Printf("   done in %v: %d updates in %d locked batches (%.1f updates per lock), 0 lost.\n",
+		time.Since(t0).Round(time.Millisecond), st1.Updates-st0.Updates, st1.Batches-st0.Batches,
+		float64(st1.BatchedOps-st0.BatchedOps)/float64(max(1, st1.Batches-st0.Batches)))
+
+	phpRuns := 0
+	if php, why := findPHP(); php == "" {
+		fmt.Printf("\n3. PHP side skipped: %s.\n   Install php-cli and php-redis (Debian) to see PHP and Go share the cart.\n", why)
+	} else {
+		dir, err := os.MkdirTemp("", "sharedcart")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		script := filepath.Join(dir, "cart.php")
+		if err := os.WriteFile(script, cartPHP, 0o644); err != nil {
+			return err
+		}
+		const phpProcs, phpTimes = 2, 25
+		phpRuns = phpProcs * phpTimes
+		fmt.Printf("\n3. While Go adds %d more stickers, %d PHP processes (phpredis, locking on, 5.3 defaults)\n   each add a PHP mug %d times to the same session.\n", concurrent, phpProcs, phpTimes)
+		var pwg sync.WaitGroup
+		phpErr := make(chan error, phpProcs)
+		for p := 0; p < phpProcs; p++ {
+			pwg.Add(1)
+			go func() {
+				defer pwg.Done()
+				cmd := exec.CommandContext(ctx, php,
+					"-d", "session.save_handler=redis",
+					"-d", "session.save_path=tcp://"+redisAddr,
+					"-d", "redis.session.locking_enabled=1",
+					"-d", "session.use_cookies=0", "-d", "session.cache_limiter=",
+					"-d", "display_errors=stderr", "-d", "error_reporting=E_ALL",
+					script, id, "php-mug", "1", strconv.Itoa(phpTimes))
+				out, err := cmd.CombinedOutput()
+				if err != nil || strings.Contains(string(out), "Notice") || strings.Contains(string(out), "Warning") {
+					phpErr <- fmt.Errorf("php: %v: %s", err, out)
+				}
+			}()
+		}
+		for i := 0; i < concurrent; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = post("sticker", 1)
+			}()
+		}
+		wg.Wait()
+		pwg.Wait()
+		close(phpErr)
+		for err := range phpErr {
+			return err
+		}
+		fmt.Println("   PHP finished without a single lock failure.")
+	}
+
+	items, err := phpsession.GetAs[[]Item](ctx, m, id, "scart_items")
+	if err != nil {
+		return err
+	}
+	fmt.Println("\n4. The cart, read back by Go (no lock; from the cached decoded session when caching is on):")
+	want := map[string]int{"go-tshirt": 1, "sticker": concurrent, "php-mug": phpRuns}
+	if phpRuns > 0 {
+		want["sticker"] = 2 * concurrent
+	}
+	ok := true
+	for _, it := range items {
+		fmt.Printf("   %-10s x %d\n", it.SKU, it.Qty)
+		if want[it.SKU] != it.Qty {
+			ok = false
+		}
+	}
+	goReq, _ := phpsession.GetAs[int](ctx, m, id, "go_requests")
+	phpReq, _ := phpsession.GetAs[int](ctx, m, id, "php_requests")
+	fmt.Printf("   go_requests=%d php_requests=%d\n", goReq, phpReq)
+	if !ok || goReq != 1+concurrent+min(phpRuns, 1)*concurrent || phpReq != phpRuns {
+		return fmt.Errorf("lost updates: cart %v, want %v", items, want)
+	}
+	raw, err := m.Store().Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("\n5. The bytes in Redis are PHP's own session format:\n   %s\n", raw.Bytes)
+	st := m.Stats()
+	fmt.Printf("\nStats: %d updates in %d batches, %d cache hits / %d misses, %d fairness pauses for PHP.\n",
+		st.Updates, st.Batches, st.CacheHits, st.CacheMisses, st.FairnessGaps)
+	return nil
+}
+
+// findPHP returns the php binary when it has the redis extension.
+func findPHP() (string, string) {
+	php, err := exec.LookPath("php")
+	if err != nil {
+		return "", "php not found on PATH"
+	}
+	out, err := exec.Command(php, "-m").Output()
+	if err != nil || !strings.Contains(strings.ToLower(string(out)), "\nredis\n") {
+		return "", "php has no redis extension (phpredis)"
+	}
+	return php, ""
+}
+
+// startRedis picks the Redis to use: REDIS_URL, else a redis-server from
+// PATH on a free port, else an in-process miniredis (no client tracking).
+func startRedis() (redisURL, addr string, cleanup func(), caching bool) {
+	if u := os.Getenv("REDIS_URL"); u != "" {
+		pu, err := url.Parse(u)
+		if err != nil {
+			log.Fatalf("REDIS_URL: %v", err)
+		}
+		fmt.Printf("Redis: REDIS_URL=%s\n", u)
+		return u, pu.Host, func() {}, true
+	}
+	if bin, err := exec.LookPath("redis-server"); err == nil {
+		dir, err := os.MkdirTemp("", "sharedcart-redis")
+		if err == nil {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err == nil {
+				port := l.Addr().(*net.TCPAddr).Port
+				l.Close()
+				cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
+					"--save", "", "--appendonly", "no", "--dir", dir)
+				if err := cmd.Start(); err == nil {
+					addr := fmt.Sprintf("127.0.0.1:%d", port)
+					var once sync.Once
+					cleanup := func() {
+						once.Do(func() {
+							_ = cmd.Process.Kill()
+							_ = cmd.Wait()
+							_ = os.RemoveAll(dir)
+						})
+					}
+					for i := 0; i < 200; i++ {
+						if c, err := net.Dial("tcp", addr); err == nil {
+							c.Close()
+							fmt.Printf("Redis: started %s on %s (pid %d, killed on exit)\n", bin, addr, cmd.Process.Pid)
+							return "redis://" + addr, addr, cleanup, true
+						}
+						time.Sleep(10 * time.Millisecond)
+					}
+					cleanup()
+				}
+			}
+		}
+	}
+	mr, err := miniredis.Run()
+	if err != nil {
+		log.Fatalf("miniredis: %v", err)
+	}
+	fmt.Printf("Redis: no REDIS_URL and no redis-server on PATH; using in-process miniredis on %s.\n", mr.Addr())
+	fmt.Println("       miniredis has no CLIENT TRACKING: client-side caching is OFF (reads cost a round trip,")
+	fmt.Println("       lock waits poll). Install redis-server for the real thing.")
+	return "redis://" + mr.Addr(), mr.Addr(), mr.Close, false
+}

@@ -1,0 +1,99 @@
+package phpsession_test
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// TestRoundTripsPerBatch counts Redis commands (INFO commandstats deltas)
+// for one batch of N concurrent updates on one session: the count must not
+// depend on N.
+func TestRoundTripsPerBatch(t *testing.T) {
+	r := testenv.StartRedis(t)
+	// MaxHold large: a slow (race-detector, loaded) machine must not split the batch
+	m := openTest(t, r, phpsession.Config{NoFairness: true, MaxHold: 10 * time.Second})
+	ctx := context.Background()
+
+	run := func(id string, n int) (total int64, per map[string]int64) {
+		// warm up: connection, script cache, session exists
+		require.NoError(t, m.Set(ctx, id, "n", 0))
+		before, err := testenv.CommandCalls(r.Addr)
+		require.NoError(t, err)
+		base := m.Stats().Submitted
+		// A gate op holds the actor (inside its batch) until the n updates
+		// are queued behind it; they then form the next batch.
+		gate := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+				<-gate
+				return nil
+			}))
+		}()
+		for m.Stats().Submitted < base+1 {
+			runtime.Gosched()
+		}
+		for i := 0; i < n; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+					var v int
+					_, _ = s.Unmarshal("n", &v)
+					return s.Set("n", v+1)
+				}))
+			}()
+		}
+		for m.Stats().Submitted < base+uint64(n)+1 {
+			runtime.Gosched()
+		}
+		close(gate)
+		wg.Wait()
+		after, err := testenv.CommandCalls(r.Addr)
+		require.NoError(t, err)
+		per = map[string]int64{}
+		for k, v := range after {
+			if d := v - before[k]; d > 0 && k != "info" {
+				per[k] = d
+				total += d
+			}
+		}
+		got, err := phpsession.GetAs[int](ctx, m, id, "n")
+		require.NoError(t, err)
+		require.Equal(t, n, got)
+		return total, per
+	}
+	var totals []int64
+	for _, n := range []int{10, 100, 400} {
+		st0 := m.Stats()
+		total, per := run(fmt.Sprintf("rt%d", n), n)
+		st1 := m.Stats()
+		keys := make([]string, 0, len(per))
+		for k := range per {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		desc := ""
+		for _, k := range keys {
+			desc += fmt.Sprintf(" %s=%d", k, per[k])
+		}
+		t.Logf("N=%d: %d Redis commands in %d batches (%.3f commands/update):%s",
+			n, total, st1.Batches-st0.Batches, float64(total)/float64(n), desc)
+		require.EqualValues(t, 3, st1.Batches-st0.Batches, "warm-up Set, gate batch, one batch of N")
+		totals = append(totals, total)
+	}
+	require.Equal(t, totals[0], totals[1])
+	require.Equal(t, totals[0], totals[2])
+}
