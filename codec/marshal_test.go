@@ -724,3 +724,24 @@ func TestUnmarshalRoundTripEmbedded(t *testing.T) {
 	require.NoError(t, Unmarshal(b, &out2))
 	assert.Nil(t, out2.GoPtrEmbed)
 }
+
+func TestMarshalDeepNesting(t *testing.T) {
+	var v any = 1
+	for i := 0; i < maxMarshalDepth+10; i++ {
+		v = []any{v}
+	}
+	_, err := Marshal(v)
+	var uve *UnsupportedValueError
+	require.ErrorAs(t, err, &uve)
+	_, err = MarshalValue(v)
+	require.ErrorAs(t, err, &uve)
+
+	var ok any = 1
+	for i := 0; i < 1000; i++ {
+		ok = map[string]any{"k": ok}
+	}
+	b, err := Marshal(ok)
+	require.NoError(t, err)
+	var back any
+	require.NoError(t, Unmarshal(b, &back))
+}
