@@ -66,7 +66,8 @@ type decoder struct {
 	opaque    map[string]bool // Serializable classes whose payloads PHP did not number (see payloadValues)
 	ambiguous []string        // classes whose payloads parsed as serialize() text
 	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
-	noKinds   bool            // scan mode: the input has no r:, keep no kind table
+	noKinds   bool            // scan mode: keep no kind table (see needKinds)
+	needKinds bool            // scan mode with noKinds: an r: was met, so the kind table was needed
 
 	buf     []byte   // build mode: a copy of d that Serializable payloads view (made on the first C:)
 	sess    *Session // the session whose src d is (shares one copy across decodes)
@@ -410,6 +411,8 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
+		} else if d.noKinds {
+			d.needKinds = true
 		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
 			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 		}
