@@ -73,6 +73,7 @@ type decoder struct {
 	sess    *Session // the session whose src d is (shares one copy across decodes)
 	entSlab []entry  // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
+	boxes   boxedSlabs // build mode: boxed scalars are carved from here (see box.go)
 }
 
 // entries returns an empty slice with capacity n for an array's elements.
@@ -320,7 +321,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if n, next, ok := fastInt(d.d, d.pos); ok {
 			d.pos = next
 			if d.build {
-				d.store(m, idx, s, Int(n))
+				d.store(m, idx, s, d.boxInt(n))
 			}
 			return nil
 		}
@@ -333,7 +334,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			return d.expectErr(';')
 		}
 		if d.build {
-			d.store(m, idx, s, Int(n))
+			d.store(m, idx, s, d.boxInt(n))
 		}
 		return nil
 	case 'd':
@@ -344,7 +345,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			return err
 		}
 		if d.build {
-			d.store(m, idx, s, Float(f))
+			d.store(m, idx, s, d.boxFloat(f))
 		}
 		return nil
 	case 's', 'S':
@@ -356,7 +357,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 					if b-a == 1 {
 						d.store(m, idx, s, oneByteStrings[d.d[a]])
 					} else {
-						d.store(m, idx, s, String(d.d[a:b]))
+						d.store(m, idx, s, d.boxString(d.d[a:b]))
 					}
 				}
 				return nil
@@ -367,7 +368,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			return err
 		}
 		if d.build {
-			d.store(m, idx, s, String(str))
+			d.store(m, idx, s, d.boxString(str))
 		}
 		return nil
 	case 'a':
@@ -794,7 +795,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					if b-a == 1 {
 						am.e[ei].v = oneByteStrings[d.d[a]]
 					} else {
-						am.e[ei].v = String(d.d[a:b])
+						am.e[ei].v = d.boxString(d.d[a:b])
 					}
 					continue
 				}
@@ -802,7 +803,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				if v, next, ok := fastInt(d.d, d.pos); ok {
 					d.pos = next
 					d.nslot++
-					am.e[ei].v = Int(v)
+					am.e[ei].v = d.boxInt(v)
 					continue
 				}
 			}

@@ -135,6 +135,7 @@ type Session struct {
 	root    *omap
 	entSlab []entry
 	arrSlab []Array
+	boxes   boxedSlabs
 }
 
 // NewSession returns an empty session for handler h.
@@ -211,7 +212,7 @@ func isScalar(v Value) bool {
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
 		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
-		entSlab: s.entSlab, arrSlab: s.arrSlab, sess: s}
+		entSlab: s.entSlab, arrSlab: s.arrSlab, boxes: s.boxes, sess: s}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
 	}
@@ -220,7 +221,7 @@ func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	v := root.e[0].v
 	root.e[0] = entry{}
 	// Later decodes of this session carve from the same slabs.
-	s.entSlab, s.arrSlab = d.entSlab, d.arrSlab
+	s.entSlab, s.arrSlab, s.boxes = d.entSlab, d.arrSlab, d.boxes
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +454,7 @@ func appendInt(b []byte, n int) []byte {
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
 	c := *s
-	c.root, c.entSlab, c.arrSlab = nil, nil, nil
+	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
 	c.ents = make([]sEntry, len(s.ents))
 	copy(c.ents, s.ents)
 	c.idx = nil
