@@ -66,12 +66,14 @@ type decoder struct {
 	opaque    map[string]bool // Serializable classes whose payloads PHP did not number (see payloadValues)
 	ambiguous []string        // classes whose payloads parsed as serialize() text
 	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
-	noKinds   bool            // scan mode: the input has no r:, keep no kind table
+	noKinds   bool            // scan mode: keep no kind table (see needKinds)
+	needKinds bool            // scan mode with noKinds: an r: was met, so the kind table was needed
 
 	buf     []byte   // build mode: a copy of d that Serializable payloads view (made on the first C:)
 	sess    *Session // the session whose src d is (shares one copy across decodes)
 	entSlab []entry  // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
+	boxes   boxedSlabs // build mode: boxed scalars are carved from here (see box.go)
 }
 
 // entries returns an empty slice with capacity n for an array's elements.
@@ -319,7 +321,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		if n, next, ok := fastInt(d.d, d.pos); ok {
 			d.pos = next
 			if d.build {
-				d.store(m, idx, s, Int(n))
+				d.store(m, idx, s, d.boxInt(n))
 			}
 			return nil
 		}
@@ -332,7 +334,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			return d.expectErr(';')
 		}
 		if d.build {
-			d.store(m, idx, s, Int(n))
+			d.store(m, idx, s, d.boxInt(n))
 		}
 		return nil
 	case 'd':
@@ -343,7 +345,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			return err
 		}
 		if d.build {
-			d.store(m, idx, s, Float(f))
+			d.store(m, idx, s, d.boxFloat(f))
 		}
 		return nil
 	case 's', 'S':
@@ -355,7 +357,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 					if b-a == 1 {
 						d.store(m, idx, s, oneByteStrings[d.d[a]])
 					} else {
-						d.store(m, idx, s, String(d.d[a:b]))
+						d.store(m, idx, s, d.boxString(d.d[a:b]))
 					}
 				}
 				return nil
@@ -366,7 +368,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 			return err
 		}
 		if d.build {
-			d.store(m, idx, s, String(str))
+			d.store(m, idx, s, d.boxString(str))
 		}
 		return nil
 	case 'a':
@@ -410,6 +412,8 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 				return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 			}
 			d.store(m, idx, s, t)
+		} else if d.noKinds {
+			d.needKinds = true
 		} else if n-1 < len(d.kinds) && !isObjectKind(d.kinds[n-1]) {
 			return d.errAt(start, "r:"+strconv.Itoa(n)+" does not point to an object")
 		}
@@ -791,7 +795,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					if b-a == 1 {
 						am.e[ei].v = oneByteStrings[d.d[a]]
 					} else {
-						am.e[ei].v = String(d.d[a:b])
+						am.e[ei].v = d.boxString(d.d[a:b])
 					}
 					continue
 				}
@@ -799,7 +803,7 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 				if v, next, ok := fastInt(d.d, d.pos); ok {
 					d.pos = next
 					d.nslot++
-					am.e[ei].v = Int(v)
+					am.e[ei].v = d.boxInt(v)
 					continue
 				}
 			}

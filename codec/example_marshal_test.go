@@ -129,3 +129,31 @@ func ExampleSessionToJSON() {
 	// {"handler":"php","vars":[["a",{"ref":1,"value":1}],["b",{"ref":1}],["f",{"float":"0.1"}],["o",{"object":"stdClass","members":[{"name":"n","value":null}]}]]}
 	// a|i:1;b|R:1;f|d:0.1;o|O:8:"stdClass":1:{s:1:"n";N;}
 }
+
+func ExampleMarshalSession() {
+	// A session whose "scart_items" variable holds JSON text, as the PHP
+	// application stores it (json_encode), declared with the ",json" option.
+	type Item struct {
+		SKU string `json:"sku"`
+		Qty int    `json:"qty"`
+	}
+	type Sess struct {
+		UserID int64  `php:"user_id"`
+		Items  []Item `php:"scart_items,json"`
+	}
+	s, err := codec.MarshalSession(codec.PHP, Sess{UserID: 7, Items: []Item{{"A-1", 2}}})
+	if err != nil {
+		panic(err)
+	}
+	b, _ := s.Encode()
+	fmt.Println(string(b))
+
+	var back Sess
+	if err := codec.UnmarshalSession(s, &back); err != nil {
+		panic(err)
+	}
+	fmt.Printf("%+v\n", back)
+	// Output:
+	// user_id|i:7;scart_items|s:23:"[{"sku":"A-1","qty":2}]";
+	// {UserID:7 Items:[{SKU:A-1 Qty:2}]}
+}

@@ -321,6 +321,27 @@ type goRec struct {
 	Untagged bool
 }
 
+type goInner struct {
+	A int64 `php:"a"`
+}
+
+// GoPtrEmbed is embedded by pointer (exported, so that Unmarshal can
+// allocate it, as with encoding/json).
+type GoPtrEmbed struct {
+	B string `php:"b"`
+}
+
+type goFlags map[uint8]bool
+
+type goMixed struct {
+	goInner
+	*GoPtrEmbed
+	JS    []goItem  `php:"js,json"`
+	When  time.Time `php:"when"`
+	Grid  [3]int8   `php:"grid"`
+	Flags goFlags   `php:"flags"`
+}
+
 type goStd struct {
 	A int    `php:"a"`
 	B string `php:"b"`
@@ -439,7 +460,7 @@ func strKV(s string, dump any) kv {
 }
 
 func (g *gen) value(d int) (any, any) {
-	max := 20
+	max := 23
 	if d > 3 {
 		max = 9
 	}
@@ -558,6 +579,18 @@ func (g *gen) value(d int) (any, any) {
 	case 18:
 		c := money{cents: g.int64()}
 		return c, idump(c.cents)
+	case 19:
+		// Embedded structs (by value and by pointer), a ",json" field,
+		// a TextMarshaler, a Go array and a named map type.
+		x := goMixed{goInner: goInner{A: g.int64()}, When: time.Unix(g.r.Int64N(4e9), 0).UTC(),
+			Grid: [3]int8{int8(g.r.IntN(256)), 0, -1}, Flags: goFlags{1: true, 200: false}}
+		if g.r.IntN(2) == 0 {
+			x.GoPtrEmbed = &GoPtrEmbed{B: g.str()}
+		}
+		if g.r.IntN(2) == 0 {
+			x.JS = []goItem{{SKU: g.str(), Qty: 7}}
+		}
+		return x, g.dumpOf(x)
 	default:
 		// codec values pass through: enums (PHP has Suit), and an
 		// ordered array with mixed keys in insertion order.
@@ -666,6 +699,31 @@ func (g *gen) dumpOf(v any) any {
 			out = append(out, []any{sdump("extra"), sortedDump(es)})
 		}
 		out = append(out, []any{sdump("Untagged"), []any{"b", x.Untagged}})
+		return []any{"a", out}
+	case goMixed:
+		out := []any{[]any{sdump("a"), idump(x.A)}}
+		if x.GoPtrEmbed != nil {
+			out = append(out, []any{sdump("b"), sdump(x.B)})
+		}
+		js := "null"
+		if x.JS != nil {
+			// encoding/json without HTML escaping, as documented.
+			var buf strings.Builder
+			enc := json.NewEncoder(&buf)
+			enc.SetEscapeHTML(false)
+			if err := enc.Encode(x.JS); err != nil {
+				panic(err)
+			}
+			js = strings.TrimSuffix(buf.String(), "\n")
+		}
+		out = append(out,
+			[]any{sdump("js"), sdump(js)},
+			[]any{sdump("when"), sdump(x.When.Format(time.RFC3339))},
+			[]any{sdump("grid"), []any{"a", []any{
+				[]any{idump(0), idump(int64(x.Grid[0]))}, []any{idump(1), idump(0)}, []any{idump(2), idump(-1)}}}},
+			[]any{sdump("flags"), []any{"a", []any{
+				[]any{idump(1), []any{"b", true}}, []any{idump(200), []any{"b", false}}}}},
+		)
 		return []any{"a", out}
 	case goStd:
 		return []any{"O", "stdClass", []any{[]any{hexs("a"), idump(int64(x.A))}, []any{hexs("b"), sdump(x.B)}}}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -456,13 +457,20 @@ func parseJSON(data []byte) (any, error) {
 	dec.UseNumber()
 	var doc any
 	if err := dec.Decode(&doc); err != nil {
+		var se *json.SyntaxError
+		if errors.As(err, &se) {
+			return nil, fmt.Errorf("%w: %v at offset %d", ErrJSON, err, se.Offset)
+		}
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			return nil, fmt.Errorf("%w: unexpected end of input at offset %d", ErrJSON, len(data))
+		}
 		return nil, fmt.Errorf("%w: %v", ErrJSON, err)
 	}
 	if dec.More() {
-		return nil, fmt.Errorf("%w: trailing data after the JSON value", ErrJSON)
+		return nil, fmt.Errorf("%w: trailing data after the JSON value at offset %d", ErrJSON, dec.InputOffset())
 	}
 	if _, err := dec.Token(); err == nil {
-		return nil, fmt.Errorf("%w: trailing data after the JSON value", ErrJSON)
+		return nil, fmt.Errorf("%w: trailing data after the JSON value at offset %d", ErrJSON, dec.InputOffset())
 	}
 	return doc, nil
 }

@@ -118,7 +118,9 @@ const maxMarshalDepth = 4096
 //
 // Struct fields use the `php` tag: `php:"name"` renames, `php:"-"` skips,
 // `php:",omitempty"` omits false, 0, "", nil pointers and interfaces and
-// empty slices, maps, arrays and strings. Channels, functions and complex
+// empty slices, maps, arrays and strings, and `php:",json"` stores the
+// field as a PHP string holding its encoding/json text (and reads it back
+// with encoding/json: the JSONFields convention, per field). Channels, functions and complex
 // numbers cannot be encoded (*UnsupportedTypeError).
 //
 // Marshal output is canonical PHP serialize() text: floats are printed as
@@ -583,40 +585,7 @@ func countFields(v reflect.Value, si *structInfo) int {
 
 func (e *encState) appendStruct(v reflect.Value, depth int) error {
 	si := cachedStructInfo(v.Type())
-	n := countFields(v, si)
-	class, isObj := classOf(v, si)
-	if isObj {
-		e.buf = append(e.buf, 'O', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(len(class)), 10)
-		e.buf = append(e.buf, ':', '"')
-		e.buf = append(e.buf, class...)
-		e.buf = append(e.buf, '"', ':')
-		e.buf = strconv.AppendInt(e.buf, int64(n), 10)
-		e.buf = append(e.buf, ':', '{')
-	} else {
-		e.arrayHeader(n)
-	}
-	for i := range si.fields {
-		f := &si.fields[i]
-		fv, ok := structField(v, f)
-		if !ok {
-			continue
-		}
-		if isObj {
-			// Object member names are always strings, even numeric ones.
-			e.buf = append(e.buf, f.memberKey...)
-		} else {
-			e.buf = append(e.buf, f.arrayKey...)
-		}
-		e.path.pushField(f.name)
-		err := e.append(fv, depth+1)
-		e.path.pop()
-		if err != nil {
-			return err
-		}
-	}
-	e.buf = append(e.buf, '}')
-	return nil
+	return e.structWith(v, depth, si, fieldEncoders(si))
 }
 
 // classOf returns the PHP class of a struct value implementing PHPClasser.

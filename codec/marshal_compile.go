@@ -128,10 +128,7 @@ func newEncoder(t reflect.Type) encFunc {
 		return func(e *encState, v reflect.Value, depth int) error { return e.mapWith(v, depth, elem) }
 	case reflect.Struct:
 		si := cachedStructInfo(t)
-		encs := make([]encFunc, len(si.fields))
-		for i := range si.fields {
-			encs[i] = encoderFor(si.fields[i].typ)
-		}
+		encs := fieldEncoders(si)
 		return func(e *encState, v reflect.Value, depth int) error { return e.structWith(v, depth, si, encs) }
 	}
 	return func(e *encState, v reflect.Value, _ int) error {
@@ -226,4 +223,28 @@ func (e *encState) structWith(v reflect.Value, depth int, si *structInfo, encs [
 	}
 	e.buf = append(e.buf, '}')
 	return nil
+}
+
+// jsonFieldEncoder writes a `php:",json"` field as a PHP string holding
+// its JSON encoding.
+func jsonFieldEncoder(e *encState, v reflect.Value, _ int) error {
+	s, err := EncodeJSONString(v.Interface())
+	if err != nil {
+		return &MarshalerError{Type: v.Type(), Path: e.path.String(), Err: err}
+	}
+	e.appendString(string(s.(String)))
+	return nil
+}
+
+// fieldEncoders returns the encoders of the fields of si.
+func fieldEncoders(si *structInfo) []encFunc {
+	encs := make([]encFunc, len(si.fields))
+	for i := range si.fields {
+		if si.fields[i].asJSON {
+			encs[i] = jsonFieldEncoder
+			continue
+		}
+		encs[i] = encoderFor(si.fields[i].typ)
+	}
+	return encs
 }

@@ -23,6 +23,7 @@ type field struct {
 	arrayKey  []byte // the key as written in an array: i:5; or s:2:"id";
 	memberKey []byte // the key as written in an object: always s:
 	plain     int8   // plainFlag(typ), for Unmarshal
+	asJSON    bool   // `php:",json"`: stored as a PHP string holding JSON
 }
 
 // structInfo describes how a struct type maps to a PHP array.
@@ -51,16 +52,19 @@ func cachedStructInfo(t reflect.Type) *structInfo {
 }
 
 // parseTag splits a `php:"name,opt,opt"` tag.
-func parseTag(tag string) (name string, omitEmpty bool) {
+func parseTag(tag string) (name string, omitEmpty, asJSON bool) {
 	name, opts, _ := strings.Cut(tag, ",")
 	for opts != "" {
 		var o string
 		o, opts, _ = strings.Cut(opts, ",")
-		if o == "omitempty" {
+		switch o {
+		case "omitempty":
 			omitEmpty = true
+		case "json":
+			asJSON = true
 		}
 	}
-	return name, omitEmpty
+	return name, omitEmpty, asJSON
 }
 
 // buildStructInfo applies encoding/json's visibility rules, simplified:
@@ -105,10 +109,10 @@ func buildStructInfo(t reflect.Type) *structInfo {
 				} else if !sf.IsExported() {
 					continue
 				}
-				name, omit := parseTag(tag)
+				name, omit, asJSON := parseTag(tag)
 				index := append(slices.Clone(q.index), i)
 				ft := sf.Type
-				if sf.Anonymous && name == "" {
+				if sf.Anonymous && name == "" && !asJSON {
 					et := ft
 					if et.Kind() == reflect.Pointer {
 						et = et.Elem()
@@ -122,7 +126,7 @@ func buildStructInfo(t reflect.Type) *structInfo {
 				if name == "" {
 					name = sf.Name
 				}
-				cands = append(cands, cand{field: field{name: name, index: index, typ: ft, omitEmpty: omit}, depth: depth, tagged: tagged})
+				cands = append(cands, cand{field: field{name: name, index: index, typ: ft, omitEmpty: omit, asJSON: asJSON}, depth: depth, tagged: tagged})
 			}
 		}
 		level = next

@@ -668,3 +668,80 @@ func TestUnmarshalErrorPaths(t *testing.T) {
 	require.ErrorIs(t, err, ErrRecursive)
 	assert.Contains(t, err.Error(), "at v")
 }
+
+func TestJSONTagOption(t *testing.T) {
+	type trace struct {
+		Step int    `json:"step"`
+		Page string `json:"page"`
+	}
+	type sess struct {
+		User  string         `php:"user"`
+		Cart  []item         `php:"scart_items,json"`
+		Trace []trace        `php:"trace_list_1,json,omitempty"`
+		GA    map[string]any `php:"ga_data,json"`
+	}
+	in := sess{User: "u", Cart: []item{{"A", 1, 2.5}}, GA: map[string]any{"cid": "x"}}
+	b, err := Marshal(in)
+	require.NoError(t, err)
+	// The JSON text uses encoding/json's rules (json tags, here none).
+	assert.Equal(t, `a:3:{s:4:"user";s:1:"u";s:11:"scart_items";s:33:"[{"SKU":"A","Qty":1,"Price":2.5}]";s:7:"ga_data";s:11:"{"cid":"x"}";}`, string(b))
+	var out sess
+	require.NoError(t, Unmarshal(b, &out))
+	assert.Equal(t, in, out)
+
+	v, err := MarshalValue(in)
+	require.NoError(t, err)
+	b2, err := EncodeValue(v)
+	require.NoError(t, err)
+	assert.Equal(t, string(b), string(b2))
+
+	// What PHP's json_encode() stored; a non-string is a type error; bad
+	// JSON an UnmarshalerError naming the field.
+	require.NoError(t, UnmarshalValue(arr("trace_list_1", String(`[{"step":2,"page":"\/cart"}]`)), &out))
+	assert.Equal(t, []trace{{2, "/cart"}}, out.Trace)
+	var ute *UnmarshalTypeError
+	require.ErrorAs(t, UnmarshalValue(arr("ga_data", Int(1)), &out), &ute)
+	assert.Equal(t, "ga_data", ute.Path)
+	var ue *UnmarshalerError
+	require.ErrorAs(t, UnmarshalValue(arr("scart_items", String(`not json`)), &out), &ue)
+	assert.Equal(t, "scart_items", ue.Path)
+}
+
+func TestUnmarshalRoundTripEmbedded(t *testing.T) {
+	in := goMixed{goInner: goInner{A: -5}, GoPtrEmbed: &GoPtrEmbed{B: "b"}, JS: []goItem{{SKU: "<&>", Qty: 2}},
+		When: time.Unix(1700000000, 0).UTC(), Grid: [3]int8{1, 0, -1}, Flags: goFlags{3: true}}
+	b, err := Marshal(in)
+	require.NoError(t, err)
+	var out goMixed
+	require.NoError(t, Unmarshal(b, &out))
+	assert.Equal(t, in, out)
+	// Without the embedded pointer its field is absent, and stays nil.
+	in.GoPtrEmbed = nil
+	b, err = Marshal(in)
+	require.NoError(t, err)
+	assert.NotContains(t, string(b), `s:1:"b"`)
+	var out2 goMixed
+	require.NoError(t, Unmarshal(b, &out2))
+	assert.Nil(t, out2.GoPtrEmbed)
+}
+
+func TestMarshalDeepNesting(t *testing.T) {
+	var v any = 1
+	for i := 0; i < maxMarshalDepth+10; i++ {
+		v = []any{v}
+	}
+	_, err := Marshal(v)
+	var uve *UnsupportedValueError
+	require.ErrorAs(t, err, &uve)
+	_, err = MarshalValue(v)
+	require.ErrorAs(t, err, &uve)
+
+	var ok any = 1
+	for i := 0; i < 1000; i++ {
+		ok = map[string]any{"k": ok}
+	}
+	b, err := Marshal(ok)
+	require.NoError(t, err)
+	var back any
+	require.NoError(t, Unmarshal(b, &back))
+}

@@ -186,7 +186,16 @@ func (e *valState) structValue(v reflect.Value, depth int) (Value, error) {
 			continue
 		}
 		e.path.pushField(f.name)
-		x, err := e.value(fv, depth+1)
+		var x Value
+		var err error
+		if f.asJSON {
+			x, err = EncodeJSONString(fv.Interface())
+			if err != nil {
+				err = &MarshalerError{Type: fv.Type(), Path: e.path.String(), Err: err}
+			}
+		} else {
+			x, err = e.value(fv, depth+1)
+		}
 		e.path.pop()
 		if err != nil {
 			return nil, err

@@ -135,6 +135,7 @@ type Session struct {
 	root    *omap
 	entSlab []entry
 	arrSlab []Array
+	boxes   boxedSlabs
 }
 
 // NewSession returns an empty session for handler h.
@@ -211,7 +212,7 @@ func isScalar(v Value) bool {
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
 		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
-		entSlab: s.entSlab, arrSlab: s.arrSlab, sess: s}
+		entSlab: s.entSlab, arrSlab: s.arrSlab, boxes: s.boxes, sess: s}
 	if s.root == nil {
 		s.root = &omap{e: make([]entry, 1)}
 	}
@@ -220,7 +221,7 @@ func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 	v := root.e[0].v
 	root.e[0] = entry{}
 	// Later decodes of this session carve from the same slabs.
-	s.entSlab, s.arrSlab = d.entSlab, d.arrSlab
+	s.entSlab, s.arrSlab, s.boxes = d.entSlab, d.arrSlab, d.boxes
 	if err != nil {
 		return nil, err
 	}
@@ -453,7 +454,7 @@ func appendInt(b []byte, n int) []byte {
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
 	c := *s
-	c.root, c.entSlab, c.arrSlab = nil, nil, nil
+	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
 	c.ents = make([]sEntry, len(s.ents))
 	copy(c.ents, s.ents)
 	c.idx = nil
@@ -704,22 +705,35 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 	return s, nil
 }
 
-func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool) (_ *Session, ambiguous []string, _ error) {
+func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool) (*Session, []string, error) {
+	// The kind table (for checking that r: points to an object) is only
+	// kept once the scan met an r: token: a scan without it that met none
+	// is exact, and one that met one (even if it failed afterwards) is
+	// redone with the table.
+	s, amb, needKinds, err := decodeSessionMode(h, data, opts, opaque, false)
+	if needKinds {
+		s, amb, _, err = decodeSessionMode(h, data, opts, opaque, true)
+	}
+	return s, amb, err
+}
+
+func decodeSessionMode(h Handler, data string, opts *Options, opaque map[string]bool, kinds bool) (_ *Session, ambiguous []string, needKinds bool, _ error) {
 	if _, err := ParseHandler(string(h)); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	s := NewSession(h)
 	s.src = data
 	s.maxDepth = opts.maxDepth()
 	if len(data) == 0 {
-		return s, nil, nil
+		return s, nil, false, nil
 	}
 	s.opaque = opaque
 	d := decoder{d: data, maxDepth: s.maxDepth, opaque: opaque}
-	defer func() { ambiguous = d.ambiguous }()
-	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
+	defer func() { ambiguous, needKinds = d.ambiguous, d.needKinds }()
+	if d.noKinds = !kinds; !d.noKinds {
 		d.kinds = make([]Kind, 0, len(data)/8+1)
 	}
+	var seen uint64 // Bloom filter of the names so far: duplicates are rare
 	// segs lists the values in blob order; it is only kept once a
 	// duplicate name makes it differ from the entry order.
 	var segs []seg
@@ -727,7 +741,10 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 	add := func(k Key, start int) {
 		e := sEntry{key: k, start: start, end: d.pos, base: d.entryBase,
 			nslots: d.nslot - d.entryBase, hasRef: d.hasRef}
-		if i := s.find(k); i >= 0 {
+		bit := keyBit(k)
+		if seen&bit == 0 {
+			seen |= bit
+		} else if i := s.find(k); i >= 0 {
 			if !dup {
 				dup = true
 				segs = entrySegs(s.ents)
@@ -755,14 +772,14 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 		for d.pos < len(data) {
 			bar := strings.IndexByte(data[d.pos:], '|')
 			if bar < 0 {
-				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
+				return nil, nil, false, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
 			}
 			name := data[d.pos : d.pos+bar]
 			d.pos += bar + 1
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
-			if err := d.value(nil, 0, 0); err != nil {
-				return nil, nil, err
+			if err := d.scanValue(0); err != nil {
+				return nil, nil, false, err
 			}
 			add(RawStrKey(name), start)
 		}
@@ -770,31 +787,31 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 		for d.pos < len(data) {
 			n := int(data[d.pos] & 0x7f)
 			if n >= len(data)-d.pos-1 {
-				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
+				return nil, nil, false, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
 			}
 			name := data[d.pos+1 : d.pos+1+n]
 			d.pos += 1 + n
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
-			if err := d.value(nil, 0, 0); err != nil {
-				return nil, nil, err
+			if err := d.scanValue(0); err != nil {
+				return nil, nil, false, err
 			}
 			add(RawStrKey(name), start)
 		}
 	case PHPSerialize:
 		if strings.HasPrefix(data, "N;") {
-			return s, nil, nil
+			return s, nil, false, nil
 		}
 		if len(data) < 2 || data[0] != 'a' || data[1] != ':' {
 			if _, _, err := decodeValue(data, opts); err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
-			return nil, nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
+			return nil, nil, false, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
 		}
 		d.pos = 2
 		n, err := d.count()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		d.nslot = 1
 		d.noRef1 = true
@@ -805,20 +822,20 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 		for i := 0; i < n; i++ {
 			k, err := d.key()
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 			if k.isStr {
 				k = StrKey(k.s)
 			}
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
-			if err := d.value(nil, 0, 1); err != nil {
-				return nil, nil, err
+			if err := d.scanValue(1); err != nil {
+				return nil, nil, false, err
 			}
 			add(k, start)
 		}
 		if err := d.expect('}'); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
 	if d.crossRef {
@@ -826,10 +843,10 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 			segs = entrySegs(s.ents)
 		}
 		if err := s.decodeWhole(segs); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
-	return s, nil, nil
+	return s, nil, false, nil
 }
 
 func entrySegs(es []sEntry) []seg {

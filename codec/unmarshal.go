@@ -2,6 +2,7 @@ package codec
 
 import (
 	"encoding"
+	"encoding/json"
 	"errors"
 	"math"
 	"reflect"
@@ -675,7 +676,12 @@ func (d *decState) toStruct(v reflect.Value, depth int, es entries) error {
 		if !ok {
 			continue
 		}
-		err := d.valueK(x, fv, depth+1, f.plain)
+		var err error
+		if f.asJSON {
+			err = d.jsonField(x, fv, depth+1)
+		} else {
+			err = d.valueK(x, fv, depth+1, f.plain)
+		}
 		d.leave(depth+1, pathSeg{name: f.name, kind: segField})
 		if err != nil {
 			return err
@@ -749,4 +755,21 @@ func (d *decState) natural(val Value, depth int) (any, error) {
 		return out, nil
 	}
 	return val, nil
+}
+
+// jsonField reads a `php:",json"` field: a PHP string holding JSON is
+// decoded with encoding/json into the field; null leaves it unchanged;
+// any other PHP value is a type error.
+func (d *decState) jsonField(val Value, v reflect.Value, depth int) error {
+	switch x := Deref(val).(type) {
+	case nil, Null:
+		return nil
+	case String:
+		if err := json.Unmarshal([]byte(x), v.Addr().Interface()); err != nil {
+			return d.fail(&UnmarshalerError{Type: v.Type(), Err: err}, depth, true)
+		}
+		return nil
+	}
+	d.typeErr(describe(val)+" (want a string holding JSON)", v.Type(), depth)
+	return nil
 }

@@ -1,0 +1,296 @@
+package main
+
+// Shared connection flags and helpers of the operator commands. The flags
+// are persistent flags of the root command, so they work before or after
+// the subcommand name. (bench keeps its own local --redis, which shadows
+// this one and adds the throwaway-server fallback.)
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/spf13/cobra"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// defaultRedisURL is used when neither --redis nor $REDIS_URL is set.
+const defaultRedisURL = "redis://127.0.0.1:6379"
+
+// globalOpts are the root's persistent flags.
+type globalOpts struct {
+	redisURL   string
+	prefix     string
+	lockSuffix string
+	handler    string
+	json       bool
+	statsAddr  string
+	noTracking bool
+}
+
+var g globalOpts
+
+func addGlobalFlags(root *cobra.Command) {
+	g = globalOpts{}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.redisURL, "redis", "", "Redis `URL`: redis://, rediss://, redis-sentinel://; a cluster is detected (default $REDIS_URL, else "+defaultRedisURL+")")
+	pf.StringVar(&g.prefix, "prefix", phpsession.DefaultPrefix, "session key `PREFIX` (phpredis save_path prefix; '' for none)")
+	pf.StringVar(&g.lockSuffix, "lock-suffix", phpsession.DefaultLockSuffix, "lock key `SUFFIX`")
+	pf.StringVar(&g.handler, "handler", "php", "session serializer (session.serialize_handler) `H`: php, php_serialize or php_binary")
+	pf.BoolVar(&g.json, "json", false, "machine-readable JSON output")
+	pf.BoolVar(&g.noTracking, "no-tracking", false, "connect without client-side caching (Redis < 6, proxies, servers refusing CLIENT TRACKING); watch then polls")
+	pf.StringVar(&g.statsAddr, "stats-addr", "", "serve this process's coordinator metrics as JSON at http://`ADDR`/debug/vars (read by 'phpsess stats --from ADDR')")
+	_ = root.RegisterFlagCompletionFunc("handler", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
+		return []string{"php", "php_serialize", "php_binary"}, cobra.ShellCompDirectiveNoFileComp
+	})
+	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
+		runStarted = true
+		if g.statsAddr != "" {
+			return startStatsServer(cmd, g.statsAddr)
+		}
+		return nil
+	}
+}
+
+// redisURL returns --redis, else $REDIS_URL, else the default.
+func (o *globalOpts) url() string {
+	if u := explicitRedisURL(); u != "" {
+		return u
+	}
+	return defaultRedisURL
+}
+
+// explicitRedisURL returns --redis, else $REDIS_URL, else "" (for
+// commands with their own fallback, such as bench's throwaway server; bench
+// may drop its local --redis flag and use this with the global one).
+func explicitRedisURL() string {
+	if g.redisURL != "" {
+		return g.redisURL
+	}
+	return os.Getenv("REDIS_URL")
+}
+
+// redacted returns the URL with any password masked, for messages.
+func redacted(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	return u.Redacted()
+}
+
+// serializer parses --handler.
+func (o *globalOpts) serializer() (codec.Handler, error) {
+	return parseHandlerFlag("handler", o.handler)
+}
+
+// storeConfig is the redisio configuration from the flags.
+func (o *globalOpts) storeConfig() redisio.Config {
+	return redisio.Config{
+		Prefix:      o.prefix,
+		EmptyPrefix: o.prefix == "",
+		LockSuffix:  o.lockSuffix,
+	}
+}
+
+func (o *globalOpts) checkKeys() error {
+	if o.lockSuffix == "" {
+		return usageError{errors.New("--lock-suffix must not be empty")}
+	}
+	return nil
+}
+
+// openStore connects to Redis (standalone, Sentinel or Cluster) with
+// client tracking, for the commands that read keys directly.
+func openStore(cfg redisio.Config) (*redisio.Store, error) {
+	if err := g.checkKeys(); err != nil {
+		return nil, err
+	}
+	u := g.url()
+	if g.noTracking {
+		c, err := plainClient(u)
+		if err != nil {
+			return nil, err
+		}
+		return redisio.NewStore(c, cfg)
+	}
+	s, err := redisio.OpenURL(u, cfg)
+	if err != nil {
+		return nil, connectError(u, unwrapRedisio(err))
+	}
+	return s, nil
+}
+
+// connectError names the URL (password masked) and, when the server
+// refused client tracking, the way around it.
+func connectError(u string, err error) error {
+	msg := err.Error()
+	for _, p := range []string{"phpsession: open: ", "redisio: ", "connect: "} {
+		msg = strings.TrimPrefix(msg, p)
+	}
+	if strings.Contains(msg, "DisableCache") || strings.Contains(msg, "TRACKING") {
+		first, _, _ := strings.Cut(msg, "\n")
+		return fmt.Errorf("connect to %s: %s (the server does not support client tracking: use --no-tracking)", redacted(u), first)
+	}
+	return fmt.Errorf("connect to %s: %w", redacted(u), err)
+}
+
+// ownedClients are closed when run returns.
+var (
+	ownedMu      sync.Mutex
+	ownedClients []rueidis.Client
+)
+
+func closeOwnedClients() {
+	ownedMu.Lock()
+	defer ownedMu.Unlock()
+	for _, c := range ownedClients {
+		c.Close()
+	}
+	ownedClients = nil
+}
+
+// plainClient connects without client-side caching (--no-tracking).
+func plainClient(u string) (rueidis.Client, error) {
+	opt, err := parseRedisURL(u)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--redis: %w", err)}
+	}
+	opt.DisableCache = true
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, fmt.Errorf("connect to %s: %w", redacted(u), err)
+	}
+	ownedMu.Lock()
+	ownedClients = append(ownedClients, c)
+	ownedMu.Unlock()
+	return c, nil
+}
+
+// parseRedisURL is rueidis.ParseURL plus the redis-sentinel:// and
+// rediss-sentinel:// forms (host:port[,host:port...]/master-name), as
+// redisio.OpenURL reads them.
+func parseRedisURL(u string) (rueidis.ClientOption, error) {
+	for _, scheme := range []string{"redis-sentinel://", "rediss-sentinel://"} {
+		rest, ok := strings.CutPrefix(u, scheme)
+		if !ok {
+			continue
+		}
+		rest, query, _ := strings.Cut(rest, "?")
+		userinfo := ""
+		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
+			userinfo, rest = rest[:i+1], rest[i+1:]
+		}
+		hosts, master, _ := strings.Cut(rest, "/")
+		if master == "" {
+			master = "mymaster"
+		}
+		hs := strings.Split(hosts, ",")
+		nu := "redis://"
+		if scheme == "rediss-sentinel://" {
+			nu = "rediss://"
+		}
+		nu += userinfo + hs[0] + "?master_set=" + master
+		for _, h := range hs[1:] {
+			nu += "&addr=" + h
+		}
+		if query != "" {
+			nu += "&" + query
+		}
+		return rueidis.ParseURL(nu)
+	}
+	return rueidis.ParseURL(u)
+}
+
+func unwrapRedisio(err error) error {
+	msg := err.Error()
+	msg = strings.TrimPrefix(msg, "redisio: ")
+	msg = strings.TrimPrefix(msg, "connect: ")
+	return errors.New(msg)
+}
+
+// managerOpts tune the Manager of a writing command.
+type managerOpts struct {
+	ttl         time.Duration
+	lockTimeout time.Duration
+}
+
+func (o *managerOpts) addFlags(cmd *cobra.Command) {
+	cmd.Flags().DurationVar(&o.ttl, "ttl", phpsession.DefaultTTL, "TTL written with the session (match PHP's session.gc_maxlifetime)")
+	cmd.Flags().DurationVar(&o.lockTimeout, "lock-timeout", 10*time.Second, "how long to wait for the session lock held by PHP or another process")
+}
+
+// openManager connects a coordinator (phpsession.Manager) for the commands
+// that write sessions: every write goes through the session's lock. JSON
+// fields are off: values are stored as given.
+func openManager(mo managerOpts) (*phpsession.Manager, error) {
+	if err := g.checkKeys(); err != nil {
+		return nil, err
+	}
+	h, err := g.serializer()
+	if err != nil {
+		return nil, err
+	}
+	u := g.url()
+	cfg := phpsession.Config{
+		Prefix:             g.prefix,
+		NoPrefix:           g.prefix == "",
+		LockSuffix:         g.lockSuffix,
+		Serializer:         h,
+		TTL:                mo.ttl,
+		LockTimeout:        mo.lockTimeout,
+		JSONFields:         &codec.JSONFields{},
+		DisableClientCache: g.noTracking,
+	}
+	opt, err := parseRedisURL(u)
+	if err != nil {
+		return nil, usageError{fmt.Errorf("--redis: %w", err)}
+	}
+	m, err := phpsession.Open(opt, cfg)
+	if err != nil {
+		return nil, connectError(u, err)
+	}
+	registerManager(m)
+	return m, nil
+}
+
+// closeManager closes m, bounded in time.
+func closeManager(m *phpsession.Manager) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_ = m.Close(ctx)
+}
+
+// isTerminal reports whether f is a character device (a terminal).
+func isTerminal(f *os.File) bool {
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// fmtTTL renders a PTTL: "none" for keys without expiry.
+func fmtTTL(d time.Duration) string {
+	if d < 0 {
+		return "none"
+	}
+	if d >= time.Second {
+		d = d.Round(time.Second)
+	}
+	return d.String()
+}
+
+// ttlMillis is the JSON form of a PTTL: -1 when none.
+func ttlMillis(d time.Duration) int64 {
+	if d < 0 {
+		return -1
+	}
+	return d.Milliseconds()
+}

@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/redis/rueidis"
+	"github.com/spf13/cobra"
+
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+func init() { register(newGetCmd) }
+
+func newGetCmd() *cobra.Command {
+	var raw, pretty bool
+	c := &cobra.Command{
+		Use:   "get ID [KEY]",
+		Short: "Show a session, or one variable of it",
+		Long: `get reads session ID (without taking its lock) and shows its variables with
+their PHP types: objects with their class and member visibility, references
+and repeated objects labelled (&1, #1), binary strings escaped (\xNN).
+
+With KEY only that variable is shown.
+
+With --json the lossless JSON rendering is printed (the format of 'phpsess
+decode', see docs/cli.md): a session as {"handler": ..., "vars": [...]},
+one variable as a VALUE. 'phpsess get ID --json | phpsess encode'
+reproduces the stored bytes. With --raw the stored bytes are written as
+they are.`,
+		Example: `  phpsess get 9f2kq3m1c0a7b5d4e6f8g0h2i4
+  phpsess get 9f2kq3m1c0a7b5d4e6f8g0h2i4 cart --json
+  phpsess --redis redis://10.0.0.5:6379/2 --handler php_serialize get abc123`,
+		Args:              rangeArgs(1, 2, "ID", "KEY"),
+		ValidArgsFunction: completeSessionIDs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if raw && (g.json || pretty) {
+				return usageError{fmt.Errorf("--raw cannot be combined with --json or --pretty")}
+			}
+			h, err := g.serializer()
+			if err != nil {
+				return err
+			}
+			st, err := openStore(g.storeConfig())
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			ctx := cmd.Context()
+			id := args[0]
+			d, ttl, err := readWithTTL(ctx, st, id)
+			if err != nil {
+				return err
+			}
+			if !d.Found {
+				return fmt.Errorf("session %q not found (key %q)", id, st.Key(id))
+			}
+			out := cmd.OutOrStdout()
+			if raw && len(args) == 1 {
+				_, err := out.Write(d.Bytes)
+				return err
+			}
+			s, err := codec.DecodeSession(h, d.Bytes, nil)
+			if err != nil {
+				hint := ""
+				if other := guessHandler(d.Bytes, h); other != "" {
+					hint = fmt.Sprintf(" (it decodes as %s: try --handler %s)", other, other)
+				}
+				return fmt.Errorf("session %q: cannot decode as %s: %w%s", id, h, err, hint)
+			}
+			if len(args) == 2 {
+				v, ok, err := s.Get(args[1])
+				if err != nil {
+					return fmt.Errorf("session %q: variable %q: %w", id, args[1], err)
+				}
+				if !ok {
+					return fmt.Errorf("session %q has no variable %q", id, args[1])
+				}
+				switch {
+				case raw:
+					b, err := codec.EncodeValue(v)
+					if err != nil {
+						return err
+					}
+					_, err = out.Write(b)
+					return err
+				case g.json:
+					b, err := codec.ValueToJSON(v)
+					if err != nil {
+						return err
+					}
+					return writeJSONBytes(out, b, pretty)
+				}
+				fmt.Fprintln(out, prettyValue(v))
+				return nil
+			}
+			if g.json {
+				b, err := codec.SessionToJSON(s)
+				if err != nil {
+					return err
+				}
+				return writeJSONBytes(out, b, pretty)
+			}
+			body, err := prettySession(s)
+			if err != nil {
+				return fmt.Errorf("session %q: %w", id, err)
+			}
+			head := fmt.Sprintf("session %s: %s, %d bytes, %d variables, TTL %s", quotePHP(id), h, len(d.Bytes), s.Len(), fmtTTL(ttl))
+			if tok, lttl, held, err := st.LockHolder(ctx, id); err == nil && held {
+				head += fmt.Sprintf(", locked by %s (lock TTL %s)", quotePHP(tok), fmtTTL(lttl))
+			}
+			fmt.Fprintln(out, head)
+			fmt.Fprint(out, body)
+			return nil
+		},
+	}
+	c.Flags().BoolVar(&raw, "raw", false, "write the stored bytes (or one variable's serialized value) unchanged")
+	c.Flags().BoolVar(&pretty, "pretty", false, "indent the --json output")
+	return c
+}
+
+// readWithTTL reads the session bytes and their TTL with a plain GET and
+// PTTL (no client-side cache: a one-shot command gains nothing from it).
+func readWithTTL(ctx context.Context, st *redisio.Store, id string) (redisio.Data, time.Duration, error) {
+	c := st.Client()
+	k := st.Key(id)
+	rs := c.DoMulti(ctx, c.B().Get().Key(k).Build(), c.B().Pttl().Key(k).Build())
+	b, err := rs[0].AsBytes()
+	if rueidis.IsRedisNil(err) {
+		return redisio.Data{}, 0, nil
+	}
+	if err != nil {
+		return redisio.Data{}, 0, fmt.Errorf("GET %s: %w", k, err)
+	}
+	ms, err := rs[1].AsInt64()
+	if err != nil {
+		return redisio.Data{}, 0, fmt.Errorf("PTTL %s: %w", k, err)
+	}
+	ttl := time.Duration(ms) * time.Millisecond
+	if ms < 0 {
+		ttl = -1
+	}
+	return redisio.Data{Bytes: b, Found: true}, ttl, nil
+}
+
+func writeJSONBytes(out interface{ Write([]byte) (int, error) }, b []byte, indent bool) error {
+	if indent {
+		var buf bytes.Buffer
+		if err := json.Indent(&buf, b, "", "  "); err != nil {
+			return err
+		}
+		b = buf.Bytes()
+	}
+	b = append(b, '\n')
+	_, err := out.Write(b)
+	return err
+}
+
+// writeJSON writes v as one line of JSON.
+func writeJSON(out interface{ Write([]byte) (int, error) }, v any) error {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := out.Write(buf.Bytes())
+	return err
+}
+
+// completeSessionIDs completes the first argument with session IDs found
+// by a short SCAN (at most 200).
+func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([]string, cobra.ShellCompDirective) {
+	if len(args) > 0 {
+		return nil, cobra.ShellCompDirectiveNoFileComp
+	}
+	st, err := openStore(g.storeConfig())
+	if err != nil {
+		return nil, cobra.ShellCompDirectiveNoFileComp | cobra.ShellCompDirectiveError
+	}
+	defer st.Close()
+	ctx := cmd.Context()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	var ids []string
+	sc := newScanner(st, globEscape(st.Config().Prefix+toComplete)+"*", 500)
+	_ = sc.each(ctx, func(keys []string) bool {
+		for _, k := range keys {
+			id := strings.TrimPrefix(k, st.Config().Prefix)
+			if strings.HasSuffix(id, st.Config().LockSuffix) {
+				continue
+			}
+			ids = append(ids, id)
+		}
+		return len(ids) < 200
+	})
+	return ids, cobra.ShellCompDirectiveNoFileComp
+}
+
+// guessHandler returns another serializer that decodes b and re-encodes
+// it to the same bytes, or "".
+func guessHandler(b []byte, except codec.Handler) codec.Handler {
+	for _, h := range []codec.Handler{codec.PHP, codec.PHPSerialize, codec.PHPBinary} {
+		if h == except {
+			continue
+		}
+		s, err := codec.DecodeSession(h, b, nil)
+		if err != nil {
+			continue
+		}
+		if enc, err := s.Encode(); err == nil && bytes.Equal(enc, b) {
+			return h
+		}
+	}
+	return ""
+}
