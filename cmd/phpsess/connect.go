@@ -176,7 +176,6 @@ func plainClient(u string) (rueidis.Client, error) {
 	return c, nil
 }
 
-
 func unwrapRedisio(err error) error {
 	msg := err.Error()
 	msg = strings.TrimPrefix(msg, "redisio: ")
