@@ -74,7 +74,7 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 func OpenURL(url string, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if cfg.DisableClientCache {
-		opt, err := rueidis.ParseURL(url)
+		opt, err := redisio.ParseURL(url)
 		if err != nil {
 			return nil, newErr("open", "", nil, err)
 		}

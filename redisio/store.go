@@ -221,14 +221,17 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 // (host:port[,host:port...]/master-name) are translated to a Sentinel
 // configuration. Whether the server is a cluster is detected by rueidis.
 func OpenURL(url string, cfg Config) (*Store, error) {
-	opt, err := parseURL(url)
+	opt, err := ParseURL(url)
 	if err != nil {
 		return nil, fmt.Errorf("redisio: %w", err)
 	}
 	return Open(opt, cfg)
 }
 
-func parseURL(u string) (rueidis.ClientOption, error) {
+// ParseURL is rueidis.ParseURL plus the redis-sentinel:// and
+// rediss-sentinel:// forms (host:port[,host:port...]/master-name), which it
+// translates to a Sentinel configuration.
+func ParseURL(u string) (rueidis.ClientOption, error) {
 	for _, scheme := range []string{"redis-sentinel://", "rediss-sentinel://"} {
 		if !strings.HasPrefix(u, scheme) {
 			continue

@@ -23,7 +23,7 @@ func TestParseURL(t *testing.T) {
 		{url: "rediss-sentinel://s1:26379/m", addrs: []string{"s1:26379"}, master: "m", tls: true},
 		{url: "redis://127.0.0.1?master_set=m2", addrs: []string{"127.0.0.1:6379"}, master: "m2"},
 	} {
-		opt, err := parseURL(tc.url)
+		opt, err := ParseURL(tc.url)
 		if err != nil {
 			t.Errorf("%s: %v", tc.url, err)
 			continue
@@ -35,7 +35,7 @@ func TestParseURL(t *testing.T) {
 		}
 	}
 	for _, bad := range []string{"http://x", "redis://h/1/2", "redis-sentinel://h:1/m?db=x"} {
-		if _, err := parseURL(bad); err == nil {
+		if _, err := ParseURL(bad); err == nil {
 			t.Errorf("%s: no error", bad)
 		}
 	}
@@ -46,6 +46,6 @@ func FuzzParseURL(f *testing.F) {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
-		_, _ = parseURL(s) // must not panic
+		_, _ = ParseURL(s) // must not panic
 	})
 }

@@ -161,7 +161,7 @@ func closeOwnedClients() {
 
 // plainClient connects without client-side caching (--no-tracking).
 func plainClient(u string) (rueidis.Client, error) {
-	opt, err := parseRedisURL(u)
+	opt, err := redisio.ParseURL(u)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--redis: %w", err)}
 	}
@@ -174,41 +174,6 @@ func plainClient(u string) (rueidis.Client, error) {
 	ownedClients = append(ownedClients, c)
 	ownedMu.Unlock()
 	return c, nil
-}
-
-// parseRedisURL is rueidis.ParseURL plus the redis-sentinel:// and
-// rediss-sentinel:// forms (host:port[,host:port...]/master-name), as
-// redisio.OpenURL reads them.
-func parseRedisURL(u string) (rueidis.ClientOption, error) {
-	for _, scheme := range []string{"redis-sentinel://", "rediss-sentinel://"} {
-		rest, ok := strings.CutPrefix(u, scheme)
-		if !ok {
-			continue
-		}
-		rest, query, _ := strings.Cut(rest, "?")
-		userinfo := ""
-		if i := strings.LastIndexByte(rest, '@'); i >= 0 {
-			userinfo, rest = rest[:i+1], rest[i+1:]
-		}
-		hosts, master, _ := strings.Cut(rest, "/")
-		if master == "" {
-			master = "mymaster"
-		}
-		hs := strings.Split(hosts, ",")
-		nu := "redis://"
-		if scheme == "rediss-sentinel://" {
-			nu = "rediss://"
-		}
-		nu += userinfo + hs[0] + "?master_set=" + master
-		for _, h := range hs[1:] {
-			nu += "&addr=" + h
-		}
-		if query != "" {
-			nu += "&" + query
-		}
-		return rueidis.ParseURL(nu)
-	}
-	return rueidis.ParseURL(u)
 }
 
 func unwrapRedisio(err error) error {
@@ -251,7 +216,7 @@ func openManager(mo managerOpts) (*phpsession.Manager, error) {
 		JSONFields:         &codec.JSONFields{},
 		DisableClientCache: g.noTracking,
 	}
-	opt, err := parseRedisURL(u)
+	opt, err := redisio.ParseURL(u)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("--redis: %w", err)}
 	}

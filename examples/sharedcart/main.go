@@ -33,6 +33,7 @@ import (
 	"github.com/alicebob/miniredis/v2"
 
 	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/redisserver"
 )
 
 //go:embed cart.php
@@ -313,37 +314,11 @@ func startRedis() (redisURL, addr string, cleanup func(), caching bool) {
 		fmt.Printf("Redis: REDIS_URL=%s\n", u)
 		return u, pu.Host, func() {}, true
 	}
-	if bin, err := exec.LookPath("redis-server"); err == nil {
-		dir, err := os.MkdirTemp("", "sharedcart-redis")
-		if err == nil {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err == nil {
-				port := l.Addr().(*net.TCPAddr).Port
-				l.Close()
-				cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1",
-					"--save", "", "--appendonly", "no", "--dir", dir)
-				if err := cmd.Start(); err == nil {
-					addr := fmt.Sprintf("127.0.0.1:%d", port)
-					var once sync.Once
-					cleanup := func() {
-						once.Do(func() {
-							_ = cmd.Process.Kill()
-							_ = cmd.Wait()
-							_ = os.RemoveAll(dir)
-						})
-					}
-					for i := 0; i < 200; i++ {
-						if c, err := net.Dial("tcp", addr); err == nil {
-							c.Close()
-							fmt.Printf("Redis: started %s on %s (pid %d, killed on exit)\n", bin, addr, cmd.Process.Pid)
-							return "redis://" + addr, addr, cleanup, true
-						}
-						time.Sleep(10 * time.Millisecond)
-					}
-					cleanup()
-				}
-			}
-		}
+	if srv, err := redisserver.Start(context.Background(), ""); err == nil {
+		fmt.Printf("Redis: started %s on %s (pid %d, killed on exit)\n", redisserver.Path(), srv.Addr, srv.PID())
+		return srv.URL(), srv.Addr, srv.Stop, true
+	} else if !errors.Is(err, redisserver.ErrNotInstalled) {
+		fmt.Printf("Redis: %v; falling back to miniredis\n", err)
 	}
 	mr, err := miniredis.Run()
 	if err != nil {

@@ -15,10 +15,10 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/phpsession/phpsession/internal/redisserver"
 )
 
 // EnvIntegration names the variable that controls integration tests:
@@ -63,37 +63,12 @@ func FreePort(t testing.TB) int {
 
 // Redis is a redis-server process owned by one test.
 type Redis struct {
-	t    testing.TB
-	Port int
-	Addr string // 127.0.0.1:port
-	Dir  string
-	args []string
-
-	mu  sync.Mutex
-	cmd *exec.Cmd
-}
-
-// URL returns the redis:// URL of the server.
-func (r *Redis) URL() string { return "redis://" + r.Addr }
-
-// PID returns the process id of the running server, or 0.
-func (r *Redis) PID() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if r.cmd == nil || r.cmd.Process == nil {
-		return 0
-	}
-	return r.cmd.Process.Pid
+	*redisserver.Server
+	t testing.TB
 }
 
 // RedisServerPath returns the redis-server binary or "" when absent.
-func RedisServerPath() string {
-	p, err := exec.LookPath("redis-server")
-	if err != nil {
-		return ""
-	}
-	return p
-}
+func RedisServerPath() string { return redisserver.Path() }
 
 // StartRedis starts a standalone redis-server with persistence off on a free
 // port in a temporary directory; it is stopped (by pid) when the test ends.
@@ -101,89 +76,28 @@ func RedisServerPath() string {
 func StartRedis(t testing.TB, extra ...string) *Redis {
 	t.Helper()
 	checkOff(t)
-	bin := RedisServerPath()
-	if bin == "" {
+	if RedisServerPath() == "" {
 		missing(t, "redis-server")
 	}
-	r := &Redis{t: t, Dir: t.TempDir()}
-	r.args = append([]string{"--save", "", "--appendonly", "no", "--bind", "127.0.0.1",
-		"--dir", r.Dir, "--daemonize", "no", "--logfile", filepath.Join(r.Dir, "redis.log")}, extra...)
-	var err error
-	for attempt := 0; attempt < 5; attempt++ {
-		r.Port = FreePort(t)
-		r.Addr = fmt.Sprintf("127.0.0.1:%d", r.Port)
-		if err = r.start(bin); err == nil {
-			t.Cleanup(r.Stop)
-			return r
-		}
+	s, err := redisserver.Start(context.Background(), t.TempDir(), extra...)
+	if err != nil {
+		t.Fatalf("%v", err)
 	}
-	t.Fatalf("start redis-server: %v", err)
-	return nil
-}
-
-func (r *Redis) start(bin string) error {
-	args := append([]string{"--port", strconv.Itoa(r.Port)}, r.args...)
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = r.Dir
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := cmd.Start(); err != nil {
-		return err
-	}
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			log, _ := os.ReadFile(filepath.Join(r.Dir, "redis.log"))
-			return fmt.Errorf("redis-server exited: %s", lastLines(log, 5))
-		default:
-		}
-		if pingOK(r.Addr) {
-			r.mu.Lock()
-			r.cmd = cmd
-			r.mu.Unlock()
-			return nil
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = cmd.Process.Kill()
-	return fmt.Errorf("redis-server on %s not ready after 10s", r.Addr)
+	r := &Redis{Server: s, t: t}
+	t.Cleanup(r.Stop)
+	return r
 }
 
 // Stop kills the server by its pid and waits for the port to close.
-func (r *Redis) Stop() {
-	r.mu.Lock()
-	cmd := r.cmd
-	r.cmd = nil
-	r.mu.Unlock()
-	if cmd == nil || cmd.Process == nil {
-		return
-	}
-	_ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL)
-	for i := 0; i < 500; i++ {
-		if c, err := net.DialTimeout("tcp", r.Addr, 20*time.Millisecond); err != nil {
-			return
-		} else {
-			c.Close()
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
+func (r *Redis) Stop() { r.Server.Kill() }
 
 // Restart stops the server and starts it again on the same port (data is
-// lost: persistence is off).
+// lost unless persistence was turned on).
 func (r *Redis) Restart() {
 	r.t.Helper()
-	r.Stop()
-	var err error
-	for i := 0; i < 50; i++ {
-		if err = r.start(RedisServerPath()); err == nil {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
+	if err := r.Server.Restart(context.Background()); err != nil {
+		r.t.Fatalf("restart redis-server: %v", err)
 	}
-	r.t.Fatalf("restart redis-server: %v", err)
 }
 
 // Do sends one command over a fresh RESP2 connection and returns the reply
