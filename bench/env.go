@@ -5,10 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/phpsession/phpsession/internal/redisserver"
 )
 
 // Machine describes where a run happened; it heads every table.
@@ -153,8 +153,7 @@ func processCPU() time.Duration {
 // Server is a redis-server process started by the harness.
 type Server struct {
 	URL string
-	cmd *exec.Cmd
-	dir string
+	s   *redisserver.Server
 }
 
 // ErrNoRedis is returned when no Redis URL was given and no redis-server
@@ -165,84 +164,22 @@ var ErrNoRedis = errors.New("bench: no Redis: pass --redis URL, set REDIS_URL, o
 // loopback port in a temporary directory. Stop kills it and removes the
 // directory.
 func StartServer(ctx context.Context) (*Server, error) {
-	bin, err := exec.LookPath("redis-server")
-	if err != nil {
+	s, err := redisserver.Start(ctx, "")
+	if errors.Is(err, redisserver.ErrNotInstalled) {
 		return nil, ErrNoRedis
 	}
-	dir, err := os.MkdirTemp("", "phpsess-bench-redis-")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("bench: %w", err)
 	}
-	var lastErr error
-	for attempt := 0; attempt < 5; attempt++ {
-		port, err := freePort()
-		if err != nil {
-			lastErr = err
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		cmd := exec.Command(bin, "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "",
-			"--appendonly", "no", "--dir", dir, "--daemonize", "no", "--logfile", filepath.Join(dir, "redis.log"))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-		if err := cmd.Start(); err != nil {
-			lastErr = err
-			continue
-		}
-		exited := make(chan struct{})
-		go func() { _ = cmd.Wait(); close(exited) }()
-		s := &Server{URL: "redis://" + addr, cmd: cmd, dir: dir}
-		if err := waitReady(ctx, addr, exited); err != nil {
-			_ = cmd.Process.Kill()
-			lastErr = err
-			continue
-		}
-		return s, nil
-	}
-	_ = os.RemoveAll(dir)
-	return nil, fmt.Errorf("bench: start redis-server: %w", lastErr)
-}
-
-func waitReady(ctx context.Context, addr string, exited <-chan struct{}) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
-		select {
-		case <-exited:
-			return fmt.Errorf("redis-server on %s exited", addr)
-		case <-ctx.Done():
-			return ctx.Err()
-		default:
-		}
-		if c, err := net.DialTimeout("tcp", addr, 100*time.Millisecond); err == nil {
-			_, _ = c.Write([]byte("PING\r\n"))
-			_ = c.SetReadDeadline(time.Now().Add(time.Second))
-			line, _ := bufio.NewReader(c).ReadString('\n')
-			c.Close()
-			if strings.HasPrefix(line, "+PONG") {
-				return nil
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return fmt.Errorf("redis-server on %s not ready after 10s", addr)
+	return &Server{URL: s.URL(), s: s}, nil
 }
 
 // Stop kills the server (by its pid) and removes its directory.
 func (s *Server) Stop() {
-	if s == nil || s.cmd == nil || s.cmd.Process == nil {
-		return
+	if s != nil && s.s != nil {
+		s.s.Stop()
+		s.s = nil
 	}
-	_ = syscall.Kill(s.cmd.Process.Pid, syscall.SIGKILL)
-	_ = os.RemoveAll(s.dir)
-	s.cmd = nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Describe connects to url and describes the machine (PHP included when
