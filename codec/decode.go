@@ -83,8 +83,8 @@ func (d *decoder) entries(n int) []entry {
 	}
 	if cap(d.entSlab)-len(d.entSlab) < n {
 		c := (len(d.d) - d.pos) / 16
-		if c < 16 {
-			c = 16
+		if c < 4 {
+			c = 4
 		} else if c > 512 {
 			c = 512
 		}
@@ -101,8 +101,8 @@ func (d *decoder) entries(n int) []entry {
 func (d *decoder) newArray() *Array {
 	if len(d.arrSlab) == cap(d.arrSlab) {
 		c := (len(d.d) - d.pos) / 64
-		if c < 4 {
-			c = 4
+		if c < 2 {
+			c = 2
 		} else if c > 64 {
 			c = 64
 		}

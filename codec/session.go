@@ -133,6 +133,8 @@ type Session struct {
 
 	// Decoding scratch space; never shared between sessions (Clone resets it).
 	root    *omap
+	rootM   omap     // what root points to, with rootE as its one entry
+	rootE   [1]entry // (part of the Session: no allocation per session)
 	entSlab []entry
 	arrSlab []Array
 	boxes   boxedSlabs
@@ -214,7 +216,8 @@ func (s *Session) decodeEntry(e *sEntry) (Value, error) {
 		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
 		entSlab: s.entSlab, arrSlab: s.arrSlab, boxes: s.boxes, sess: s}
 	if s.root == nil {
-		s.root = &omap{e: make([]entry, 1)}
+		s.rootM = omap{e: s.rootE[:]}
+		s.root = &s.rootM
 	}
 	root := s.root
 	err := d.value(root, 0, s.depth0)
