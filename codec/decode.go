@@ -65,7 +65,8 @@ type decoder struct {
 	lenient   bool            // scan only: do not range-check R:/r: (payload counting)
 	opaque    map[string]bool // Serializable classes whose payloads PHP did not number (see payloadValues)
 	ambiguous []string        // classes whose payloads parsed as serialize() text
-	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
+	noSlots   bool            // build mode: keep no reference table (see needSlots)
+	needSlots bool            // build mode with noSlots: an R:/r: was met, so the table was needed
 	noKinds   bool            // scan mode: keep no kind table (see needKinds)
 	needKinds bool            // scan mode with noKinds: an r: was met, so the kind table was needed
 
@@ -403,6 +404,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		if d.build {
 			if n <= d.slotBase || d.noSlots {
+				d.needSlots = d.noSlots
 				return d.errAt(start, "reference to another session entry")
 			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
@@ -439,6 +441,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		if d.build {
 			if n <= d.slotBase || d.noSlots {
+				d.needSlots = d.noSlots
 				return d.errAt(start, "reference to another session entry")
 			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
@@ -1151,16 +1154,16 @@ func decodeValue(data string, opts *Options) (Value, int, error) {
 	var v Value
 	var n int
 	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
-		d, val, err := decodeValueMode(data, opts, opaque)
+		amb, pos, val, err := decodeValueMode(data, opts, opaque)
 		if err != nil {
-			return d.ambiguous, false, err
+			return amb, false, err
 		}
-		v, n = val, d.pos
-		if (len(d.ambiguous) == 0 && len(opaque) == 0) || !hasRefs(data) {
+		v, n = val, pos
+		if (len(amb) == 0 && len(opaque) == 0) || !hasRefs(data) {
 			return nil, true, nil
 		}
 		enc, err := EncodeValue(val)
-		return d.ambiguous, err == nil && string(enc) == data[:d.pos], nil
+		return amb, err == nil && string(enc) == data[:pos], nil
 	})
 	if err != nil {
 		return nil, 0, err
@@ -1242,12 +1245,20 @@ func slicesContains(s []string, v string) bool {
 	return false
 }
 
-func decodeValueMode(data string, opts *Options, opaque map[string]bool) (*decoder, Value, error) {
-	d := &decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque, noSlots: !hasRefs(data)}
-	var root omap
-	root.e = make([]entry, 1)
-	if err := d.value(&root, 0, 0); err != nil {
-		return d, nil, err
+// decodeValueMode decodes the value at the start of data. The reference
+// table is only kept once the decode met an R:/r: token: a decode without
+// it that met none is exact, and one that met one is redone with it.
+func decodeValueMode(data string, opts *Options, opaque map[string]bool) (ambiguous []string, pos int, _ Value, _ error) {
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque, noSlots: true}
+	root := omap{e: make([]entry, 1)}
+	err := d.value(&root, 0, 0)
+	if d.needSlots {
+		d = decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque}
+		root.e[0] = entry{}
+		err = d.value(&root, 0, 0)
 	}
-	return d, root.e[0].v, nil
+	if err != nil {
+		return d.ambiguous, d.pos, nil, err
+	}
+	return d.ambiguous, d.pos, root.e[0].v, nil
 }
