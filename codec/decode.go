@@ -467,11 +467,15 @@ func (d *decoder) float() (float64, error) {
 		return math.Inf(-1), nil
 	}
 	p := d.pos
+	neg := false
 	if p < len(d.d) && (d.d[p] == '+' || d.d[p] == '-') {
+		neg = d.d[p] == '-'
 		p++
 	}
+	var mant uint64 // the digits as an integer (meaningful for at most 19 digits)
 	intDigits := 0
 	for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+		mant = mant*10 + uint64(d.d[p]-'0')
 		p++
 		intDigits++
 	}
@@ -479,10 +483,12 @@ func (d *decoder) float() (float64, error) {
 	if p < len(d.d) && d.d[p] == '.' {
 		p++
 		for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+			mant = mant*10 + uint64(d.d[p]-'0')
 			p++
 			fracDigits++
 		}
 	}
+	exp := false
 	if intDigits == 0 && fracDigits == 0 {
 		if p >= len(d.d) {
 			d.pos = p
@@ -491,6 +497,7 @@ func (d *decoder) float() (float64, error) {
 		return 0, d.errAt(start, "invalid float")
 	}
 	if p < len(d.d) && (d.d[p] == 'e' || d.d[p] == 'E') {
+		exp = true
 		p++
 		if p < len(d.d) && (d.d[p] == '+' || d.d[p] == '-') {
 			p++
@@ -514,6 +521,17 @@ func (d *decoder) float() (float64, error) {
 		d.pos = p + 1
 		return 0, nil
 	}
+	if !exp && intDigits+fracDigits <= 15 {
+		// Exact fast path (as in strconv): the mantissa (< 10^15 < 2^53)
+		// and 10^fracDigits are exact doubles, so one division is
+		// correctly rounded, which is what ParseFloat returns.
+		f := float64(mant) / exactPow10[fracDigits]
+		if neg {
+			f = -f
+		}
+		d.pos = p + 1
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(d.d[start:p], 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
@@ -523,6 +541,8 @@ func (d *decoder) float() (float64, error) {
 	d.pos = p + 1
 	return f, nil
 }
+
+var exactPow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // str parses s:<len>:"<bytes>"; or S:<len>:"<escaped>"; starting at the type byte.
 func (d *decoder) str() (string, error) {
