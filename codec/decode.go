@@ -775,17 +775,38 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 	}
 	var seen uint64 // Bloom filter of the keys so far: most keys are new
 	for i := 0; i < n; i++ {
-		k, err := d.key()
-		if err != nil {
-			return err
+		// The key: s:/i: inline, the rest (and errors) by d.key.
+		var k Key
+		if p := d.pos; p < len(d.d) && d.d[p] == 's' {
+			if a, b, ok := fastStr(d.d, p); ok {
+				d.pos = b + 2
+				k = Key{s: d.d[a:b], isStr: true}
+				if v, ok := numericKey(k.s); ok {
+					k = Key{i: v}
+				}
+				goto haveKey
+			}
+		} else if p < len(d.d) && d.d[p] == 'i' {
+			if v, next, ok := fastInt(d.d, p); ok {
+				d.pos = next
+				k = Key{i: v}
+				goto haveKey
+			}
 		}
-		var ei int
-		if d.build {
+		{
+			var err error
+			if k, err = d.key(); err != nil {
+				return err
+			}
 			if k.isStr {
 				if v, ok := numericKey(k.s); ok {
 					k = Key{i: v}
 				}
 			}
+		}
+	haveKey:
+		var ei int
+		if d.build {
 			bit := keyBit(k)
 			if seen&bit == 0 && a.m.idx == nil {
 				// Certainly a new key.
