@@ -850,6 +850,26 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					am.e[ei].v = d.boxInt(v)
 					continue
 				}
+			case 'a':
+				// As d.value does for a:, without its dispatch.
+				if d.pos+1 < len(d.d) && d.d[d.pos+1] == ':' {
+					d.nslot++
+					if err := d.array(am, ei, -1, depth+1); err != nil {
+						return err
+					}
+					continue
+				}
+			case 'd':
+				if d.pos+1 < len(d.d) && d.d[d.pos+1] == ':' {
+					d.nslot++
+					d.pos += 2
+					f, err := d.float()
+					if err != nil {
+						return err
+					}
+					am.e[ei].v = d.boxFloat(f)
+					continue
+				}
 			}
 		}
 		if err := d.value(am, ei, depth+1); err != nil {
