@@ -2,6 +2,7 @@ package codec
 
 import (
 	"fmt"
+	"math"
 	"strings"
 	"unsafe"
 )
@@ -93,16 +94,22 @@ const (
 )
 
 // sEntry is one top-level session variable.
+//
+// Offsets and counts are int32 (sessions are limited to 2 GiB; Redis
+// strings to 512 MB): 72 bytes per variable instead of 96.
 type sEntry struct {
 	key        Key
-	start, end int // raw value bytes src[start:end]; start < 0: none
-	base       int // numbered values before this value in the original blob
-	nslots     int // numbered values inside this value
+	val        Value
+	start, end int32 // raw value bytes src[start:end]; start < 0: none
+	base       int32 // numbered values before this value in the original blob
+	nslots     int32 // numbered values inside this value
+	vsize      int32 // estimated memory of val
 	hasRef     bool
 	st         entState
-	val        Value
-	vsize      int // estimated memory of val
 }
+
+// size32 clamps a size estimate to int32.
+func size32(n int) int32 { return int32(min(n, math.MaxInt32)) }
 
 // Session is a decoded PHP session: its top-level variables in order.
 //
@@ -133,8 +140,11 @@ type Session struct {
 
 	// Decoding scratch space; never shared between sessions (Clone resets it).
 	root    *omap
+	rootM   omap     // what root points to, with rootE as its one entry
+	rootE   [1]entry // (part of the Session: no allocation per session)
 	entSlab []entry
 	arrSlab []Array
+	boxes   boxedSlabs
 }
 
 // NewSession returns an empty session for handler h.
@@ -209,22 +219,23 @@ func isScalar(v Value) bool {
 
 // decodeEntry builds the value of a raw entry.
 func (s *Session) decodeEntry(e *sEntry) (Value, error) {
-	d := decoder{d: s.src[:e.end], pos: e.start, maxDepth: s.maxDepth, build: true,
-		slotBase: e.base, nslot: e.base, entryBase: e.base, noSlots: !e.hasRef, opaque: s.opaque,
-		entSlab: s.entSlab, arrSlab: s.arrSlab, sess: s}
+	d := decoder{d: s.src[:e.end], pos: int(e.start), maxDepth: s.maxDepth, build: true,
+		slotBase: int(e.base), nslot: int(e.base), entryBase: int(e.base), noSlots: !e.hasRef, opaque: s.opaque,
+		entSlab: s.entSlab, arrSlab: s.arrSlab, boxes: s.boxes, sess: s}
 	if s.root == nil {
-		s.root = &omap{e: make([]entry, 1)}
+		s.rootM = omap{e: s.rootE[:]}
+		s.root = &s.rootM
 	}
 	root := s.root
 	err := d.value(root, 0, s.depth0)
 	v := root.e[0].v
 	root.e[0] = entry{}
 	// Later decodes of this session carve from the same slabs.
-	s.entSlab, s.arrSlab = d.entSlab, d.arrSlab
+	s.entSlab, s.arrSlab, s.boxes = d.entSlab, d.arrSlab, d.boxes
 	if err != nil {
 		return nil, err
 	}
-	if d.pos != e.end {
+	if d.pos != int(e.end) {
 		return nil, &SyntaxError{Offset: d.pos, Msg: "value length mismatch"}
 	}
 	return v, nil
@@ -262,8 +273,8 @@ func (s *Session) GetKey(k Key) (Value, bool, error) {
 		}
 		e.val = v
 		e.st = stClean
-		e.vsize = 2*(e.end-e.start) + 32
-		s.valBytes += e.vsize
+		e.vsize = size32(2*int(e.end-e.start) + 32)
+		s.valBytes += int(e.vsize)
 	}
 	if e.st == stClean && !isScalar(e.val) {
 		e.st = stExposed
@@ -311,11 +322,11 @@ func (s *Session) SetKey(k Key, v Value) error {
 
 func (s *Session) setKey(k Key, v Value) {
 	s.modified = true
-	size := sizeOf(v, 0)
-	s.valBytes += size
+	size := size32(sizeOf(v, 0))
+	s.valBytes += int(size)
 	if i := s.find(k); i >= 0 {
 		e := &s.ents[i]
-		s.valBytes -= e.vsize
+		s.valBytes -= int(e.vsize)
 		e.val, e.st, e.start, e.end, e.hasRef, e.vsize = v, stSet, -1, -1, false, size
 		return
 	}
@@ -331,7 +342,7 @@ func (s *Session) Delete(name string) bool {
 	if i < 0 {
 		return false
 	}
-	s.valBytes -= s.ents[i].vsize
+	s.valBytes -= int(s.ents[i].vsize)
 	copy(s.ents[i:], s.ents[i+1:])
 	s.ents[len(s.ents)-1] = sEntry{}
 	s.ents = s.ents[:len(s.ents)-1]
@@ -360,7 +371,7 @@ func (s *Session) Modified() bool {
 		if e.start < 0 {
 			return true
 		}
-		enc := encoder{buf: buf[:0], n: e.base}
+		enc := encoder{buf: buf[:0], n: int(e.base)}
 		if err := enc.value(e.val, s.depth0); err != nil {
 			return true
 		}
@@ -418,9 +429,9 @@ func (s *Session) AppendEncode(dst []byte) ([]byte, error) {
 func (s *Session) encodeEntry(enc *encoder, e *sEntry) error {
 	v := e.val
 	if (e.st == stRaw || e.st == stClean) && e.start >= 0 {
-		if !e.hasRef || e.base == enc.n {
+		if !e.hasRef || int(e.base) == enc.n {
 			enc.buf = append(enc.buf, s.src[e.start:e.end]...)
-			enc.n += e.nslots
+			enc.n += int(e.nslots)
 			return nil
 		}
 		if e.st == stRaw {
@@ -453,7 +464,7 @@ func appendInt(b []byte, n int) []byte {
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
 	c := *s
-	c.root, c.entSlab, c.arrSlab = nil, nil, nil
+	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
 	c.ents = make([]sEntry, len(s.ents))
 	copy(c.ents, s.ents)
 	c.idx = nil
@@ -704,30 +715,49 @@ func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error
 	return s, nil
 }
 
-func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool) (_ *Session, ambiguous []string, _ error) {
+func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool) (*Session, []string, error) {
+	// The kind table (for checking that r: points to an object) is only
+	// kept once the scan met an r: token: a scan without it that met none
+	// is exact, and one that met one (even if it failed afterwards) is
+	// redone with the table.
+	if len(data) > math.MaxInt32 {
+		return nil, nil, &SyntaxError{Offset: 0, Msg: "session data larger than 2 GiB", Err: ErrTooLarge}
+	}
+	s, amb, needKinds, err := decodeSessionMode(h, data, opts, opaque, false)
+	if needKinds {
+		s, amb, _, err = decodeSessionMode(h, data, opts, opaque, true)
+	}
+	return s, amb, err
+}
+
+func decodeSessionMode(h Handler, data string, opts *Options, opaque map[string]bool, kinds bool) (_ *Session, ambiguous []string, needKinds bool, _ error) {
 	if _, err := ParseHandler(string(h)); err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	s := NewSession(h)
 	s.src = data
 	s.maxDepth = opts.maxDepth()
 	if len(data) == 0 {
-		return s, nil, nil
+		return s, nil, false, nil
 	}
 	s.opaque = opaque
 	d := decoder{d: data, maxDepth: s.maxDepth, opaque: opaque}
-	defer func() { ambiguous = d.ambiguous }()
-	if d.noKinds = !strings.Contains(data, "r:"); !d.noKinds {
+	defer func() { ambiguous, needKinds = d.ambiguous, d.needKinds }()
+	if d.noKinds = !kinds; !d.noKinds {
 		d.kinds = make([]Kind, 0, len(data)/8+1)
 	}
+	var seen uint64 // Bloom filter of the names so far: duplicates are rare
 	// segs lists the values in blob order; it is only kept once a
 	// duplicate name makes it differ from the entry order.
 	var segs []seg
 	dup := false
 	add := func(k Key, start int) {
-		e := sEntry{key: k, start: start, end: d.pos, base: d.entryBase,
-			nslots: d.nslot - d.entryBase, hasRef: d.hasRef}
-		if i := s.find(k); i >= 0 {
+		e := sEntry{key: k, start: int32(start), end: int32(d.pos), base: int32(d.entryBase),
+			nslots: int32(d.nslot - d.entryBase), hasRef: d.hasRef}
+		bit := keyBit(k)
+		if seen&bit == 0 {
+			seen |= bit
+		} else if i := s.find(k); i >= 0 {
 			if !dup {
 				dup = true
 				segs = entrySegs(s.ents)
@@ -755,14 +785,14 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 		for d.pos < len(data) {
 			bar := strings.IndexByte(data[d.pos:], '|')
 			if bar < 0 {
-				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
+				return nil, nil, false, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
 			}
 			name := data[d.pos : d.pos+bar]
 			d.pos += bar + 1
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
-			if err := d.value(nil, 0, 0); err != nil {
-				return nil, nil, err
+			if err := d.scanValue(0); err != nil {
+				return nil, nil, false, err
 			}
 			add(RawStrKey(name), start)
 		}
@@ -770,31 +800,31 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 		for d.pos < len(data) {
 			n := int(data[d.pos] & 0x7f)
 			if n >= len(data)-d.pos-1 {
-				return nil, nil, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
+				return nil, nil, false, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
 			}
 			name := data[d.pos+1 : d.pos+1+n]
 			d.pos += 1 + n
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
-			if err := d.value(nil, 0, 0); err != nil {
-				return nil, nil, err
+			if err := d.scanValue(0); err != nil {
+				return nil, nil, false, err
 			}
 			add(RawStrKey(name), start)
 		}
 	case PHPSerialize:
 		if strings.HasPrefix(data, "N;") {
-			return s, nil, nil
+			return s, nil, false, nil
 		}
 		if len(data) < 2 || data[0] != 'a' || data[1] != ':' {
 			if _, _, err := decodeValue(data, opts); err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
-			return nil, nil, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
+			return nil, nil, false, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
 		}
 		d.pos = 2
 		n, err := d.count()
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 		d.nslot = 1
 		d.noRef1 = true
@@ -805,20 +835,20 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 		for i := 0; i < n; i++ {
 			k, err := d.key()
 			if err != nil {
-				return nil, nil, err
+				return nil, nil, false, err
 			}
 			if k.isStr {
 				k = StrKey(k.s)
 			}
 			d.entryBase, d.hasRef = d.nslot, false
 			start := d.pos
-			if err := d.value(nil, 0, 1); err != nil {
-				return nil, nil, err
+			if err := d.scanValue(1); err != nil {
+				return nil, nil, false, err
 			}
 			add(k, start)
 		}
 		if err := d.expect('}'); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
 	if d.crossRef {
@@ -826,16 +856,16 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 			segs = entrySegs(s.ents)
 		}
 		if err := s.decodeWhole(segs); err != nil {
-			return nil, nil, err
+			return nil, nil, false, err
 		}
 	}
-	return s, nil, nil
+	return s, nil, false, nil
 }
 
 func entrySegs(es []sEntry) []seg {
 	segs := make([]seg, len(es), len(es)+4)
 	for i := range es {
-		segs[i] = seg{i, es[i].start, es[i].end}
+		segs[i] = seg{i, int(es[i].start), int(es[i].end)}
 	}
 	return segs
 }
@@ -859,7 +889,7 @@ func (s *Session) decodeWhole(segs []seg) error {
 		e := &s.ents[sg.ent]
 		e.val = root.e[i].v
 		e.st = stClean
-		e.vsize = 2*(sg.end-sg.start) + 32
+		e.vsize = size32(2*(sg.end-sg.start) + 32)
 		e.start, e.end = -1, -1
 	}
 	for i := range s.ents {
@@ -870,7 +900,7 @@ func (s *Session) decodeWhole(segs []seg) error {
 	s.whole = true
 	s.valBytes = 0
 	for i := range s.ents {
-		s.valBytes += s.ents[i].vsize
+		s.valBytes += int(s.ents[i].vsize)
 	}
 	return nil
 }

@@ -1,6 +1,6 @@
 module github.com/phpsession/phpsession/bench/codecpeers
 
-go 1.26
+go 1.26.0
 
 require (
 	github.com/phpsession/phpsession v0.0.0
