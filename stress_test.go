@@ -85,16 +85,7 @@ func TestStressRealRedis(t *testing.T) {
 
 func waitGoroutines(t *testing.T, base int) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutine leak: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
+	testenv.WaitGoroutines(t, base, 10*time.Second)
 }
 
 // TestLazyDecodeRace: fast-path readers decode variables of the memoised

@@ -65,7 +65,8 @@ type decoder struct {
 	lenient   bool            // scan only: do not range-check R:/r: (payload counting)
 	opaque    map[string]bool // Serializable classes whose payloads PHP did not number (see payloadValues)
 	ambiguous []string        // classes whose payloads parsed as serialize() text
-	noSlots   bool            // build mode: the input has no R:/r:, keep no reference table
+	noSlots   bool            // build mode: keep no reference table (see needSlots)
+	needSlots bool            // build mode with noSlots: an R:/r: was met, so the table was needed
 	noKinds   bool            // scan mode: keep no kind table (see needKinds)
 	needKinds bool            // scan mode with noKinds: an r: was met, so the kind table was needed
 
@@ -83,8 +84,8 @@ func (d *decoder) entries(n int) []entry {
 	}
 	if cap(d.entSlab)-len(d.entSlab) < n {
 		c := (len(d.d) - d.pos) / 16
-		if c < 16 {
-			c = 16
+		if c < 4 {
+			c = 4
 		} else if c > 512 {
 			c = 512
 		}
@@ -101,8 +102,8 @@ func (d *decoder) entries(n int) []entry {
 func (d *decoder) newArray() *Array {
 	if len(d.arrSlab) == cap(d.arrSlab) {
 		c := (len(d.d) - d.pos) / 64
-		if c < 4 {
-			c = 4
+		if c < 2 {
+			c = 2
 		} else if c > 64 {
 			c = 64
 		}
@@ -403,6 +404,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		if d.build {
 			if n <= d.slotBase || d.noSlots {
+				d.needSlots = d.noSlots
 				return d.errAt(start, "reference to another session entry")
 			}
 			t := Deref(d.slots[n-1-d.slotBase].v)
@@ -439,6 +441,7 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		}
 		if d.build {
 			if n <= d.slotBase || d.noSlots {
+				d.needSlots = d.noSlots
 				return d.errAt(start, "reference to another session entry")
 			}
 			m.e[idx].v = d.ref(n - 1 - d.slotBase)
@@ -464,11 +467,15 @@ func (d *decoder) float() (float64, error) {
 		return math.Inf(-1), nil
 	}
 	p := d.pos
+	neg := false
 	if p < len(d.d) && (d.d[p] == '+' || d.d[p] == '-') {
+		neg = d.d[p] == '-'
 		p++
 	}
+	var mant uint64 // the digits as an integer (meaningful for at most 19 digits)
 	intDigits := 0
 	for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+		mant = mant*10 + uint64(d.d[p]-'0')
 		p++
 		intDigits++
 	}
@@ -476,10 +483,12 @@ func (d *decoder) float() (float64, error) {
 	if p < len(d.d) && d.d[p] == '.' {
 		p++
 		for p < len(d.d) && d.d[p] >= '0' && d.d[p] <= '9' {
+			mant = mant*10 + uint64(d.d[p]-'0')
 			p++
 			fracDigits++
 		}
 	}
+	exp := false
 	if intDigits == 0 && fracDigits == 0 {
 		if p >= len(d.d) {
 			d.pos = p
@@ -488,6 +497,7 @@ func (d *decoder) float() (float64, error) {
 		return 0, d.errAt(start, "invalid float")
 	}
 	if p < len(d.d) && (d.d[p] == 'e' || d.d[p] == 'E') {
+		exp = true
 		p++
 		if p < len(d.d) && (d.d[p] == '+' || d.d[p] == '-') {
 			p++
@@ -511,6 +521,17 @@ func (d *decoder) float() (float64, error) {
 		d.pos = p + 1
 		return 0, nil
 	}
+	if !exp && intDigits+fracDigits <= 15 {
+		// Exact fast path (as in strconv): the mantissa (< 10^15 < 2^53)
+		// and 10^fracDigits are exact doubles, so one division is
+		// correctly rounded, which is what ParseFloat returns.
+		f := float64(mant) / exactPow10[fracDigits]
+		if neg {
+			f = -f
+		}
+		d.pos = p + 1
+		return f, nil
+	}
 	f, err := strconv.ParseFloat(d.d[start:p], 64)
 	if err != nil {
 		if ne, ok := err.(*strconv.NumError); !ok || ne.Err != strconv.ErrRange {
@@ -520,6 +541,8 @@ func (d *decoder) float() (float64, error) {
 	d.pos = p + 1
 	return f, nil
 }
+
+var exactPow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15}
 
 // str parses s:<len>:"<bytes>"; or S:<len>:"<escaped>"; starting at the type byte.
 func (d *decoder) str() (string, error) {
@@ -752,17 +775,38 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 	}
 	var seen uint64 // Bloom filter of the keys so far: most keys are new
 	for i := 0; i < n; i++ {
-		k, err := d.key()
-		if err != nil {
-			return err
+		// The key: s:/i: inline, the rest (and errors) by d.key.
+		var k Key
+		if p := d.pos; p < len(d.d) && d.d[p] == 's' {
+			if a, b, ok := fastStr(d.d, p); ok {
+				d.pos = b + 2
+				k = Key{s: d.d[a:b], isStr: true}
+				if v, ok := numericKey(k.s); ok {
+					k = Key{i: v}
+				}
+				goto haveKey
+			}
+		} else if p < len(d.d) && d.d[p] == 'i' {
+			if v, next, ok := fastInt(d.d, p); ok {
+				d.pos = next
+				k = Key{i: v}
+				goto haveKey
+			}
 		}
-		var ei int
-		if d.build {
+		{
+			var err error
+			if k, err = d.key(); err != nil {
+				return err
+			}
 			if k.isStr {
 				if v, ok := numericKey(k.s); ok {
 					k = Key{i: v}
 				}
 			}
+		}
+	haveKey:
+		var ei int
+		if d.build {
 			bit := keyBit(k)
 			if seen&bit == 0 && a.m.idx == nil {
 				// Certainly a new key.
@@ -804,6 +848,26 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 					d.pos = next
 					d.nslot++
 					am.e[ei].v = d.boxInt(v)
+					continue
+				}
+			case 'a':
+				// As d.value does for a:, without its dispatch.
+				if d.pos+1 < len(d.d) && d.d[d.pos+1] == ':' {
+					d.nslot++
+					if err := d.array(am, ei, -1, depth+1); err != nil {
+						return err
+					}
+					continue
+				}
+			case 'd':
+				if d.pos+1 < len(d.d) && d.d[d.pos+1] == ':' {
+					d.nslot++
+					d.pos += 2
+					f, err := d.float()
+					if err != nil {
+						return err
+					}
+					am.e[ei].v = d.boxFloat(f)
 					continue
 				}
 			}
@@ -1151,16 +1215,16 @@ func decodeValue(data string, opts *Options) (Value, int, error) {
 	var v Value
 	var n int
 	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
-		d, val, err := decodeValueMode(data, opts, opaque)
+		amb, pos, val, err := decodeValueMode(data, opts, opaque)
 		if err != nil {
-			return d.ambiguous, false, err
+			return amb, false, err
 		}
-		v, n = val, d.pos
-		if (len(d.ambiguous) == 0 && len(opaque) == 0) || !hasRefs(data) {
+		v, n = val, pos
+		if (len(amb) == 0 && len(opaque) == 0) || !hasRefs(data) {
 			return nil, true, nil
 		}
 		enc, err := EncodeValue(val)
-		return d.ambiguous, err == nil && string(enc) == data[:d.pos], nil
+		return amb, err == nil && string(enc) == data[:pos], nil
 	})
 	if err != nil {
 		return nil, 0, err
@@ -1242,12 +1306,20 @@ func slicesContains(s []string, v string) bool {
 	return false
 }
 
-func decodeValueMode(data string, opts *Options, opaque map[string]bool) (*decoder, Value, error) {
-	d := &decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque, noSlots: !hasRefs(data)}
-	var root omap
-	root.e = make([]entry, 1)
-	if err := d.value(&root, 0, 0); err != nil {
-		return d, nil, err
+// decodeValueMode decodes the value at the start of data. The reference
+// table is only kept once the decode met an R:/r: token: a decode without
+// it that met none is exact, and one that met one is redone with it.
+func decodeValueMode(data string, opts *Options, opaque map[string]bool) (ambiguous []string, pos int, _ Value, _ error) {
+	d := decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque, noSlots: true}
+	root := omap{e: make([]entry, 1)}
+	err := d.value(&root, 0, 0)
+	if d.needSlots {
+		d = decoder{d: data, maxDepth: opts.maxDepth(), build: true, opaque: opaque}
+		root.e[0] = entry{}
+		err = d.value(&root, 0, 0)
 	}
-	return d, root.e[0].v, nil
+	if err != nil {
+		return d.ambiguous, d.pos, nil, err
+	}
+	return d.ambiguous, d.pos, root.e[0].v, nil
 }

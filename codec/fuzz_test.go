@@ -67,6 +67,18 @@ func FuzzDecodeValue(f *testing.F) {
 		if err != nil {
 			t.Fatalf("encode of decoded %q: %v", data, err)
 		}
+		// The decoded value does not share memory with the input.
+		buf := bytes.Clone(data)
+		vb, err := DecodeValue(buf, &Options{MaxDepth: 200})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range buf {
+			buf[i] ^= 0x55
+		}
+		if encb, err := EncodeValue(vb); err != nil || !bytes.Equal(encb, enc) {
+			t.Fatalf("value changed with its input: %q vs %q (%v)", encb, enc, err)
+		}
 		v2, err := DecodeValue(enc, &Options{MaxDepth: 200})
 		if err != nil {
 			t.Fatalf("re-decode of %q (from %q): %v", enc, data, err)

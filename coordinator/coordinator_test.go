@@ -16,6 +16,7 @@ import (
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/coordinator"
 	"github.com/phpsession/phpsession/internal/fake"
+	"github.com/phpsession/phpsession/internal/testenv"
 )
 
 type rig struct {
@@ -354,16 +355,7 @@ func TestCloseFinishesQueuedWork(t *testing.T) {
 // it polls with Gosched) until the goroutine count is back to the baseline.
 func waitGoroutines(t *testing.T, base int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > base {
-		if time.Now().After(deadline) {
-			buf := make([]byte, 1<<20)
-			n := runtime.Stack(buf, true)
-			t.Fatalf("goroutine leak: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
-		}
-		runtime.Gosched()
-		time.Sleep(time.Millisecond)
-	}
+	testenv.WaitGoroutines(t, base, 5*time.Second)
 }
 
 // TestFairnessLeavesGaps checks the lock schedule under continuous load on

@@ -79,9 +79,23 @@ func TestCPUTime(t *testing.T) {
 				must(err)
 			}
 		}},
+		{"php session, all keys", "codec DecodeSessionString+all", func() {
+			s, err := codec.DecodeSessionString(codec.PHP, phpStr, nil)
+			must(err)
+			for _, k := range s.Keys() {
+				_, _, err := s.GetKey(k)
+				must(err)
+			}
+		}},
 		{"php session, all keys", "yvasiyarov", func() { _, err := yvasiyarov.NewPhpDecoder(phpStr).Decode(); must(err) }},
 		{"php session, one key", "codec DecodeSession+Get one", func() {
 			s, err := codec.DecodeSession(codec.PHP, php, nil)
+			must(err)
+			_, _, err = s.Get("user")
+			must(err)
+		}},
+		{"php session, one key", "codec DecodeSessionString+one", func() {
+			s, err := codec.DecodeSessionString(codec.PHP, phpStr, nil)
 			must(err)
 			_, _, err = s.Get("user")
 			must(err)

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -256,4 +257,21 @@ func StartCluster(t testing.TB, n int) *Cluster {
 		}
 	}
 	return c
+}
+
+// WaitGoroutines waits (polling a condition, up to max) until no more than
+// base goroutines run, and fails the test with every stack when they don't:
+// a leak check after Close.
+func WaitGoroutines(t testing.TB, base int, max time.Duration) {
+	t.Helper()
+	deadline := time.Now().Add(max)
+	for runtime.NumGoroutine() > base {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			n := runtime.Stack(buf, true)
+			t.Fatalf("goroutine leak: %d > %d\n%s", runtime.NumGoroutine(), base, buf[:n])
+		}
+		runtime.Gosched()
+		time.Sleep(time.Millisecond)
+	}
 }
