@@ -168,6 +168,10 @@ type Store struct {
 
 	closed atomic.Bool
 
+	// tokenRand is the random part of this Store's lock tokens (drawn once;
+	// the process-wide counter makes each token unique).
+	tokenRand string
+
 	st stats
 
 	// waitHook, when set (tests), is called each time LockAndRead is about
@@ -296,6 +300,9 @@ func (s *Store) initConfig(cfg Config) {
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
 	s.waiters = map[string][]*waiter{}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	s.tokenRand = base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func (s *Store) setClient(c rueidis.Client) {
@@ -353,11 +360,11 @@ func (s *Store) sameNode(id string) bool {
 var tokenSeq atomic.Uint64
 
 // newToken returns a lock token unique to this holder: the configured
-// prefix, a process-wide counter and 12 random bytes.
+// prefix, a process-wide counter and 12 random bytes drawn once per Store
+// (the counter never repeats within the process, the random part tells
+// processes apart; no getrandom call per acquisition).
 func (s *Store) newToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return s.cfg.TokenPrefix + "go" + strconv.FormatUint(tokenSeq.Add(1), 36) + ":" + base64.RawURLEncoding.EncodeToString(b[:])
+	return s.cfg.TokenPrefix + "go" + strconv.FormatUint(tokenSeq.Add(1), 36) + ":" + s.tokenRand
 }
 
 // OnInvalidate registers fn to be called with the session ids whose data
