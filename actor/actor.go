@@ -600,16 +600,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	case found && anyOK:
 		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
 	}
-	// The memo entry of what we commit is stored with the sequence number
-	// from before the write: our own write's invalidation (delivered before
-	// Commit returns) marks it stale. It must be: Redis tracking is
-	// one-shot, so after our write nobody tracks the key until a cached read
-	// re-arms it, and a fresh entry would miss the next foreign write. The
-	// next read revalidates it (one cached GET, no decode when unchanged).
-	var seq uint64
-	if a.env.Memo != nil {
-		seq = a.env.Memo.Seq()
-	}
+	// The memo entry of what we commit is stored stale: Redis tracking is
+	// one-shot and the locked read does not arm it, so after our write
+	// nobody tracks the key until a cached read re-arms it, and a fresh
+	// entry would miss the next foreign write. The next read revalidates it
+	// (one cached GET, no decode when unchanged).
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
 	a.committed.known = err == nil
@@ -634,11 +629,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	if memo := a.env.Memo; memo != nil {
 		switch mode {
 		case WriteData:
-			memo.Put(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())}, seq)
+			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())})
 		case WriteDelete:
-			memo.Put(a.id, &cache.Entry[Doc]{Found: false, Value: cur}, seq)
+			memo.PutStale(a.id, &cache.Entry[Doc]{Found: false, Value: cur})
 		default:
-			memo.Put(a.id, &cache.Entry[Doc]{Raw: lk.Data.Bytes, Found: found, Value: cur, Size: int64(cur.Size())}, seq)
+			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: lk.Data.Bytes, Found: found, Value: cur, Size: int64(cur.Size())})
 		}
 	}
 	for _, op := range batch[:used] {

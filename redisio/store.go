@@ -172,6 +172,12 @@ type Store struct {
 	// the process-wide counter makes each token unique).
 	tokenRand string
 
+	// armed: data keys this connection may have in rueidis's client-side
+	// cache or Redis track for us (see armBegin); Commit skips its read-your-own-writes barrier
+	// for keys not in it.
+	armMu sync.Mutex
+	armed map[string]*armState
+
 	st stats
 
 	// waitHook, when set (tests), is called each time LockAndRead is about
@@ -300,6 +306,7 @@ func (s *Store) initConfig(cfg Config) {
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
 	s.waiters = map[string][]*waiter{}
+	s.armed = map[string]*armState{}
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	s.tokenRand = base64.RawURLEncoding.EncodeToString(b[:])
@@ -406,8 +413,64 @@ func (s *Store) OnInvalidate(fn func(ids []string)) (cancel func()) {
 	}
 }
 
+// armState counts the cached reads (DoCache) of one data key in flight.
+type armState struct{ inflight int }
+
+// armBegin records, before a DoCache of data key k is sent, that rueidis's
+// client-side cache may hold k (and Redis track it for us) from now on;
+// armEnd is called when the DoCache returned. The record is dropped when an
+// invalidation of k is processed while no DoCache of k is in flight (the
+// local entry is gone then, and Redis no longer tracks k for us): see
+// mayHoldCached.
+func (s *Store) armBegin(k string) {
+	s.armMu.Lock()
+	st := s.armed[k]
+	if st == nil {
+		st = &armState{}
+		s.armed[k] = st
+	}
+	st.inflight++
+	s.armMu.Unlock()
+}
+
+func (s *Store) armEnd(k string) {
+	s.armMu.Lock()
+	if st := s.armed[k]; st != nil {
+		st.inflight--
+	}
+	s.armMu.Unlock()
+}
+
+// disarm runs after rueidis deleted k's local entry for an invalidation
+// (k == "": all entries, after a nil invalidation).
+func (s *Store) disarm(k string) {
+	s.armMu.Lock()
+	if k == "" {
+		for key, st := range s.armed {
+			if st.inflight == 0 {
+				delete(s.armed, key)
+			}
+		}
+	} else if st := s.armed[k]; st != nil && st.inflight == 0 {
+		delete(s.armed, k)
+	}
+	s.armMu.Unlock()
+}
+
+// mayHoldCached reports whether rueidis's client-side cache may hold data
+// key k: a DoCache of k was sent and no invalidation processed since. Only
+// then can a cached read return something older than our own Commit, so
+// only then does Commit need its read-your-own-writes barrier.
+func (s *Store) mayHoldCached(k string) bool {
+	s.armMu.Lock()
+	_, ok := s.armed[k]
+	s.armMu.Unlock()
+	return ok
+}
+
 func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
 	if msgs == nil {
+		s.disarm("")
 		s.wakeAll()
 		s.notify(nil)
 		return
@@ -420,6 +483,7 @@ func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
 		}
 		s.wake(k)
 		if strings.HasPrefix(k, s.cfg.Prefix) && !strings.HasSuffix(k, s.cfg.LockSuffix) {
+			s.disarm(k)
 			ids = append(ids, k[len(s.cfg.Prefix):])
 		}
 	}
