@@ -62,6 +62,10 @@ type sessionActor struct {
 	contendedUntil time.Time
 	lingered       bool // the pending batch already waited for joiners
 	lastBatchOps   int
+	// lingerWant: ops known to the actor when the last batch ended (its
+	// callers, about to be answered and resubmit, plus the ops already
+	// waiting): how many the next batch waits for while lingering.
+	lingerWant int
 	// committed is what the session held after our last commit.
 	committed struct {
 		known bool
@@ -206,8 +210,9 @@ func (a *sessionActor) linger() bool {
 	}
 	a.lingered = true
 	deadline := time.Now().Add(a.set.Linger)
-	// wait until the last batch's callers are back (or the deadline)
-	want := min(a.lastBatchOps, a.set.MaxBatch)
+	// wait until the last batch's callers are back beside the ops that
+	// were already waiting (or the deadline)
+	want := min(max(a.lingerWant, a.lastBatchOps), a.set.MaxBatch)
 	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < want {
 		runtime.Gosched()
 	}
@@ -623,6 +628,7 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return used, err
 	}
 	a.lastBatchOps = used
+	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
 	if a.env.Hooks.Batch != nil {
 		a.env.Hooks.Batch(used, a.lastHold, mode)
 	}
