@@ -185,6 +185,15 @@ type Store struct {
 	waitHook func(id, holder string)
 }
 
+// DefaultMaxFlushDelay is the rueidis MaxFlushDelay Open uses when the
+// option leaves it zero. All sessions share one pipelined connection per
+// server; with many sessions busy at once (each batch sends its own two
+// round trips) a short wait before each socket write lets the concurrent
+// batches' commands go out in one write instead of one write syscall each.
+// rueidis applies it only while several callers are waiting, so a lone
+// caller's latency is unchanged.
+const DefaultMaxFlushDelay = 20 * time.Microsecond
+
 type waiter struct{ ch chan struct{} }
 
 type sub struct{ fn func(ids []string) }
@@ -194,7 +203,8 @@ type sub struct{ fn func(ids []string) }
 // server, so a lock reply and the invalidations of the keys it protects
 // arrive in order on one connection), keeps default OPTIN tracking and
 // installs an OnInvalidations hook (chaining any hook already in opt).
-// Options that break the ordering guarantee are rejected.
+// Options that break the ordering guarantee are rejected. A zero
+// MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none).
 func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
@@ -206,6 +216,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		return nil, errors.New("redisio: replica reads are not supported (replication lag breaks lock-protected reads)")
 	}
 	opt.PipelineMultiplex = -1
+	if opt.MaxFlushDelay == 0 {
+		opt.MaxFlushDelay = DefaultMaxFlushDelay
+	}
 	s := &Store{owned: true, tracking: true}
 	// Everything the invalidation hook reads is set before the client
 	// starts its connections.
