@@ -79,7 +79,10 @@ func (c codecAdapter) Decode(b []byte) (actor.Doc, error) {
 type storeAdapter struct{ s *redisio.Store }
 
 func (a storeAdapter) LockAndRead(ctx context.Context, id string) (actor.Locked, error) {
-	l, d, err := a.s.LockAndRead(ctx, id)
+	// The actor always commits (a write or a release) after the locked
+	// read and stores its memo entry stale: tracking from the read would
+	// be disarmed by the write anyway.
+	l, d, err := a.s.LockAndReadUntracked(ctx, id)
 	if err != nil {
 		return actor.Locked{}, err
 	}

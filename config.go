@@ -20,7 +20,7 @@ const (
 	DefaultPHPLockWaitTime = 2 * time.Millisecond
 	DefaultPHPLockRetries  = 10
 	DefaultMaxBatch        = 512
-	DefaultLinger          = 50 * time.Microsecond
+	DefaultLinger          = 100 * time.Microsecond
 	DefaultIdleTimeout     = 30 * time.Second
 	DefaultMaxActors       = 100_000
 	DefaultCacheEntries    = 10_000
@@ -76,7 +76,7 @@ type Config struct {
 	// MaxBatch caps the operations applied under one lock (default 512).
 	MaxBatch int
 	// Linger is how long the actor of a hot session waits for callers
-	// answered by its last batch to join the next one (default 50 µs;
+	// answered by its last batch to join the next one (default 100 µs;
 	// negative: off). Larger batches mean fewer Redis commands per update.
 	Linger time.Duration
 	// MaxHold caps how long one batch applies operations while holding

@@ -32,19 +32,23 @@ func TestRoundTripsPerBatch(t *testing.T) {
 		base := m.Stats().Submitted
 		// A gate op holds the actor (inside its batch) until the n updates
 		// are queued behind it; they then form the next batch.
+		// The n updates are submitted only once the gate's function runs
+		// (its batch has started): submitted earlier, they could join the
+		// gate's batch when the actor picks the gate up late.
 		gate := make(chan struct{})
+		started := make(chan struct{})
+		var once sync.Once
 		var wg sync.WaitGroup
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+				once.Do(func() { close(started) })
 				<-gate
 				return nil
 			}))
 		}()
-		for m.Stats().Submitted < base+1 {
-			runtime.Gosched()
-		}
+		<-started
 		for i := 0; i < n; i++ {
 			wg.Add(1)
 			go func() {

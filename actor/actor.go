@@ -62,6 +62,10 @@ type sessionActor struct {
 	contendedUntil time.Time
 	lingered       bool // the pending batch already waited for joiners
 	lastBatchOps   int
+	// lingerWant: ops known to the actor when the last batch ended (its
+	// callers, about to be answered and resubmit, plus the ops already
+	// waiting): how many the next batch waits for while lingering.
+	lingerWant int
 	// committed is what the session held after our last commit.
 	committed struct {
 		known bool
@@ -206,8 +210,9 @@ func (a *sessionActor) linger() bool {
 	}
 	a.lingered = true
 	deadline := time.Now().Add(a.set.Linger)
-	// wait until the last batch's callers are back (or the deadline)
-	want := min(a.lastBatchOps, a.set.MaxBatch)
+	// wait until the last batch's callers are back beside the ops that
+	// were already waiting (or the deadline)
+	want := min(max(a.lingerWant, a.lastBatchOps), a.set.MaxBatch)
 	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < want {
 		runtime.Gosched()
 	}
@@ -600,16 +605,11 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 	case found && anyOK:
 		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
 	}
-	// The memo entry of what we commit is stored with the sequence number
-	// from before the write: our own write's invalidation (delivered before
-	// Commit returns) marks it stale. It must be: Redis tracking is
-	// one-shot, so after our write nobody tracks the key until a cached read
-	// re-arms it, and a fresh entry would miss the next foreign write. The
-	// next read revalidates it (one cached GET, no decode when unchanged).
-	var seq uint64
-	if a.env.Memo != nil {
-		seq = a.env.Memo.Seq()
-	}
+	// The memo entry of what we commit is stored stale: Redis tracking is
+	// one-shot and the locked read does not arm it, so after our write
+	// nobody tracks the key until a cached read re-arms it, and a fresh
+	// entry would miss the next foreign write. The next read revalidates it
+	// (one cached GET, no decode when unchanged).
 	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
 	a.lastRelease = time.Now()
 	a.committed.known = err == nil
@@ -628,17 +628,18 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return used, err
 	}
 	a.lastBatchOps = used
+	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
 	if a.env.Hooks.Batch != nil {
 		a.env.Hooks.Batch(used, a.lastHold, mode)
 	}
 	if memo := a.env.Memo; memo != nil {
 		switch mode {
 		case WriteData:
-			memo.Put(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())}, seq)
+			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())})
 		case WriteDelete:
-			memo.Put(a.id, &cache.Entry[Doc]{Found: false, Value: cur}, seq)
+			memo.PutStale(a.id, &cache.Entry[Doc]{Found: false, Value: cur})
 		default:
-			memo.Put(a.id, &cache.Entry[Doc]{Raw: lk.Data.Bytes, Found: found, Value: cur, Size: int64(cur.Size())}, seq)
+			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: lk.Data.Bytes, Found: found, Value: cur, Size: int64(cur.Size())})
 		}
 	}
 	for _, op := range batch[:used] {

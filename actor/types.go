@@ -202,7 +202,7 @@ type Settings struct {
 	Gap, Window time.Duration
 	// Linger is how long a hot session's actor yields before a batch so
 	// that callers answered by the previous batch can join (default 0:
-	// off; the Manager sets 50 µs).
+	// off; the Manager sets 100 µs).
 	Linger time.Duration
 	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
 	// was seen on the session (0: Gap).

@@ -110,6 +110,17 @@ func (m *Memo[V]) Seq() uint64 {
 // Put stores e for id. seen is the Seq the caller read before fetching the
 // bytes; if id was invalidated since then, the entry is stored as stale.
 func (m *Memo[V]) Put(id string, e *Entry[V], seen uint64) {
+	m.put(id, e, seen, false)
+}
+
+// PutStale stores e for id as stale: it is reused only after the caller
+// re-read the bytes and found them equal to e.Raw. For a value nobody
+// tracks (no invalidation would report a later change).
+func (m *Memo[V]) PutStale(id string, e *Entry[V]) {
+	m.put(id, e, 0, true)
+}
+
+func (m *Memo[V]) put(id string, e *Entry[V], seen uint64, stale bool) {
 	size := e.Size
 	if size <= 0 {
 		size = int64(len(e.Raw))
@@ -117,7 +128,7 @@ func (m *Memo[V]) Put(id string, e *Entry[V], seen uint64) {
 	size += int64(len(id)) + entryOverhead
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	stale := seen < m.floor
+	stale = stale || seen < m.floor
 	if s, ok := m.inv[id]; ok && s > seen {
 		stale = true
 	}

@@ -118,3 +118,17 @@ func TestMemoConcurrent(t *testing.T) {
 	h, mi, st := m.Stats()
 	require.Equal(t, uint64(8*500), h+mi+st)
 }
+
+func TestMemoPutStale(t *testing.T) {
+	m := New[string](10, 0)
+	m.PutStale("a", &Entry[string]{Raw: []byte("x"), Found: true, Value: "x"})
+	e, fresh := m.Get("a")
+	if e == nil || fresh || e.Value != "x" {
+		t.Fatalf("PutStale: got %v fresh=%v, want the entry, stale", e, fresh)
+	}
+	// revalidated by a Put with a current sequence number
+	m.Put("a", e, m.Seq())
+	if _, fresh := m.Get("a"); !fresh {
+		t.Fatal("Put after PutStale: want fresh")
+	}
+}

@@ -143,7 +143,7 @@ func (s *Store) commit(ctx context.Context, l *Lock, mode WriteMode, data []byte
 	return res, err
 }
 
-func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep bool, sha bool) []rueidis.Completed {
+func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep, sha, barrier bool) []rueidis.Completed {
 	keepArg := ""
 	if keep {
 		keepArg = fmtInt(s.expiryMs)
@@ -156,17 +156,26 @@ func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep bool, sha 
 	} else {
 		script = s.c.B().Eval().Script(commitScript).Numkeys(2).Key(l.Key, k).Arg(args...).Build()
 	}
+	if !barrier {
+		return []rueidis.Completed{script}
+	}
 	// PTTL on the data key is the read-your-own-writes barrier.
 	return []rueidis.Completed{script, s.c.B().Pttl().Key(k).Build()}
 }
 
 func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data []byte, keep bool) (CommitResult, error) {
 	var sent time.Time
+	k := s.Key(l.ID)
+	// The read-your-own-writes barrier is needed only if rueidis's cache
+	// may hold the data key (our write's invalidation arrives after the
+	// script's reply). A cached read that is sent concurrently and lands
+	// before our write is caught by the check after the reply.
+	barrier := s.split || s.mayHoldCached(k)
 	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
 		sent = time.Now()
-		rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true)...)
+		rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true, barrier)...)
 		if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
-			rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false)...)
+			rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false, barrier)...)
 		}
 		return rs
 	})
@@ -176,6 +185,11 @@ func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data 
 			return CommitResult{}, fmt.Errorf("redisio: commit script: %w", err)
 		}
 		return s.reconcileScript(ctx, l, mode, data, keep, err)
+	}
+	if !barrier && s.mayHoldCached(k) {
+		// A cached read of k was sent while the script was in flight: it
+		// may have cached the old value. Wait for our invalidation.
+		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build()).Error()
 	}
 	return s.scriptResult(l, mode, keep, n, sent)
 }
@@ -208,7 +222,7 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 		// Either the script did not run, or it ran in keep mode. In both
 		// cases the lock is ours and the write is idempotent: send it again.
 		sent := time.Now()
-		rs := s.c.DoMulti(rctx, s.commitCmds(l, mode, data, keep, false)...)
+		rs := s.c.DoMulti(rctx, s.commitCmds(l, mode, data, keep, false, true)...)
 		n, err := rs[0].AsInt64()
 		if err != nil {
 			return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, cause, err)

@@ -20,14 +20,16 @@
 //	-------------------  ------------------------------------  ------------------------------------  ------------------------------------
 //	lock + read          SET L S NX [PX ms] (retry every        one round trip, one connection:       SET L tok NX PX ms; after its reply:
 //	(LockAndRead)        lock_wait_time µs, lock_retries        SET L tok NX PX ms,                    DoCache GET K (a hit is confirmed
-//	                     times), then GET K                     CLIENT CACHING YES, GET K              by PTTL K on K's node, then re-read)
+//	                     times), then GET K                     CLIENT CACHING YES, GET K (no CLIENT   by PTTL K on K's node, then re-read)
+//	                                                           CACHING with LockAndReadUntracked)
 //	lock busy            sleep lock_wait_time, SET again       DoCache GET L (arms tracking of L),   same, on L's node
 //	                                                           wait for invalidation of L | timer
 //	                                                           at L's PTTL | safety poll | ctx,
 //	                                                           then SET again
 //	write + release      [GET L, if lock_expire≠0] SETEX K     one round trip, one Lua script:       EVALSHA renew (token-checked PEXPIRE
 //	(Commit WriteData)   ttl data; EVALSHA release (NOSCRIPT   if GET L==tok {SETEX K; DEL L},       L) → SETEX K ttl data + PTTL K
-//	                     → EVAL)                               pipelined with PTTL K (barrier)       → EVALSHA release L (after the ack)
+//	                     → EVAL)                               pipelined with PTTL K (barrier) if K  → EVALSHA release L (after the ack)
+//	                                                           may be tracked/cached for us
 //	unchanged data       EXPIRE K ttl; EVALSHA release         same script with EXPIRE K             renew → EXPIRE K → release
 //	(Commit WriteTouch)
 //	destroy under lock   EVALSHA release, then DEL K           same script with DEL K (DEL before    renew → DEL K → release
@@ -66,6 +68,14 @@
 // cached K with a keyed round trip on K's node. Our own writes invalidate
 // our cache only after their reply (Redis ≥ 7.0), so Commit pipelines a
 // PTTL K behind the write: Commit returns after the invalidation arrived.
+// The Store records which data keys may be tracked or cached for us (set
+// before a DoCache or tracked LockAndRead is sent, dropped when the key's
+// invalidation is processed with none in flight); Commit sends the barrier
+// only for those, and once more after the script's reply if a cached read
+// of K started meanwhile. LockAndReadUntracked (used by the coordinator,
+// which always writes before it releases) does not arm tracking, so a
+// batch on a session nobody reads through the cache costs 6 commands
+// (SET NX, GET, EVALSHA with GET L, SETEX, DEL L inside) instead of 8.
 //
 // Lock expiry does not reliably produce an invalidation (Redis sends it
 // when the expired key is actually deleted), so waits also use a timer at

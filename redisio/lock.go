@@ -57,6 +57,23 @@ func (s *Store) LockAndRead(ctx context.Context, id string) (*Lock, Data, error)
 	return s.lockAndRead(ctx, id, true)
 }
 
+// LockAndReadUntracked is LockAndRead for a caller that writes the data
+// before it releases the lock (any write disarms Redis's tracking of the
+// key for us) and does not rely on OnInvalidate reporting later changes of
+// what it read: the read does not arm client tracking of the data key
+// (standalone: no CLIENT CACHING YES), and a Commit that follows needs no
+// read-your-own-writes barrier unless a cached read (Get) armed the key. It
+// is as fresh as LockAndRead: the data is read from Redis under the lock.
+func (s *Store) LockAndReadUntracked(ctx context.Context, id string) (*Lock, Data, error) {
+	if s.closed.Load() {
+		return nil, Data{}, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Data{}, err
+	}
+	return s.lockAndReadOpt(ctx, id, true, s.newToken(), false)
+}
+
 // TryLockAndRead is LockAndRead without waiting: if the lock is held it
 // returns an error wrapping ErrLockHeld that names the holder's token.
 func (s *Store) TryLockAndRead(ctx context.Context, id string) (*Lock, Data, error) {
@@ -105,6 +122,12 @@ func (s *Store) lockAndRead(ctx context.Context, id string, wait bool) (*Lock, D
 }
 
 func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok string) (*Lock, Data, error) {
+	return s.lockAndReadOpt(ctx, id, wait, tok, true)
+}
+
+// lockAndReadOpt: track says whether the locked read arms client tracking
+// of the data key.
+func (s *Store) lockAndReadOpt(ctx context.Context, id string, wait bool, tok string, track bool) (*Lock, Data, error) {
 	lk := s.LockKey(id)
 	start := time.Now()
 	// The waiter and the LockTimeout timer are set up at the first busy
@@ -147,7 +170,7 @@ func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok 
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		default:
 		}
-		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok)
+		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok, track)
 		if errors.Is(err, errLostReply) {
 			lost = true
 		}
@@ -314,7 +337,7 @@ func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, p
 
 // tryOnce sends one acquisition attempt. On success it returns the lock and
 // the data.
-func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, bool, error) {
+func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*Lock, Data, bool, error) {
 	l := &Lock{ID: id, Key: lk, Token: tok, Expiry: s.cfg.LockExpiry}
 	// set builds a fresh command (rueidis recycles sent commands) and
 	// records its send time.
@@ -326,11 +349,13 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string) (*Lock, Data, b
 	if !s.split {
 		k := s.Key(id)
 		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
-			if s.tracking {
+			if s.tracking && track {
 				// CLIENT CACHING YES makes Redis track the data key for
 				// this connection, so later changes by others are reported
-				// through OnInvalidate.
+				// through OnInvalidate (and our Commit needs its barrier).
+				s.armBegin(k)
 				rs := s.c.DoMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
+				s.armEnd(k)
 				return []rueidis.RedisResult{rs[0], rs[2]}
 			}
 			return s.c.DoMulti(ctx, set(), s.c.B().Get().Key(k).Build())
@@ -497,6 +522,8 @@ func (s *Store) retryBusy(ctx context.Context, f func() []rueidis.RedisResult) [
 // it because the connection closed while it was in flight; rueidis does not
 // retry those by itself.
 func (s *Store) cachedGet(ctx context.Context, k string) rueidis.RedisResult {
+	s.armBegin(k)
+	defer s.armEnd(k)
 	for i := 0; ; i++ {
 		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
 		if i < 2 && errors.Is(res.Error(), rueidis.ErrDoCacheAborted) && ctx.Err() == nil {

@@ -57,10 +57,15 @@ func TestRoundTrips(t *testing.T) {
 	for _, tc := range []struct {
 		name                string
 		split               bool
+		untracked           bool
 		wantLockRT, wantCRT int64
+		maxCmds             float64 // Redis commands executed per cycle (0: not checked)
 	}{
-		{"standalone", false, 1, 1},
-		{"split-keys", true, 2, 3},
+		{"standalone", false, false, 1, 1, 0},
+		{"split-keys", true, false, 2, 3, 0},
+		// SET NX + GET, then EVALSHA (GET lock, SETEX, DEL lock inside):
+		// no CLIENT CACHING YES, no PTTL barrier.
+		{"standalone-untracked", false, true, 1, 1, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s, writes := openCounting(t, r.Addr, Config{SplitKeys: tc.split})
@@ -76,7 +81,11 @@ func TestRoundTrips(t *testing.T) {
 				id := tc.name + strconv.Itoa(i)
 				r.MustDo("SET", s.Key(id), "n|i:1;")
 				w0 := writes.Load()
-				l, d, err := s.LockAndRead(ctx, id)
+				lock := s.LockAndRead
+				if tc.untracked {
+					lock = s.LockAndReadUntracked
+				}
+				l, d, err := lock(ctx, id)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -106,6 +115,9 @@ func TestRoundTrips(t *testing.T) {
 				lrt, crt, float64(total)/n, delta)
 			if lrt != tc.wantLockRT || crt != tc.wantCRT {
 				t.Fatalf("round trips: lock %d commit %d, want %d and %d", lrt, crt, tc.wantLockRT, tc.wantCRT)
+			}
+			if tc.maxCmds > 0 && float64(total)/n > tc.maxCmds {
+				t.Fatalf("%.2f Redis commands per cycle, want at most %v: %v", float64(total)/n, tc.maxCmds, delta)
 			}
 		})
 	}

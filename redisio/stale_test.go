@@ -18,6 +18,11 @@ import (
 // primes its cache after each round, so a missed or late invalidation would
 // show up as a stale cache hit.
 func staleReads(t *testing.T, writer, reader *Store, pairs, rounds int) {
+	staleReadsLock(t, writer, reader, pairs, rounds, reader.LockAndRead)
+}
+
+// staleReadsLock is staleReads with the reader locking through lock.
+func staleReadsLock(t *testing.T, writer, reader *Store, pairs, rounds int, lock func(context.Context, string) (*Lock, Data, error)) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -56,7 +61,7 @@ func staleReads(t *testing.T, writer, reader *Store, pairs, rounds int) {
 		go func() { // reader
 			defer wg.Done()
 			for i := range written {
-				l, d, err := reader.LockAndRead(ctx, id)
+				l, d, err := lock(ctx, id)
 				if err != nil {
 					t.Error(err)
 					return
@@ -160,6 +165,83 @@ func TestStaleReads(t *testing.T) {
 	t.Run("split-keys", func(t *testing.T) {
 		staleReads(t, openTest(t, r, Config{SplitKeys: true}), openTest(t, r, Config{SplitKeys: true}), 16, 60)
 	})
+}
+
+func TestStaleReadsUntracked(t *testing.T) {
+	r := testenv.StartRedis(t)
+	reader := openTest(t, r, Config{})
+	staleReadsLock(t, openTest(t, r, Config{}), reader, 32, 100, reader.LockAndReadUntracked)
+}
+
+// readYourWritesUntracked: LockAndReadUntracked + Commit (which sends its
+// barrier only when a cached read may hold the key), with cached reads of
+// the same key sent concurrently by another goroutine at any moment (also
+// while the commit is in flight): a Get after Commit returns must see it.
+func readYourWritesUntracked(t *testing.T, s *Store, workers, rounds int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var stale, checks atomic.Int64
+	var wg sync.WaitGroup
+	for w := 0; w < workers; w++ {
+		id := "ryowu" + strconv.Itoa(w)
+		done := make(chan struct{})
+		wg.Add(2)
+		go func() { // concurrent cached reader
+			defer wg.Done()
+			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
+				if _, err := s.Get(ctx, id); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+		go func() {
+			defer wg.Done()
+			defer close(done)
+			for i := 1; i <= rounds; i++ {
+				if i%3 == 0 {
+					if _, err := s.Get(ctx, id); err != nil { // prime the cache with i-1
+						t.Error(err)
+						return
+					}
+				}
+				l, _, err := s.LockAndReadUntracked(ctx, id)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				if _, err := s.Commit(ctx, l, WriteData, counterBytes(i)); err != nil {
+					t.Error(err)
+					return
+				}
+				d, err := s.Get(ctx, id)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				checks.Add(1)
+				if n, _ := parseCounter(d); n != i {
+					stale.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	t.Logf("%d checks, %d stale", checks.Load(), stale.Load())
+	if stale.Load() != 0 {
+		t.Fatalf("%d reads missed our own committed write", stale.Load())
+	}
+}
+
+func TestReadYourWritesUntracked(t *testing.T) {
+	r := testenv.StartRedis(t)
+	readYourWritesUntracked(t, openTest(t, r, Config{}), 16, 200)
 }
 
 func TestReadYourWrites(t *testing.T) {

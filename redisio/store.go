@@ -168,12 +168,31 @@ type Store struct {
 
 	closed atomic.Bool
 
+	// tokenRand is the random part of this Store's lock tokens (drawn once;
+	// the process-wide counter makes each token unique).
+	tokenRand string
+
+	// armed: data keys this connection may have in rueidis's client-side
+	// cache or Redis track for us (see armBegin); Commit skips its read-your-own-writes barrier
+	// for keys not in it.
+	armMu sync.Mutex
+	armed map[string]*armState
+
 	st stats
 
 	// waitHook, when set (tests), is called each time LockAndRead is about
 	// to block waiting for a foreign lock.
 	waitHook func(id, holder string)
 }
+
+// DefaultMaxFlushDelay is the rueidis MaxFlushDelay Open uses when the
+// option leaves it zero. All sessions share one pipelined connection per
+// server; with many sessions busy at once (each batch sends its own two
+// round trips) a short wait before each socket write lets the concurrent
+// batches' commands go out in one write instead of one write syscall each.
+// rueidis applies it only while several callers are waiting, so a lone
+// caller's latency is unchanged.
+const DefaultMaxFlushDelay = 20 * time.Microsecond
 
 type waiter struct{ ch chan struct{} }
 
@@ -184,7 +203,8 @@ type sub struct{ fn func(ids []string) }
 // server, so a lock reply and the invalidations of the keys it protects
 // arrive in order on one connection), keeps default OPTIN tracking and
 // installs an OnInvalidations hook (chaining any hook already in opt).
-// Options that break the ordering guarantee are rejected.
+// Options that break the ordering guarantee are rejected. A zero
+// MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none).
 func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
@@ -196,6 +216,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		return nil, errors.New("redisio: replica reads are not supported (replication lag breaks lock-protected reads)")
 	}
 	opt.PipelineMultiplex = -1
+	if opt.MaxFlushDelay == 0 {
+		opt.MaxFlushDelay = DefaultMaxFlushDelay
+	}
 	s := &Store{owned: true, tracking: true}
 	// Everything the invalidation hook reads is set before the client
 	// starts its connections.
@@ -296,6 +319,10 @@ func (s *Store) initConfig(cfg Config) {
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
 	s.waiters = map[string][]*waiter{}
+	s.armed = map[string]*armState{}
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	s.tokenRand = base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 func (s *Store) setClient(c rueidis.Client) {
@@ -353,11 +380,11 @@ func (s *Store) sameNode(id string) bool {
 var tokenSeq atomic.Uint64
 
 // newToken returns a lock token unique to this holder: the configured
-// prefix, a process-wide counter and 12 random bytes.
+// prefix, a process-wide counter and 12 random bytes drawn once per Store
+// (the counter never repeats within the process, the random part tells
+// processes apart; no getrandom call per acquisition).
 func (s *Store) newToken() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return s.cfg.TokenPrefix + "go" + strconv.FormatUint(tokenSeq.Add(1), 36) + ":" + base64.RawURLEncoding.EncodeToString(b[:])
+	return s.cfg.TokenPrefix + "go" + strconv.FormatUint(tokenSeq.Add(1), 36) + ":" + s.tokenRand
 }
 
 // OnInvalidate registers fn to be called with the session ids whose data
@@ -399,8 +426,64 @@ func (s *Store) OnInvalidate(fn func(ids []string)) (cancel func()) {
 	}
 }
 
+// armState counts the cached reads (DoCache) of one data key in flight.
+type armState struct{ inflight int }
+
+// armBegin records, before a DoCache of data key k is sent, that rueidis's
+// client-side cache may hold k (and Redis track it for us) from now on;
+// armEnd is called when the DoCache returned. The record is dropped when an
+// invalidation of k is processed while no DoCache of k is in flight (the
+// local entry is gone then, and Redis no longer tracks k for us): see
+// mayHoldCached.
+func (s *Store) armBegin(k string) {
+	s.armMu.Lock()
+	st := s.armed[k]
+	if st == nil {
+		st = &armState{}
+		s.armed[k] = st
+	}
+	st.inflight++
+	s.armMu.Unlock()
+}
+
+func (s *Store) armEnd(k string) {
+	s.armMu.Lock()
+	if st := s.armed[k]; st != nil {
+		st.inflight--
+	}
+	s.armMu.Unlock()
+}
+
+// disarm runs after rueidis deleted k's local entry for an invalidation
+// (k == "": all entries, after a nil invalidation).
+func (s *Store) disarm(k string) {
+	s.armMu.Lock()
+	if k == "" {
+		for key, st := range s.armed {
+			if st.inflight == 0 {
+				delete(s.armed, key)
+			}
+		}
+	} else if st := s.armed[k]; st != nil && st.inflight == 0 {
+		delete(s.armed, k)
+	}
+	s.armMu.Unlock()
+}
+
+// mayHoldCached reports whether rueidis's client-side cache may hold data
+// key k: a DoCache of k was sent and no invalidation processed since. Only
+// then can a cached read return something older than our own Commit, so
+// only then does Commit need its read-your-own-writes barrier.
+func (s *Store) mayHoldCached(k string) bool {
+	s.armMu.Lock()
+	_, ok := s.armed[k]
+	s.armMu.Unlock()
+	return ok
+}
+
 func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
 	if msgs == nil {
+		s.disarm("")
 		s.wakeAll()
 		s.notify(nil)
 		return
@@ -413,6 +496,7 @@ func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
 		}
 		s.wake(k)
 		if strings.HasPrefix(k, s.cfg.Prefix) && !strings.HasSuffix(k, s.cfg.LockSuffix) {
+			s.disarm(k)
 			ids = append(ids, k[len(s.cfg.Prefix):])
 		}
 	}
