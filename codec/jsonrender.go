@@ -332,9 +332,7 @@ func (r *renderer) value(v Value, depth int) error {
 	case *Object:
 		id, first := r.label(x)
 		if !first {
-			r.buf = append(r.buf, `{"same":`...)
-			r.buf = strconv.AppendInt(r.buf, int64(id), 10)
-			r.buf = append(r.buf, '}')
+			r.same(id)
 			return nil
 		}
 		r.buf = append(r.buf, `{"object":`...)
@@ -375,9 +373,7 @@ func (r *renderer) value(v Value, depth int) error {
 	case *Serializable:
 		id, first := r.label(x)
 		if !first {
-			r.buf = append(r.buf, `{"same":`...)
-			r.buf = strconv.AppendInt(r.buf, int64(id), 10)
-			r.buf = append(r.buf, '}')
+			r.same(id)
 			return nil
 		}
 		return r.serializable(x, id, depth)
@@ -891,4 +887,11 @@ func parseFloatText(t string) (float64, error) {
 		return math.Inf(-1), nil
 	}
 	return strconv.ParseFloat(t, 64)
+}
+
+// same writes the back-reference form {"same":id} of a value rendered before.
+func (r *renderer) same(id int) {
+	r.buf = append(r.buf, `{"same":`...)
+	r.buf = strconv.AppendInt(r.buf, int64(id), 10)
+	r.buf = append(r.buf, '}')
 }
