@@ -25,9 +25,11 @@ import (
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
@@ -206,7 +208,7 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 		time.Since(t0).Round(time.Millisecond), st1.Updates-st0.Updates, st1.Batches-st0.Batches,
 		float64(st1.BatchedOps-st0.BatchedOps)/float64(max(1, st1.Batches-st0.Batches)))
 
-	phpRuns := 0
+	phpRuns, phpDropped := 0, 0 // PHP requests started; dropped after giving up on the lock
 	if php, why := findPHP(); php == "" {
 		fmt.Printf("\n3. PHP side skipped: %s.\n   Install php-cli and php-redis (Debian) to see PHP and Go share the cart.\n", why)
 	} else {
@@ -224,6 +226,7 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 		fmt.Printf("\n3. While Go adds %d more stickers, %d PHP processes (phpredis, locking on, 5.3 defaults)\n   each add a PHP mug %d times to the same session.\n", concurrent, phpProcs, phpTimes)
 		var pwg sync.WaitGroup
 		phpErr := make(chan error, phpProcs)
+		var lockFailures atomic.Int64
 		for p := 0; p < phpProcs; p++ {
 			pwg.Add(1)
 			go func() {
@@ -236,7 +239,14 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 					"-d", "display_errors=stderr", "-d", "error_reporting=E_ALL",
 					script, id, "php-mug", "1", strconv.Itoa(phpTimes))
 				out, err := cmd.CombinedOutput()
-				if err != nil || strings.Contains(string(out), "Notice") || strings.Contains(string(out), "Warning") {
+				// phpredis 5.3 polls 11 times 2 ms apart and then gives up: the
+				// request goes on without the lock and its write is refused.
+				// That is counted (PHP processes can starve each other too);
+				// any other diagnostic is an error.
+				failed := strings.Count(string(out), "Acquire of session lock was not successful")
+				lockFailures.Add(int64(failed))
+				rest := regexp.MustCompile(`(?m)^.*(Acquire of session lock was not successful|Failed to write session data).*$`).ReplaceAllString(string(out), "")
+				if err != nil || strings.Contains(rest, "Notice") || strings.Contains(rest, "Warning") {
 					phpErr <- fmt.Errorf("php: %v: %s", err, out)
 				}
 			}()
@@ -254,7 +264,12 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 		for err := range phpErr {
 			return err
 		}
-		fmt.Println("   PHP finished without a single lock failure.")
+		if n := lockFailures.Load(); n == 0 {
+			fmt.Println("   PHP finished without a single lock failure.")
+		} else {
+			phpDropped = int(n)
+			fmt.Printf("   PHP gave up on the lock %d times (phpredis 5.3: 11 tries 2 ms apart); those requests wrote nothing.\n", n)
+		}
 	}
 
 	items, err := phpsession.GetAs[[]Item](ctx, m, id, "scart_items")
@@ -262,7 +277,7 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 		return err
 	}
 	fmt.Println("\n4. The cart, read back by Go (no lock; from the cached decoded session when caching is on):")
-	want := map[string]int{"go-tshirt": 1, "sticker": concurrent, "php-mug": phpRuns}
+	want := map[string]int{"go-tshirt": 1, "sticker": concurrent, "php-mug": phpRuns - phpDropped}
 	if phpRuns > 0 {
 		want["sticker"] = 2 * concurrent
 	}
@@ -276,7 +291,7 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 	goReq, _ := phpsession.GetAs[int](ctx, m, id, "go_requests")
 	phpReq, _ := phpsession.GetAs[int](ctx, m, id, "php_requests")
 	fmt.Printf("   go_requests=%d php_requests=%d\n", goReq, phpReq)
-	if !ok || goReq != 1+concurrent+min(phpRuns, 1)*concurrent || phpReq != phpRuns {
+	if !ok || goReq != 1+concurrent+min(phpRuns, 1)*concurrent || phpReq != phpRuns-phpDropped {
 		return fmt.Errorf("lost updates: cart %v, want %v", items, want)
 	}
 	raw, err := m.Store().Get(ctx, id)
