@@ -597,6 +597,16 @@ func (st *sizeState) size(v Value) int {
 
 // deepCopy copies v; memo preserves shared pointers (objects, references,
 // arrays) and cycles.
+// deepCopyEntries copies an ordered map's entries, values deeply (the key
+// index is rebuilt lazily by the copy).
+func deepCopyEntries(src []entry, memo map[any]Value) []entry {
+	dst := make([]entry, len(src))
+	for i := range src {
+		dst[i] = entry{src[i].k, deepCopy(src[i].v, memo)}
+	}
+	return dst
+}
+
 func deepCopy(v Value, memo map[any]Value) Value {
 	switch x := v.(type) {
 	case *Array:
@@ -608,10 +618,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		}
 		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full}
 		memo[x] = c
-		c.m.e = make([]entry, len(x.m.e))
-		for i := range x.m.e {
-			c.m.e[i] = entry{x.m.e[i].k, deepCopy(x.m.e[i].v, memo)}
-		}
+		c.m.e = deepCopyEntries(x.m.e, memo)
 		return c
 	case *Object:
 		if x == nil {
@@ -622,10 +629,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		}
 		c := &Object{Class: x.Class}
 		memo[x] = c
-		c.m.e = make([]entry, len(x.m.e))
-		for i := range x.m.e {
-			c.m.e[i] = entry{x.m.e[i].k, deepCopy(x.m.e[i].v, memo)}
-		}
+		c.m.e = deepCopyEntries(x.m.e, memo)
 		return c
 	case *Reference:
 		if x == nil {
