@@ -106,19 +106,35 @@ func (a storeAdapter) Renew(ctx context.Context, l any) error {
 }
 
 func (a storeAdapter) Commit(ctx context.Context, l any, mode actor.WriteMode, data []byte) error {
-	var m redisio.WriteMode
+	_, err := a.s.Commit(ctx, l.(*redisio.Lock), toRedisioMode(mode), data)
+	return lockLost(err)
+}
+
+func toRedisioMode(mode actor.WriteMode) redisio.WriteMode {
 	switch mode {
 	case actor.WriteData:
-		m = redisio.WriteData
+		return redisio.WriteData
 	case actor.WriteTouch:
-		m = redisio.WriteTouch
+		return redisio.WriteTouch
 	case actor.WriteDelete:
-		m = redisio.WriteDelete
-	default:
-		m = redisio.WriteNone
+		return redisio.WriteDelete
 	}
-	_, err := a.s.Commit(ctx, l.(*redisio.Lock), m, data)
-	return lockLost(err)
+	return redisio.WriteNone
+}
+
+func (a storeAdapter) CanWriteIfUnlocked(id string) bool { return a.s.CanWriteIfUnlocked(id) }
+
+func (a storeAdapter) WriteIfUnlocked(ctx context.Context, id string, expect actor.Data, mode actor.WriteMode, data []byte) (actor.CASResult, error) {
+	r, err := a.s.WriteIfUnlocked(ctx, id, redisio.Data{Bytes: expect.Bytes, Found: expect.Found}, toRedisioMode(mode), data)
+	if err != nil {
+		return actor.CASResult{}, err
+	}
+	return actor.CASResult{Applied: r.Applied, Held: r.Held, Changed: r.Changed,
+		Current: actor.Data{Bytes: r.Current.Bytes, Found: r.Current.Found}}, nil
+}
+
+func (a storeAdapter) WaitUnlocked(ctx context.Context, id string) error {
+	return a.s.WaitUnlocked(ctx, id)
 }
 
 func (a storeAdapter) Release(ctx context.Context, l any) error {

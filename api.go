@@ -141,6 +141,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			Window:          window,
 			ContendedGap:    cgap,
 			Linger:          cfg.Linger,
+			NoLockFree:      cfg.NoLockFree,
 		},
 		Hooks:      m.hooks(),
 		Ctx:        context.Background(),

@@ -72,6 +72,15 @@ type Config struct {
 	PHPLockRetries  int
 	// NoFairness turns the pauses for PHP off (Go-only deployments).
 	NoFairness bool
+	// NoLockFree makes every batch take the session lock. By default a
+	// batch on a session whose bytes the memo knows (standalone or
+	// Sentinel Redis, or a Cluster where both keys share a slot) commits
+	// without the lock: one Lua script writes only while nobody holds the
+	// lock and the data is still what the batch started from, else the
+	// batch waits for the lock to be free or re-runs on the new data. To
+	// PHP that is a lock held for an instant: PHP never waits for it, and
+	// it never writes while PHP holds the lock. See docs/coordinator.md.
+	NoLockFree bool
 
 	// MaxBatch caps the operations applied under one lock (default 512).
 	MaxBatch int
@@ -117,8 +126,9 @@ type Config struct {
 type Metrics struct {
 	// Op: an operation ("read", "update", "destroy") was answered.
 	Op func(kind string, err error)
-	// Batch: a locked batch of ops operations committed after holding the
-	// lock for hold; mode is "data", "touch", "delete" or "none".
+	// Batch: a batch of ops operations committed after holding the lock
+	// for hold (0 for a lock-free batch); mode is "data", "touch",
+	// "delete" or "none".
 	Batch func(ops int, hold time.Duration, mode string)
 	// LockWait: a batch waited for a lock held by PHP or another process.
 	LockWait func(wait time.Duration)
@@ -130,6 +140,9 @@ type Metrics struct {
 	Passivated func()
 	// Gap: the actor paused for d to leave PHP a free lock window.
 	Gap func(d time.Duration)
+	// Conflict: a lock-free commit was refused because the lock was held
+	// (held) or the data had changed; the batch waits or re-runs.
+	Conflict func(held bool)
 }
 
 func (c Config) withDefaults() Config {

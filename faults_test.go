@@ -46,8 +46,9 @@ func (e errorString) Error() string { return string(e) }
 // never written under the thief's lock; it is re-read and re-run.
 func TestLostLockIsRetriedNotClobbered(t *testing.T) {
 	r := testenv.StartRedis(t)
-	// renew far later than expiry: the lock can expire under a slow fn
-	m := openTest(t, r, phpsession.Config{LockExpiry: 60 * time.Millisecond})
+	// renew far later than expiry: the lock can expire under a slow fn;
+	// every batch takes the lock (the lock-free path has its own test)
+	m := openTest(t, r, phpsession.Config{LockExpiry: 60 * time.Millisecond, NoLockFree: true})
 	ctx := context.Background()
 	require.NoError(t, m.Set(ctx, "lost", "n", 1))
 	lockKey := "PHPREDIS_SESSION:lost_LOCK"

@@ -17,11 +17,28 @@ import (
 
 // TestRoundTripsPerBatch counts Redis commands (INFO commandstats deltas)
 // for one batch of N concurrent updates on one session: the count must not
-// depend on N.
+// depend on N. Lock-free, a batch is one EVALSHA (EXISTS lock, GET, SETEX
+// or EXPIRE inside: 4 commands); locked, SET NX + GET, then EVALSHA (GET
+// lock, SETEX or EXPIRE, DEL lock inside: 6 commands).
 func TestRoundTripsPerBatch(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		lockFree bool
+		perBatch int64
+	}{
+		{"lock-free", true, 4},
+		{"locked", false, 6},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			testRoundTripsPerBatch(t, !tc.lockFree, tc.perBatch)
+		})
+	}
+}
+
+func testRoundTripsPerBatch(t *testing.T, noLockFree bool, perBatch int64) {
 	r := testenv.StartRedis(t)
 	// MaxHold large: a slow (race-detector, loaded) machine must not split the batch
-	m := openTest(t, r, phpsession.Config{NoFairness: true, MaxHold: 10 * time.Second})
+	m := openTest(t, r, phpsession.Config{NoFairness: true, MaxHold: 10 * time.Second, NoLockFree: noLockFree})
 	ctx := context.Background()
 
 	run := func(id string, n int) (total int64, per map[string]int64) {
@@ -79,6 +96,7 @@ func TestRoundTripsPerBatch(t *testing.T) {
 		require.Equal(t, n, got)
 		return total, per
 	}
+	run("rtwarm", 1) // loads the scripts
 	var totals []int64
 	for _, n := range []int{10, 100, 400} {
 		st0 := m.Stats()
@@ -98,6 +116,7 @@ func TestRoundTripsPerBatch(t *testing.T) {
 		require.EqualValues(t, 3, st1.Batches-st0.Batches, "warm-up Set, gate batch, one batch of N")
 		totals = append(totals, total)
 	}
+	require.Equal(t, 2*perBatch, totals[0], "the gate's batch and the batch of N")
 	require.Equal(t, totals[0], totals[1])
 	require.Equal(t, totals[0], totals[2])
 }

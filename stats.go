@@ -12,7 +12,9 @@ type Stats struct {
 	Submitted                uint64 // operations queued on a session actor
 	Reads, Updates, Destroys uint64 // operations answered, by kind
 	Errors                   uint64 // operations answered with an error
-	Batches                  uint64 // locked batches committed
+	Batches                  uint64 // batches committed (locked or lock-free)
+	LockFreeBatches          uint64 // batches committed without taking the lock
+	Conflicts                uint64 // lock-free commits refused: the lock was held or the data changed
 	BatchedOps               uint64 // operations carried by those batches
 	MaxBatch                 uint64 // largest batch
 	Writes, Touches, Deletes uint64 // batches by what they wrote
@@ -42,6 +44,7 @@ type stats struct {
 	lockWaits, lockWaitNs                     atomic.Uint64
 	cacheHits, cacheMisses, lostRetries, pass atomic.Uint64
 	gaps, gapNs                               atomic.Uint64
+	lockFree, conflicts                       atomic.Uint64
 }
 
 // Stats returns the Manager's counters.
@@ -50,7 +53,7 @@ func (m *Manager) Stats() Stats {
 	return Stats{
 		Submitted: s.submitted.Load(),
 		Reads:     s.reads.Load(), Updates: s.updates.Load(), Destroys: s.destroys.Load(), Errors: s.errors.Load(),
-		Batches: s.batches.Load(), BatchedOps: s.batchedOps.Load(), MaxBatch: s.maxBatch.Load(),
+		Batches: s.batches.Load(), LockFreeBatches: s.lockFree.Load(), Conflicts: s.conflicts.Load(), BatchedOps: s.batchedOps.Load(), MaxBatch: s.maxBatch.Load(),
 		Writes: s.writes.Load(), Touches: s.touches.Load(), Deletes: s.deletes.Load(),
 		LockWaits: s.lockWaits.Load(), LockWaitTime: time.Duration(s.lockWaitNs.Load()),
 		CacheHits: s.cacheHits.Load(), CacheMisses: s.cacheMisses.Load(),
@@ -131,6 +134,13 @@ func (m *Manager) hooks() actor.Hooks {
 			s.pass.Add(1)
 			if u.Passivated != nil {
 				u.Passivated()
+			}
+		},
+		LockFree: func() { s.lockFree.Add(1) },
+		Conflict: func(held bool) {
+			s.conflicts.Add(1)
+			if u.Conflict != nil {
+				u.Conflict(held)
 			}
 		},
 		Gap: func(d time.Duration) {

@@ -53,6 +53,12 @@ type sessionActor struct {
 
 	// fairness bookkeeping
 	lastRelease time.Time // when our last lock was released (Commit returned)
+	// lastBatchEnd: when the last batch (locked or lock-free) committed.
+	lastBatchEnd time.Time
+	// lockFreeOff: the store cannot commit this session without the lock.
+	lockFreeOff bool
+	// cancelBatch cancels the current batch's LockTimeout context.
+	cancelBatch context.CancelFunc
 	busySince   time.Time // start of the current stretch without a free gap
 	lastHold    time.Duration
 	foreignSeen bool // the last batch waited for a foreign holder
@@ -183,7 +189,7 @@ func (a *sessionActor) flush(final bool) {
 			continue
 		}
 		if !final {
-			if a.fairnessPause() && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
+			if !a.lockFreeLikely() && a.fairnessPause() && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
 				return
 			}
 			if a.linger() {
@@ -198,6 +204,24 @@ func (a *sessionActor) flush(final bool) {
 	}
 }
 
+// lockFreeLikely reports whether the next batch will try the lock-free
+// path: it holds no lock, so it needs no pause for PHP before it. (Cheap:
+// the memo is consulted by the batch itself.)
+func (a *sessionActor) lockFreeLikely() bool {
+	if a.set.NoLockFree || a.env.Memo == nil || a.lockFreeOff || !a.committed.known {
+		return false
+	}
+	if _, ok := a.env.Store.(CASStore); !ok {
+		return false
+	}
+	for _, op := range a.pending {
+		if op.Kind == Destroy {
+			return false
+		}
+	}
+	return true
+}
+
 // linger briefly yields before a batch when the session is hot (the last
 // batch carried several ops and ended just now): callers answered by that
 // batch are about to submit again, and waiting a few microseconds lets them
@@ -205,7 +229,7 @@ func (a *sessionActor) flush(final bool) {
 // per update. It reports whether messages are now waiting (flush returns
 // to let them in; the next flush does not linger again).
 func (a *sessionActor) linger() bool {
-	if a.lingered || a.set.Linger <= 0 || a.lastBatchOps < 2 || time.Since(a.lastRelease) > time.Millisecond {
+	if a.lingered || a.set.Linger <= 0 || a.lastBatchOps < 2 || time.Since(a.lastBatchEnd) > time.Millisecond {
 		return false
 	}
 	a.lingered = true
@@ -437,11 +461,35 @@ func (a *sessionActor) runBatch() {
 		return
 	}
 
-	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
-	defer cancel()
+	// The LockTimeout context is made only when a batch may wait: a
+	// lock-free commit that goes through at once is one round trip, bounded
+	// by the connection's own timeouts (and by a.env.Ctx).
+	var ctx context.Context
+	bounded := func() context.Context {
+		if ctx == nil {
+			ctx, a.cancelBatch = context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
+		}
+		return ctx
+	}
+	defer func() {
+		if a.cancelBatch != nil {
+			a.cancelBatch()
+			a.cancelBatch = nil
+		}
+	}()
 
 	for attempt := 0; ; attempt++ {
-		used, err := a.attempt(ctx, batch)
+		var (
+			used int
+			err  error
+			ok   bool
+		)
+		if attempt == 0 {
+			used, ok, err = a.lockFree(bounded, batch)
+		}
+		if !ok {
+			used, err = a.attempt(bounded(), batch)
+		}
 		if err != nil && errors.Is(err, ErrLockLost) && attempt < a.set.LockLostRetries {
 			if a.env.Hooks.LockLostRetry != nil {
 				a.env.Hooks.LockLostRetry()
@@ -484,6 +532,239 @@ func (a *sessionActor) failBatch(ops []*Op, err error) {
 	}
 	if len(reads) > 0 {
 		a.serveReads(reads)
+	}
+}
+
+// batchResult is what applying a batch to a working copy produced.
+type batchResult struct {
+	cur       Doc
+	exists    bool
+	changed   bool // since the batch start (or the last destroy)
+	destroyed bool
+	anyOK     bool // some write op succeeded
+	used      int  // ops of the batch covered
+}
+
+// apply runs batch in order on clones of base (found: whether the session
+// exists), for at most maxHold after start; each op's result is kept in its
+// scratch fields until the batch is committed.
+func (a *sessionActor) apply(batch []*Op, base Doc, found bool, start time.Time, maxHold time.Duration) batchResult {
+	r := batchResult{cur: base, exists: found}
+	for i, op := range batch {
+		if i > 0 && time.Since(start) > maxHold {
+			break
+		}
+		r.used = i + 1
+		if !op.claim() {
+			op.applied = false
+			op.res = context.Canceled
+			continue
+		}
+		op.applied = true
+		switch op.Kind {
+		case Read:
+			op.res = call(op.Fn, r.cur, r.exists)
+		case Update:
+			next := r.cur.Clone()
+			err := call(op.Fn, next, r.exists)
+			op.res = err
+			r.anyOK = r.anyOK || err == nil
+			if err == nil && next.Modified() {
+				r.cur = next
+				r.changed = true
+				r.exists = true
+			}
+		case Destroy:
+			r.anyOK = true
+			op.resFound = r.exists
+			op.res = nil
+			r.cur = a.env.Codec.New()
+			r.exists = false
+			r.changed = false
+			r.destroyed = true
+		}
+	}
+	return r
+}
+
+// outcome decides what a batch applied to d writes: its bytes, only a TTL
+// refresh when they are unchanged (PHP's lazy_write), a delete, or nothing.
+func (a *sessionActor) outcome(r batchResult, d Data) (WriteMode, []byte, error) {
+	switch {
+	case r.changed:
+		out, err := r.cur.Encode()
+		if err != nil {
+			// Cannot happen for ops that succeeded individually unless the
+			// codec rejects the combination; fail the batch.
+			return WriteNone, nil, err
+		}
+		if !r.destroyed && d.Found && bytes.Equal(out, d.Bytes) {
+			return WriteTouch, nil, nil
+		}
+		return WriteData, out, nil
+	case r.destroyed:
+		if d.Found {
+			return WriteDelete, nil, nil
+		}
+	case d.Found && r.anyOK:
+		return WriteTouch, nil, nil // lazy_write: unchanged data only gets its TTL refreshed
+	}
+	return WriteNone, nil, nil
+}
+
+// committedBatch records a committed batch (base: the data it started
+// from) and answers its ops.
+func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base Data, mode WriteMode, out []byte, hold time.Duration) {
+	a.committed.known = true
+	switch mode {
+	case WriteData:
+		a.committed.raw, a.committed.found = out, true
+	case WriteDelete:
+		a.committed.raw, a.committed.found = nil, false
+	default:
+		a.committed.raw, a.committed.found = base.Bytes, base.Found
+	}
+	a.lastBatchEnd = time.Now()
+	a.lastBatchOps = r.used
+	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
+	if a.env.Hooks.Batch != nil {
+		a.env.Hooks.Batch(r.used, hold, mode)
+	}
+	// The memo entry of what we commit is stored stale: Redis tracking is
+	// one-shot and neither the locked read nor the lock-free write arms
+	// it, so after our write nobody tracks the key until a cached read
+	// re-arms it, and a fresh entry would miss the next foreign write. The
+	// next read revalidates it (one cached GET, no decode when unchanged);
+	// the next lock-free batch checks it in its script.
+	if memo := a.env.Memo; memo != nil {
+		cur := r.cur
+		switch mode {
+		case WriteData:
+			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())})
+		case WriteDelete:
+			memo.PutStale(a.id, &cache.Entry[Doc]{Found: false, Value: cur})
+		default:
+			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Size: int64(cur.Size())})
+		}
+	}
+	for _, op := range ops {
+		if !op.applied {
+			continue
+		}
+		if op.Kind == Destroy {
+			op.Existed = op.resFound
+		}
+		a.finish(op, op.res)
+	}
+}
+
+// maxConflicts is how often a lock-free batch is recomputed after the data
+// changed under it before it takes the lock instead (which guarantees
+// progress against writers that do not lock).
+const maxConflicts = 2
+
+// canLockFree reports whether the next batch may try the lock-free path:
+// the store supports it for this session and the memo knows the session's
+// bytes (possibly stale: the script checks them).
+func (a *sessionActor) canLockFree() (CASStore, *cache.Entry[Doc]) {
+	if a.set.NoLockFree || a.env.Memo == nil || a.lockFreeOff {
+		return nil, nil
+	}
+	cs, ok := a.env.Store.(CASStore)
+	if !ok {
+		return nil, nil
+	}
+	e, _ := a.env.Memo.Get(a.id)
+	if e == nil {
+		return nil, nil
+	}
+	if !cs.CanWriteIfUnlocked(a.id) {
+		a.lockFreeOff = true // the answer depends only on the id
+		return nil, nil
+	}
+	return cs, e
+}
+
+// lockFree runs batch without the lock: it applies the ops to the memo's
+// copy and commits with one atomic check-and-write that succeeds only while
+// nobody holds the lock and the data is unchanged. A held lock is waited
+// out (without taking it) and the same write tried again; changed data is
+// applied again from the current bytes. ok is false when the batch must
+// take the locked path instead (nothing was answered then; its fns may
+// have run).
+func (a *sessionActor) lockFree(bounded func() context.Context, batch []*Op) (used int, ok bool, err error) {
+	for _, op := range batch {
+		if op.Kind == Destroy {
+			return 0, false, nil
+		}
+	}
+	cs, e := a.canLockFree()
+	if cs == nil {
+		return 0, false, nil
+	}
+	expect := Data{Bytes: e.Raw, Found: e.Found}
+	base := e.Value
+	conflicts := 0
+	waited := false
+	heldBefore := false // the last refusal was a held lock
+	for {
+		r := a.apply(batch, base, expect.Found, time.Now(), a.set.MaxHold)
+		mode, out, err := a.outcome(r, expect)
+		if err != nil {
+			return r.used, true, err
+		}
+		for {
+			ctx := a.env.Ctx
+			if waited {
+				ctx = bounded()
+			}
+			res, err := cs.WriteIfUnlocked(ctx, a.id, expect, mode, out)
+			if err != nil {
+				return r.used, true, err
+			}
+			if res.Applied {
+				if a.env.Hooks.LockFree != nil {
+					a.env.Hooks.LockFree()
+				}
+				a.committedBatch(batch[:r.used], r, expect, mode, out, 0)
+				return r.used, true, nil
+			}
+			if a.env.Hooks.Conflict != nil {
+				a.env.Hooks.Conflict(res.Held)
+			}
+			afterWait := heldBefore
+			heldBefore = res.Held
+			if res.Held {
+				// PHP (or a locking client) holds the lock: wait until it is
+				// free and try the same write; the script sees whether the
+				// holder changed the data.
+				t0 := time.Now()
+				waited = true
+				if err := cs.WaitUnlocked(bounded(), a.id); err != nil {
+					return r.used, true, err
+				}
+				if a.env.Hooks.LockWait != nil {
+					a.env.Hooks.LockWait(time.Since(t0))
+				}
+				continue
+			}
+			// A change right after waiting out a holder is the holder's
+			// write (PHP's request): expected, and the next try is likely
+			// to go through. Repeated changes without a holder come from
+			// writers that do not lock, or from other lock-free writers.
+			if !afterWait {
+				conflicts++
+				if conflicts > maxConflicts {
+					return 0, false, nil
+				}
+			}
+			doc, err := a.decode(res.Current)
+			if err != nil {
+				return 0, false, nil // the locked path reports it
+			}
+			base, expect = doc, res.Current
+			break
+		}
 	}
 }
 
@@ -532,47 +813,8 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		maxHold = min(maxHold, a.set.Gap/4)
 	}
 	stopRenew := a.startRenewer(ctx, lk.Lock)
-	found := lk.Data.Found
-	cur := base
-	exists := found
-	changed := false // since the batch start (or the last destroy)
-	destroyed := false
-	anyOK := false // some write op succeeded
-	used := 0
-	for i, op := range batch {
-		if i > 0 && time.Since(lockedAt) > maxHold {
-			break
-		}
-		used = i + 1
-		if !op.claim() {
-			op.applied = false
-			op.res = context.Canceled
-			continue
-		}
-		op.applied = true
-		switch op.Kind {
-		case Read:
-			op.res = call(op.Fn, cur, exists)
-		case Update:
-			next := cur.Clone()
-			err := call(op.Fn, next, exists)
-			op.res = err
-			anyOK = anyOK || err == nil
-			if err == nil && next.Modified() {
-				cur = next
-				changed = true
-				exists = true
-			}
-		case Destroy:
-			anyOK = true
-			op.resFound = exists
-			op.res = nil
-			cur = a.env.Codec.New()
-			exists = false
-			changed = false
-			destroyed = true
-		}
-	}
+	r := a.apply(batch, base, lk.Data.Found, lockedAt, maxHold)
+	used := r.used
 
 	if err := stopRenew(); err != nil {
 		// the lock was lost while the functions ran: nothing is written
@@ -581,75 +823,19 @@ func (a *sessionActor) attempt(ctx context.Context, batch []*Op) (int, error) {
 		return used, err
 	}
 
-	mode := WriteNone
-	var out []byte
-	switch {
-	case changed:
-		out, err = cur.Encode()
-		if err != nil {
-			// Cannot happen for ops that succeeded individually unless
-			// the codec rejects the combination; fail the batch.
-			_ = a.env.Store.Release(ctx, lk.Lock)
-			a.lastRelease = time.Now()
-			return used, err
-		}
-		if !destroyed && found && bytes.Equal(out, lk.Data.Bytes) {
-			mode = WriteTouch
-		} else {
-			mode = WriteData
-		}
-	case destroyed:
-		if found {
-			mode = WriteDelete
-		}
-	case found && anyOK:
-		mode = WriteTouch // lazy_write: unchanged data only gets its TTL refreshed
-	}
-	// The memo entry of what we commit is stored stale: Redis tracking is
-	// one-shot and the locked read does not arm it, so after our write
-	// nobody tracks the key until a cached read re-arms it, and a fresh
-	// entry would miss the next foreign write. The next read revalidates it
-	// (one cached GET, no decode when unchanged).
-	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
-	a.lastRelease = time.Now()
-	a.committed.known = err == nil
-	if err == nil {
-		switch mode {
-		case WriteData:
-			a.committed.raw, a.committed.found = out, true
-		case WriteDelete:
-			a.committed.raw, a.committed.found = nil, false
-		default:
-			a.committed.raw, a.committed.found = lk.Data.Bytes, found
-		}
-	}
-	a.lastHold = a.lastRelease.Sub(lockedAt)
+	mode, out, err := a.outcome(r, lk.Data)
 	if err != nil {
+		_ = a.env.Store.Release(ctx, lk.Lock)
+		a.lastRelease = time.Now()
 		return used, err
 	}
-	a.lastBatchOps = used
-	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
-	if a.env.Hooks.Batch != nil {
-		a.env.Hooks.Batch(used, a.lastHold, mode)
+	err = a.env.Store.Commit(ctx, lk.Lock, mode, out)
+	a.lastRelease = time.Now()
+	a.lastHold = a.lastRelease.Sub(lockedAt)
+	if err != nil {
+		a.committed.known = false
+		return used, err
 	}
-	if memo := a.env.Memo; memo != nil {
-		switch mode {
-		case WriteData:
-			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: out, Found: true, Value: cur, Size: int64(cur.Size())})
-		case WriteDelete:
-			memo.PutStale(a.id, &cache.Entry[Doc]{Found: false, Value: cur})
-		default:
-			memo.PutStale(a.id, &cache.Entry[Doc]{Raw: lk.Data.Bytes, Found: found, Value: cur, Size: int64(cur.Size())})
-		}
-	}
-	for _, op := range batch[:used] {
-		if !op.applied {
-			continue
-		}
-		if op.Kind == Destroy {
-			op.Existed = op.resFound
-		}
-		a.finish(op, op.res)
-	}
+	a.committedBatch(batch[:used], r, lk.Data, mode, out, a.lastHold)
 	return used, nil
 }

@@ -145,6 +145,40 @@ type Store interface {
 	Get(ctx context.Context, id string) (Data, error)
 }
 
+// CASResult is the outcome of CASStore.WriteIfUnlocked: exactly one of
+// Applied, Held and Changed is true.
+type CASResult struct {
+	// Applied: written (or, for WriteNone, confirmed unchanged).
+	Applied bool
+	// Held: someone holds the lock; nothing was written.
+	Held bool
+	// Changed: the data differed from the expectation; nothing was
+	// written. Current is what the session holds now.
+	Changed bool
+	Current Data
+}
+
+// CASStore is implemented by stores that can commit a batch without taking
+// the lock: one atomic check-and-write that succeeds only while nobody
+// holds the lock and the data is still what the batch started from. To PHP
+// this is indistinguishable from a lock held for an instant, so it keeps
+// every guarantee of the locked path while costing one round trip instead
+// of two and never making a PHP request wait.
+type CASStore interface {
+	// CanWriteIfUnlocked reports whether WriteIfUnlocked works for id
+	// (false, e.g., on a Redis Cluster where the two keys are in
+	// different slots).
+	CanWriteIfUnlocked(id string) bool
+	// WriteIfUnlocked writes (per mode) only if the lock is free and the
+	// session holds expect; WriteNone only confirms expect. Errors are
+	// transport or server errors; the write may have been applied only
+	// if the error says so (ErrOutcomeUnknown in the redisio adapter).
+	WriteIfUnlocked(ctx context.Context, id string, expect Data, mode WriteMode, data []byte) (CASResult, error)
+	// WaitUnlocked waits until nobody holds the lock (without taking it),
+	// until ctx ends or the store's lock timeout.
+	WaitUnlocked(ctx context.Context, id string) error
+}
+
 // Errors reported by the actor. Store adapters wrap their own lost-lock
 // error with ErrLockLost so that the actor can recognise it.
 var (
@@ -175,6 +209,12 @@ type Hooks struct {
 	Passivated func()
 	// Gap is called when the actor paused to leave PHP a free lock window.
 	Gap func(d time.Duration)
+	// Conflict is called when a lock-free commit was refused: held
+	// reports a lock holder, else the data had changed.
+	Conflict func(held bool)
+	// LockFree is called after each batch committed without the lock
+	// (Batch is called for it too, with hold 0).
+	LockFree func()
 }
 
 // Settings tune one actor. Zero values take the defaults noted.
@@ -207,6 +247,9 @@ type Settings struct {
 	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
 	// was seen on the session (0: Gap).
 	ContendedGap time.Duration
+	// NoLockFree makes every batch take the lock, even where the store
+	// implements CASStore and the actor knows the session's bytes.
+	NoLockFree bool
 }
 
 func (s Settings) withDefaults() Settings {

@@ -386,7 +386,11 @@ func (s *Session) Modified() bool {
 // Encode returns the session in its handler's format. Variables that were
 // not changed are copied from the original bytes (renumbering references
 // where an earlier change shifted the numbering).
-func (s *Session) Encode() ([]byte, error) { return s.AppendEncode(nil) }
+func (s *Session) Encode() ([]byte, error) {
+	// Sized for the original plus a little: one allocation in the common
+	// case of a small change.
+	return s.AppendEncode(make([]byte, 0, len(s.src)+len(s.srcB)+64))
+}
 
 // AppendEncode appends the encoded session to dst.
 func (s *Session) AppendEncode(dst []byte) ([]byte, error) {

@@ -103,6 +103,16 @@ func TestCluster(t *testing.T) {
 		}
 	}
 
+	t.Run("no-lock-free-write-across-slots", func(t *testing.T) {
+		if probe.CanWriteIfUnlocked(splitID) {
+			t.Fatal("CanWriteIfUnlocked: want false for keys in different slots")
+		}
+		_, err := probe.WriteIfUnlocked(context.Background(), splitID, Data{}, WriteData, counterBytes(1))
+		if !errors.Is(err, ErrCrossSlot) {
+			t.Fatalf("err = %v, want ErrCrossSlot", err)
+		}
+	})
+
 	t.Run("mutual-exclusion-split-nodes", func(t *testing.T) {
 		stores := newStores(t, 4, Config{})
 		if stores[0].sameNode(splitID) {

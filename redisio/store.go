@@ -729,10 +729,13 @@ type Stats struct {
 	Unknown         int64 // outcomes that could not be established (ErrOutcomeUnknown)
 	BarrierRereads  int64 // split mode: cached data found stale by the barrier and re-read
 	BusyRetries     int64 // commands re-sent after READONLY/LOADING/... (failover, restart)
+	CASApplied      int64 // WriteIfUnlocked calls that wrote (or confirmed)
+	CASHeld         int64 // WriteIfUnlocked calls refused because the lock was held
+	CASChanged      int64 // WriteIfUnlocked calls refused because the data had changed
 }
 
 type stats struct {
-	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries atomic.Int64
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
@@ -742,5 +745,6 @@ func (s *Store) Stats() Stats {
 		WakeInvalidated: s.st.wakeInv.Load(), WakeTimer: s.st.wakeTimer.Load(), Timeouts: s.st.timeouts.Load(),
 		Commits: s.st.commits.Load(), LockLost: s.st.lockLost.Load(), Reconciled: s.st.reconciled.Load(),
 		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(), BusyRetries: s.st.busyRetries.Load(),
+		CASApplied: s.st.casApplied.Load(), CASHeld: s.st.casHeld.Load(), CASChanged: s.st.casChanged.Load(),
 	}
 }

@@ -1,0 +1,115 @@
+package phpsession_test
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// A lock-free batch whose session changed while its fn ran is not written
+// over the change: the script refuses it, and the fn re-runs on the new data.
+func TestLockFreeConflictReruns(t *testing.T) {
+	r := testenv.StartRedis(t)
+	var conflicts atomic.Int32
+	m := openTest(t, r, phpsession.Config{Metrics: &phpsession.Metrics{
+		Conflict: func(held bool) {
+			if !held {
+				conflicts.Add(1)
+			}
+		},
+	}})
+	ctx := context.Background()
+	require.NoError(t, m.Set(ctx, "cf", "n", 1)) // the memo now knows the session
+	inside := make(chan struct{})
+	written := make(chan struct{})
+	var runs atomic.Int32
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Update(ctx, "cf", func(s *phpsession.Session) error {
+			if runs.Add(1) == 1 {
+				close(inside)
+				<-written
+			}
+			var n int
+			if _, err := s.Unmarshal("n", &n); err != nil {
+				return err
+			}
+			return s.Set("n", n+10)
+		})
+	}()
+	<-inside
+	// a writer that does not lock (or PHP, between its lock and release)
+	r.MustDo("SET", "PHPREDIS_SESSION:cf", "n|i:100;")
+	close(written)
+	require.NoError(t, <-done)
+	require.Equal(t, int32(2), runs.Load(), "fn re-ran on the new data")
+	require.Equal(t, "n|i:110;", r.MustDo("GET", "PHPREDIS_SESSION:cf"))
+	st := m.Stats()
+	require.EqualValues(t, 1, st.Conflicts)
+	require.EqualValues(t, 1, conflicts.Load())
+	require.EqualValues(t, 1, st.LockFreeBatches)
+	require.Zero(t, st.LockLostRetries)
+}
+
+// While PHP holds the lock a lock-free batch writes nothing; it waits for
+// the release and then applies on top of what PHP wrote.
+func TestLockFreeWaitsForHolder(t *testing.T) {
+	r := testenv.StartRedis(t)
+	var held atomic.Int32
+	m := openTest(t, r, phpsession.Config{Metrics: &phpsession.Metrics{
+		Conflict: func(h bool) {
+			if h {
+				held.Add(1)
+			}
+		},
+	}})
+	ctx := context.Background()
+	require.NoError(t, m.Set(ctx, "wh", "n", 1))
+	r.MustDo("SET", "PHPREDIS_SESSION:wh_LOCK", "php|holder", "PX", "60000")
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Update(ctx, "wh", func(s *phpsession.Session) error {
+			var n int
+			if _, err := s.Unmarshal("n", &n); err != nil {
+				return err
+			}
+			return s.Set("n", n+1)
+		})
+	}()
+	for held.Load() == 0 {
+		select {
+		case err := <-done:
+			t.Fatalf("update returned while the lock was held: %v", err)
+		default:
+		}
+		runtime.Gosched()
+	}
+	require.Equal(t, "n|i:1;", r.MustDo("GET", "PHPREDIS_SESSION:wh"), "nothing written while PHP holds the lock")
+	// PHP writes and releases.
+	r.MustDo("SET", "PHPREDIS_SESSION:wh", "n|i:50;")
+	r.MustDo("DEL", "PHPREDIS_SESSION:wh_LOCK")
+	require.NoError(t, <-done)
+	require.Equal(t, "n|i:51;", r.MustDo("GET", "PHPREDIS_SESSION:wh"))
+	st := m.Stats()
+	require.EqualValues(t, 1, st.LockWaits)
+	require.EqualValues(t, 1, st.LockFreeBatches, "the Update (the first Set took the lock: nothing was known of the session)")
+}
+
+// NoLockFree: every batch takes the lock.
+func TestNoLockFree(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{NoLockFree: true})
+	ctx := context.Background()
+	for i := 0; i < 3; i++ {
+		require.NoError(t, m.Set(ctx, "nl", "n", i))
+	}
+	st := m.Stats()
+	require.EqualValues(t, 3, st.Batches)
+	require.Zero(t, st.LockFreeBatches)
+}

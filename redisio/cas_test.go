@@ -1,0 +1,261 @@
+package redisio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+func TestWriteIfUnlocked(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{TTL: 1000 * time.Second})
+	ctx := context.Background()
+	big := strings.Repeat("x", casHashOver+10)
+	bigOther := big[:len(big)-1] + "y"
+	const lockHolder = "php|holder"
+
+	for i, tc := range []struct {
+		name    string
+		stored  string // "" = missing
+		locked  bool
+		expect  Data
+		mode    WriteMode
+		data    string
+		want    string // Applied, Held or Changed
+		after   string // stored value afterwards ("" = missing)
+		current Data   // for Changed
+		existed bool
+	}{
+		{name: "new session", expect: Data{}, mode: WriteData, data: "n|i:1;", want: "Applied", after: "n|i:1;"},
+		{name: "unchanged", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Applied", after: "n|i:2;"},
+		{name: "changed under us", stored: "n|i:5;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Changed", after: "n|i:5;", current: Data{Bytes: []byte("n|i:5;"), Found: true}},
+		{name: "created under us", stored: "n|i:5;", expect: Data{}, mode: WriteData, data: "n|i:1;", want: "Changed", after: "n|i:5;", current: Data{Bytes: []byte("n|i:5;"), Found: true}},
+		{name: "deleted under us", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Changed", current: Data{}},
+		{name: "empty value is not missing", stored: "", expect: Data{}, mode: WriteData, data: "x", want: "Applied", after: "x"},
+		{name: "lock held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Held", after: "n|i:1;"},
+		{name: "check only while held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteNone, want: "Applied", after: "n|i:1;"},
+		{name: "check only, changed", stored: "n|i:3;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteNone, want: "Changed", after: "n|i:3;", current: Data{Bytes: []byte("n|i:3;"), Found: true}},
+		{name: "large, compared by hash", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: "n|i:9;", want: "Applied", after: "n|i:9;"},
+		{name: "large, one byte differs", stored: bigOther, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: "n|i:9;", want: "Changed", after: bigOther, current: Data{Bytes: []byte(bigOther), Found: true}},
+		{name: "touch", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteTouch, want: "Applied", after: "n|i:1;", existed: true},
+		{name: "delete", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteDelete, want: "Applied", existed: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			id := "cas" + strconv.Itoa(i)
+			key := s.Key(id)
+			if tc.stored != "" || tc.name == "empty value is not missing" {
+				r.MustDo("SET", key, tc.stored)
+				if tc.name == "empty value is not missing" {
+					tc.expect = Data{Bytes: []byte{}, Found: true}
+				}
+			}
+			if tc.locked {
+				r.MustDo("SET", s.LockKey(id), lockHolder, "PX", "60000")
+			}
+			res, err := s.WriteIfUnlocked(ctx, id, tc.expect, tc.mode, []byte(tc.data))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[bool]string{true: "Applied"}[res.Applied] + map[bool]string{true: "Held"}[res.Held] + map[bool]string{true: "Changed"}[res.Changed]
+			if got != tc.want {
+				t.Fatalf("result %+v, want %s", res, tc.want)
+			}
+			if tc.want == "Changed" && (res.Current.Found != tc.current.Found || string(res.Current.Bytes) != string(tc.current.Bytes)) {
+				t.Fatalf("Current = %+v, want %+v", res.Current, tc.current)
+			}
+			if res.Existed != tc.existed {
+				t.Fatalf("Existed = %v, want %v", res.Existed, tc.existed)
+			}
+			v := r.MustDo("GET", key)
+			if tc.after == "" && tc.name != "empty value is not missing" {
+				if v != "(nil)" {
+					t.Fatalf("stored %q, want missing", v)
+				}
+			} else if v != tc.after {
+				t.Fatalf("stored %q, want %q", v, tc.after)
+			}
+			if tc.want == "Applied" && (tc.mode == WriteData || tc.mode == WriteTouch) {
+				if ttl := r.MustDo("TTL", key); ttl != "1000" && ttl != "999" {
+					t.Fatalf("TTL %s, want the session TTL", ttl)
+				}
+			}
+			if tc.locked {
+				if h := r.MustDo("GET", s.LockKey(id)); h != lockHolder {
+					t.Fatalf("lock %q: the holder's lock must be left alone", h)
+				}
+			}
+		})
+	}
+}
+
+func TestWaitUnlocked(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{LockTimeout: 300 * time.Millisecond, PollInterval: time.Minute})
+	ctx := context.Background()
+
+	t.Run("free", func(t *testing.T) {
+		if err := s.WaitUnlocked(ctx, "free"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("woken by release", func(t *testing.T) {
+		r.MustDo("SET", s.LockKey("w"), "php|a")
+		waiting := make(chan struct{})
+		s.waitHook = func(string, string) {
+			select {
+			case <-waiting:
+			default:
+				close(waiting)
+			}
+		}
+		defer func() { s.waitHook = nil }()
+		done := make(chan error, 1)
+		go func() { done <- s.WaitUnlocked(ctx, "w") }()
+		<-waiting
+		before := s.Stats().WakeInvalidated
+		r.MustDo("DEL", s.LockKey("w"))
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if s.Stats().WakeInvalidated <= before {
+			t.Fatal("not woken by the invalidation (the poll interval is a minute)")
+		}
+	})
+	t.Run("timeout names the holder", func(t *testing.T) {
+		r.MustDo("SET", s.LockKey("t"), "php|stuck")
+		err := s.WaitUnlocked(ctx, "t")
+		var he *HolderError
+		if !errors.Is(err, ErrLockTimeout) || !errors.As(err, &he) || he.Holder != "php|stuck" || he.PTTL >= 0 {
+			t.Fatalf("err = %v, want ErrLockTimeout naming php|stuck without TTL", err)
+		}
+	})
+	t.Run("context", func(t *testing.T) {
+		r.MustDo("SET", s.LockKey("c"), "php|c", "PX", "60000")
+		cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		defer cancel()
+		if err := s.WaitUnlocked(cctx, "c"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("err = %v, want context.DeadlineExceeded", err)
+		}
+	})
+}
+
+// incrLockFree increments the counter without the lock: a cached read, then
+// WriteIfUnlocked until it applies (waiting out holders, recomputing from
+// the data it is shown on a change).
+func incrLockFree(ctx context.Context, s *Store, id string) error {
+	d, err := s.Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	for {
+		n, err := parseCounter(d)
+		if err != nil {
+			return err
+		}
+		res, err := s.WriteIfUnlocked(ctx, id, d, WriteData, counterBytes(n+1))
+		switch {
+		case err != nil:
+			return err
+		case res.Applied:
+			return nil
+		case res.Held:
+			if err := s.WaitUnlocked(ctx, id); err != nil {
+				return err
+			}
+		default:
+			d = res.Current
+		}
+	}
+}
+
+// PHP processes incrementing under phpredis's lock and Go goroutines
+// incrementing lock-free (plus some through the lock) on one session: no
+// increment is lost on either side.
+func TestWriteIfUnlockedWithPHP(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{})
+	const (
+		phpProcs = 3
+		phpEach  = 30
+		goRout   = 8
+	)
+	id := "casphp"
+	cfg := testenv.PHPSession{Addr: r.Addr, Locking: true, LockRetries: 40000, LockWaitTime: 250}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var wg sync.WaitGroup
+	phpOK := make([]int, phpProcs)
+	phpErr := make([]error, phpProcs)
+	for p := 0; p < phpProcs; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, _, err := testenv.RunPHP(ctx, t, cfg, phpIncr, id, strconv.Itoa(phpEach))
+			if err != nil {
+				phpErr[p] = err
+				return
+			}
+			if strings.Contains(out, "FAIL") {
+				phpErr[p] = fmt.Errorf("php: %s", out)
+			}
+			_, _ = fmt.Sscanf(out[strings.LastIndex(out, "done"):], "done %d", &phpOK[p])
+		}()
+	}
+	var phpDone atomic.Bool
+	var goCount atomic.Int64
+	goErr := make(chan error, goRout)
+	var gwg sync.WaitGroup
+	for g := 0; g < goRout; g++ {
+		gwg.Add(1)
+		go func() {
+			defer gwg.Done()
+			for i := 0; i < 30 || !phpDone.Load(); i++ {
+				f := incrLockFree
+				if g == 0 {
+					f = incr // a locking Go client beside them
+				}
+				if err := f(ctx, s, id); err != nil {
+					goErr <- err
+					return
+				}
+				goCount.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	phpDone.Store(true)
+	gwg.Wait()
+	close(goErr)
+	for err := range goErr {
+		t.Errorf("go: %v", err)
+	}
+	total := 0
+	for p := range phpProcs {
+		if phpErr[p] != nil {
+			t.Errorf("php %d: %v", p, phpErr[p])
+		}
+		total += phpOK[p]
+	}
+	st := s.Stats()
+	want := total + int(goCount.Load())
+	if got := counterIn(t, r, s.Key(id)); got != want {
+		t.Fatalf("counter %d, want %d (php %d + go %d)", got, want, total, goCount.Load())
+	}
+	t.Logf("php %d + go %d increments; lock-free writes %d, refused while held %d, refused after a change %d",
+		total, goCount.Load(), st.CASApplied, st.CASHeld, st.CASChanged)
+	if total != phpProcs*phpEach {
+		t.Fatalf("php succeeded %d of %d", total, phpProcs*phpEach)
+	}
+	if st.CASHeld == 0 && st.CASChanged == 0 {
+		t.Log("note: no conflict happened in this run")
+	}
+}
