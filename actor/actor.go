@@ -659,9 +659,10 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base Data, mode 
 }
 
 // maxConflicts is how often a lock-free batch is recomputed after the data
-// changed under it before it takes the lock instead (which guarantees
+// changed under it without a holder in between (PHP that locked, wrote and
+// released between two tries counts too) before it takes the lock instead (which guarantees
 // progress against writers that do not lock).
-const maxConflicts = 2
+const maxConflicts = 8
 
 // canLockFree reports whether the next batch may try the lock-free path:
 // the store supports it for this session and the memo knows the session's

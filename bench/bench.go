@@ -92,6 +92,9 @@ type Config struct {
 	// (default 16).
 	PHPWorkers    int
 	PHPMaxWorkers int
+	// PHPThink is how long each PHP worker of the mixed scenario pauses
+	// between requests (default 2 ms; negative: back to back).
+	PHPThink time.Duration
 	// PayloadBytes is the size of the seed session (default 1024).
 	PayloadBytes int
 	// IdleTimeout is the coordinator's actor idle timeout in the memory
@@ -125,6 +128,11 @@ func (c *Config) defaults() {
 	}
 	if c.Duration == 0 && c.Ops == 0 {
 		c.Duration = 2 * time.Second
+	}
+	if c.PHPThink == 0 {
+		c.PHPThink = 2 * time.Millisecond
+	} else if c.PHPThink < 0 {
+		c.PHPThink = 0
 	}
 	if c.PHPWorkers == 0 {
 		c.PHPWorkers = 4
@@ -306,7 +314,7 @@ func (c Config) Describe() string {
 }
 
 func (c *Config) describe() string {
-	return fmt.Sprintf("duration=%s ops=%d payload=%dB php_workers=%d codec=%s", c.Duration, c.Ops, c.PayloadBytes, c.PHPWorkers, c.Codec.Name())
+	return fmt.Sprintf("duration=%s ops=%d payload=%dB php_workers=%d php_think=%s codec=%s", c.Duration, c.Ops, c.PayloadBytes, c.PHPWorkers, c.PHPThink, c.Codec.Name())
 }
 
 func redisAddr(u string) string {
@@ -793,7 +801,7 @@ func (r *runner) mixed(ctx context.Context) {
 		var pr PHPResult
 		var perr error
 		m := r.measured(ctx, func() {
-			ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 10, LockWaitTime: 2000}, r.cfg.PHPWorkers, id, "php", dur, 0)
+			ws, err := StartPHPWorkers(ctx, r.cfg.PHP, PHPConfig{Addr: r.addr, LockRetries: 10, LockWaitTime: 2000, Think: r.cfg.PHPThink}, r.cfg.PHPWorkers, id, "php", dur, 0)
 			if err != nil {
 				perr = err
 				return

@@ -74,8 +74,9 @@ func (l *LibTarget) CacheStats() (hits, misses uint64) {
 	return st.CacheHits, st.CacheMisses
 }
 
-// Notes implements Noter: batches, operations per batch, lock waits and
-// the pauses left for PHP since the previous call.
+// Notes implements Noter: batches (and how many took the lock), operations
+// per batch, lock-free conflicts, lock waits and the pauses left for PHP
+// since the previous call.
 func (l *LibTarget) Notes() string {
 	st := l.M.Stats()
 	p := l.last
@@ -84,7 +85,11 @@ func (l *LibTarget) Notes() string {
 	if b == 0 {
 		return ""
 	}
-	out := fmt.Sprintf("%d batches, %.1f ops/batch (max %d)", b, float64(st.BatchedOps-p.BatchedOps)/float64(b), st.MaxBatch)
+	out := fmt.Sprintf("%d batches (%d locked), %.1f ops/batch (max %d)", b, b-(st.LockFreeBatches-p.LockFreeBatches),
+		float64(st.BatchedOps-p.BatchedOps)/float64(b), st.MaxBatch)
+	if c := st.Conflicts - p.Conflicts; c > 0 {
+		out += fmt.Sprintf(", %d lock-free conflicts", c)
+	}
 	if w := st.LockWaits - p.LockWaits; w > 0 {
 		out += fmt.Sprintf(", %d lock waits (%s)", w, (st.LockWaitTime - p.LockWaitTime).Round(time.Millisecond))
 	}

@@ -23,6 +23,12 @@ type PHPConfig struct {
 	Addr         string // host:port of Redis
 	LockRetries  int    // redis.session.lock_retries (0 = phpredis default)
 	LockWaitTime int    // redis.session.lock_wait_time in µs (0 = default)
+	// Think is how long each worker sleeps after a request before the
+	// next one (0: back to back). A PHP process serving one user's
+	// requests does other work between them; back to back, 4 workers on
+	// one session keep its lock busy almost all the time and fail each
+	// other's lock waits (phpredis 5.3 gives up after about 20 ms).
+	Think time.Duration
 }
 
 func (c PHPConfig) args() []string {
@@ -54,14 +60,15 @@ func (c PHPConfig) args() []string {
 
 // phpWorkerScript prints "ready", reads "<start> <until>" (unix seconds)
 // from stdin, then loops session_start / increment / session_write_close on
-// one session from start until until or an op budget, and prints one JSON
-// line.
+// one session from start until until or an op budget (sleeping the think
+// time in µs after each request), and prints one JSON line.
 // A lock failure is phpredis 5.3's "Acquire of session lock was not
 // successful" notice (its write is then refused); a write failure is
 // session_write_close returning false without one.
 const phpWorkerScript = `<?php
-[$_, $id, $key, $max] = $argv;
+[$_, $id, $key, $max, $think] = $argv;
 $max = (int)$max;
+$think = (int)$think;
 echo "ready\n";
 fflush(STDOUT);
 $go = fgets(STDIN);
@@ -85,6 +92,7 @@ while (microtime(true) < $until && ($max <= 0 || $ok + $lockfail + $writefail < 
     $w = session_write_close();
     $lat[] = intdiv(hrtime(true) - $t, 1000);
     if ($GLOBALS['lf']) { $lockfail++; } elseif (!$w) { $writefail++; } else { $ok++; }
+    if ($think > 0) { usleep($think); }
 }
 echo json_encode(['ok' => $ok, 'lockfail' => $lockfail, 'writefail' => $writefail,
     'messages' => array_keys($GLOBALS['msgs']), 'lat' => $lat]), "\n";
@@ -153,7 +161,7 @@ func StartPHPWorkers(ctx context.Context, php string, cfg PHPConfig, n int, id, 
 		return nil, err
 	}
 	for i := 0; i < n; i++ {
-		args := append(cfg.args(), script, id, key, strconv.Itoa(maxOps))
+		args := append(cfg.args(), script, id, key, strconv.Itoa(maxOps), strconv.FormatInt(cfg.Think.Microseconds(), 10))
 		cmd := exec.CommandContext(ctx, php, args...)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {

@@ -29,6 +29,7 @@ type benchFlags struct {
 	duration    time.Duration
 	sessions    int
 	phpWorkers  int
+	phpThink    time.Duration
 	payload     int
 	json        bool
 	verbose     bool
@@ -83,6 +84,7 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.DurationVar(&f.duration, "duration", 0, "length of each cell (default 2s unless --ops is set)")
 	fl.IntVar(&f.sessions, "sessions", 0, "session count for spread (10000), read (1000) and memory (100000)")
 	fl.IntVar(&f.phpWorkers, "php-workers", 4, "php processes in the mixed scenario")
+	fl.DurationVar(&f.phpThink, "php-think", 2*time.Millisecond, "pause of each php worker between requests in the mixed scenario (0: back to back)")
 	fl.IntVar(&f.payload, "payload", 1024, "size in bytes of the seed session")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per scenario (one line each) instead of a table")
 	fl.BoolVarP(&f.verbose, "verbose", "v", false, "log progress to stderr")
@@ -152,6 +154,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		Duration:     f.duration,
 		Sessions:     f.sessions,
 		PHPWorkers:   f.phpWorkers,
+		PHPThink:     phpThinkOption(f.phpThink),
 		PayloadBytes: f.payload,
 		Library:      bench.Library,
 		Codec:        bench.DefaultCodec(),
@@ -279,4 +282,13 @@ func runIncr(ctx context.Context, out io.Writer, url string, f benchFlags) error
 		return errors.New(msg)
 	}
 	return nil
+}
+
+// phpThinkOption maps the flag (0 = back to back) to bench.Options (0 =
+// default, negative = back to back).
+func phpThinkOption(d time.Duration) time.Duration {
+	if d <= 0 {
+		return -1
+	}
+	return d
 }
