@@ -187,12 +187,14 @@ type Store struct {
 
 // DefaultMaxFlushDelay is the rueidis MaxFlushDelay Open uses when the
 // option leaves it zero. All sessions share one pipelined connection per
-// server; with many sessions busy at once (each batch sends its own two
-// round trips) a short wait before each socket write lets the concurrent
-// batches' commands go out in one write instead of one write syscall each.
-// rueidis applies it only while several callers are waiting, so a lone
-// caller's latency is unchanged.
-const DefaultMaxFlushDelay = 20 * time.Microsecond
+// server; with many sessions busy at once a short wait before each socket
+// write lets the concurrent batches' commands go out in one write instead
+// of one write syscall each (and Redis reads them in one read). rueidis
+// applies it only while several callers are waiting, so a lone caller's
+// latency is unchanged. Measured with 64 writers over 10,000 sessions on 2
+// cores: 20 µs left ~0.7 write syscalls per operation; 80–150 µs cut that
+// to ~0.1 and client CPU per operation by a quarter.
+const DefaultMaxFlushDelay = 100 * time.Microsecond
 
 type waiter struct{ ch chan struct{} }
 
