@@ -373,19 +373,21 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 	return found, err
 }
 
-// Update runs fn on the session under the session lock and saves what fn
-// changed. fn sees the session as left by the operations before it (a new,
+// Update runs fn on the session and saves what fn changed, atomically
+// with respect to PHP's session lock: either as a lock-free batch (written
+// only while nobody holds the lock and the session is unchanged since fn
+// saw it) or under the lock (see Config.NoLockFree and docs/coordinator.md). fn sees the session as left by the operations before it (a new,
 // empty session when it does not exist yet). If fn returns an error or
 // panics, none of its changes are applied and the error is returned
 // (wrapped; errors.Is finds it). If nothing changed, only the TTL is
 // refreshed, as PHP's lazy_write does.
 //
-// fn may run more than once (when the lock was lost and the batch is
-// re-run), so it must not have side effects outside the session. The
-// *Session is valid only during fn. fn runs on the session's actor: it must
-// be quick (the lock is held while it runs, and PHP waits) and must not call
-// the Manager for the same session (that would wait for itself until ctx
-// ends).
+// fn may run more than once (when the session changed under a lock-free
+// batch, or the lock was lost, the batch is re-run), so it must not have
+// side effects outside the session. The *Session is valid only during fn.
+// fn runs on the session's actor: it must be quick (it delays the other
+// calls on the session, and under the lock PHP waits) and must not call the
+// Manager for the same session (that would wait for itself until ctx ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
 	_, _, err := m.do(ctx, "update", id, actor.Update, func(d actor.Doc, found bool) error {
 		return fn(&Session{s: d.(*doc).s, jf: m.jf, found: found})
@@ -393,7 +395,8 @@ func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) err
 	return err
 }
 
-// Set stores one variable under the session lock. value is a codec.Value
+// Set stores one variable (a one-line Update: atomic with respect to the
+// session lock). value is a codec.Value
 // or any Go value codec.MarshalValue accepts; for JSON fields a Go value is
 // stored as its JSON text.
 func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
@@ -408,8 +411,8 @@ func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
 	return err
 }
 
-// Save replaces the whole session with the variables of s, under the
-// session lock. s is not retained.
+// Save replaces the whole session with the variables of s (atomic with
+// respect to the session lock, like Update). s is not retained.
 func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 	if s == nil {
 		s = m.NewSession()
@@ -439,8 +442,8 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 	return err
 }
 
-// Delete removes one variable under the session lock and reports whether it
-// existed.
+// Delete removes one variable (atomic with respect to the session lock,
+// like Update) and reports whether it existed.
 func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
 	var existed bool
 	_, _, err := m.do(ctx, "delete", id, actor.Update, func(d actor.Doc, _ bool) error {

@@ -15,7 +15,8 @@
 // can be transiently negative: only a positive count promises another
 // message) or MaxBatch ops are pending. Reads at the head of the list are
 // served at once without the lock, from the memo (cache.Memo) or from
-// Store.Get and a decode. Everything else forms one locked batch:
+// Store.Get and a decode. Everything else forms one batch, lock-free where
+// possible (below), else locked:
 // LockAndRead, then each op in arrival order on a clone of the working copy
 // (an op whose fn fails or panics leaves no trace), reads inside the batch
 // see the ops before them, then one Commit: WriteData when the encoded
@@ -25,6 +26,18 @@
 // ops that arrive queue in the mailbox and form the next batch. When the
 // previous batch carried several ops and just ended, the actor lingers a
 // few microseconds (Linger) so that the callers it answered can rejoin.
+//
+// # Lock-free batches
+//
+// When the store implements CASStore and the memo holds the session's
+// bytes (fresh or stale), a batch that contains no Destroy skips the lock:
+// it applies its ops to the memo's copy and commits with
+// WriteIfUnlocked, which writes only while nobody holds the lock and the
+// session still holds those bytes. Held: the actor waits (WaitUnlocked)
+// and sends the same write again. Changed: the ops run again on the
+// current bytes; after maxConflicts changes without a holder in between
+// the batch takes the locked path. No lock is held, so no fairness pause
+// precedes such a batch. Settings.NoLockFree turns this off.
 //
 // A batch applies ops for at most MaxHold; the rest goes to the next batch.
 // A background renewer extends the lock while slow functions run. If the

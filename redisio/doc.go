@@ -38,6 +38,14 @@
 //	(Release)            (NOSCRIPT → EVAL, same 95 bytes)      (NOSCRIPT → EVAL, same 95 bytes)
 //	renew (Renew)        (never: phpredis has no renew)        EVALSHA renew: if GET L==tok then     same
 //	                                                           PEXPIRE L ms
+//	lock-free write      (none: phpredis always locks)         one round trip, one Lua script: if    ErrCrossSlot unless K and L share
+//	(WriteIfUnlocked)                                          EXISTS L {held} elseif GET K ≠        a slot (then as standalone)
+//	                                                           expected {changed, K} else SETEX/
+//	                                                           EXPIRE/DEL K (+ PTTL K barrier as
+//	                                                           for Commit)
+//	wait for release     sleep lock_wait_time, SET NX again    DoCache GET L, wait for its           same, on L's node
+//	(WaitUnlocked)                                             invalidation | timer | poll; never
+//	                                                           takes the lock
 //	unlocked read (Get)  GET K                                 DoCache GET K (0 round trips on hit)  same
 //	strict validation    EXISTS K                              EXISTS K                              EXISTS K
 //	unlocked destroy     DEL K                                 DEL K                                 DEL K

@@ -114,3 +114,39 @@ func ExampleStore_TryLockAndRead() {
 	}
 	defer s.Release(ctx, lock)
 }
+
+// A lock-free read-modify-write: read (cached), compute, and write only if
+// nobody holds the lock and the session still holds what was read — one
+// round trip, and PHP never waits for it. Held: wait for the release and
+// try again; Changed: recompute from the current bytes.
+func ExampleStore_WriteIfUnlocked() {
+	s, err := redisio.OpenURL("redis://127.0.0.1:6379", redisio.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer s.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	const id = "q3kd6n1bohf7m0s1ad0cfk1ls6"
+
+	data, err := s.Get(ctx, id)
+	if err != nil {
+		log.Fatal(err)
+	}
+	for {
+		updated := append(append([]byte(nil), data.Bytes...), `seen|b:1;`...)
+		res, err := s.WriteIfUnlocked(ctx, id, data, redisio.WriteData, updated)
+		switch {
+		case err != nil:
+			log.Fatal(err) // ErrCrossSlot on a Cluster whose slots split the keys
+		case res.Applied:
+			return
+		case res.Held:
+			if err := s.WaitUnlocked(ctx, id); err != nil {
+				log.Fatal(err) // ErrLockTimeout names the holder
+			}
+		case res.Changed:
+			data = res.Current
+		}
+	}
+}
