@@ -212,7 +212,6 @@ func (s *Store) WaitUnlocked(ctx context.Context, id string) error {
 		return ErrClosed
 	}
 	lk := s.LockKey(id)
-	start := time.Now()
 	var w *waiter
 	if s.tracking {
 		w = s.addWaiter(lk)
@@ -221,11 +220,6 @@ func (s *Store) WaitUnlocked(ctx context.Context, id string) error {
 	deadline := time.NewTimer(s.cfg.LockTimeout)
 	defer deadline.Stop()
 	var timer *time.Timer
-	defer func() {
-		if timer != nil {
-			timer.Stop()
-		}
-	}()
 	for {
 		if err := ctx.Err(); err != nil {
 			return s.timeoutError(ctx, id, lk, "", 0, err)
@@ -237,38 +231,14 @@ func (s *Store) WaitUnlocked(ctx context.Context, id string) error {
 		if !found {
 			return nil
 		}
-		sleep := s.cfg.PollInterval
-		if pttl >= 0 && pttl+time.Millisecond < sleep {
-			sleep = pttl + time.Millisecond
-		}
-		if timer == nil {
-			timer = time.NewTimer(sleep)
-		} else {
-			timer.Reset(sleep)
-		}
-		var wch chan struct{}
-		if w != nil {
-			wch = w.ch
-		}
-		if s.waitHook != nil {
-			s.waitHook(id, holder)
-		}
-		s.st.waits.Add(1)
-		select {
-		case <-wch:
-			s.st.wakeInv.Add(1)
-		case <-timer.C:
-			s.st.wakeTimer.Add(1)
-		case <-deadline.C:
+		switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline.C); {
+		case err == nil:
+		case errors.Is(err, ErrClosed):
+			return err
+		case errors.Is(err, errDeadline):
 			return s.timeoutError(ctx, id, lk, holder, pttl, nil)
-		case <-ctx.Done():
-			return s.timeoutError(ctx, id, lk, holder, pttl, ctx.Err())
-		}
-		if s.closed.Load() {
-			return ErrClosed
-		}
-		if time.Since(start) > s.cfg.LockTimeout {
-			return s.timeoutError(ctx, id, lk, holder, pttl, nil)
+		default:
+			return s.timeoutError(ctx, id, lk, holder, pttl, err)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package redisio
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,24 +191,7 @@ func TestWriteIfUnlockedWithPHP(t *testing.T) {
 	cfg := testenv.PHPSession{Addr: r.Addr, Locking: true, LockRetries: 40000, LockWaitTime: 250}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var wg sync.WaitGroup
-	phpOK := make([]int, phpProcs)
-	phpErr := make([]error, phpProcs)
-	for p := 0; p < phpProcs; p++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			out, _, err := testenv.RunPHP(ctx, t, cfg, phpIncr, id, strconv.Itoa(phpEach))
-			if err != nil {
-				phpErr[p] = err
-				return
-			}
-			if strings.Contains(out, "FAIL") {
-				phpErr[p] = fmt.Errorf("php: %s", out)
-			}
-			_, _ = fmt.Sscanf(out[strings.LastIndex(out, "done"):], "done %d", &phpOK[p])
-		}()
-	}
+	waitPHP := startPHPIncrs(ctx, t, cfg, phpProcs, phpEach, id)
 	var phpDone atomic.Bool
 	var goCount atomic.Int64
 	goErr := make(chan error, goRout)
@@ -231,19 +213,15 @@ func TestWriteIfUnlockedWithPHP(t *testing.T) {
 			}
 		}()
 	}
-	wg.Wait()
+	total, phpErrs := waitPHP()
 	phpDone.Store(true)
 	gwg.Wait()
 	close(goErr)
 	for err := range goErr {
 		t.Errorf("go: %v", err)
 	}
-	total := 0
-	for p := range phpProcs {
-		if phpErr[p] != nil {
-			t.Errorf("php %d: %v", p, phpErr[p])
-		}
-		total += phpOK[p]
+	for _, err := range phpErrs {
+		t.Error(err)
 	}
 	st := s.Stats()
 	want := total + int(goCount.Load())

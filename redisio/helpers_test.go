@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -93,4 +95,40 @@ func counterIn(t testing.TB, r *testenv.Redis, key string) int {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// startPHPIncrs starts procs php processes, each incrementing id's counter
+// each times with phpIncr. wait returns the increments PHP reported and the
+// processes' errors (a failed request is an error).
+func startPHPIncrs(ctx context.Context, t *testing.T, cfg testenv.PHPSession, procs, each int, id string) (wait func() (total int, errs []error)) {
+	var wg sync.WaitGroup
+	ok := make([]int, procs)
+	perr := make([]error, procs)
+	for p := 0; p < procs; p++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out, _, err := testenv.RunPHP(ctx, t, cfg, phpIncr, id, strconv.Itoa(each))
+			if err != nil {
+				perr[p] = err
+				return
+			}
+			if strings.Contains(out, "FAIL") {
+				perr[p] = fmt.Errorf("php: %s", out)
+			}
+			_, _ = fmt.Sscanf(out[strings.LastIndex(out, "done"):], "done %d", &ok[p])
+		}()
+	}
+	return func() (int, []error) {
+		wg.Wait()
+		total := 0
+		var errs []error
+		for p := range procs {
+			if perr[p] != nil {
+				errs = append(errs, fmt.Errorf("php %d: %w", p, perr[p]))
+			}
+			total += ok[p]
+		}
+		return total, errs
+	}
 }

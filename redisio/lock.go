@@ -226,40 +226,60 @@ func (s *Store) lockAndReadOpt(ctx context.Context, id string, wait bool, tok st
 			s.abandon(lk, tok, lost)
 			return nil, Data{}, &HolderError{Err: ErrLockHeld, ID: id, Holder: holder, PTTL: pttl}
 		}
-		sleep := s.cfg.PollInterval
-		if pttl >= 0 && pttl+time.Millisecond < sleep {
-			sleep = pttl + time.Millisecond
-		}
-		if timer == nil {
-			timer = time.NewTimer(sleep)
-		} else {
-			timer.Reset(sleep)
-		}
-		var wch chan struct{}
-		if w != nil {
-			wch = w.ch
-		}
-		if s.waitHook != nil {
-			s.waitHook(id, holder)
-		}
-		s.st.waits.Add(1)
-		select {
-		case <-wch:
-			s.st.wakeInv.Add(1)
-		case <-timer.C:
-			s.st.wakeTimer.Add(1)
-		case <-deadline:
+		switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline); {
+		case err == nil:
+		case errors.Is(err, ErrClosed):
+			return nil, Data{}, err
+		case errors.Is(err, errDeadline):
 			s.abandon(lk, tok, lost)
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
-		case <-ctx.Done():
+		default:
 			s.abandon(lk, tok, lost)
-			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, ctx.Err())
+			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, err)
 		}
-		if s.closed.Load() {
-			return nil, Data{}, ErrClosed
-		}
-		timer.Stop() // Go ≥ 1.23: Stop/Reset leave no stale tick behind
 	}
+}
+
+// errDeadline: the LockTimeout deadline passed during a wait.
+var errDeadline = errors.New("lock timeout deadline")
+
+// sleepUntilRelease waits for the next reason to look at a held lock
+// again: the lock key's invalidation (w, when tracking), a timer at the
+// lock's PTTL or the safety poll (*timer, reused across calls), the
+// LockTimeout deadline (errDeadline), ctx (its error) or Close (ErrClosed).
+func (s *Store) sleepUntilRelease(ctx context.Context, timer **time.Timer, w *waiter, id, holder string, pttl time.Duration, deadline <-chan time.Time) error {
+	sleep := s.cfg.PollInterval
+	if pttl >= 0 && pttl+time.Millisecond < sleep {
+		sleep = pttl + time.Millisecond
+	}
+	if *timer == nil {
+		*timer = time.NewTimer(sleep)
+	} else {
+		(*timer).Reset(sleep)
+	}
+	defer (*timer).Stop() // Go ≥ 1.23: Stop/Reset leave no stale tick behind
+	var wch chan struct{}
+	if w != nil {
+		wch = w.ch
+	}
+	if s.waitHook != nil {
+		s.waitHook(id, holder)
+	}
+	s.st.waits.Add(1)
+	select {
+	case <-wch:
+		s.st.wakeInv.Add(1)
+	case <-(*timer).C:
+		s.st.wakeTimer.Add(1)
+	case <-deadline:
+		return errDeadline
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	return nil
 }
 
 // adopt takes over a lock found holding our token: it confirms ownership

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -51,24 +50,7 @@ func TestMutualExclusionPHPAndGo(t *testing.T) {
 				LockRetries: 40000, LockWaitTime: 250}
 			ctx, cancel := context.WithTimeout(context.Background(), 45*time.Second)
 			defer cancel()
-			var wg sync.WaitGroup
-			phpOK := make([]int, phpProcs)
-			phpErr := make([]error, phpProcs)
-			for p := 0; p < phpProcs; p++ {
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					out, _, err := testenv.RunPHP(ctx, t, cfg, phpIncr, id, strconv.Itoa(phpEach))
-					if err != nil {
-						phpErr[p] = err
-						return
-					}
-					if strings.Contains(out, "FAIL") {
-						phpErr[p] = fmt.Errorf("php: %s", out)
-					}
-					_, _ = fmt.Sscanf(out[strings.LastIndex(out, "done"):], "done %d", &phpOK[p])
-				}()
-			}
+			waitPHP := startPHPIncrs(ctx, t, cfg, phpProcs, phpEach, id)
 			// Go keeps incrementing until every PHP process has finished, so
 			// both sides really contend for the lock.
 			var phpDone atomic.Bool
@@ -92,7 +74,7 @@ func TestMutualExclusionPHPAndGo(t *testing.T) {
 				}()
 			}
 			before, _ := testenv.CommandCalls(r.Addr)
-			wg.Wait()
+			total, phpErrs := waitPHP()
 			phpDone.Store(true)
 			gwg.Wait()
 			close(goErr)
@@ -100,12 +82,8 @@ func TestMutualExclusionPHPAndGo(t *testing.T) {
 				t.Errorf("go: %v", err)
 			}
 			after, _ := testenv.CommandCalls(r.Addr)
-			total := 0
-			for p := range phpProcs {
-				if phpErr[p] != nil {
-					t.Errorf("php %d: %v", p, phpErr[p])
-				}
-				total += phpOK[p]
+			for _, err := range phpErrs {
+				t.Error(err)
 			}
 			want := total + int(goCount.Load())
 			if got := counterIn(t, r, s.Key(id)); got != want {
