@@ -675,7 +675,9 @@ func (a *sessionActor) canLockFree() (CASStore, *cache.Entry[Doc]) {
 	if !ok {
 		return nil, nil
 	}
-	e, _ := a.env.Memo.Get(a.id)
+	// Peek: a successful batch stores its result right after (PutStale),
+	// which marks the entry used.
+	e, _ := a.env.Memo.Peek(a.id)
 	if e == nil {
 		return nil, nil
 	}

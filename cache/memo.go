@@ -100,6 +100,19 @@ func (m *Memo[V]) Get(id string) (e *Entry[V], fresh bool) {
 	return e, fresh
 }
 
+// Peek is Get without marking the entry recently used and without
+// counting a hit or a miss (for a caller that stores the entry again right
+// after, which marks it).
+func (m *Memo[V]) Peek(id string) (e *Entry[V], fresh bool) {
+	m.mu.Lock()
+	s, ok := m.lru.Peek(id)
+	m.mu.Unlock()
+	if !ok {
+		return nil, false
+	}
+	return s.e, !s.stale
+}
+
 // Seq returns the current invalidation sequence number; pass it to Put.
 func (m *Memo[V]) Seq() uint64 {
 	m.mu.Lock()

@@ -132,3 +132,22 @@ func TestMemoPutStale(t *testing.T) {
 		t.Fatal("Put after PutStale: want fresh")
 	}
 }
+
+func TestPeekDoesNotTouchRecencyOrStats(t *testing.T) {
+	m := New[int](2, 0)
+	m.Put("a", &Entry[int]{Value: 1, Found: true}, m.Seq())
+	m.Put("b", &Entry[int]{Value: 2, Found: true}, m.Seq())
+	if e, fresh := m.Peek("a"); e == nil || e.Value != 1 || !fresh {
+		t.Fatalf("Peek(a) = %v, %v", e, fresh)
+	}
+	if e, _ := m.Peek("zz"); e != nil {
+		t.Fatal("Peek of a missing id")
+	}
+	m.Put("c", &Entry[int]{Value: 3, Found: true}, m.Seq()) // evicts the least recently used: a (Peek did not touch it)
+	if e, _ := m.Peek("a"); e != nil {
+		t.Fatal("a should have been evicted")
+	}
+	if hits, misses, stale := m.Stats(); hits+misses+stale != 0 {
+		t.Fatalf("Peek counted: %d %d %d", hits, misses, stale)
+	}
+}
