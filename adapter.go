@@ -133,6 +133,11 @@ func (a storeAdapter) WriteIfUnlocked(ctx context.Context, id string, expect act
 		Current: actor.Data{Bytes: r.Current.Bytes, Found: r.Current.Found}}, nil
 }
 
+func (a storeAdapter) GetUntracked(ctx context.Context, id string) (actor.Data, error) {
+	d, err := a.s.GetUntracked(ctx, id)
+	return actor.Data{Bytes: d.Bytes, Found: d.Found}, err
+}
+
 func (a storeAdapter) WaitUnlocked(ctx context.Context, id string) error {
 	return a.s.WaitUnlocked(ctx, id)
 }

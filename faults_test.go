@@ -14,10 +14,11 @@ import (
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
-// A slow Update fn keeps the lock: the lock is renewed while fn runs.
+// A slow Update fn keeps the lock: the lock is renewed while fn runs (a
+// locked batch; a lock-free one holds no lock).
 func TestSlowUpdateRenewsLock(t *testing.T) {
 	r := testenv.StartRedis(t)
-	m := openTest(t, r, phpsession.Config{LockExpiry: 300 * time.Millisecond})
+	m := openTest(t, r, phpsession.Config{LockExpiry: 300 * time.Millisecond, NoLockFree: true})
 	ctx := context.Background()
 	runs := 0
 	err := m.Update(ctx, "slow", func(s *phpsession.Session) error {

@@ -25,7 +25,7 @@ func TestLockFreeConflictReruns(t *testing.T) {
 		},
 	}})
 	ctx := context.Background()
-	require.NoError(t, m.Set(ctx, "cf", "n", 1)) // the memo now knows the session
+	require.NoError(t, m.Set(ctx, "cf", "n", 1)) // lock-free too: read, then the script
 	inside := make(chan struct{})
 	written := make(chan struct{})
 	var runs atomic.Int32
@@ -53,7 +53,8 @@ func TestLockFreeConflictReruns(t *testing.T) {
 	st := m.Stats()
 	require.EqualValues(t, 1, st.Conflicts)
 	require.EqualValues(t, 1, conflicts.Load())
-	require.EqualValues(t, 1, st.LockFreeBatches)
+	require.EqualValues(t, 2, st.LockFreeBatches, "the Set and the Update")
+	require.EqualValues(t, 2, st.Batches)
 	require.Zero(t, st.LockLostRetries)
 }
 
@@ -98,7 +99,8 @@ func TestLockFreeWaitsForHolder(t *testing.T) {
 	require.Equal(t, "n|i:51;", r.MustDo("GET", "PHPREDIS_SESSION:wh"))
 	st := m.Stats()
 	require.EqualValues(t, 1, st.LockWaits)
-	require.EqualValues(t, 1, st.LockFreeBatches, "the Update (the first Set took the lock: nothing was known of the session)")
+	require.EqualValues(t, 2, st.LockFreeBatches, "the Set (which read the unknown session first) and the Update")
+	require.EqualValues(t, 2, st.Batches)
 }
 
 // NoLockFree: every batch takes the lock.
@@ -112,4 +114,38 @@ func TestNoLockFree(t *testing.T) {
 	st := m.Stats()
 	require.EqualValues(t, 3, st.Batches)
 	require.Zero(t, st.LockFreeBatches)
+}
+
+// A session the process has never seen, written while PHP holds its lock:
+// the first batch reads it without the lock, waits for the release and
+// applies on top of PHP's write; Go never takes the lock.
+func TestLockFreeFirstWriteWaitsForHolder(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	r.MustDo("SET", "PHPREDIS_SESSION:fw", "n|i:1;")
+	r.MustDo("SET", "PHPREDIS_SESSION:fw_LOCK", "php|holder", "PX", "60000")
+	before, err := testenv.CommandCalls(r.Addr)
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() {
+		done <- m.Update(ctx, "fw", func(s *phpsession.Session) error {
+			var n int
+			if _, err := s.Unmarshal("n", &n); err != nil {
+				return err
+			}
+			return s.Set("n", n+1)
+		})
+	}()
+	for m.Stats().Conflicts == 0 {
+		runtime.Gosched()
+	}
+	r.MustDo("SET", "PHPREDIS_SESSION:fw", "n|i:7;")
+	r.MustDo("DEL", "PHPREDIS_SESSION:fw_LOCK")
+	require.NoError(t, <-done)
+	require.Equal(t, "n|i:8;", r.MustDo("GET", "PHPREDIS_SESSION:fw"))
+	after, err := testenv.CommandCalls(r.Addr)
+	require.NoError(t, err)
+	require.Equal(t, before["set"]+1, after["set"], "only this test's own SET of the data: Go never tried SET NX on the lock")
+	require.EqualValues(t, 1, m.Stats().LockFreeBatches)
 }

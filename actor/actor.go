@@ -55,8 +55,10 @@ type sessionActor struct {
 	lastRelease time.Time // when our last lock was released (Commit returned)
 	// lastBatchEnd: when the last batch (locked or lock-free) committed.
 	lastBatchEnd time.Time
-	// lockFreeOff: the store cannot commit this session without the lock.
-	lockFreeOff bool
+	// lockFreeOff: the store cannot commit this session without the lock
+	// (known once lockFreeChecked).
+	lockFreeOff     bool
+	lockFreeChecked bool
 	// cancelBatch cancels the current batch's LockTimeout context.
 	cancelBatch context.CancelFunc
 	busySince   time.Time // start of the current stretch without a free gap
@@ -208,7 +210,7 @@ func (a *sessionActor) flush(final bool) {
 // path: it holds no lock, so it needs no pause for PHP before it. (Cheap:
 // the memo is consulted by the batch itself.)
 func (a *sessionActor) lockFreeLikely() bool {
-	if a.set.NoLockFree || a.env.Memo == nil || a.lockFreeOff || !a.committed.known {
+	if a.set.NoLockFree || a.lockFreeOff || !a.committed.known {
 		return false
 	}
 	if _, ok := a.env.Store.(CASStore); !ok {
@@ -664,27 +666,30 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base Data, mode 
 // progress against writers that do not lock).
 const maxConflicts = 8
 
-// canLockFree reports whether the next batch may try the lock-free path:
-// the store supports it for this session and the memo knows the session's
-// bytes (possibly stale: the script checks them).
+// canLockFree reports whether the next batch may try the lock-free path
+// (the store supports it for this session), with the memo's entry of the
+// session if it has one (possibly stale: the script checks it).
 func (a *sessionActor) canLockFree() (CASStore, *cache.Entry[Doc]) {
-	if a.set.NoLockFree || a.env.Memo == nil || a.lockFreeOff {
+	if a.set.NoLockFree || a.lockFreeOff {
 		return nil, nil
 	}
 	cs, ok := a.env.Store.(CASStore)
 	if !ok {
 		return nil, nil
 	}
+	if !a.lockFreeChecked {
+		a.lockFreeChecked = true
+		if !cs.CanWriteIfUnlocked(a.id) {
+			a.lockFreeOff = true // the answer depends only on the id
+			return nil, nil
+		}
+	}
+	if a.env.Memo == nil {
+		return cs, nil
+	}
 	// Peek: a successful batch stores its result right after (PutStale),
 	// which marks the entry used.
 	e, _ := a.env.Memo.Peek(a.id)
-	if e == nil {
-		return nil, nil
-	}
-	if !cs.CanWriteIfUnlocked(a.id) {
-		a.lockFreeOff = true // the answer depends only on the id
-		return nil, nil
-	}
 	return cs, e
 }
 
@@ -705,8 +710,25 @@ func (a *sessionActor) lockFree(bounded func() context.Context, batch []*Op) (us
 	if cs == nil {
 		return 0, false, nil
 	}
-	expect := Data{Bytes: e.Raw, Found: e.Found}
-	base := e.Value
+	var (
+		expect Data
+		base   Doc
+	)
+	if e != nil {
+		expect, base = Data{Bytes: e.Raw, Found: e.Found}, e.Value
+	} else {
+		// Nothing known of the session: read it (no lock; the script
+		// checks that it is still what we read).
+		d, err := cs.GetUntracked(a.env.Ctx, a.id)
+		if err != nil {
+			return 0, false, nil // the locked path reads (and reports) again
+		}
+		doc, err := a.decode(d)
+		if err != nil {
+			return 0, false, nil // the locked path reports it
+		}
+		expect, base = d, doc
+	}
 	conflicts := 0
 	waited := false
 	heldBefore := false // the last refusal was a held lock

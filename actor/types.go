@@ -29,10 +29,10 @@
 //
 // # Lock-free batches
 //
-// When the store implements CASStore and the memo holds the session's
-// bytes (fresh or stale), a batch that contains no Destroy skips the lock:
-// it applies its ops to the memo's copy and commits with
-// WriteIfUnlocked, which writes only while nobody holds the lock and the
+// When the store implements CASStore, a batch that contains no Destroy
+// skips the lock: it applies its ops to the memo's copy of the session
+// (fresh or stale; without one it reads the session with GetUntracked
+// first) and commits with WriteIfUnlocked, which writes only while nobody holds the lock and the
 // session still holds those bytes. Held: the actor waits (WaitUnlocked)
 // and sends the same write again. Changed: the ops run again on the
 // current bytes; after maxConflicts changes without a holder in between
@@ -190,6 +190,9 @@ type CASStore interface {
 	// WaitUnlocked waits until nobody holds the lock (without taking it),
 	// until ctx ends or the store's lock timeout.
 	WaitUnlocked(ctx context.Context, id string) error
+	// GetUntracked reads the session without the lock and without arming
+	// any client-side cache (the batch is about to write it).
+	GetUntracked(ctx context.Context, id string) (Data, error)
 }
 
 // Errors reported by the actor. Store adapters wrap their own lost-lock

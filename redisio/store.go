@@ -615,6 +615,17 @@ func (s *Store) Get(ctx context.Context, id string) (Data, error) {
 	return toData(res)
 }
 
+// GetUntracked is a plain GET of the session data: it neither uses nor
+// arms the client-side cache. For a caller about to write the key (our own
+// write would invalidate a tracked copy at once, and Commit or
+// WriteIfUnlocked would then need their read-your-own-writes barrier).
+func (s *Store) GetUntracked(ctx context.Context, id string) (Data, error) {
+	if s.closed.Load() {
+		return Data{}, ErrClosed
+	}
+	return toData(s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build()))
+}
+
 // GetCached is Get that also reports whether the answer came from the
 // client-side cache.
 func (s *Store) GetCached(ctx context.Context, id string) (d Data, hit bool, err error) {

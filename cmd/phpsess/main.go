@@ -2,8 +2,8 @@
 // sessions stored in Redis by phpredis.
 //
 //	get ID [KEY]            show a session with PHP types, or as lossless JSON
-//	set ID KEY VALUE        set a variable, under the session lock
-//	del ID [KEY]            delete a session or a variable, under the lock
+//	set ID KEY VALUE        set a variable (atomic w.r.t. the session lock)
+//	del ID [KEY]            delete a session or a variable (atomic w.r.t. the lock)
 //	ls                      list sessions: size, TTL, lock holder (SCAN)
 //	locks                   list held locks; find stale ones
 //	unlock ID --force       break a stale lock

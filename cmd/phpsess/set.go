@@ -36,7 +36,7 @@ func newSetCmd() *cobra.Command {
 	)
 	c := &cobra.Command{
 		Use:   "set ID KEY VALUE",
-		Short: "Set one session variable, under the session lock",
+		Short: "Set one session variable, atomically with respect to the session lock",
 		Long: `set stores VALUE in variable KEY of session ID through the phpsession
 coordinator: it takes the session's lock exactly as phpredis does (waiting
 up to --lock-timeout while PHP holds it), reads, changes the one variable,
@@ -145,7 +145,7 @@ func newDelCmd() *cobra.Command {
 	var mo managerOpts
 	c := &cobra.Command{
 		Use:   "del ID [KEY]",
-		Short: "Delete a session, or one variable of it, under the session lock",
+		Short: "Delete a session, or one variable of it, atomically with respect to the session lock",
 		Long: `del ID deletes the whole session (like PHP's session_destroy()); del ID KEY
 removes one variable (like unset($_SESSION[KEY])). Both go through the
 phpsession coordinator and take the session's lock as phpredis does, so a
