@@ -7,6 +7,7 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
+	"sync/atomic"
 	"time"
 
 	"github.com/phpsession/phpsession"
@@ -25,9 +26,10 @@ func ExampleOpenURL() {
 	defer m.Close(context.Background())
 }
 
-// Update is the lock-and-modify block: fn runs under the session lock (PHP
-// waits), its changes are saved when it returns nil, and concurrent updates
-// of one session share one lock acquisition and one write.
+// Update is the read-modify-write block: its changes are saved when fn
+// returns nil, atomically with respect to PHP's session lock (written only
+// while PHP holds no lock and the session is unchanged since fn saw it; fn
+// re-runs otherwise), and concurrent updates of one session share one write.
 func ExampleManager_Update() {
 	var m *phpsession.Manager // from OpenURL
 	ctx := context.Background()
@@ -41,6 +43,32 @@ func ExampleManager_Update() {
 	if errors.Is(err, phpsession.ErrLockTimeout) {
 		log.Print("PHP held the session lock too long")
 	}
+}
+
+// Metrics and Stats show how batches went: how many were written without
+// the lock, and how often PHP's lock or a concurrent change made one wait or
+// re-run. Config.NoLockFree makes every batch take the lock instead.
+func ExampleMetrics() {
+	var held, changed atomic.Int64
+	m, err := phpsession.OpenURL("redis://127.0.0.1:6379/0", phpsession.Config{
+		Metrics: &phpsession.Metrics{
+			Conflict: func(lockHeld bool) {
+				if lockHeld {
+					held.Add(1) // PHP held the lock: the batch waits for it
+				} else {
+					changed.Add(1) // the session changed: the batch re-runs
+				}
+			},
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	// ... serve requests ...
+	st := m.Stats()
+	log.Printf("%d of %d batches lock-free; waited for PHP %d times, re-ran %d times",
+		st.LockFreeBatches, st.Batches, held.Load(), changed.Load())
 }
 
 // Get reads without the lock, from the client-side-cached, decoded session:
