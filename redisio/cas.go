@@ -126,7 +126,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		if !barrier {
 			return []rueidis.Completed{c}
 		}
-		return []rueidis.Completed{c, s.c.B().Pttl().Key(k).Build()}
+		return []rueidis.Completed{c, s.c.B().Pttl().Key(k).Build().Pin()}
 	}
 	// The read-your-own-writes barrier, as in Commit.
 	barrier := mode != WriteNone && s.mayHoldCached(k)
@@ -145,7 +145,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		return s.reconcileCAS(ctx, id, expect, mode, err)
 	}
 	if !barrier && mode != WriteNone && s.mayHoldCached(k) {
-		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build()).Error()
+		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
 	}
 	if len(arr) == 0 {
 		return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: empty reply")
@@ -188,7 +188,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode WriteMode, cause error) (CASResult, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	cur, err := toData(s.c.Do(rctx, s.c.B().Get().Key(s.Key(id)).Build()))
+	cur, err := toData(s.c.Do(rctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
 	if err != nil {
 		s.st.unknown.Add(1)
 		return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, err)

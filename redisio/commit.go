@@ -160,7 +160,7 @@ func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep, sha, barr
 		return []rueidis.Completed{script}
 	}
 	// PTTL on the data key is the read-your-own-writes barrier.
-	return []rueidis.Completed{script, s.c.B().Pttl().Key(k).Build()}
+	return []rueidis.Completed{script, s.c.B().Pttl().Key(k).Build().Pin()}
 }
 
 func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data []byte, keep bool) (CommitResult, error) {
@@ -189,7 +189,7 @@ func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data 
 	if !barrier && s.mayHoldCached(k) {
 		// A cached read of k was sent while the script was in flight: it
 		// may have cached the old value. Wait for our invalidation.
-		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build()).Error()
+		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
 	}
 	return s.scriptResult(l, mode, keep, n, sent)
 }
@@ -213,7 +213,7 @@ func (s *Store) scriptResult(l *Lock, mode WriteMode, keep bool, n int64, sent t
 func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, data []byte, keep bool, cause error) (CommitResult, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build()).ToString()
+	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if err != nil && !rueidis.IsRedisNil(err) {
 		s.cfg.Logger.Warn("redisio: commit outcome unknown", "key", l.Key, "error", cause, "reconcile_error", err)
 		return CommitResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, l.ID, cause, err)
@@ -276,7 +276,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 				}
 			}
 			first = false
-			return s.c.DoMulti(ctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build())
+			return s.c.DoMulti(ctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
 		})
 		err := rs[0].Error()
 		if errors.Is(err, ErrLockLost) { // refused attempts only: nothing written
@@ -292,7 +292,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 				// been applied.
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership check after the error: %v)", ErrOutcomeUnknown, l.ID, err, rerr)
 			}
-			rs = s.c.DoMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build())
+			rs = s.c.DoMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
 			cancel()
 			if err2 := rs[0].Error(); err2 != nil {
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, err, err2)

@@ -64,6 +64,15 @@
 // script ran. SET NX is never retried blindly, and nothing is reported as
 // written unless Redis acknowledged it (see Commit and ErrOutcomeUnknown).
 //
+// # Pinned read commands
+//
+// rueidis retries read-only commands (GET, PTTL, EXISTS, cached GETs) on a
+// new connection after a connection error, and recycles a command's memory
+// once it got its reply; the dead connection's writer goroutine may still
+// be reading that command then (a data race the race detector reports
+// under CLIENT KILL, and the kind of crash of rueidis issue #702). The
+// Store builds those commands with Pin(), so they are never recycled.
+//
 // # Why one connection
 //
 // Open sets PipelineMultiplex -1: one pipelined connection per server, with

@@ -336,7 +336,7 @@ func (s *Store) timeoutError(ctx context.Context, id, lk, holder string, pttl ti
 // our connection so its deletion wakes us.
 func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, pttl time.Duration, found bool, err error) {
 	if wait && s.tracking {
-		res := s.c.DoCache(ctx, s.c.B().Get().Key(lk).Cache(), time.Hour)
+		res := s.c.DoCache(ctx, s.c.B().Get().Key(lk).Cache().Pin(), time.Hour)
 		tok, err = res.ToString()
 		if rueidis.IsRedisNil(err) {
 			return "", 0, false, nil
@@ -374,11 +374,11 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 				// this connection, so later changes by others are reported
 				// through OnInvalidate (and our Commit needs its barrier).
 				s.armBegin(k)
-				rs := s.c.DoMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build())
+				rs := s.c.DoMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build().Pin())
 				s.armEnd(k)
 				return []rueidis.RedisResult{rs[0], rs[2]}
 			}
-			return s.c.DoMulti(ctx, set(), s.c.B().Get().Key(k).Build())
+			return s.c.DoMulti(ctx, set(), s.c.B().Get().Key(k).Build().Pin())
 		})
 		err := rs[0].Error()
 		switch {
@@ -428,7 +428,7 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lock, Data, bool, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build()).ToString()
+	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if err != nil && !rueidis.IsRedisNil(err) {
 		s.cfg.Logger.Warn("redisio: lock state unknown after SET NX error; the lock, if ours, expires by itself",
 			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
@@ -458,10 +458,10 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Data, error) {
 	k := s.Key(id)
 	if !s.tracking {
-		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
+		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build().Pin()))
 	}
 	if !barrier {
-		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
+		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build().Pin()))
 	}
 	// Reads go through DoCache so that Redis tracks the key for us (OPTIN):
 	// OnInvalidate then reports later changes of what we returned.
@@ -475,7 +475,7 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 		}
 		// Cache hit: send a keyed command to the data key's node; its reply
 		// comes after any invalidation Redis queued for us before it.
-		if err := s.c.Do(ctx, s.c.B().Pttl().Key(k).Build()).Error(); err != nil {
+		if err := s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error(); err != nil {
 			return Data{}, fmt.Errorf("redisio: PTTL: %w", err)
 		}
 	}
@@ -545,7 +545,7 @@ func (s *Store) cachedGet(ctx context.Context, k string) rueidis.RedisResult {
 	s.armBegin(k)
 	defer s.armEnd(k)
 	for i := 0; ; i++ {
-		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache(), s.cfg.CacheTTL)
+		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache().Pin(), s.cfg.CacheTTL)
 		if i < 2 && errors.Is(res.Error(), rueidis.ErrDoCacheAborted) && ctx.Err() == nil {
 			continue
 		}
@@ -628,7 +628,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 	// The script may or may not have run: look at the lock.
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	v, gerr := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build()).ToString()
+	v, gerr := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if gerr != nil && !rueidis.IsRedisNil(gerr) {
 		s.cfg.Logger.Warn("redisio: lock release outcome unknown; the lock, if still ours, expires by itself",
 			"key", l.Key, "token", l.Token, "error", err, "reconcile_error", gerr)

@@ -610,7 +610,7 @@ func (s *Store) Get(ctx context.Context, id string) (Data, error) {
 	if s.tracking {
 		res = s.cachedGet(ctx, s.Key(id))
 	} else {
-		res = s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build())
+		res = s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin())
 	}
 	return toData(res)
 }
@@ -623,7 +623,7 @@ func (s *Store) GetUntracked(ctx context.Context, id string) (Data, error) {
 	if s.closed.Load() {
 		return Data{}, ErrClosed
 	}
-	return toData(s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build()))
+	return toData(s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
 }
 
 // GetCached is Get that also reports whether the answer came from the
@@ -658,7 +658,7 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	n, err := s.c.Do(ctx, s.c.B().Exists().Key(s.Key(id)).Build()).AsInt64()
+	n, err := s.c.Do(ctx, s.c.B().Exists().Key(s.Key(id)).Build().Pin()).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: EXISTS: %w", err)
 	}
@@ -675,7 +675,7 @@ func (s *Store) Destroy(ctx context.Context, id string) (bool, error) {
 	k := s.Key(id)
 	// PTTL behind the DEL: a Get after Destroy returns does not see the
 	// deleted value from the client-side cache.
-	rs := s.c.DoMulti(ctx, s.c.B().Del().Key(k).Build(), s.c.B().Pttl().Key(k).Build())
+	rs := s.c.DoMulti(ctx, s.c.B().Del().Key(k).Build(), s.c.B().Pttl().Key(k).Build().Pin())
 	n, err := rs[0].AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: DEL: %w", err)
@@ -707,7 +707,7 @@ func (s *Store) LockHolder(ctx context.Context, id string) (token string, pttl t
 }
 
 func (s *Store) lockHolderKey(ctx context.Context, lk string) (token string, pttl time.Duration, held bool, err error) {
-	rs := s.c.DoMulti(ctx, s.c.B().Get().Key(lk).Build(), s.c.B().Pttl().Key(lk).Build())
+	rs := s.c.DoMulti(ctx, s.c.B().Get().Key(lk).Build().Pin(), s.c.B().Pttl().Key(lk).Build().Pin())
 	token, err = rs[0].ToString()
 	if rueidis.IsRedisNil(err) {
 		return "", 0, false, nil
