@@ -102,3 +102,52 @@ func TestSerializablePayloadNumbering(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// A repeated key inside a Serializable payload overwrote a value that
+// still took a number (PHP numbers every value it reads). Re-encoding from
+// the values must not keep the payload's text while numbering what follows
+// by the decoded payload: the payload is re-encoded, and references after
+// it follow (found by FuzzDecodeValue).
+func TestSerializablePayloadWithRepeatedKey(t *testing.T) {
+	// numbers: outer=1, C "0"=2, payload array=3, b:0=4 (overwritten), i:0=5, C "00000000"=6
+	in := `a:3:{i:0;C:1:"0":22:{a:2:{i:1;b:0;i:1;i:0;}}i:1;C:8:"00000000":0:{}i:2;r:6;}`
+	want := `a:3:{i:0;C:1:"0":14:{a:1:{i:1;i:0;}}i:1;C:8:"00000000":0:{}i:2;r:5;}`
+	v, err := DecodeValue([]byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := v.(*Array)
+	target, _ := a.Get(IntKey(1))
+	ref, _ := a.Get(IntKey(2))
+	if Deref(ref) != target {
+		t.Fatalf("r:6 decoded to %#v, want the second object %#v", ref, target)
+	}
+	enc, err := EncodeValue(v)
+	if err != nil || string(enc) != want {
+		t.Fatalf("encode: %q (%v), want %q", enc, err, want)
+	}
+	v2, err := DecodeValue(enc, nil)
+	if err != nil {
+		t.Fatalf("re-decode: %v", err)
+	}
+	if enc2, err := EncodeValue(v2); err != nil || string(enc2) != want {
+		t.Fatalf("unstable: %q (%v)", enc2, err)
+	}
+	// The lazy session path agrees.
+	s, err := DecodeSession(PHPSerialize, []byte(in), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Its variables reference each other, so the session is encoded from
+	// its values even untouched (PHP never writes a repeated key).
+	if got := mustEncode(t, s); got != want {
+		t.Fatalf("untouched session: %q, want %q", got, want)
+	}
+	c, err := s.Convert(PHPSerialize)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := mustEncode(t, c); got != want {
+		t.Fatalf("converted: %q, want %q", got, want)
+	}
+}

@@ -75,6 +75,11 @@ type decoder struct {
 	entSlab []entry  // build mode: entries for arrays/objects are carved from here
 	arrSlab []Array
 	boxes   boxedSlabs // build mode: boxed scalars are carved from here (see box.go)
+
+	// dups counts arrays and objects (build mode) in which a repeated key
+	// overwrote an earlier value: the overwritten value still took a
+	// number, so the decoded value numbers fewer values than its text.
+	dups int
 }
 
 // entries returns an empty slice with capacity n for an array's elements.
@@ -876,6 +881,9 @@ func (d *decoder) array(m *omap, idx, s, depth int) error {
 			return err
 		}
 	}
+	if len(am.e) < n {
+		d.dups++
+	}
 	return d.expect('}')
 }
 
@@ -1039,6 +1047,9 @@ func (d *decoder) object(m *omap, idx, s, depth int) error {
 			return err
 		}
 	}
+	if d.build && len(om.e) < n {
+		d.dups++
+	}
 	return d.expect('}')
 }
 
@@ -1085,6 +1096,7 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	// payloads is bounded by MaxDepth like arrays are.
 	var inner int
 	var val Value
+	dups := d.dups
 	if depth+1 <= d.maxDepth {
 		inner, val, _ = d.payloadValues(class, ps, ps+n, depth+1)
 	}
@@ -1097,6 +1109,7 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 			// (PHP shares one table between the payload and the outer
 			// data), and renumbers its back-references if needed.
 			x.inner, x.innerOf, x.refsInside = val, x.Payload, payloadHasRefs(p)
+			x.dupsInside = d.dups > dups
 		}
 	}
 	d.pos = ps + n + 1

@@ -227,9 +227,11 @@ func (e *encoder) serializable(x *Serializable, n, depth int) error {
 	e.buf = append(e.buf, ':', '"')
 	e.buf = append(e.buf, x.Class...)
 	e.buf = append(e.buf, '"', ':')
-	if !x.Opaque && x.decodedPayload() && x.refsInside && n != x.base && e.cdepth < maxPayloadReencode {
-		// The numbering moved and the payload holds R:/r:: re-encode it
-		// with the shared counter so that its references follow.
+	if !x.Opaque && x.decodedPayload() && e.cdepth < maxPayloadReencode && (x.dupsInside || x.refsInside && n != x.base) {
+		// The numbering moved and the payload holds R:/r:, or a repeated
+		// key inside it dropped a numbered value: re-encode it with the
+		// shared counter so that its references, and the numbers after
+		// it, follow.
 		sub := encoder{n: e.n, seen: e.seen, cdepth: e.cdepth + 1}
 		if err := sub.value(x.inner, depth+1); err != nil {
 			return err

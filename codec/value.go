@@ -102,6 +102,10 @@ type Serializable struct {
 	inner      Value  // decoded Payload (registered, and renumbered if needed, on encode)
 	innerOf    []byte // the Payload slice inner was decoded from
 	refsInside bool   // Payload contains R:/r:
+	// dupsInside: a repeated key inside Payload overwrote a value, so inner
+	// numbers fewer values than Payload does (encoding re-encodes inner, or
+	// the numbers of what follows would not fit the payload's text).
+	dupsInside bool
 }
 
 // decodedPayload reports whether inner still describes Payload (the
