@@ -2,6 +2,7 @@ package phpsession_test
 
 import (
 	"context"
+	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
@@ -148,4 +149,34 @@ func TestLockFreeFirstWriteWaitsForHolder(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, before["set"]+1, after["set"], "only this test's own SET of the data: Go never tried SET NX on the lock")
 	require.EqualValues(t, 1, m.Stats().LockFreeBatches)
+}
+
+// A writer that does not lock and changes the session between every
+// lock-free try cannot starve a batch: after 8 such changes the batch takes
+// the lock, and runs once more under it.
+func TestLockFreeFallsBackToLockAgainstNonLockingWriter(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	require.NoError(t, m.Set(ctx, "nlw", "n", 0))
+	st0 := m.Stats()
+	runs := 0
+	require.NoError(t, m.Update(ctx, "nlw", func(s *phpsession.Session) error {
+		runs++
+		if runs <= 9 {
+			// the foreign writer strikes between this try's read and write
+			r.MustDo("SET", "PHPREDIS_SESSION:nlw", fmt.Sprintf("n|i:%d;", 100*runs))
+		}
+		var n int
+		if _, err := s.Unmarshal("n", &n); err != nil {
+			return err
+		}
+		return s.Set("n", n+1)
+	}))
+	require.Equal(t, 10, runs, "1 try + 8 re-runs lock-free, then 1 under the lock")
+	require.Equal(t, "n|i:901;", r.MustDo("GET", "PHPREDIS_SESSION:nlw"))
+	st := m.Stats()
+	require.EqualValues(t, 9, st.Conflicts-st0.Conflicts)
+	require.EqualValues(t, 1, st.Batches-st0.Batches)
+	require.EqualValues(t, 0, st.LockFreeBatches-st0.LockFreeBatches, "the batch ended under the lock")
 }
