@@ -59,11 +59,9 @@ type sessionActor struct {
 	// (known once lockFreeChecked).
 	lockFreeOff     bool
 	lockFreeChecked bool
-	// cancelBatch cancels the current batch's LockTimeout context.
-	cancelBatch context.CancelFunc
-	busySince   time.Time // start of the current stretch without a free gap
-	lastHold    time.Duration
-	foreignSeen bool // the last batch waited for a foreign holder
+	busySince       time.Time // start of the current stretch without a free gap
+	lastHold        time.Duration
+	foreignSeen     bool // the last batch waited for a foreign holder
 	// contendedUntil: a foreign holder was seen recently; until then the
 	// longer ContendedGap is used (PHP is active on this session and its
 	// retries may be spaced wider than lock_wait_time on a busy host).
@@ -466,19 +464,17 @@ func (a *sessionActor) runBatch() {
 	// The LockTimeout context is made only when a batch may wait: a
 	// lock-free commit that goes through at once is one round trip, bounded
 	// by the connection's own timeouts (and by a.env.Ctx).
-	var ctx context.Context
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc = func() {}
+	)
 	bounded := func() context.Context {
 		if ctx == nil {
-			ctx, a.cancelBatch = context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
+			ctx, cancel = context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
 		}
 		return ctx
 	}
-	defer func() {
-		if a.cancelBatch != nil {
-			a.cancelBatch()
-			a.cancelBatch = nil
-		}
-	}()
+	defer func() { cancel() }()
 
 	for attempt := 0; ; attempt++ {
 		var (
@@ -488,6 +484,9 @@ func (a *sessionActor) runBatch() {
 		)
 		if attempt == 0 {
 			used, ok, err = a.lockFree(bounded, batch)
+		}
+		if ok && err != nil {
+			a.committed.known = false // what the session holds is unknown
 		}
 		if !ok {
 			used, err = a.attempt(bounded(), batch)
