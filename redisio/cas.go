@@ -23,14 +23,16 @@ const casHashOver = 8 << 10
 // casScript writes only if nobody holds the lock and the data key still
 // holds what the caller read: an atomic, lock-free read-modify-write.
 //
-//	KEYS[1]=lock KEYS[2]=data
+//	KEYS[1]=lock KEYS[2]=data KEYS[3]=write marker
 //	ARGV[1]=expectation: "0" key missing, "b" bytes equal ARGV[2], "h" SHA-1 hex equals ARGV[2]
 //	ARGV[2]=expected ARGV[3]=mode (w=SETEX, t=EXPIRE, d=DEL, n=check only)
-//	ARGV[4]=ttl seconds ARGV[5]=data
+//	ARGV[4]=ttl seconds ARGV[5]=data ARGV[6]=our token ARGV[7]=marker PX ms
 //
 // Returns {-1} when the lock is held (mode n skips that check), {0, cur}
 // when the data differs ({0} when it is missing), {1, r} when written (r:
-// EXPIRE's or DEL's integer, 1 for SETEX and n).
+// EXPIRE's or DEL's integer, 1 for SETEX and n). A write also stores our
+// token in the marker key for a few seconds, so that a caller whose reply
+// was lost can tell whether the write was applied.
 const casScript = `local m = ARGV[3]
 if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return {-1} end
 local cur = redis.call("get",KEYS[2])
@@ -46,7 +48,17 @@ if m == "w" then redis.call("setex",KEYS[2],ARGV[4],ARGV[5])
 elseif m == "t" then r = redis.call("expire",KEYS[2],ARGV[4])
 elseif m == "d" then r = redis.call("del",KEYS[2])
 end
+if m ~= "n" then redis.call("set",KEYS[3],ARGV[6],"px",ARGV[7]) end
 return {1,r}`
+
+// MarkerPrefix starts the name of the short-lived key in which
+// WriteIfUnlocked records who wrote a session last: MarkerPrefix + the
+// session's data key. Outside the session prefix, so that tools listing
+// sessions do not see it (unless the session prefix is empty).
+const MarkerPrefix = "phpsession:lf:"
+
+// MarkerKey returns the write-marker key of session id.
+func (s *Store) MarkerKey(id string) string { return MarkerPrefix + s.Key(id) }
 
 var casSHA = sha1hex(casScript)
 
@@ -72,7 +84,17 @@ type CASResult struct {
 // on a standalone or Sentinel server, on a Cluster only when both keys of
 // the session hash to one slot.
 func (s *Store) CanWriteIfUnlocked(id string) bool {
-	return s.sameNode(id)
+	if !s.sameNode(id) {
+		return false
+	}
+	if !s.split {
+		return true
+	}
+	// Cluster: the marker must share the keys' slot (it carries their
+	// hash tag, if any).
+	k := s.c.B().Get().Key(s.Key(id)).Build()
+	mk := s.c.B().Get().Key(s.MarkerKey(id)).Build()
+	return k.Slot() == mk.Slot()
 }
 
 // WriteIfUnlocked is a lock-free read-modify-write in one round trip: it
@@ -100,7 +122,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	if mode < WriteData || mode > WriteNone {
 		return CASResult{}, fmt.Errorf("redisio: invalid write mode %d", int(mode))
 	}
-	if !s.sameNode(id) {
+	if !s.CanWriteIfUnlocked(id) {
 		return CASResult{}, fmt.Errorf("%w: session %q", ErrCrossSlot, id)
 	}
 	if err := ctx.Err(); err != nil {
@@ -115,13 +137,15 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 			kind, exp = "h", hex.EncodeToString(sum[:])
 		}
 	}
+	tok := s.newToken()
+	mk := s.MarkerKey(id)
 	build := func(sha, barrier bool) []rueidis.Completed {
-		args := []string{kind, exp, mode.flag(), fmtInt(s.ttlSec), rueidis.BinaryString(data)}
+		args := []string{kind, exp, mode.flag(), fmtInt(s.ttlSec), rueidis.BinaryString(data), tok, fmtInt(s.markerMs)}
 		var c rueidis.Completed
 		if sha {
-			c = s.c.B().Evalsha().Sha1(casSHA).Numkeys(2).Key(s.LockKey(id), k).Arg(args...).Build()
+			c = s.c.B().Evalsha().Sha1(casSHA).Numkeys(3).Key(s.LockKey(id), k, mk).Arg(args...).Build()
 		} else {
-			c = s.c.B().Eval().Script(casScript).Numkeys(2).Key(s.LockKey(id), k).Arg(args...).Build()
+			c = s.c.B().Eval().Script(casScript).Numkeys(3).Key(s.LockKey(id), k, mk).Arg(args...).Build()
 		}
 		if !barrier {
 			return []rueidis.Completed{c}
@@ -142,7 +166,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		if isRedisReply(err) {
 			return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: %w", err)
 		}
-		return s.reconcileCAS(ctx, id, expect, mode, err)
+		return s.reconcileCAS(ctx, id, expect, mode, tok, err)
 	}
 	if !barrier && mode != WriteNone && s.mayHoldCached(k) {
 		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
@@ -179,16 +203,29 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	return res, nil
 }
 
-// reconcileCAS runs after the script's reply was lost. The GET travels on
-// the same connection behind the script (if the connection survived), so
-// it sees the script's effect. If the data still equals the expectation the
-// script did not write (a write changes the bytes, EXPIRE and the check are
-// idempotent): the caller may simply try again. Anything else may be our
+// reconcileCAS runs after the script's reply was lost. The GETs travel
+// on the same connection behind the script (if the connection survived),
+// so they see its effect. Our token in the marker key: the script wrote.
+// Otherwise, data still equal to the expectation: it did not (a write
+// changes the bytes and sets the marker; the check and EXPIRE are
+// idempotent), and the caller may simply try again. Anything else — the
+// marker overwritten by another lock-free writer or expired — may be our
 // write or someone else's.
-func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode WriteMode, cause error) (CASResult, error) {
+func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode WriteMode, tok string, cause error) (CASResult, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	cur, err := toData(s.c.Do(rctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
+	rs := s.c.DoMulti(rctx, s.c.B().Get().Key(s.MarkerKey(id)).Build().Pin(), s.c.B().Get().Key(s.Key(id)).Build().Pin())
+	marker, merr := rs[0].ToString()
+	if merr != nil && !rueidis.IsRedisNil(merr) {
+		s.st.unknown.Add(1)
+		return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, merr)
+	}
+	if mode != WriteNone && merr == nil && marker == tok {
+		s.st.reconciled.Add(1)
+		s.st.casApplied.Add(1)
+		return CASResult{Applied: true}, nil
+	}
+	cur, err := toData(rs[1])
 	if err != nil {
 		s.st.unknown.Add(1)
 		return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, err)

@@ -237,3 +237,32 @@ func TestWriteIfUnlockedWithPHP(t *testing.T) {
 		t.Log("note: no conflict happened in this run")
 	}
 }
+
+// The script's reply is lost (the caller's deadline passes during a write
+// pause) but the script runs after the pause: the write marker holds our
+// token, so the write is reported applied, not unknown.
+func TestWriteIfUnlockedReconcile(t *testing.T) {
+	r := testenv.StartRedis(t)
+	s := openTest(t, r, Config{})
+	bg := context.Background()
+	if _, err := s.WriteIfUnlocked(bg, "rc", Data{}, WriteData, counterBytes(1)); err != nil {
+		t.Fatal(err) // loads the script
+	}
+	before := s.Stats().Reconciled
+	r.MustDo("CLIENT", "PAUSE", "200", "WRITE")
+	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+	res, err := s.WriteIfUnlocked(ctx, "rc", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
+	cancel()
+	if err != nil || !res.Applied {
+		t.Fatalf("got %+v, %v; want applied (reconciled)", res, err)
+	}
+	if s.Stats().Reconciled != before+1 {
+		t.Fatal("not reconciled")
+	}
+	if v := r.MustDo("GET", s.Key("rc")); v != "n|i:2;" {
+		t.Fatalf("data %q", v)
+	}
+	if ttl := r.MustDo("PTTL", s.MarkerKey("rc")); ttl == "-2" || ttl == "-1" {
+		t.Fatalf("marker PTTL %s: want a short-lived marker", ttl)
+	}
+}

@@ -160,6 +160,7 @@ type Store struct {
 
 	ttlSec   int64
 	expiryMs int64
+	markerMs int64 // lifetime of WriteIfUnlocked's write marker: twice ReconcileTimeout
 
 	mu      sync.Mutex
 	waiters map[string][]*waiter // lock key → waiters, FIFO
@@ -320,6 +321,7 @@ func (s *Store) initConfig(cfg Config) {
 	s.cfg = cfg
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
+	s.markerMs = max(int64(2*cfg.ReconcileTimeout/time.Millisecond), 1000)
 	s.waiters = map[string][]*waiter{}
 	s.armed = map[string]*armState{}
 	var b [12]byte

@@ -195,7 +195,7 @@ func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([
 	_ = sc.each(ctx, func(keys []string) bool {
 		for _, k := range keys {
 			id := strings.TrimPrefix(k, st.Config().Prefix)
-			if strings.HasSuffix(id, st.Config().LockSuffix) {
+			if notSessionKey(k, id, st.Config().LockSuffix) {
 				continue
 			}
 			ids = append(ids, id)

@@ -103,7 +103,7 @@ func runLs(cmd *cobra.Command, st *redisio.Store, match string, limit int64, mem
 		ids := make([]string, 0, len(keys))
 		for _, k := range keys {
 			id := strings.TrimPrefix(k, cfg.Prefix)
-			if strings.HasSuffix(id, cfg.LockSuffix) {
+			if notSessionKey(k, id, cfg.LockSuffix) {
 				continue
 			}
 			if limit > 0 && listed.Load()+int64(len(ids)) >= limit {
@@ -471,4 +471,11 @@ func holderState(token string) string {
 		return "gone"
 	}
 	return ""
+}
+
+// notSessionKey reports whether key k (session id id after the prefix) is
+// not a session: a lock, or the library's short-lived write marker (seen
+// only when the session prefix is empty).
+func notSessionKey(k, id, lockSuffix string) bool {
+	return strings.HasSuffix(id, lockSuffix) || strings.HasPrefix(k, redisio.MarkerPrefix)
 }

@@ -354,7 +354,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 		var ids []string
 		for _, k := range p.Keys {
 			id := strings.TrimPrefix(k, prefix)
-			if strings.HasSuffix(id, st.Config().LockSuffix) || slices.Contains(node.PageDone, id) {
+			if notSessionKey(k, id, st.Config().LockSuffix) || slices.Contains(node.PageDone, id) {
 				scanned++
 				continue
 			}

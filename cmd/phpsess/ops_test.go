@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // richSessionPHP writes a session with an object (all visibilities), a
@@ -491,4 +492,20 @@ func TestCustomPrefix(t *testing.T) {
 	out, err := cmd.Output()
 	require.NoError(t, err)
 	assert.Equal(t, "int(9)\n", string(out))
+}
+
+// With an empty session prefix every key is a candidate; the library's
+// write marker (left by a lock-free set for a few seconds) is not listed.
+func TestLsSkipsWriteMarkerWithEmptyPrefix(t *testing.T) {
+	t.Parallel()
+	r := testenv.StartRedis(t)
+	u := "--redis=" + r.URL()
+	mustCLI(t, u, "--prefix=", "set", "--create", "nopfx1", "n", "1")
+	require.Equal(t, "1", r.MustDo("EXISTS", redisio.MarkerPrefix+"nopfx1"), "the set left its write marker")
+	rows := jsonLines(t, mustCLI(t, u, "--prefix=", "--json", "ls"))
+	var ids []string
+	for _, row := range rows {
+		ids = append(ids, row["id"].(string))
+	}
+	assert.Equal(t, []string{"nopfx1"}, ids)
 }
