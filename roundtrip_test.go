@@ -18,28 +18,30 @@ import (
 // TestRoundTripsPerBatch counts Redis commands (INFO commandstats deltas)
 // for one batch of N concurrent updates on one session: the count must not
 // depend on N. Lock-free, a batch is one EVALSHA (EXISTS lock, GET, SETEX
-// or EXPIRE, SET of the write marker inside: 5 commands); locked, SET NX +
+// or EXPIRE inside: 4 commands; 5 with WriteMarkers); locked, SET NX +
 // GET, then EVALSHA (GET lock, SETEX or EXPIRE, DEL lock inside: 6
 // commands).
 func TestRoundTripsPerBatch(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
-		lockFree bool
+		cfg      phpsession.Config
 		perBatch int64
 	}{
-		{"lock-free", true, 5},
-		{"locked", false, 6},
+		{"lock-free", phpsession.Config{}, 4},
+		{"lock-free+markers", phpsession.Config{WriteMarkers: true}, 5},
+		{"locked", phpsession.Config{NoLockFree: true}, 6},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			testRoundTripsPerBatch(t, !tc.lockFree, tc.perBatch)
+			testRoundTripsPerBatch(t, tc.cfg, tc.perBatch)
 		})
 	}
 }
 
-func testRoundTripsPerBatch(t *testing.T, noLockFree bool, perBatch int64) {
+func testRoundTripsPerBatch(t *testing.T, cfg phpsession.Config, perBatch int64) {
 	r := testenv.StartRedis(t)
 	// MaxHold large: a slow (race-detector, loaded) machine must not split the batch
-	m := openTest(t, r, phpsession.Config{NoFairness: true, MaxHold: 10 * time.Second, NoLockFree: noLockFree})
+	cfg.NoFairness, cfg.MaxHold = true, 10*time.Second
+	m := openTest(t, r, cfg)
 	ctx := context.Background()
 
 	run := func(id string, n int) (total int64, per map[string]int64) {

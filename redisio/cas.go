@@ -30,9 +30,10 @@ const casHashOver = 8 << 10
 //
 // Returns {-1} when the lock is held (mode n skips that check), {0, cur}
 // when the data differs ({0} when it is missing), {1, r} when written (r:
-// EXPIRE's or DEL's integer, 1 for SETEX and n). A write also stores our
-// token in the marker key for a few seconds, so that a caller whose reply
-// was lost can tell whether the write was applied.
+// EXPIRE's or DEL's integer, 1 for SETEX and n). With a token
+// (Config.WriteMarkers) a write also stores it in the marker key for a few
+// seconds, so that a caller whose reply was lost can tell whether the
+// write was applied.
 const casScript = `local m = ARGV[3]
 if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return {-1} end
 local cur = redis.call("get",KEYS[2])
@@ -48,7 +49,7 @@ if m == "w" then redis.call("setex",KEYS[2],ARGV[4],ARGV[5])
 elseif m == "t" then r = redis.call("expire",KEYS[2],ARGV[4])
 elseif m == "d" then r = redis.call("del",KEYS[2])
 end
-if m ~= "n" then redis.call("set",KEYS[3],ARGV[6],"px",ARGV[7]) end
+if m ~= "n" and ARGV[6] ~= "" then redis.call("set",KEYS[3],ARGV[6],"px",ARGV[7]) end
 return {1,r}`
 
 // MarkerPrefix starts the name of the short-lived key in which
@@ -137,7 +138,10 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 			kind, exp = "h", hex.EncodeToString(sum[:])
 		}
 	}
-	tok := s.newToken()
+	tok := ""
+	if s.cfg.WriteMarkers && mode != WriteNone {
+		tok = s.newToken()
+	}
 	mk := s.MarkerKey(id)
 	build := func(sha, barrier bool) []rueidis.Completed {
 		args := []string{kind, exp, mode.flag(), fmtInt(s.ttlSec), rueidis.BinaryString(data), tok, fmtInt(s.markerMs)}
@@ -205,27 +209,34 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 
 // reconcileCAS runs after the script's reply was lost. The GETs travel
 // on the same connection behind the script (if the connection survived),
-// so they see its effect. Our token in the marker key: the script wrote.
-// Otherwise, data still equal to the expectation: it did not (a write
-// changes the bytes and sets the marker; the check and EXPIRE are
-// idempotent), and the caller may simply try again. Anything else — the
+// so they see its effect. Our token (tok, with WriteMarkers) in the marker
+// key: the script wrote. Otherwise, data still equal to the expectation: it did not (a write
+// changes the bytes; the check and EXPIRE are idempotent), and the caller
+// may simply try again. Anything else — without markers, or with the
 // marker overwritten by another lock-free writer or expired — may be our
 // write or someone else's.
 func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode WriteMode, tok string, cause error) (CASResult, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	rs := s.c.DoMulti(rctx, s.c.B().Get().Key(s.MarkerKey(id)).Build().Pin(), s.c.B().Get().Key(s.Key(id)).Build().Pin())
-	marker, merr := rs[0].ToString()
-	if merr != nil && !rueidis.IsRedisNil(merr) {
-		s.st.unknown.Add(1)
-		return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, merr)
+	dataRes := s.c.B().Get().Key(s.Key(id)).Build().Pin()
+	var cur Data
+	var err error
+	if tok != "" {
+		rs := s.c.DoMulti(rctx, s.c.B().Get().Key(s.MarkerKey(id)).Build().Pin(), dataRes)
+		marker, merr := rs[0].ToString()
+		if merr != nil && !rueidis.IsRedisNil(merr) {
+			s.st.unknown.Add(1)
+			return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, merr)
+		}
+		if merr == nil && marker == tok {
+			s.st.reconciled.Add(1)
+			s.st.casApplied.Add(1)
+			return CASResult{Applied: true}, nil
+		}
+		cur, err = toData(rs[1])
+	} else {
+		cur, err = toData(s.c.Do(rctx, dataRes))
 	}
-	if mode != WriteNone && merr == nil && marker == tok {
-		s.st.reconciled.Add(1)
-		s.st.casApplied.Add(1)
-		return CASResult{Applied: true}, nil
-	}
-	cur, err := toData(rs[1])
 	if err != nil {
 		s.st.unknown.Add(1)
 		return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, err)

@@ -239,30 +239,64 @@ func TestWriteIfUnlockedWithPHP(t *testing.T) {
 }
 
 // The script's reply is lost (the caller's deadline passes during a write
-// pause) but the script runs after the pause: the write marker holds our
-// token, so the write is reported applied, not unknown.
+// pause) but the script runs after the pause. With WriteMarkers the marker
+// holds our token, so the write is reported applied; without, the data
+// (changed, by us or someone) cannot tell, so the outcome is unknown.
 func TestWriteIfUnlockedReconcile(t *testing.T) {
+	for _, markers := range []bool{true, false} {
+		t.Run("markers="+strconv.FormatBool(markers), func(t *testing.T) {
+			r := testenv.StartRedis(t)
+			s := openTest(t, r, Config{WriteMarkers: markers})
+			bg := context.Background()
+			if _, err := s.WriteIfUnlocked(bg, "rc", Data{}, WriteData, counterBytes(1)); err != nil {
+				t.Fatal(err) // loads the script
+			}
+			before := s.Stats()
+			r.MustDo("CLIENT", "PAUSE", "200", "WRITE")
+			ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
+			res, err := s.WriteIfUnlocked(ctx, "rc", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
+			cancel()
+			after := s.Stats()
+			if markers {
+				if err != nil || !res.Applied || after.Reconciled != before.Reconciled+1 {
+					t.Fatalf("got %+v, %v; want applied (reconciled)", res, err)
+				}
+				if ttl := r.MustDo("PTTL", s.MarkerKey("rc")); ttl == "-2" || ttl == "-1" {
+					t.Fatalf("marker PTTL %s: want a short-lived marker", ttl)
+				}
+			} else {
+				if !errors.Is(err, ErrOutcomeUnknown) || after.Unknown != before.Unknown+1 {
+					t.Fatalf("got %+v, %v; want ErrOutcomeUnknown", res, err)
+				}
+				if v := r.MustDo("EXISTS", s.MarkerKey("rc")); v != "0" {
+					t.Fatal("a marker without WriteMarkers")
+				}
+			}
+			if v := r.MustDo("GET", s.Key("rc")); v != "n|i:2;" {
+				t.Fatalf("data %q", v)
+			}
+		})
+	}
+}
+
+// The reply is lost before the script could run (the data is unchanged
+// when the connection answers again): the caller is told to try again, with
+// or without markers.
+func TestWriteIfUnlockedReconcileNotApplied(t *testing.T) {
 	r := testenv.StartRedis(t)
 	s := openTest(t, r, Config{})
 	bg := context.Background()
-	if _, err := s.WriteIfUnlocked(bg, "rc", Data{}, WriteData, counterBytes(1)); err != nil {
-		t.Fatal(err) // loads the script
+	if _, err := s.WriteIfUnlocked(bg, "na", Data{}, WriteData, counterBytes(1)); err != nil {
+		t.Fatal(err)
 	}
-	before := s.Stats().Reconciled
-	r.MustDo("CLIENT", "PAUSE", "200", "WRITE")
+	// The lock is held during the pause, so the script refuses when it
+	// finally runs: what the reconciliation sees is the unchanged data.
+	r.MustDo("SET", s.LockKey("na"), "php|x", "PX", "60000")
+	r.MustDo("CLIENT", "PAUSE", "150", "WRITE")
 	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
-	res, err := s.WriteIfUnlocked(ctx, "rc", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
+	res, err := s.WriteIfUnlocked(ctx, "na", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
 	cancel()
-	if err != nil || !res.Applied {
-		t.Fatalf("got %+v, %v; want applied (reconciled)", res, err)
-	}
-	if s.Stats().Reconciled != before+1 {
-		t.Fatal("not reconciled")
-	}
-	if v := r.MustDo("GET", s.Key("rc")); v != "n|i:2;" {
-		t.Fatalf("data %q", v)
-	}
-	if ttl := r.MustDo("PTTL", s.MarkerKey("rc")); ttl == "-2" || ttl == "-1" {
-		t.Fatalf("marker PTTL %s: want a short-lived marker", ttl)
+	if err != nil || !res.Changed || string(res.Current.Bytes) != "n|i:1;" {
+		t.Fatalf("got %+v, %v; want Changed with the unchanged data (try again)", res, err)
 	}
 }

@@ -88,6 +88,14 @@ type Config struct {
 	// ReconcileTimeout bounds the commands sent after a network error or
 	// timeout to find out whether a command took effect. Default 3 s.
 	ReconcileTimeout time.Duration
+	// WriteMarkers makes WriteIfUnlocked also store a short-lived marker
+	// of each write (MarkerKey, 2×ReconcileTimeout), so that a reply lost
+	// to a broken connection is settled exactly. It costs one more command
+	// inside the script, one small key per recently written session and,
+	// measured, about a third more Redis CPU per lock-free write. Without
+	// it, such a write is settled only when the data shows it was not
+	// applied; otherwise the error wraps ErrOutcomeUnknown.
+	WriteMarkers bool
 	// SplitKeys forces the cluster command sequences (lock and data key
 	// never in one command or script, read after lock reply, release after
 	// write ack) even on a single server. Useful behind proxies that route
