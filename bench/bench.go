@@ -84,6 +84,11 @@ type Config struct {
 	// Duration is the length of each cell (default 2s; 0 with Ops > 0
 	// means ops only).
 	Duration time.Duration
+	// Rounds splits each hot and spread cell into this many slices, the
+	// targets taking turns (default 4), so that all of them see the same
+	// machine: on a shared host whose speed drifts, cells run one after
+	// the other compare the moments more than the targets.
+	Rounds int
 	// Sessions overrides the session count of spread (10,000), read
 	// (1,000) and memory (100,000).
 	Sessions int
@@ -128,6 +133,9 @@ func (c *Config) defaults() {
 	}
 	if c.Duration == 0 && c.Ops == 0 {
 		c.Duration = 2 * time.Second
+	}
+	if c.Rounds <= 0 {
+		c.Rounds = 4
 	}
 	if c.PHPThink == 0 {
 		c.PHPThink = 2 * time.Millisecond
@@ -314,7 +322,7 @@ func (c Config) Describe() string {
 }
 
 func (c *Config) describe() string {
-	return fmt.Sprintf("duration=%s ops=%d payload=%dB php_workers=%d php_think=%s codec=%s", c.Duration, c.Ops, c.PayloadBytes, c.PHPWorkers, c.PHPThink, c.Codec.Name())
+	return fmt.Sprintf("duration=%s ops=%d rounds=%d payload=%dB php_workers=%d php_think=%s codec=%s", c.Duration, c.Ops, c.Rounds, c.PayloadBytes, c.PHPWorkers, c.PHPThink, c.Codec.Name())
 }
 
 func redisAddr(u string) string {
@@ -459,6 +467,28 @@ func (r *runner) measured(ctx context.Context, f func()) meter {
 	return m
 }
 
+// merge adds another slice of the same cell.
+func (m *meter) merge(o meter) {
+	if m.cmds >= 0 {
+		if o.cmds < 0 {
+			m.cmds = -1
+		} else {
+			m.cmds += o.cmds
+		}
+	}
+	for k, v := range o.per {
+		m.per[k] += v
+	}
+	m.clientCPU += o.clientCPU
+	if m.redisCPU >= 0 {
+		if o.redisCPU < 0 {
+			m.redisCPU = -1
+		} else {
+			m.redisCPU += o.redisCPU
+		}
+	}
+}
+
 // fill completes the common fields of a row from a run.
 func fill(res *Result, st *runStats, m meter) {
 	res.Ops = st.total()
@@ -517,47 +547,88 @@ func (r *runner) failed(scenario, target string, w int, err error) {
 
 // hot: w goroutines incrementing one key of one session.
 func (r *runner) hot(ctx context.Context, w int) {
-	for _, name := range r.goTargets() {
-		id := r.ids(ScenarioHot, name, w, 1)[0]
-		r.counterCell(ctx, ScenarioHot, name, w, []string{id}, func(int, int, *rand.Rand) string { return id })
-	}
+	r.counterCells(ctx, ScenarioHot, w, func(name string) []string { return r.ids(ScenarioHot, name, w, 1) },
+		func(ids []string) func(int, int, *rand.Rand) string {
+			return func(int, int, *rand.Rand) string { return ids[0] }
+		})
 	if slices.Contains(r.cfg.Targets, TargetPHP) {
 		r.hotPHP(ctx, w)
 	}
 }
 
-// counterCell runs w goroutines of Incr on sessions chosen by pick and
-// checks the counters afterwards.
-func (r *runner) counterCell(ctx context.Context, scenario, name string, w int, ids []string, pick func(w, i int, rng *rand.Rand) string) {
+// cell is one target's share of an interleaved counter scenario.
+type cell struct {
+	name string
+	t    Target
+	ids  []string
+	pick func(w, i int, rng *rand.Rand) string
+	rngs []*rand.Rand
+	st   *runStats
+	m    meter
+}
+
+// counterCells runs, for every Go target, w goroutines of Incr on
+// sessions chosen by pick, and checks the counters afterwards. The targets
+// take turns in Options.Rounds slices of the cell's duration (or
+// operations), in an order that rotates every round, so that a shared
+// machine whose speed drifts during the run slows every target alike:
+// the ratios compare targets measured side by side, not one after the
+// other. Each target keeps its clients and Manager across its slices.
+func (r *runner) counterCells(ctx context.Context, scenario string, w int, idsFor func(name string) []string,
+	pickFor func(ids []string) func(w, i int, rng *rand.Rand) string) {
 	const key = "n"
-	t, err := r.newTarget(name, LibraryOptions{})
-	if err != nil {
-		r.failed(scenario, name, w, err)
-		return
+	var cells []*cell
+	defer func() {
+		for _, c := range cells {
+			c.t.Close()
+		}
+	}()
+	for _, name := range r.goTargets() {
+		t, err := r.newTarget(name, LibraryOptions{})
+		if err != nil {
+			r.failed(scenario, name, w, err)
+			continue
+		}
+		ids := idsFor(name)
+		if err := r.seed(ctx, ids, ""); err != nil {
+			t.Close()
+			r.failed(scenario, name, w, err)
+			continue
+		}
+		cells = append(cells, &cell{name: name, t: t, ids: ids, pick: pickFor(ids), rngs: workerRNGs(w), st: &runStats{}, m: meter{per: map[string]int64{}}})
 	}
-	defer t.Close()
-	if err := r.seed(ctx, ids, ""); err != nil {
-		r.failed(scenario, name, w, err)
-		return
+	rounds := max(r.cfg.Rounds, 1)
+	dur := r.cfg.Duration / time.Duration(rounds)
+	ops := r.cfg.Ops
+	if ops > 0 {
+		ops = max((ops+int64(rounds)-1)/int64(rounds), 1)
 	}
-	rngs := workerRNGs(w)
-	r.logf("%s %s W=%d sessions=%d ...", scenario, t.Name(), w, len(ids))
-	var st *runStats
-	m := r.measured(ctx, func() {
-		st = drive(ctx, w, r.cfg.Ops, r.cfg.Duration, func(ctx context.Context, wk, i int) (int, error) {
-			return kindUpdate, t.Incr(ctx, pick(wk, i, rngs[wk]), key)
-		})
-	})
-	res := Result{Scenario: scenario, Target: t.Name(), Writers: w, Sessions: len(ids)}
-	fill(&res, st, m)
-	addTargetNotes(&res, t)
-	final, err := Verify(ctx, r.admin, ids, key)
-	if err != nil {
-		res.Note = appendNote(res.Note, "verify: "+err.Error())
-	} else {
-		res.Lost = st.acked[kindUpdate] - sum(final)
+	for round := 0; round < rounds; round++ {
+		for i := range cells {
+			c := cells[(i+round)%len(cells)]
+			r.logf("%s %s W=%d sessions=%d round %d/%d ...", scenario, c.t.Name(), w, len(c.ids), round+1, rounds)
+			var st *runStats
+			m := r.measured(ctx, func() {
+				st = drive(ctx, w, ops, dur, func(ctx context.Context, wk, i int) (int, error) {
+					return kindUpdate, c.t.Incr(ctx, c.pick(wk, i, c.rngs[wk]), key)
+				})
+			})
+			c.st.merge(st)
+			c.m.merge(m)
+		}
 	}
-	r.emit(res)
+	for _, c := range cells {
+		res := Result{Scenario: scenario, Target: c.t.Name(), Writers: w, Sessions: len(c.ids)}
+		fill(&res, c.st, c.m)
+		addTargetNotes(&res, c.t)
+		final, err := Verify(ctx, r.admin, c.ids, key)
+		if err != nil {
+			res.Note = appendNote(res.Note, "verify: "+err.Error())
+		} else {
+			res.Lost = c.st.acked[kindUpdate] - sum(final)
+		}
+		r.emit(res)
+	}
 }
 
 func workerRNGs(w int) []*rand.Rand {
@@ -635,10 +706,10 @@ func (r *runner) sessions(def int) int {
 func (r *runner) spread(ctx context.Context) {
 	const w = 64
 	n := r.sessions(10000)
-	for _, name := range r.goTargets() {
-		ids := r.ids(ScenarioSpread, name, w, n)
-		r.counterCell(ctx, ScenarioSpread, name, w, ids, func(_, _ int, rng *rand.Rand) string { return ids[rng.IntN(len(ids))] })
-	}
+	r.counterCells(ctx, ScenarioSpread, w, func(name string) []string { return r.ids(ScenarioSpread, name, w, n) },
+		func(ids []string) func(int, int, *rand.Rand) string {
+			return func(_, _ int, rng *rand.Rand) string { return ids[rng.IntN(len(ids))] }
+		})
 }
 
 // read: 64 goroutines, 95% Get and 5% Incr over 1,000 sessions.

@@ -30,6 +30,19 @@ type runStats struct {
 
 func (s *runStats) total() int64 { return s.acked[kindUpdate] + s.acked[kindGet] }
 
+// merge adds another slice of the same cell.
+func (s *runStats) merge(o *runStats) {
+	s.elapsed += o.elapsed
+	for k := range s.acked {
+		s.acked[k] += o.acked[k]
+		s.lat[k] = append(s.lat[k], o.lat[k]...)
+	}
+	s.errors += o.errors
+	if s.firstErr == nil {
+		s.firstErr = o.firstErr
+	}
+}
+
 func (s *runStats) allLat() []time.Duration {
 	return append(append([]time.Duration(nil), s.lat[kindUpdate]...), s.lat[kindGet]...)
 }

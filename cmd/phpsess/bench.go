@@ -30,6 +30,7 @@ type benchFlags struct {
 	sessions    int
 	phpWorkers  int
 	phpThink    time.Duration
+	rounds      int
 	payload     int
 	json        bool
 	verbose     bool
@@ -84,6 +85,7 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.DurationVar(&f.duration, "duration", 0, "length of each cell (default 2s unless --ops is set)")
 	fl.IntVar(&f.sessions, "sessions", 0, "session count for spread (10000), read (1000) and memory (100000)")
 	fl.IntVar(&f.phpWorkers, "php-workers", 4, "php processes in the mixed scenario")
+	fl.IntVar(&f.rounds, "rounds", 4, "hot and spread: targets take turns in this many slices of each cell (1: one after the other)")
 	fl.DurationVar(&f.phpThink, "php-think", 2*time.Millisecond, "pause of each php worker between requests in the mixed scenario (0: back to back)")
 	fl.IntVar(&f.payload, "payload", 1024, "size in bytes of the seed session")
 	fl.BoolVar(&f.json, "json", false, "print one JSON object per scenario (one line each) instead of a table")
@@ -155,6 +157,7 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		Sessions:     f.sessions,
 		PHPWorkers:   f.phpWorkers,
 		PHPThink:     phpThinkOption(f.phpThink),
+		Rounds:       f.rounds,
 		PayloadBytes: f.payload,
 		Library:      bench.Library,
 		Codec:        bench.DefaultCodec(),
