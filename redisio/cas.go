@@ -23,7 +23,7 @@ const casHashOver = 8 << 10
 // casScript writes only if nobody holds the lock and the data key still
 // holds what the caller read: an atomic, lock-free read-modify-write.
 //
-//	KEYS[1]=lock KEYS[2]=data KEYS[3]=write marker
+//	KEYS[1]=lock KEYS[2]=data KEYS[3]=write marker (only with a token)
 //	ARGV[1]=expectation: "0" key missing, "b" bytes equal ARGV[2], "h" SHA-1 hex equals ARGV[2]
 //	ARGV[2]=expected ARGV[3]=mode (w=SETEX, t=EXPIRE, d=DEL, n=check only)
 //	ARGV[4]=ttl seconds ARGV[5]=data ARGV[6]=our token ARGV[7]=marker PX ms
@@ -142,14 +142,17 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	if s.cfg.WriteMarkers && mode != WriteNone {
 		tok = s.newToken()
 	}
-	mk := s.MarkerKey(id)
+	keys := []string{s.LockKey(id), k}
+	args := []string{kind, exp, mode.flag(), s.ttlArg, rueidis.BinaryString(data), tok, s.markerArg}
+	if tok != "" {
+		keys = append(keys, s.MarkerKey(id))
+	}
 	build := func(sha, barrier bool) []rueidis.Completed {
-		args := []string{kind, exp, mode.flag(), fmtInt(s.ttlSec), rueidis.BinaryString(data), tok, fmtInt(s.markerMs)}
 		var c rueidis.Completed
 		if sha {
-			c = s.c.B().Evalsha().Sha1(casSHA).Numkeys(3).Key(s.LockKey(id), k, mk).Arg(args...).Build()
+			c = s.c.B().Evalsha().Sha1(casSHA).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
 		} else {
-			c = s.c.B().Eval().Script(casScript).Numkeys(3).Key(s.LockKey(id), k, mk).Arg(args...).Build()
+			c = s.c.B().Eval().Script(casScript).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build()
 		}
 		if !barrier {
 			return []rueidis.Completed{c}

@@ -146,11 +146,11 @@ func (s *Store) commit(ctx context.Context, l *Lock, mode WriteMode, data []byte
 func (s *Store) commitCmds(l *Lock, mode WriteMode, data []byte, keep, sha, barrier bool) []rueidis.Completed {
 	keepArg := ""
 	if keep {
-		keepArg = fmtInt(s.expiryMs)
+		keepArg = s.expiryArg
 	}
 	k := s.Key(l.ID)
 	var script rueidis.Completed
-	args := []string{l.Token, mode.flag(), fmtInt(s.ttlSec), rueidis.BinaryString(data), keepArg}
+	args := []string{l.Token, mode.flag(), s.ttlArg, rueidis.BinaryString(data), keepArg}
 	if sha {
 		script = s.c.B().Evalsha().Sha1(commitSHA).Numkeys(2).Key(l.Key, k).Arg(args...).Build()
 	} else {

@@ -573,13 +573,13 @@ func (s *Store) renew(ctx context.Context, l *Lock) error {
 	var sent time.Time
 	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
 		sent = time.Now()
-		return []rueidis.RedisResult{renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)})}
+		return []rueidis.RedisResult{renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, s.expiryArg})}
 	})[0].AsInt64()
 	if err != nil && !isRedisReply(err) {
 		// Renew is idempotent: resend once on a detached context.
 		rctx, cancel := s.reconcileCtx(ctx)
 		sent = time.Now()
-		n, err = renewLua.Exec(rctx, s.c, []string{l.Key}, []string{l.Token, fmtInt(s.expiryMs)}).AsInt64()
+		n, err = renewLua.Exec(rctx, s.c, []string{l.Key}, []string{l.Token, s.expiryArg}).AsInt64()
 		cancel()
 	}
 	if err != nil {

@@ -169,6 +169,8 @@ type Store struct {
 	ttlSec   int64
 	expiryMs int64
 	markerMs int64 // lifetime of WriteIfUnlocked's write marker: twice ReconcileTimeout
+	// the same, as script arguments (formatted once)
+	ttlArg, expiryArg, markerArg string
 
 	mu      sync.Mutex
 	waiters map[string][]*waiter // lock key → waiters, FIFO
@@ -330,6 +332,7 @@ func (s *Store) initConfig(cfg Config) {
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
 	s.markerMs = max(int64(2*cfg.ReconcileTimeout/time.Millisecond), 1000)
+	s.ttlArg, s.expiryArg, s.markerArg = fmtInt(s.ttlSec), fmtInt(s.expiryMs), fmtInt(s.markerMs)
 	s.waiters = map[string][]*waiter{}
 	s.armed = map[string]*armState{}
 	var b [12]byte
