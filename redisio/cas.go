@@ -109,11 +109,13 @@ func (s *Store) CanWriteIfUnlocked(id string) bool {
 // written).
 //
 // A Held result means the caller should wait (WaitUnlocked) and try again;
-// a Changed result carries the current data to recompute from. An error
-// after which the write may or may not have been applied wraps
-// ErrOutcomeUnknown: a lost reply is reconciled only where the outcome can
-// be established (the data still equals expect, and the write was not a
-// delete), in which case the result is Changed with Current == expect.
+// a Changed result carries the current data to recompute from. A lost
+// reply (network error, timeout) is settled where the outcome can be
+// established: with Config.WriteMarkers, our token in the marker key means
+// Applied; data still equal to expect (and not a delete) means not applied,
+// reported as Changed with Current == expect (try again). Otherwise the
+// error wraps ErrOutcomeUnknown: the write may or may not have been
+// applied.
 //
 // Like Commit, a Get after WriteIfUnlocked returns sees the write.
 func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mode WriteMode, data []byte) (CASResult, error) {
