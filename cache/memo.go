@@ -14,11 +14,18 @@
 // key changed. Put therefore takes the sequence number the caller read
 // (Seq) before fetching: if the ID was invalidated after that point, the
 // entry is stored as stale.
+//
+// Invalidations alone cannot retire a session that expires: Redis deletes
+// an expired key lazily (when touched) or by sampling, and only then sends
+// the invalidation, which may be minutes later or never. Each entry
+// therefore carries the key's expiry as known from the read (Entry.Expires);
+// past it the entry is no longer fresh.
 package cache
 
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
@@ -35,6 +42,17 @@ type Entry[V any] struct {
 	// Size is the entry's weight in bytes for the byte budget; when zero,
 	// len(Raw) plus a fixed overhead is used.
 	Size int64
+	// Expires is a lower bound of when Redis drops the key (its TTL as
+	// known from the read that produced Raw); from then on the entry is
+	// not fresh. Zero: no expiry known (the key has none, or the entry is
+	// stored stale and revalidated before use anyway).
+	Expires time.Time
+}
+
+// live reports whether e has not passed its expiry at now (now is read
+// only when e has one).
+func (e *Entry[V]) live() bool {
+	return e.Expires.IsZero() || time.Now().Before(e.Expires)
 }
 
 type slot[V any] struct {
@@ -80,7 +98,7 @@ func New[V any](maxEntries int, maxBytes int64) *Memo[V] {
 }
 
 // Get returns the entry for id and whether it is fresh (no invalidation
-// since it was stored). A stale entry is returned so that the caller can
+// since it was stored, and not past its Expires). A stale entry is returned so that the caller can
 // revalidate it by comparing bytes.
 func (m *Memo[V]) Get(id string) (e *Entry[V], fresh bool) {
 	m.mu.Lock()
@@ -92,6 +110,7 @@ func (m *Memo[V]) Get(id string) (e *Entry[V], fresh bool) {
 	}
 	e, fresh = s.e, !s.stale
 	m.mu.Unlock()
+	fresh = fresh && e.live()
 	if fresh {
 		m.hits.Add(1)
 	} else {
@@ -106,11 +125,14 @@ func (m *Memo[V]) Get(id string) (e *Entry[V], fresh bool) {
 func (m *Memo[V]) Peek(id string) (e *Entry[V], fresh bool) {
 	m.mu.Lock()
 	s, ok := m.lru.Peek(id)
-	m.mu.Unlock()
 	if !ok {
+		m.mu.Unlock()
 		return nil, false
 	}
-	return s.e, !s.stale
+	// stale is written by Invalidate under mu: read it before unlocking
+	e, fresh = s.e, !s.stale
+	m.mu.Unlock()
+	return e, fresh && e.live()
 }
 
 // Seq returns the current invalidation sequence number; pass it to Put.

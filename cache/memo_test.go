@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -150,4 +151,66 @@ func TestPeekDoesNotTouchRecencyOrStats(t *testing.T) {
 	if hits, misses, stale := m.Stats(); hits+misses+stale != 0 {
 		t.Fatalf("Peek counted: %d %d %d", hits, misses, stale)
 	}
+}
+
+// Peek and Invalidate on one entry from different goroutines: Peek reads
+// the stale flag that Invalidate writes, so it must do so under the lock
+// (go test -race reported the read after the unlock).
+func TestPeekRacesInvalidate(t *testing.T) {
+	m := New[int](10, 0)
+	m.Put("a", &Entry[int]{Raw: []byte("x"), Found: true, Value: 1}, m.Seq())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 2000; i++ {
+			m.Invalidate([]string{"a"})
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		for i := 0; i < 2000; i++ {
+			if e, _ := m.Peek("a"); e == nil {
+				t.Error("entry vanished")
+				return
+			}
+		}
+	}()
+	wg.Wait()
+	_, fresh := m.Peek("a")
+	require.False(t, fresh)
+}
+
+// An entry past its Expires is not fresh (Get and Peek), while one whose
+// expiry lies ahead, or that has none, is.
+func TestMemoEntryExpiry(t *testing.T) {
+	tests := []struct {
+		name    string
+		expires time.Time
+		fresh   bool
+	}{
+		{"no expiry", time.Time{}, true},
+		{"ahead", time.Now().Add(time.Hour), true},
+		{"passed", time.Now().Add(-time.Millisecond), false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New[string](10, 0)
+			m.Put("a", &Entry[string]{Raw: []byte("x"), Found: true, Value: "X", Expires: tc.expires}, m.Seq())
+			e, fresh := m.Get("a")
+			require.NotNil(t, e, "an expired entry is kept for byte comparison")
+			require.Equal(t, tc.fresh, fresh)
+			_, fresh = m.Peek("a")
+			require.Equal(t, tc.fresh, fresh)
+		})
+	}
+	// an entry turns stale when its expiry passes
+	m := New[string](10, 0)
+	exp := time.Now().Add(20 * time.Millisecond)
+	m.Put("a", &Entry[string]{Raw: []byte("x"), Found: true, Expires: exp}, m.Seq())
+	for time.Now().Before(exp) {
+		time.Sleep(time.Until(exp))
+	}
+	_, fresh := m.Get("a")
+	require.False(t, fresh, "fresh after its key expired")
 }
