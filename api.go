@@ -32,10 +32,9 @@ type Manager struct {
 	cfg        Config
 	store      *redisio.Store
 	ownsClient rueidis.Client // closed by Close when we built it (no-cache path)
-	memo       *cache.Memo[actor.Doc]
+	memo       *cache.Memo[*actor.Doc]
 	coord      *coordinator.Coordinator
 	jf         codec.JSONFields
-	codec      codecAdapter
 	cancelInv  func()
 	stats      stats
 	closed     atomic.Bool
@@ -105,12 +104,12 @@ func newManager(client rueidis.Client, cfg Config) (*Manager, error) {
 
 func build(s *redisio.Store, cfg Config) *Manager {
 	m := &Manager{cfg: cfg, store: s, jf: *cfg.JSONFields}
-	m.codec = codecAdapter{h: cfg.Serializer}
+	cd := actor.Codec{Handler: cfg.Serializer}
 	if cfg.MaxDepth != 0 {
-		m.codec.opts = &codec.Options{MaxDepth: cfg.MaxDepth}
+		cd.Options = &codec.Options{MaxDepth: cfg.MaxDepth}
 	}
 	if !cfg.NoMemo {
-		m.memo = cache.New[actor.Doc](cfg.CacheEntries, cfg.CacheBytes)
+		m.memo = cache.New[*actor.Doc](cfg.CacheEntries, cfg.CacheBytes)
 		if s.Tracking() {
 			m.cancelInv = s.OnInvalidate(m.memo.Invalidate)
 		}
@@ -128,8 +127,8 @@ func build(s *redisio.Store, cfg Config) *Manager {
 	}
 	renew := cfg.LockExpiry / 3
 	env := &actor.Env{
-		Store: storeAdapter{s},
-		Codec: m.codec,
+		Store: s,
+		Codec: cd,
 		Settings: actor.Settings{
 			MaxBatch:        cfg.MaxBatch,
 			MaxHold:         maxHold,
@@ -192,20 +191,20 @@ func (m *Manager) NewSession() *Session {
 }
 
 // do submits one op and waits for it.
-func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind, fn actor.Fn) (*actor.Op, string, error) {
+func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind, fn actor.Fn) (*actor.Op, error) {
 	id, err := resolveID(ctx, op, id)
 	if err != nil {
-		return nil, id, err
+		return nil, err
 	}
 	o := actor.NewOp(ctx, kind, fn)
 	if err := m.coord.Submit(ctx, id, o); err != nil {
-		return o, id, wrap(op, id, err)
+		return o, wrap(op, id, err)
 	}
 	m.stats.submitted.Add(1)
 	if err := o.Wait(ctx); err != nil {
-		return o, id, wrap(op, id, err)
+		return o, wrap(op, id, err)
 	}
-	return o, id, nil
+	return o, nil
 }
 
 // read runs fn on the current session without the lock.
@@ -215,14 +214,14 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind,
 // memo is updated before a write is answered), fn runs on it directly in
 // the caller's goroutine, skipping the actor hop. Otherwise the read queues
 // on the session's actor behind any queued writes.
-func (m *Manager) read(ctx context.Context, op, id string, fn func(s *codec.Session, found bool) error) error {
+func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 	if m.fastReads {
 		rid, err := resolveID(ctx, op, id)
 		if err != nil {
 			return err
 		}
 		if e, fresh := m.memo.Get(rid); fresh {
-			err := e.Value.(*doc).with(func(s *codec.Session) error { return fn(s, e.Found) })
+			err := e.Value.Run(fn, e.Found)
 			m.stats.reads.Add(1)
 			m.stats.cacheHits.Add(1)
 			if err != nil {
@@ -232,9 +231,7 @@ func (m *Manager) read(ctx context.Context, op, id string, fn func(s *codec.Sess
 		}
 		id = rid
 	}
-	_, _, err := m.do(ctx, op, id, actor.Read, func(d actor.Doc, found bool) error {
-		return d.(*doc).with(func(s *codec.Session) error { return fn(s, found) })
-	})
+	_, err := m.do(ctx, op, id, actor.Read, fn)
 	return err
 }
 
@@ -389,8 +386,8 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 // calls on the session, and under the lock PHP waits) and must not call the
 // Manager for the same session (that would wait for itself until ctx ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
-	_, _, err := m.do(ctx, "update", id, actor.Update, func(d actor.Doc, found bool) error {
-		return fn(&Session{s: d.(*doc).s, jf: m.jf, found: found})
+	_, err := m.do(ctx, "update", id, actor.Update, func(s *codec.Session, found bool) error {
+		return fn(&Session{s: s, jf: m.jf, found: found})
 	})
 	return err
 }
@@ -405,8 +402,8 @@ func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
 	if err != nil {
 		return wrap("set", id, err)
 	}
-	_, _, err = m.do(ctx, "set", id, actor.Update, func(d actor.Doc, _ bool) error {
-		return d.(*doc).s.Set(name, codec.CopyValue(v))
+	_, err = m.do(ctx, "set", id, actor.Update, func(s *codec.Session, _ bool) error {
+		return s.Set(name, codec.CopyValue(v))
 	})
 	return err
 }
@@ -427,8 +424,7 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 		}
 		vals[i] = v
 	}
-	_, _, err := m.do(ctx, "save", id, actor.Update, func(d actor.Doc, _ bool) error {
-		dst := d.(*doc).s
+	_, err := m.do(ctx, "save", id, actor.Update, func(dst *codec.Session, _ bool) error {
 		for _, n := range dst.Names() {
 			dst.Delete(n)
 		}
@@ -446,8 +442,8 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 // like Update) and reports whether it existed.
 func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
 	var existed bool
-	_, _, err := m.do(ctx, "delete", id, actor.Update, func(d actor.Doc, _ bool) error {
-		existed = d.(*doc).s.Delete(name)
+	_, err := m.do(ctx, "delete", id, actor.Update, func(s *codec.Session, _ bool) error {
+		existed = s.Delete(name)
 		return nil
 	})
 	return existed, err
@@ -456,7 +452,7 @@ func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
 // Destroy deletes the whole session under the session lock (like PHP's
 // session_destroy) and reports whether it existed.
 func (m *Manager) Destroy(ctx context.Context, id string) (bool, error) {
-	o, _, err := m.do(ctx, "destroy", id, actor.Destroy, nil)
+	o, err := m.do(ctx, "destroy", id, actor.Destroy, nil)
 	if err != nil {
 		return false, err
 	}

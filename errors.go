@@ -100,7 +100,7 @@ func wrap(op, id string, err error) error {
 	switch {
 	case errors.Is(err, redisio.ErrLockTimeout):
 		kind = ErrLockTimeout
-	case errors.Is(err, actor.ErrLockLost), errors.Is(err, redisio.ErrLockLost):
+	case errors.Is(err, redisio.ErrLockLost):
 		kind = ErrLockLost
 	case errors.Is(err, actor.ErrClosed), errors.Is(err, redisio.ErrClosed):
 		kind = ErrClosed

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // Stats is a snapshot of a Manager's counters since it was opened.
@@ -86,7 +87,7 @@ func (m *Manager) hooks() actor.Hooks {
 				u.Op(k.String(), err)
 			}
 		},
-		Batch: func(n int, hold time.Duration, mode actor.WriteMode) {
+		Batch: func(n int, hold time.Duration, mode redisio.WriteMode) {
 			s.batches.Add(1)
 			s.batchedOps.Add(uint64(n))
 			for {
@@ -96,11 +97,11 @@ func (m *Manager) hooks() actor.Hooks {
 				}
 			}
 			switch mode {
-			case actor.WriteData:
+			case redisio.WriteData:
 				s.writes.Add(1)
-			case actor.WriteTouch:
+			case redisio.WriteTouch:
 				s.touches.Add(1)
-			case actor.WriteDelete:
+			case redisio.WriteDelete:
 				s.deletes.Add(1)
 			}
 			if u.Batch != nil {

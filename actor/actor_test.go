@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession/codec"
 )
 
 func TestFairnessFromPHP(t *testing.T) {
@@ -38,19 +40,22 @@ func TestFairnessFromPHP(t *testing.T) {
 
 func TestOpAbandonedBeforeStartIsNeverApplied(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	op := NewOp(ctx, Update, func(Doc, bool) error { t.Fatal("applied"); return nil })
+	op := NewOp(ctx, Update, func(*codec.Session, bool) error { t.Fatal("applied"); return nil })
 	cancel()
 	require.ErrorIs(t, op.Wait(ctx), context.Canceled)
 	require.False(t, op.claim())
 	<-op.Done()
 }
 
-func TestCallRecoversPanics(t *testing.T) {
-	err := call(func(Doc, bool) error { panic("boom") }, nil, false)
+func TestRunRecoversPanics(t *testing.T) {
+	d := NewDoc(codec.NewSession(codec.PHP))
+	err := d.Run(func(*codec.Session, bool) error { panic("boom") }, false)
 	require.ErrorIs(t, err, ErrPanic)
 	require.Contains(t, err.Error(), "boom")
 	sentinel := errors.New("x")
-	require.ErrorIs(t, call(func(Doc, bool) error { return sentinel }, nil, false), sentinel)
+	require.ErrorIs(t, d.Run(func(*codec.Session, bool) error { return sentinel }, false), sentinel)
+	// the Doc's lock was released by the panic
+	require.NoError(t, d.Run(func(*codec.Session, bool) error { return nil }, false))
 }
 
 func TestDispatcherReusesWorkersAndShutsDown(t *testing.T) {

@@ -2,9 +2,9 @@ package actor
 
 import (
 	"context"
-	"fmt"
-	"runtime/debug"
 	"sync/atomic"
+
+	"github.com/phpsession/phpsession/codec"
 )
 
 // Kind is the kind of an operation.
@@ -34,8 +34,10 @@ func (k Kind) String() string {
 }
 
 // Fn is a user function run by the actor. found reports whether the session
-// exists (before this op). For Read the Doc must be treated as read-only.
-type Fn func(doc Doc, found bool) error
+// exists (before this op). For Read the session must be treated as
+// read-only; for Update it is a private copy, kept only if Fn returns nil.
+// Neither may be retained after Fn returns.
+type Fn func(s *codec.Session, found bool) error
 
 const (
 	opPending int32 = iota
@@ -56,7 +58,8 @@ type Op struct {
 	// Existed is set for Destroy: whether the session existed.
 	Existed bool
 
-	// per-batch scratch, touched only by the actor goroutine
+	// Per-batch scratch: written and read only by the actor goroutine
+	// while the op is in a batch (apply fills them, committedBatch reads).
 	res      error
 	resFound bool
 	applied  bool
@@ -130,17 +133,4 @@ func (o *Op) answer(err error) {
 	}
 	o.err = err
 	close(o.done)
-}
-
-// call runs fn with panic recovery.
-func call(fn Fn, doc Doc, found bool) (err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("%w: %v\n%s", ErrPanic, r, debug.Stack())
-		}
-	}()
-	if fn == nil {
-		return nil
-	}
-	return fn(doc, found)
 }

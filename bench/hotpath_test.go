@@ -17,6 +17,7 @@ import (
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/coordinator"
 	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // Hot-path benchmarks. The first group runs the actor and coordinator over
@@ -24,56 +25,47 @@ import (
 // batching, clone, apply, encode); the second runs the whole Manager
 // against a real redis-server. Run with -benchmem.
 
-// memStore is an actor.Store that keeps sessions in memory with no latency.
+// memStore is an actor.Store that keeps sessions in memory with no latency
+// and no lock semantics (every batch takes its path through the locked
+// code, which the lock-free path shares apply and encode with).
 type memStore struct {
 	mu   sync.Mutex
 	data map[string][]byte
 }
 
-func (m *memStore) LockAndRead(_ context.Context, id string) (actor.Locked, error) {
+func (m *memStore) LockAndReadUntracked(_ context.Context, id string) (*redisio.Lock, redisio.Data, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.data[id]
-	return actor.Locked{Lock: id, Data: actor.Data{Bytes: d, Found: ok}}, nil
+	return &redisio.Lock{ID: id}, redisio.Data{Bytes: d, Found: ok}, nil
 }
-func (m *memStore) Renew(context.Context, any) error   { return nil }
-func (m *memStore) Release(context.Context, any) error { return nil }
-func (m *memStore) Commit(_ context.Context, l any, mode actor.WriteMode, data []byte) error {
+func (m *memStore) Renew(context.Context, *redisio.Lock) error   { return nil }
+func (m *memStore) Release(context.Context, *redisio.Lock) error { return nil }
+func (m *memStore) Commit(_ context.Context, l *redisio.Lock, mode redisio.WriteMode, data []byte) (redisio.CommitResult, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	switch mode {
-	case actor.WriteData:
-		m.data[l.(string)] = data
-	case actor.WriteDelete:
-		delete(m.data, l.(string))
+	case redisio.WriteData:
+		m.data[l.ID] = data
+	case redisio.WriteDelete:
+		delete(m.data, l.ID)
 	}
-	return nil
+	return redisio.CommitResult{}, nil
 }
-func (m *memStore) Get(_ context.Context, id string) (actor.Data, error) {
+func (m *memStore) Get(_ context.Context, id string) (redisio.Data, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	d, ok := m.data[id]
-	return actor.Data{Bytes: d, Found: ok}, nil
+	return redisio.Data{Bytes: d, Found: ok}, nil
 }
-
-type doc struct{ s *codec.Session }
-
-func (d doc) Clone() actor.Doc        { return doc{d.s.Clone()} }
-func (d doc) Encode() ([]byte, error) { return d.s.Encode() }
-func (d doc) Modified() bool          { return d.s.Modified() }
-func (d doc) Len() int                { return d.s.Len() }
-func (d doc) Size() int               { return d.s.Size() }
-
-type phpCodec struct{}
-
-func (phpCodec) New() actor.Doc { return doc{codec.NewSession(codec.PHP)} }
-func (phpCodec) Decode(b []byte) (actor.Doc, error) {
-	s, err := codec.DecodeSession(codec.PHP, b, nil)
-	if err != nil {
-		return nil, err
-	}
-	return doc{s}, nil
+func (m *memStore) GetUntracked(ctx context.Context, id string) (redisio.Data, error) {
+	return m.Get(ctx, id)
 }
+func (m *memStore) CanWriteIfUnlocked(string) bool { return false }
+func (m *memStore) WriteIfUnlocked(context.Context, string, redisio.Data, redisio.WriteMode, []byte) (redisio.CASResult, error) {
+	return redisio.CASResult{}, errors.New("memStore: no lock-free writes")
+}
+func (m *memStore) WaitUnlocked(context.Context, string) error { return nil }
 
 // memCoordinator returns a coordinator over a memStore seeded with one
 // 1 KiB session "s", and a counter of batches.
@@ -82,9 +74,9 @@ func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
 	var batches atomic.Int64
 	env := &actor.Env{
 		Store: st,
-		Codec: phpCodec{},
-		Memo:  cache.New[actor.Doc](1000, 64<<20),
-		Hooks: actor.Hooks{Batch: func(int, time.Duration, actor.WriteMode) { batches.Add(1) }},
+		Codec: actor.Codec{Handler: codec.PHP},
+		Memo:  cache.New[*actor.Doc](1000, 64<<20),
+		Hooks: actor.Hooks{Batch: func(int, time.Duration, redisio.WriteMode) { batches.Add(1) }},
 		Ctx:   context.Background(),
 	}
 	c := coordinator.New(coordinator.Config{Env: env})
@@ -96,8 +88,7 @@ func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
 	return c, &batches
 }
 
-func incrFn(d actor.Doc, _ bool) error {
-	s := d.(doc).s
+func incrFn(s *codec.Session, _ bool) error {
 	var n int64
 	if v, ok, _ := s.Get("n"); ok {
 		n = int64(v.(codec.Int))
@@ -110,7 +101,7 @@ func incrFn(d actor.Doc, _ bool) error {
 func BenchmarkActorSend(b *testing.B) {
 	c, _ := memCoordinator(b)
 	ctx := context.Background()
-	read := func(actor.Doc, bool) error { return nil }
+	read := func(*codec.Session, bool) error { return nil }
 	if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
 		b.Fatal(err)
 	}
@@ -128,7 +119,7 @@ func BenchmarkActorSend(b *testing.B) {
 func BenchmarkActorSendParallel(b *testing.B) {
 	c, _ := memCoordinator(b)
 	ctx := context.Background()
-	read := func(actor.Doc, bool) error { return nil }
+	read := func(*codec.Session, bool) error { return nil }
 	b.ReportAllocs()
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {

@@ -14,15 +14,16 @@ import (
 
 	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/coordinator"
 	"github.com/phpsession/phpsession/internal/fake"
 	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 type rig struct {
 	store *fake.Store
-	codec *fake.Codec
-	memo  *cache.Memo[actor.Doc]
+	memo  *cache.Memo[*actor.Doc]
 	c     *coordinator.Coordinator
 
 	batches, ops, retries, passivated atomic.Int64
@@ -30,12 +31,12 @@ type rig struct {
 
 func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 	t.Helper()
-	r := &rig{store: fake.NewStore(), codec: &fake.Codec{}, memo: cache.New[actor.Doc](10000, 64<<20)}
+	r := &rig{store: fake.NewStore(), memo: cache.New[*actor.Doc](10000, 64<<20)}
 	r.store.OnInvalidate = r.memo.Invalidate
 	env := &actor.Env{
-		Store: r.store, Codec: r.codec, Memo: r.memo, Settings: set, Ctx: context.Background(),
+		Store: r.store, Codec: actor.Codec{Handler: codec.PHP}, Memo: r.memo, Settings: set, Ctx: context.Background(),
 		Hooks: actor.Hooks{
-			Batch:         func(n int, _ time.Duration, _ actor.WriteMode) { r.batches.Add(1) },
+			Batch:         func(n int, _ time.Duration, _ redisio.WriteMode) { r.batches.Add(1) },
 			Op:            func(actor.Kind, error) { r.ops.Add(1) },
 			LockLostRetry: func() { r.retries.Add(1) },
 			Passivated:    func() { r.passivated.Add(1) },
@@ -51,20 +52,34 @@ func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 }
 
 func (r *rig) incr(ctx context.Context, id, key string, n int) error {
-	return r.c.Do(ctx, id, actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
-		d.(*fake.Doc).Add(key, n)
-		return nil
+	return r.c.Do(ctx, id, actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+		return add(s, key, n)
 	}))
 }
 
 func (r *rig) get(ctx context.Context, id, key string) (int, bool, error) {
 	var v int
 	var found bool
-	err := r.c.Do(ctx, id, actor.NewOp(ctx, actor.Read, func(d actor.Doc, f bool) error {
-		v, found = d.(*fake.Doc).M[key], f
+	err := r.c.Do(ctx, id, actor.NewOp(ctx, actor.Read, func(s *codec.Session, f bool) error {
+		v, found = intVar(s, key), f
 		return nil
 	}))
 	return v, found, err
+}
+
+// intVar returns the integer variable k of s (0 when missing).
+func intVar(s *codec.Session, k string) int {
+	v, ok, err := s.Get(k)
+	if err != nil || !ok {
+		return 0
+	}
+	n, _ := v.(codec.Int)
+	return int(n)
+}
+
+// add adds n to the integer variable k of s.
+func add(s *codec.Session, k string, n int) error {
+	return s.Set(k, codec.Int(intVar(s, k)+n))
 }
 
 func TestUpdateReadDestroy(t *testing.T) {
@@ -79,7 +94,7 @@ func TestUpdateReadDestroy(t *testing.T) {
 	require.True(t, found)
 	require.Equal(t, 5, v)
 	raw, _ := r.store.Raw("s1")
-	require.Equal(t, "n=5", string(raw))
+	require.Equal(t, "n|i:5;", string(raw))
 
 	op := actor.NewOp(ctx, actor.Destroy, nil)
 	require.NoError(t, r.c.Do(ctx, "s1", op))
@@ -94,16 +109,16 @@ func TestUpdateReadDestroy(t *testing.T) {
 func TestUnchangedUpdateOnlyTouches(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
-	r.store.Put("s", []byte("a=1"))
-	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error { return nil })))
-	require.EqualValues(t, 1, r.store.Writes[actor.WriteTouch].Load())
-	require.EqualValues(t, 0, r.store.Writes[actor.WriteData].Load())
+	r.store.Put("s", []byte("a|i:1;"))
+	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(*codec.Session, bool) error { return nil })))
+	require.EqualValues(t, 1, r.store.Writes[redisio.WriteTouch].Load())
+	require.EqualValues(t, 0, r.store.Writes[redisio.WriteData].Load())
 	// setting the same value re-encodes to the same bytes: still a touch
-	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
-		d.(*fake.Doc).Set("a", 1)
+	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+		_ = s.Set("a", codec.Int(1))
 		return nil
 	})))
-	require.EqualValues(t, 2, r.store.Writes[actor.WriteTouch].Load())
+	require.EqualValues(t, 2, r.store.Writes[redisio.WriteTouch].Load())
 }
 
 func TestOpAtomicityErrorAndPanic(t *testing.T) {
@@ -117,15 +132,14 @@ func TestOpAtomicityErrorAndPanic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
-				fd := d.(*fake.Doc)
-				fd.Add("n", 1)
+			errs[i] = r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+				_ = add(s, "n", 1)
 				switch i % 3 {
 				case 1:
-					fd.Add("poison", 1)
+					_ = add(s, "poison", 1)
 					return boom
 				case 2:
-					fd.Add("poison", 1)
+					_ = add(s, "poison", 1)
 					panic("kaboom")
 				}
 				return nil
@@ -144,7 +158,7 @@ func TestOpAtomicityErrorAndPanic(t *testing.T) {
 		}
 	}
 	raw, _ := r.store.Raw("s")
-	require.Equal(t, "n=10", string(raw))
+	require.Equal(t, "n|i:10;", string(raw))
 }
 
 func TestBatchingCoalescesLocks(t *testing.T) {
@@ -162,7 +176,7 @@ func TestBatchingCoalescesLocks(t *testing.T) {
 	}
 	wg.Wait()
 	raw, _ := r.store.Raw("hot")
-	require.Equal(t, fmt.Sprintf("n=%d", n), string(raw))
+	require.Equal(t, fmt.Sprintf("n|i:%d;", n), string(raw))
 	locks := r.store.LockCalls.Load()
 	t.Logf("%d updates in %d locked batches", n, locks)
 	require.Less(t, locks, int64(n/4), "updates should share batches")
@@ -173,9 +187,9 @@ func TestReadAfterWriteInSameBatch(t *testing.T) {
 	r.store.Delay = time.Millisecond
 	ctx := context.Background()
 	for round := 0; round < 20; round++ {
-		w := actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error { d.(*fake.Doc).Add("n", 1); return nil })
+		w := actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) })
 		var seen int
-		rd := actor.NewOp(ctx, actor.Read, func(d actor.Doc, _ bool) error { seen = d.(*fake.Doc).M["n"]; return nil })
+		rd := actor.NewOp(ctx, actor.Read, func(s *codec.Session, _ bool) error { seen = intVar(s, "n"); return nil })
 		require.NoError(t, r.c.Submit(ctx, "s", w))
 		require.NoError(t, r.c.Submit(ctx, "s", rd))
 		require.NoError(t, w.Wait(ctx))
@@ -189,21 +203,20 @@ func TestLostLockRetriesThenFails(t *testing.T) {
 	ctx := context.Background()
 	runs := 0
 	r.store.StealNext.Store(1)
-	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
 		runs++
-		d.(*fake.Doc).Add("n", 1)
-		return nil
+		return add(s, "n", 1)
 	}))
 	require.NoError(t, err)
 	require.Equal(t, 2, runs, "fn re-runs after a lost lock")
 	raw, _ := r.store.Raw("s")
-	require.Equal(t, "n=1", string(raw))
+	require.Equal(t, "n|i:1;", string(raw))
 
 	r.store.StealNext.Store(10)
 	err = r.incr(ctx, "s", "n", 1)
-	require.ErrorIs(t, err, actor.ErrLockLost)
+	require.ErrorIs(t, err, redisio.ErrLockLost)
 	raw, _ = r.store.Raw("s")
-	require.Equal(t, "n=1", string(raw), "nothing written without the lock")
+	require.Equal(t, "n|i:1;", string(raw), "nothing written without the lock")
 	require.EqualValues(t, 1+2, r.retries.Load())
 }
 
@@ -221,19 +234,25 @@ func TestLockTimeout(t *testing.T) {
 func TestCachedReadsAvoidStoreAndDecode(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
-	r.store.Put("s", []byte("n=7"))
+	r.store.Put("s", []byte("n|i:7;"))
 	_, _, err := r.get(ctx, "s", "n")
 	require.NoError(t, err)
-	gets, decodes := r.store.Gets.Load(), r.codec.Decodes.Load()
+	// the session a read sees: a new pointer means a new decode
+	seen := func() *codec.Session {
+		var p *codec.Session
+		require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, func(s *codec.Session, _ bool) error { p = s; return nil })))
+		return p
+	}
+	gets, first := r.store.Gets.Load(), seen()
 	for i := 0; i < 100; i++ {
 		v, _, err := r.get(ctx, "s", "n")
 		require.NoError(t, err)
 		require.Equal(t, 7, v)
 	}
 	require.Equal(t, gets, r.store.Gets.Load(), "hot reads must not hit the store")
-	require.Equal(t, decodes, r.codec.Decodes.Load(), "hot reads must not decode")
+	require.Same(t, first, seen(), "hot reads must not decode")
 	// a foreign write invalidates
-	r.store.Put("s", []byte("n=8"))
+	r.store.Put("s", []byte("n|i:8;"))
 	v, _, err := r.get(ctx, "s", "n")
 	require.NoError(t, err)
 	require.Equal(t, 8, v)
@@ -247,16 +266,15 @@ func TestCallerGivesUpBeforeStart(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	applied := false
-	err = r.c.Do(short, "s", actor.NewOp(short, actor.Update, func(d actor.Doc, _ bool) error {
+	err = r.c.Do(short, "s", actor.NewOp(short, actor.Update, func(s *codec.Session, _ bool) error {
 		applied = true
-		d.(*fake.Doc).Add("x", 1)
-		return nil
+		return add(s, "x", 1)
 	}))
 	require.ErrorIs(t, err, context.DeadlineExceeded)
 	release()
 	require.NoError(t, r.incr(ctx, "s", "n", 1))
 	raw, _ := r.store.Raw("s")
-	require.Equal(t, "n=1", string(raw))
+	require.Equal(t, "n|i:1;", string(raw))
 	require.False(t, applied)
 }
 
@@ -327,7 +345,7 @@ func TestCloseFinishesQueuedWork(t *testing.T) {
 	ctx := context.Background()
 	var ops []*actor.Op
 	for i := 0; i < 300; i++ {
-		op := actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error { d.(*fake.Doc).Add("n", 1); return nil })
+		op := actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) })
 		require.NoError(t, r.c.Submit(ctx, fmt.Sprintf("s%d", i%5), op))
 		ops = append(ops, op)
 	}
@@ -344,7 +362,7 @@ func TestCloseFinishesQueuedWork(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		raw, _ := r.store.Raw(fmt.Sprintf("s%d", i))
 		var n int
-		fmt.Sscanf(string(raw), "n=%d", &n)
+		fmt.Sscanf(string(raw), "n|i:%d;", &n)
 		total += n
 	}
 	require.Equal(t, 300, total)
@@ -426,17 +444,17 @@ func TestFairnessLeavesGaps(t *testing.T) {
 func TestFailedBatchWritesNothing(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
-	r.store.Put("s", []byte("a=1"))
-	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(d actor.Doc, _ bool) error {
-		d.(*fake.Doc).Set("a", 2)
+	r.store.Put("s", []byte("a|i:1;"))
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+		_ = s.Set("a", codec.Int(2))
 		return errors.New("no")
 	}))
 	require.Error(t, err)
 	for mode := range r.store.Writes {
-		if actor.WriteMode(mode) != actor.WriteNone {
-			require.Zero(t, r.store.Writes[mode].Load(), "mode %v", actor.WriteMode(mode))
+		if redisio.WriteMode(mode) != redisio.WriteNone {
+			require.Zero(t, r.store.Writes[mode].Load(), "mode %v", redisio.WriteMode(mode))
 		}
 	}
 	raw, _ := r.store.Raw("s")
-	require.Equal(t, "a=1", string(raw))
+	require.Equal(t, "a|i:1;", string(raw))
 }

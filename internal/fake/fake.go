@@ -1,5 +1,8 @@
-// Package fake provides an in-memory actor.Store and a tiny actor.Codec for
-// unit tests of the actor and coordinator packages.
+// Package fake provides an in-memory actor.Store for fast, deterministic
+// unit tests of the actor and coordinator packages: a per-session lock
+// with waiters, the compare-and-set write of the lock-free path, counters
+// and fault injection. Real-Redis tests (redisio, the root package) remain
+// the proof of the protocol; this fake only exercises the actor's logic.
 package fake
 
 import (
@@ -7,94 +10,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/redisio"
 )
 
-// Doc is a session of int counters encoded as "k=v;k=v" (sorted keys).
-type Doc struct {
-	M        map[string]int
-	modified bool
-}
-
-// Clone implements actor.Doc.
-func (d *Doc) Clone() actor.Doc {
-	m := make(map[string]int, len(d.M))
-	for k, v := range d.M {
-		m[k] = v
-	}
-	return &Doc{M: m}
-}
-
-// Encode implements actor.Doc.
-func (d *Doc) Encode() ([]byte, error) {
-	keys := make([]string, 0, len(d.M))
-	for k := range d.M {
-		if strings.ContainsAny(k, "=;") {
-			return nil, fmt.Errorf("bad key %q", k)
-		}
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	var b bytes.Buffer
-	for i, k := range keys {
-		if i > 0 {
-			b.WriteByte(';')
-		}
-		fmt.Fprintf(&b, "%s=%d", k, d.M[k])
-	}
-	return b.Bytes(), nil
-}
-
-// Modified implements actor.Doc.
-func (d *Doc) Modified() bool { return d.modified }
-
-// Len implements actor.Doc.
-func (d *Doc) Len() int { return len(d.M) }
-
-// Size implements actor.Doc.
-func (d *Doc) Size() int { return 64 + 32*len(d.M) }
-
-// Set sets k and marks the doc modified.
-func (d *Doc) Set(k string, v int) { d.M[k] = v; d.modified = true }
-
-// Add adds delta to k.
-func (d *Doc) Add(k string, delta int) { d.Set(k, d.M[k]+delta) }
-
-// Codec implements actor.Codec for Doc.
-type Codec struct{ Decodes atomic.Int64 }
-
-// New implements actor.Codec.
-func (c *Codec) New() actor.Doc { return &Doc{M: map[string]int{}} }
-
-// Decode implements actor.Codec.
-func (c *Codec) Decode(b []byte) (actor.Doc, error) {
-	c.Decodes.Add(1)
-	d := &Doc{M: map[string]int{}}
-	if len(b) == 0 {
-		return d, nil
-	}
-	for _, kv := range strings.Split(string(b), ";") {
-		k, v, ok := strings.Cut(kv, "=")
-		if !ok {
-			return nil, fmt.Errorf("decode: bad entry %q", kv)
-		}
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			return nil, fmt.Errorf("decode: %w", err)
-		}
-		d.M[k] = n
-	}
-	return d, nil
-}
+var _ actor.Store = (*Store)(nil)
 
 // Store is an in-memory actor.Store with a per-session lock.
+//
+// mu guards data, locks, waiters, held, intervals and acquired; the
+// counters are atomics; the exported configuration fields (CAS, Delay,
+// OnInvalidate, Record) must be set before the Store is used.
 type Store struct {
 	mu      sync.Mutex
 	data    map[string][]byte
@@ -104,7 +35,15 @@ type Store struct {
 
 	// Counters
 	LockCalls, Commits, Gets, Renews, Releases atomic.Int64
-	Writes                                     [4]atomic.Int64 // by WriteMode
+	Writes                                     [4]atomic.Int64 // committed under the lock, by redisio.WriteMode
+	// CASCalls counts WriteIfUnlocked calls; CASWrites the applied ones
+	// by redisio.WriteMode; CASHeld and CASChanged the refusals.
+	CASCalls, CASHeld, CASChanged, Waits atomic.Int64
+	CASWrites                            [4]atomic.Int64
+
+	// CAS makes CanWriteIfUnlocked report true, so that the actor
+	// commits lock-free where it can (default false: every batch locks).
+	CAS bool
 
 	// StealNext, when > 0, makes the next n commits find their lock stolen.
 	StealNext atomic.Int64
@@ -136,8 +75,6 @@ func NewStore() *Store {
 	return &Store{data: map[string][]byte{}, locks: map[string]string{}, waiters: map[string][]chan struct{}{}, held: map[string]int{}}
 }
 
-type lock struct{ id, tok string }
-
 // Put stores raw bytes (like PHP writing without lock).
 func (s *Store) Put(id string, b []byte) {
 	s.mu.Lock()
@@ -156,7 +93,7 @@ func (s *Store) Raw(id string) ([]byte, bool) {
 
 // ForeignLock takes the lock as a foreign holder; call the returned func to release.
 func (s *Store) ForeignLock(ctx context.Context, id string) (func(), error) {
-	l, _, err := s.acquire(ctx, id)
+	l, err := s.acquire(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -169,8 +106,8 @@ func (s *Store) invalidate(id string) {
 	}
 }
 
-func (s *Store) acquire(ctx context.Context, id string) (lock, bool, error) {
-	waited := false
+func (s *Store) acquire(ctx context.Context, id string) (*redisio.Lock, error) {
+	var t0 time.Time
 	for {
 		s.mu.Lock()
 		if _, held := s.locks[id]; !held {
@@ -187,66 +124,76 @@ func (s *Store) acquire(ctx context.Context, id string) (lock, bool, error) {
 				s.Overlap.Add(1)
 			}
 			s.mu.Unlock()
-			return lock{id, t}, waited, nil
+			l := &redisio.Lock{ID: id, Token: t, Acquired: time.Now()}
+			if !t0.IsZero() {
+				l.Waited = max(time.Since(t0), 1)
+			}
+			return l, nil
 		}
 		ch := make(chan struct{})
 		s.waiters[id] = append(s.waiters[id], ch)
 		s.mu.Unlock()
-		waited = true
+		if t0.IsZero() {
+			t0 = time.Now()
+		}
 		select {
 		case <-ch:
 		case <-ctx.Done():
-			return lock{}, waited, fmt.Errorf("fake: lock wait: %w", ctx.Err())
+			return nil, fmt.Errorf("fake: lock wait: %w", ctx.Err())
 		}
 	}
 }
 
-func (s *Store) release(l lock) bool {
+func (s *Store) release(l *redisio.Lock) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.releaseLocked(l)
 }
 
-func (s *Store) releaseLocked(l lock) bool {
-	if s.locks[l.id] != l.tok {
+func (s *Store) releaseLocked(l *redisio.Lock) bool {
+	if s.locks[l.ID] != l.Token {
 		return false
 	}
-	delete(s.locks, l.id)
+	delete(s.locks, l.ID)
 	if s.Record {
-		s.intervals = append(s.intervals, Interval{s.acquired[l.id], time.Now()})
+		s.intervals = append(s.intervals, Interval{s.acquired[l.ID], time.Now()})
 	}
-	s.held[l.id]--
-	for _, ch := range s.waiters[l.id] {
-		close(ch)
-	}
-	delete(s.waiters, l.id)
+	s.held[l.ID]--
+	s.wakeLocked(l.ID)
 	return true
 }
 
-// LockAndRead implements actor.Store.
-func (s *Store) LockAndRead(ctx context.Context, id string) (actor.Locked, error) {
+// wakeLocked wakes everyone waiting for id's lock (s.mu held).
+func (s *Store) wakeLocked(id string) {
+	for _, ch := range s.waiters[id] {
+		close(ch)
+	}
+	delete(s.waiters, id)
+}
+
+// LockAndReadUntracked implements actor.Store.
+func (s *Store) LockAndReadUntracked(ctx context.Context, id string) (*redisio.Lock, redisio.Data, error) {
 	s.LockCalls.Add(1)
 	if s.Delay > 0 {
 		time.Sleep(s.Delay)
 	}
-	l, waited, err := s.acquire(ctx, id)
+	l, err := s.acquire(ctx, id)
 	if err != nil {
-		return actor.Locked{}, err
+		return nil, redisio.Data{}, err
 	}
 	s.mu.Lock()
 	b, ok := s.data[id]
 	s.mu.Unlock()
-	return actor.Locked{Lock: l, Data: actor.Data{Bytes: b, Found: ok}, Waited: waited}, nil
+	return l, redisio.Data{Bytes: b, Found: ok}, nil
 }
 
 // Renew implements actor.Store.
-func (s *Store) Renew(ctx context.Context, l any) error {
+func (s *Store) Renew(ctx context.Context, l *redisio.Lock) error {
 	s.Renews.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	lk := l.(lock)
-	if s.locks[lk.id] != lk.tok {
-		return actor.ErrLockLost
+	if s.locks[l.ID] != l.Token {
+		return fmt.Errorf("fake: renew: %w", redisio.ErrLockLost)
 	}
 	return nil
 }
@@ -255,53 +202,120 @@ func (s *Store) Renew(ctx context.Context, l any) error {
 var ErrInjected = errors.New("fake: injected failure")
 
 // Commit implements actor.Store.
-func (s *Store) Commit(ctx context.Context, l any, mode actor.WriteMode, data []byte) error {
+func (s *Store) Commit(ctx context.Context, l *redisio.Lock, mode redisio.WriteMode, data []byte) (redisio.CommitResult, error) {
 	s.Commits.Add(1)
 	if s.Delay > 0 {
 		time.Sleep(s.Delay)
 	}
-	lk := l.(lock)
 	s.mu.Lock()
 	if n := s.StealNext.Load(); n > 0 && s.StealNext.CompareAndSwap(n, n-1) {
 		// someone took the lock: release ours without writing
-		s.releaseLocked(lk)
+		s.releaseLocked(l)
 		s.mu.Unlock()
-		return fmt.Errorf("fake: %w", actor.ErrLockLost)
+		return redisio.CommitResult{}, fmt.Errorf("fake: %w", redisio.ErrLockLost)
 	}
-	if s.locks[lk.id] != lk.tok {
+	if s.locks[l.ID] != l.Token {
 		s.mu.Unlock()
-		return fmt.Errorf("fake: %w", actor.ErrLockLost)
+		return redisio.CommitResult{}, fmt.Errorf("fake: %w", redisio.ErrLockLost)
 	}
 	s.Writes[mode].Add(1)
-	changed := false
-	switch mode {
-	case actor.WriteData:
-		s.data[lk.id] = append([]byte(nil), data...)
-		changed = true
-	case actor.WriteDelete:
-		_, changed = s.data[lk.id]
-		delete(s.data, lk.id)
-	}
-	s.releaseLocked(lk)
+	existed, changed := s.writeLocked(l.ID, mode, data)
+	s.releaseLocked(l)
 	s.mu.Unlock()
 	if changed {
-		s.invalidate(lk.id)
+		s.invalidate(l.ID)
 	}
-	return nil
+	return redisio.CommitResult{Existed: existed}, nil
+}
+
+// writeLocked applies mode to id's data (s.mu held) and reports whether
+// the key existed before and whether it changed.
+func (s *Store) writeLocked(id string, mode redisio.WriteMode, data []byte) (existed, changed bool) {
+	_, existed = s.data[id]
+	switch mode {
+	case redisio.WriteData:
+		s.data[id] = append([]byte(nil), data...)
+		changed = true
+	case redisio.WriteDelete:
+		delete(s.data, id)
+		changed = existed
+	}
+	return existed, changed
 }
 
 // Release implements actor.Store.
-func (s *Store) Release(ctx context.Context, l any) error {
+func (s *Store) Release(ctx context.Context, l *redisio.Lock) error {
 	s.Releases.Add(1)
-	s.release(l.(lock))
+	s.release(l)
 	return nil
 }
 
 // Get implements actor.Store.
-func (s *Store) Get(ctx context.Context, id string) (actor.Data, error) {
+func (s *Store) Get(ctx context.Context, id string) (redisio.Data, error) {
 	s.Gets.Add(1)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	b, ok := s.data[id]
-	return actor.Data{Bytes: b, Found: ok}, nil
+	return redisio.Data{Bytes: b, Found: ok}, nil
+}
+
+// GetUntracked implements actor.Store (the fake has no client-side cache).
+func (s *Store) GetUntracked(ctx context.Context, id string) (redisio.Data, error) {
+	return s.Get(ctx, id)
+}
+
+// CanWriteIfUnlocked implements actor.Store: it reports s.CAS.
+func (s *Store) CanWriteIfUnlocked(id string) bool { return s.CAS }
+
+// WriteIfUnlocked implements actor.Store: under one critical section it
+// refuses while the lock is held (Held) or the data differs from expect
+// (Changed, with the current data), else applies mode.
+func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect redisio.Data, mode redisio.WriteMode, data []byte) (redisio.CASResult, error) {
+	s.CASCalls.Add(1)
+	if s.Delay > 0 {
+		time.Sleep(s.Delay)
+	}
+	if err := ctx.Err(); err != nil {
+		return redisio.CASResult{}, fmt.Errorf("fake: %w", err)
+	}
+	s.mu.Lock()
+	if _, held := s.locks[id]; held {
+		s.mu.Unlock()
+		s.CASHeld.Add(1)
+		return redisio.CASResult{Held: true}, nil
+	}
+	cur, found := s.data[id]
+	if found != expect.Found || !bytes.Equal(cur, expect.Bytes) {
+		s.mu.Unlock()
+		s.CASChanged.Add(1)
+		return redisio.CASResult{Changed: true, Current: redisio.Data{Bytes: cur, Found: found}}, nil
+	}
+	s.CASWrites[mode].Add(1)
+	existed, changed := s.writeLocked(id, mode, data)
+	s.mu.Unlock()
+	if changed {
+		s.invalidate(id)
+	}
+	return redisio.CASResult{Applied: true, Existed: existed}, nil
+}
+
+// WaitUnlocked implements actor.Store: it returns once nobody holds id's
+// lock, or with ctx's error.
+func (s *Store) WaitUnlocked(ctx context.Context, id string) error {
+	s.Waits.Add(1)
+	for {
+		s.mu.Lock()
+		if _, held := s.locks[id]; !held {
+			s.mu.Unlock()
+			return nil
+		}
+		ch := make(chan struct{})
+		s.waiters[id] = append(s.waiters[id], ch)
+		s.mu.Unlock()
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("fake: wait unlocked: %w", ctx.Err())
+		}
+	}
 }

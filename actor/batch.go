@@ -1,0 +1,268 @@
+package actor
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"time"
+
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// committedState is what the session held after the actor's last commit.
+// It is part of sessionActor: only the actor goroutine touches it. The
+// lock-free path needs it known to be likely (lockFreeLikely); the locked
+// path compares it with what it reads to spot foreign writes.
+type committedState struct {
+	known bool // false before the first commit and after a failed one
+	found bool
+	raw   []byte
+}
+
+// runBatch applies as many pending ops as fit in one batch and commits
+// them in one write: lock-free when it can (lockfree.go), else under the
+// lock (locked.go), re-running after a lost lock.
+func (a *sessionActor) runBatch() {
+	n := len(a.pending)
+	if n > a.set.MaxBatch {
+		n = a.set.MaxBatch
+	}
+	batch := a.pending[:n]
+	// Drop ops whose callers are gone before waiting for the lock.
+	live := 0
+	for _, op := range batch {
+		if st := op.state.Load(); st == opAbandoned || (st == opPending && op.ctx != nil && op.ctx.Err() != nil) {
+			if !op.claim() { // answers it
+				continue
+			}
+		}
+		batch[live] = op
+		live++
+	}
+	if live == 0 {
+		a.consume(n)
+		return
+	}
+	batch = batch[:live]
+	hasWrite := false
+	for _, op := range batch {
+		if op.Kind != Read {
+			hasWrite = true
+			break
+		}
+	}
+	if !hasWrite {
+		a.serveReads(batch)
+		a.consume(n)
+		return
+	}
+
+	// The LockTimeout context is made only when a batch may wait: a
+	// lock-free commit that goes through at once is one round trip, bounded
+	// by the connection's own timeouts (and by a.env.Ctx).
+	var (
+		ctx    context.Context
+		cancel context.CancelFunc = func() {}
+	)
+	bounded := func() context.Context {
+		if ctx == nil {
+			ctx, cancel = context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
+		}
+		return ctx
+	}
+	defer func() { cancel() }()
+
+	for attempt := 0; ; attempt++ {
+		var (
+			used int
+			err  error
+			ok   bool
+		)
+		if attempt == 0 {
+			used, ok, err = a.lockFreeBatch(bounded, batch)
+		}
+		if ok && err != nil {
+			a.committed.known = false // what the session holds is unknown
+		}
+		if !ok {
+			used, err = a.lockedBatch(bounded(), batch)
+		}
+		if err != nil && errors.Is(err, redisio.ErrLockLost) && attempt < a.set.LockLostRetries {
+			if a.env.Hooks.LockLostRetry != nil {
+				a.env.Hooks.LockLostRetry()
+			}
+			continue
+		}
+		if err != nil {
+			if used == 0 {
+				used = len(batch)
+			}
+			a.failBatch(batch[:used], err)
+		}
+		// ops beyond `used` stay pending (hold-time cap)
+		consumed := used
+		// map back: batch is a compacted prefix view of pending[:n]
+		rest := append([]*Op(nil), batch[consumed:]...)
+		a.consume(n)
+		if len(rest) > 0 {
+			a.pending = append(rest, a.pending...)
+		}
+		return
+	}
+}
+
+// failBatch answers the write ops with err and serves the reads without the
+// lock (a failed write does not make a read fail).
+func (a *sessionActor) failBatch(ops []*Op, err error) {
+	var reads []*Op
+	for _, op := range ops {
+		if op.Kind == Read {
+			reads = append(reads, op)
+			continue
+		}
+		if op.claim() {
+			a.finish(op, err)
+		}
+	}
+	if a.env.Memo != nil {
+		a.env.Memo.Remove(a.id)
+	}
+	if len(reads) > 0 {
+		a.serveReads(reads)
+	}
+}
+
+// batchResult is what applying a batch to a working copy produced.
+type batchResult struct {
+	cur       *Doc
+	exists    bool
+	changed   bool // since the batch start (or the last destroy)
+	destroyed bool
+	anyOK     bool // some write op succeeded
+	used      int  // ops of the batch covered
+}
+
+// apply runs batch in order on clones of base (found: whether the session
+// exists), for at most maxHold after start; each op's result is kept in its
+// scratch fields until the batch is committed.
+func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time, maxHold time.Duration) batchResult {
+	r := batchResult{cur: base, exists: found}
+	for i, op := range batch {
+		if i > 0 && time.Since(start) > maxHold {
+			break
+		}
+		r.used = i + 1
+		if !op.claim() {
+			op.applied = false
+			op.res = context.Canceled
+			continue
+		}
+		op.applied = true
+		switch op.Kind {
+		case Read:
+			op.res = r.cur.Run(op.Fn, r.exists)
+		case Update:
+			next := r.cur.clone()
+			err := next.Run(op.Fn, r.exists)
+			op.res = err
+			r.anyOK = r.anyOK || err == nil
+			if err == nil && next.modified() {
+				r.cur = next
+				r.changed = true
+				r.exists = true
+			}
+		case Destroy:
+			r.anyOK = true
+			op.resFound = r.exists
+			op.res = nil
+			r.cur = a.env.Codec.empty()
+			r.exists = false
+			r.changed = false
+			r.destroyed = true
+		}
+	}
+	return r
+}
+
+// outcome decides what a batch applied to d writes: its bytes, only a TTL
+// refresh when they are unchanged (PHP's lazy_write), a delete, or nothing.
+func (a *sessionActor) outcome(r batchResult, d redisio.Data) (redisio.WriteMode, []byte, error) {
+	switch {
+	case r.changed:
+		out, err := r.cur.encode()
+		if err != nil {
+			// Cannot happen for ops that succeeded individually unless the
+			// codec rejects the combination; fail the batch.
+			return redisio.WriteNone, nil, err
+		}
+		if !r.destroyed && d.Found && bytes.Equal(out, d.Bytes) {
+			return redisio.WriteTouch, nil, nil
+		}
+		return redisio.WriteData, out, nil
+	case r.destroyed:
+		if d.Found {
+			return redisio.WriteDelete, nil, nil
+		}
+	case d.Found && r.anyOK:
+		return redisio.WriteTouch, nil, nil // lazy_write: unchanged data only gets its TTL refreshed
+	}
+	return redisio.WriteNone, nil, nil
+}
+
+// committedBatch records a committed batch (base: the data it started
+// from) and answers its ops.
+func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Data, mode redisio.WriteMode, out []byte, hold time.Duration) {
+	a.committed.known = true
+	switch mode {
+	case redisio.WriteData:
+		a.committed.raw, a.committed.found = out, true
+	case redisio.WriteDelete:
+		a.committed.raw, a.committed.found = nil, false
+	default:
+		a.committed.raw, a.committed.found = base.Bytes, base.Found
+	}
+	a.lastBatchEnd = time.Now()
+	a.lastBatchOps = r.used
+	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
+	if a.env.Hooks.Batch != nil {
+		a.env.Hooks.Batch(r.used, hold, mode)
+	}
+	// The memo entry of what we commit is stored stale: Redis tracking is
+	// one-shot and neither the locked read nor the lock-free write arms
+	// it, so after our write nobody tracks the key until a cached read
+	// re-arms it, and a fresh entry would miss the next foreign write. The
+	// next read revalidates it (one cached GET, no decode when unchanged);
+	// the next lock-free batch checks it in its script.
+	if memo := a.env.Memo; memo != nil {
+		cur := r.cur
+		switch mode {
+		case redisio.WriteData:
+			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: out, Found: true, Value: cur, Size: cur.size()})
+		case redisio.WriteDelete:
+			memo.PutStale(a.id, &cache.Entry[*Doc]{Found: false, Value: cur})
+		default:
+			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Size: cur.size()})
+		}
+	}
+	for _, op := range ops {
+		if !op.applied {
+			continue
+		}
+		if op.Kind == Destroy {
+			op.Existed = op.resFound
+		}
+		a.finish(op, op.res)
+	}
+}
+
+// hasDestroy reports whether ops contain a Destroy (which always takes the
+// lock, as PHP's session_destroy does).
+func hasDestroy(ops []*Op) bool {
+	for _, op := range ops {
+		if op.Kind == Destroy {
+			return true
+		}
+	}
+	return false
+}

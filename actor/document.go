@@ -1,0 +1,94 @@
+package actor
+
+import (
+	"fmt"
+	"runtime/debug"
+	"sync"
+
+	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// Doc is one decoded session as the actor holds it.
+//
+// A Doc that was published (stored in the memo, or handed to a read) is
+// never modified: every update runs on a clone. Published Docs are read
+// concurrently by their actor and by the Manager's fast read path, and a
+// codec.Session is not safe for concurrent use even for reads (variables
+// are decoded lazily on first access), so every access to s holds mu.
+type Doc struct {
+	mu sync.Mutex // guards s
+	s  *codec.Session
+}
+
+// NewDoc wraps s; the Doc owns it from then on.
+func NewDoc(s *codec.Session) *Doc { return &Doc{s: s} }
+
+// Run calls fn with the session under the Doc's lock and turns a panic in
+// fn into an error wrapping ErrPanic. found is passed through to fn. For a
+// published Doc, fn must treat the session as read-only and not retain it.
+func (d *Doc) Run(fn Fn, found bool) (err error) {
+	if fn == nil {
+		return nil
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("%w: %v\n%s", ErrPanic, r, debug.Stack())
+		}
+	}()
+	return fn(d.s, found)
+}
+
+func (d *Doc) clone() *Doc {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return &Doc{s: d.s.Clone()}
+}
+
+func (d *Doc) encode() ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.Encode()
+}
+
+// modified reports whether the session changed since it was decoded or
+// cloned from an unmodified one.
+func (d *Doc) modified() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.s.Modified()
+}
+
+// size estimates the memory the Doc holds, in bytes (for the memo's
+// budget).
+func (d *Doc) size() int64 {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return int64(d.s.Size())
+}
+
+// Codec says how stored bytes become a session and back.
+type Codec struct {
+	// Handler is PHP's session.serialize_handler.
+	Handler codec.Handler
+	// Options bound decoding (nil: codec's defaults).
+	Options *codec.Options
+}
+
+// empty returns a new session with no variables.
+func (c Codec) empty() *Doc { return NewDoc(codec.NewSession(c.Handler)) }
+
+// decode returns the session stored as d: an empty one when the key is
+// missing or empty (as PHP treats it).
+func (c Codec) decode(d redisio.Data) (*Doc, error) {
+	if !d.Found || len(d.Bytes) == 0 {
+		return c.empty(), nil
+	}
+	s, err := codec.DecodeSession(c.Handler, d.Bytes, c.Options)
+	if err != nil {
+		return nil, err
+	}
+	return NewDoc(s), nil
+}

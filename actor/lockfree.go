@@ -1,0 +1,145 @@
+package actor
+
+import (
+	"context"
+	"time"
+
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// maxConflicts is how often a lock-free batch is recomputed after the data
+// changed under it without a holder in between (PHP that locked, wrote and
+// released between two tries counts too) before it takes the lock instead
+// (which guarantees progress against writers that do not lock).
+const maxConflicts = 8
+
+// lockFreeState remembers whether the store can commit this session
+// without the lock. It is part of sessionActor: only the actor goroutine
+// touches it.
+type lockFreeState struct {
+	checked bool // Store.CanWriteIfUnlocked was asked (its answer depends only on the id)
+	off     bool // it said no
+}
+
+// lockFreeAllowed reports whether lock-free batches are allowed for this
+// session: not turned off by Settings.NoLockFree, and supported by the
+// store for this id.
+func (a *sessionActor) lockFreeAllowed() bool {
+	if a.set.NoLockFree {
+		return false
+	}
+	if !a.lockFree.checked {
+		a.lockFree.checked = true
+		a.lockFree.off = !a.env.Store.CanWriteIfUnlocked(a.id)
+	}
+	return !a.lockFree.off
+}
+
+// lockFreeLikely reports whether the next batch will try the lock-free
+// path (so flush skips the fairness pause before it): allowed, the actor
+// committed before (so the memo most likely holds the session), and no
+// Destroy pending.
+func (a *sessionActor) lockFreeLikely() bool {
+	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed()
+}
+
+// lockFreeBatch runs batch without the lock: it applies the ops to the
+// memo's copy (possibly stale: the script checks it) and commits with one
+// atomic check-and-write that succeeds only while nobody holds the lock and
+// the data is unchanged. A held lock is waited out (without taking it) and
+// the same write tried again; changed data is applied again from the
+// current bytes. ok is false when the batch must take the locked path
+// instead (nothing was answered then; its fns may have run).
+func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op) (used int, ok bool, err error) {
+	if hasDestroy(batch) || !a.lockFreeAllowed() {
+		return 0, false, nil
+	}
+	var (
+		expect redisio.Data
+		base   *Doc
+	)
+	// Peek: a successful batch stores its result right after (PutStale),
+	// which marks the entry used.
+	var e *cache.Entry[*Doc]
+	if a.env.Memo != nil {
+		e, _ = a.env.Memo.Peek(a.id)
+	}
+	if e != nil {
+		expect, base = redisio.Data{Bytes: e.Raw, Found: e.Found}, e.Value
+	} else {
+		// Nothing known of the session: read it (no lock; the script
+		// checks that it is still what we read).
+		d, err := a.env.Store.GetUntracked(a.env.Ctx, a.id)
+		if err != nil {
+			return 0, false, nil // the locked path reads (and reports) again
+		}
+		doc, err := a.env.Codec.decode(d)
+		if err != nil {
+			return 0, false, nil // the locked path reports it
+		}
+		expect, base = d, doc
+	}
+	conflicts := 0
+	waited := false
+	heldBefore := false // the last refusal was a held lock
+	for {
+		r := a.apply(batch, base, expect.Found, time.Now(), a.set.MaxHold)
+		mode, out, err := a.outcome(r, expect)
+		if err != nil {
+			return r.used, true, err
+		}
+		for {
+			ctx := a.env.Ctx
+			if waited {
+				ctx = bounded()
+			}
+			res, err := a.env.Store.WriteIfUnlocked(ctx, a.id, expect, mode, out)
+			if err != nil {
+				return r.used, true, err
+			}
+			if res.Applied {
+				if a.env.Hooks.LockFree != nil {
+					a.env.Hooks.LockFree()
+				}
+				a.committedBatch(batch[:r.used], r, expect, mode, out, 0)
+				return r.used, true, nil
+			}
+			if a.env.Hooks.Conflict != nil {
+				a.env.Hooks.Conflict(res.Held)
+			}
+			afterWait := heldBefore
+			heldBefore = res.Held
+			if res.Held {
+				// PHP (or a locking client) holds the lock: wait until it is
+				// free and try the same write; the script sees whether the
+				// holder changed the data.
+				t0 := time.Now()
+				waited = true
+				if err := a.env.Store.WaitUnlocked(bounded(), a.id); err != nil {
+					return r.used, true, err
+				}
+				if a.env.Hooks.LockWait != nil {
+					a.env.Hooks.LockWait(time.Since(t0))
+				}
+				continue
+			}
+			// A change right after waiting out a holder is the holder's
+			// write (PHP's request): expected, and the next try is likely
+			// to go through. Repeated changes without a holder come from
+			// writers that do not lock, or from other lock-free writers.
+			if !afterWait {
+				conflicts++
+				if conflicts > maxConflicts {
+					return 0, false, nil
+				}
+			}
+			doc, err := a.env.Codec.decode(res.Current)
+			if err != nil {
+				return 0, false, nil // the locked path reports it
+			}
+			base, expect = doc, res.Current
+			break
+		}
+	}
+}

@@ -1,0 +1,209 @@
+package actor
+
+import (
+	"fmt"
+	"runtime"
+	"time"
+
+	pa "github.com/asynkron/protoactor-go/actor"
+)
+
+// closeMsg tells the actor to finish everything queued and stop.
+type closeMsg struct{}
+
+// idleCheck is sent by the actor's idle timer (or by Handle.Nudge, with
+// force) to ask whether it can passivate.
+type idleCheck struct{ force bool }
+
+// sessionActor is the protoactor actor of one session.
+//
+// Every field, including those of the embedded parts declared in
+// fairness.go, lockfree.go and batch.go, is read and written only from
+// Receive, which protoactor runs on one goroutine at a time per actor; so
+// no field needs a lock. What other goroutines touch goes through Handle
+// (its own mutex) or Op (atomics and a channel).
+type sessionActor struct {
+	id    string
+	env   *Env     // shared by all actors; read-only
+	set   Settings // env.Settings with defaults filled in
+	owner Owner
+	h     *Handle
+	mb    pa.Mailbox // set by the mailbox producer before the first message
+
+	// pending holds the ops received and not yet answered, in arrival
+	// order; a batch takes a prefix.
+	pending []*Op
+	closing bool // closeMsg received: flush everything, then stop
+
+	idleTimer    *time.Timer // armed while nothing is pending
+	lastActivity time.Time   // end of the last flush (idle timeout base)
+
+	// Lingering (see linger).
+	lingered     bool      // the pending batch already waited for joiners
+	lastBatchOps int       // ops carried by the last committed batch
+	lastBatchEnd time.Time // when the last batch (locked or lock-free) committed
+	// lingerWant: ops known to the actor when the last batch ended (its
+	// callers, about to be answered and resubmit, plus the ops already
+	// waiting): how many the next batch waits for while lingering.
+	lingerWant int
+
+	fair     fairness      // fairness.go
+	lockFree lockFreeState // lockfree.go
+	// committed is what the session held after our last commit
+	// (batch.go).
+	committed committedState
+}
+
+// Receive implements protoactor's Actor.
+func (a *sessionActor) Receive(c pa.Context) {
+	switch m := c.Message().(type) {
+	case *Op:
+		// protoactor counts a message after enqueuing it, so the count can
+		// be transiently negative; only a positive count guarantees that
+		// another message will arrive and trigger the flush.
+		a.pending = append(a.pending, m)
+		if a.mb.UserMessageCount() <= 0 || len(a.pending) >= a.set.MaxBatch {
+			a.safeFlush(false)
+		}
+	case idleCheck:
+		a.onIdleCheck(c, m.force)
+		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
+			// ops deferred by a flush that waited for more messages
+			a.safeFlush(false)
+		}
+	case closeMsg:
+		a.closing = true
+		a.safeFlush(true)
+		a.stopTimer()
+		c.Stop(c.Self())
+	case *pa.Stopped:
+		a.stopTimer()
+		// answer anything that slipped in (cannot happen through Handle)
+		for _, op := range a.pending {
+			op.answer(ErrClosed)
+		}
+		a.pending = nil
+		if a.env.Hooks.Passivated != nil && !a.closing {
+			a.env.Hooks.Passivated()
+		}
+		a.owner.Stopped(a.h)
+	}
+}
+
+func (a *sessionActor) stopTimer() {
+	if a.idleTimer != nil {
+		a.idleTimer.Stop()
+		a.idleTimer = nil
+	}
+}
+
+func (a *sessionActor) armIdle(d time.Duration) {
+	if a.idleTimer != nil || a.closing {
+		return
+	}
+	h := a.h
+	a.idleTimer = time.AfterFunc(d, func() { h.sendSelf(idleCheck{}) })
+}
+
+func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
+	if !force {
+		a.idleTimer = nil
+	}
+	if len(a.pending) > 0 || a.closing {
+		return
+	}
+	if !force {
+		if rest := a.set.IdleTimeout - time.Since(a.lastActivity); rest > 0 {
+			a.armIdle(rest)
+			return
+		}
+	}
+	if a.h.tryForget(func() bool { return a.mb.UserMessageCount() == 0 }) {
+		a.stopTimer()
+		c.Stop(c.Self())
+	}
+}
+
+// safeFlush runs flush and turns a panic outside user code into errors for
+// the ops that were not answered, so no caller is left waiting.
+func (a *sessionActor) safeFlush(final bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			err := fmt.Errorf("phpsession: internal error in session actor: %v", r)
+			for _, op := range a.pending {
+				op.answer(err)
+			}
+			a.pending = a.pending[:0]
+		}
+		a.lastActivity = time.Now()
+		if len(a.pending) == 0 {
+			if a.env.Pressure != nil && a.env.Pressure() && !a.closing {
+				a.h.sendSelf(idleCheck{force: true})
+			} else {
+				a.armIdle(a.set.IdleTimeout)
+			}
+		}
+	}()
+	a.flush(final)
+}
+
+// flush processes pending ops. Unless final, it may return early with ops
+// still pending when new messages wait in the mailbox, so that they join the
+// next batch (they trigger flush again when the mailbox drains).
+func (a *sessionActor) flush(final bool) {
+	for len(a.pending) > 0 {
+		// Reads at the head need no lock.
+		i := 0
+		for i < len(a.pending) && a.pending[i].Kind == Read {
+			i++
+		}
+		if i > 0 {
+			a.serveReads(a.pending[:i])
+			a.consume(i)
+			continue
+		}
+		if !final {
+			// A lock-free batch holds no lock, so it needs no pause for
+			// PHP before it.
+			if !a.lockFreeLikely() && a.fairnessPause() && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
+				return
+			}
+			if a.linger() {
+				return
+			}
+		}
+		a.lingered = false
+		a.runBatch()
+		if !final && len(a.pending) > 0 && a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch {
+			return
+		}
+	}
+}
+
+// linger briefly yields before a batch when the session is hot (the last
+// batch carried several ops and ended just now): callers answered by that
+// batch are about to submit again, and waiting a few microseconds lets them
+// join this batch instead of forming the next one — fewer Redis commands
+// per update. It reports whether messages are now waiting (flush returns
+// to let them in; the next flush does not linger again).
+func (a *sessionActor) linger() bool {
+	if a.lingered || a.set.Linger <= 0 || a.lastBatchOps < 2 || time.Since(a.lastBatchEnd) > time.Millisecond {
+		return false
+	}
+	a.lingered = true
+	deadline := time.Now().Add(a.set.Linger)
+	// wait until the last batch's callers are back beside the ops that
+	// were already waiting (or the deadline)
+	want := min(max(a.lingerWant, a.lastBatchOps), a.set.MaxBatch)
+	for time.Now().Before(deadline) && len(a.pending)+a.mb.UserMessageCount() < want {
+		runtime.Gosched()
+	}
+	return a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch
+}
+
+// consume drops the first n pending ops.
+func (a *sessionActor) consume(n int) {
+	rest := copy(a.pending, a.pending[n:])
+	clear(a.pending[rest:])
+	a.pending = a.pending[:rest]
+}

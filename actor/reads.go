@@ -1,0 +1,97 @@
+package actor
+
+import (
+	"bytes"
+	"context"
+
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// serveReads answers read ops without the lock.
+func (a *sessionActor) serveReads(ops []*Op) {
+	var (
+		doc   *Doc
+		found bool
+		err   error
+		have  bool
+	)
+	for _, op := range ops {
+		if !op.claim() {
+			continue
+		}
+		if !have {
+			doc, found, err = a.readDoc()
+			have = true
+		}
+		if err != nil {
+			a.finish(op, err)
+			continue
+		}
+		a.finish(op, doc.Run(op.Fn, found))
+	}
+}
+
+// finish answers op with err and reports it.
+func (a *sessionActor) finish(op *Op, err error) {
+	op.answer(err)
+	if a.env.Hooks.Op != nil {
+		a.env.Hooks.Op(op.Kind, err)
+	}
+}
+
+// readDoc returns the current session from the memo, revalidated against
+// the client-side-cached bytes when an invalidation arrived, or decoded.
+func (a *sessionActor) readDoc() (*Doc, bool, error) {
+	memo := a.env.Memo
+	var e *cache.Entry[*Doc]
+	if memo != nil {
+		var fresh bool
+		e, fresh = memo.Get(a.id)
+		if fresh && !a.env.Revalidate {
+			a.cacheEvent(true)
+			return e.Value, e.Found, nil
+		}
+	}
+	var seq uint64
+	if memo != nil {
+		seq = memo.Seq()
+	}
+	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.ReadTimeout)
+	data, err := a.env.Store.Get(ctx, a.id)
+	cancel()
+	if err != nil {
+		return nil, false, err
+	}
+	if e != nil && e.Found == data.Found && bytes.Equal(e.Raw, data.Bytes) {
+		memo.Put(a.id, e, seq)
+		a.cacheEvent(true)
+		return e.Value, e.Found, nil
+	}
+	a.cacheEvent(false)
+	doc, err := a.env.Codec.decode(data)
+	if err != nil {
+		return nil, false, err
+	}
+	if memo != nil {
+		memo.Put(a.id, &cache.Entry[*Doc]{Raw: data.Bytes, Found: data.Found, Value: doc, Size: doc.size()}, seq)
+	}
+	return doc, data.Found, nil
+}
+
+func (a *sessionActor) cacheEvent(hit bool) {
+	if a.env.Hooks.Cache != nil {
+		a.env.Hooks.Cache(hit)
+	}
+}
+
+// docUnderLock returns the decoded session for bytes read under the lock,
+// reusing the memo when the bytes are unchanged.
+func (a *sessionActor) docUnderLock(d redisio.Data) (*Doc, error) {
+	if memo := a.env.Memo; memo != nil {
+		if e, _ := memo.Get(a.id); e != nil && e.Found == d.Found && bytes.Equal(e.Raw, d.Bytes) {
+			return e.Value, nil
+		}
+	}
+	return a.env.Codec.decode(d)
+}

@@ -1,0 +1,90 @@
+package actor
+
+import "time"
+
+// Settings tune one actor. Zero values take the defaults noted.
+type Settings struct {
+	// MaxBatch caps the operations in one locked batch (default 512).
+	MaxBatch int
+	// MaxHold caps how long one batch applies operations while holding
+	// the lock; what does not fit runs in the next batch (default 4 ms).
+	MaxHold time.Duration
+	// RenewAfter renews the lock when a batch has held it this long
+	// (default 5 s; should be well below the lock expiry).
+	RenewAfter time.Duration
+	// LockTimeout bounds the wait for the lock (default 30 s).
+	LockTimeout time.Duration
+	// ReadTimeout bounds an unlocked read (default LockTimeout).
+	ReadTimeout time.Duration
+	// LockLostRetries is how often a batch is re-run after a lost lock
+	// before its callers get ErrLockLost (default 3; negative = none).
+	LockLostRetries int
+	// IdleTimeout passivates an actor idle this long (default 30 s).
+	IdleTimeout time.Duration
+	// Gap and Window implement fairness to PHP: while the actor keeps
+	// the lock busy, it leaves the lock free for at least Gap in every
+	// Window. Gap 0 disables this.
+	Gap, Window time.Duration
+	// Linger is how long a hot session's actor yields before a batch so
+	// that callers answered by the previous batch can join (default 0:
+	// off; the Manager sets 100 µs).
+	Linger time.Duration
+	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
+	// was seen on the session (0: Gap).
+	ContendedGap time.Duration
+	// NoLockFree makes every batch take the lock, even where the store
+	// can write this session lock-free (Store.CanWriteIfUnlocked).
+	NoLockFree bool
+}
+
+func (s Settings) withDefaults() Settings {
+	if s.MaxBatch <= 0 {
+		s.MaxBatch = 512
+	}
+	if s.MaxHold <= 0 {
+		s.MaxHold = 4 * time.Millisecond
+	}
+	if s.RenewAfter <= 0 {
+		s.RenewAfter = 5 * time.Second
+	}
+	if s.LockTimeout <= 0 {
+		s.LockTimeout = 30 * time.Second
+	}
+	if s.ReadTimeout <= 0 {
+		s.ReadTimeout = s.LockTimeout
+	}
+	if s.LockLostRetries == 0 {
+		s.LockLostRetries = 3
+	} else if s.LockLostRetries < 0 {
+		s.LockLostRetries = 0
+	}
+	if s.IdleTimeout <= 0 {
+		s.IdleTimeout = 30 * time.Second
+	}
+	if s.Gap > 0 && s.Window <= s.Gap {
+		s.Window = 4 * s.Gap
+	}
+	return s
+}
+
+// FairnessFromPHP derives Gap and Window from phpredis's lock_wait_time and
+// lock_retries: PHP tries every wait for retries+1 attempts, so a free gap a
+// little longer than wait in every window of half retries×wait lets one of
+// its attempts land. While PHP is seen active on a session the gap grows to
+// twice wait (contendedGap), since a loaded host stretches PHP's sleeps.
+// retries < 0 (PHP waits forever) returns zeros.
+func FairnessFromPHP(wait time.Duration, retries int) (gap, window, contendedGap time.Duration) {
+	if retries < 0 || wait <= 0 {
+		return 0, 0, 0
+	}
+	if retries == 0 {
+		retries = 1
+	}
+	gap = wait + wait/4 + 200*time.Microsecond
+	window = time.Duration(retries) * wait / 2
+	contendedGap = 2*wait + 200*time.Microsecond
+	if window < 2*contendedGap {
+		window = 2 * contendedGap
+	}
+	return gap, window, contendedGap
+}

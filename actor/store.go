@@ -1,0 +1,105 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// Store is what the actor needs from the Redis layer, in redisio's types.
+// *redisio.Store implements it; internal/fake implements it in memory for
+// unit tests.
+type Store interface {
+	// LockAndReadUntracked takes the session lock (waiting for foreign
+	// holders until ctx ends) and reads the session under it, without
+	// arming client-side caching: the actor always commits (a write or a
+	// release) right after, and stores what it committed as a stale memo
+	// entry. Lock.Waited is how long it waited for another holder.
+	LockAndReadUntracked(ctx context.Context, id string) (*redisio.Lock, redisio.Data, error)
+	// Renew extends a held lock; an error wrapping redisio.ErrLockLost
+	// means it is gone.
+	Renew(ctx context.Context, l *redisio.Lock) error
+	// Commit writes (per mode) only if the lock is still held, then
+	// releases it. An error wrapping redisio.ErrLockLost means nothing was
+	// written.
+	Commit(ctx context.Context, l *redisio.Lock, mode redisio.WriteMode, data []byte) (redisio.CommitResult, error)
+	// Release gives the lock up without writing.
+	Release(ctx context.Context, l *redisio.Lock) error
+	// Get reads the session without a lock (client-side cached).
+	Get(ctx context.Context, id string) (redisio.Data, error)
+
+	// CanWriteIfUnlocked reports whether WriteIfUnlocked works for id
+	// (false, e.g., on a Redis Cluster where the data and lock keys are in
+	// different slots). The answer depends only on id.
+	CanWriteIfUnlocked(id string) bool
+	// WriteIfUnlocked writes (per mode) only if the lock is free and the
+	// session holds expect; WriteNone only confirms expect. It is one
+	// atomic check-and-write: to PHP it is indistinguishable from a lock
+	// held for an instant. An error may mean the write was applied only if
+	// it wraps redisio.ErrOutcomeUnknown.
+	WriteIfUnlocked(ctx context.Context, id string, expect redisio.Data, mode redisio.WriteMode, data []byte) (redisio.CASResult, error)
+	// WaitUnlocked waits until nobody holds the lock (without taking it),
+	// until ctx ends or the store's lock timeout.
+	WaitUnlocked(ctx context.Context, id string) error
+	// GetUntracked reads the session without the lock and without arming
+	// any client-side cache (the batch is about to write it).
+	GetUntracked(ctx context.Context, id string) (redisio.Data, error)
+}
+
+// Env is what all actors of one coordinator share. It is set up before the
+// first actor spawns and read-only afterwards.
+type Env struct {
+	Store    Store
+	Codec    Codec
+	Memo     *cache.Memo[*Doc]
+	Settings Settings
+	Hooks    Hooks
+	// Ctx bounds every Redis call; cancel it to abort in-flight work.
+	Ctx context.Context
+	// Revalidate makes every unlocked read check the memo against the
+	// store (for stores that deliver no invalidations): a read then costs
+	// a store read but still no decode when the bytes are unchanged.
+	Revalidate bool
+	// Pressure, when set and true, makes idle actors passivate at once
+	// (the owner is at its live-actor cap).
+	Pressure func() bool
+}
+
+// Errors reported by the actor. A lost lock is reported as the store's
+// redisio.ErrLockLost.
+var (
+	// ErrClosed: the actor system was closed.
+	ErrClosed = errors.New("session coordinator closed")
+	// ErrPanic wraps a panic raised by a user function.
+	ErrPanic = errors.New("panic in session function")
+)
+
+// Hooks receive metrics events. Every field is optional. Hooks are called
+// from actor goroutines and must not block.
+type Hooks struct {
+	// Op is called when an operation is answered.
+	Op func(kind Kind, err error)
+	// Batch is called after each committed batch with the number of
+	// operations it carried and how long the lock was held.
+	Batch func(ops int, hold time.Duration, mode redisio.WriteMode)
+	// LockWait is called when a batch had to wait for a foreign lock.
+	LockWait func(wait time.Duration)
+	// Cache is called on every unlocked read: hit means no decode and no
+	// Redis round trip were needed.
+	Cache func(hit bool)
+	// LockLostRetry is called when a batch is re-run after a lost lock.
+	LockLostRetry func()
+	// Passivated is called when an idle actor stops.
+	Passivated func()
+	// Gap is called when the actor paused to leave PHP a free lock window.
+	Gap func(d time.Duration)
+	// Conflict is called when a lock-free commit was refused: held
+	// reports a lock holder, else the data had changed.
+	Conflict func(held bool)
+	// LockFree is called after each batch committed without the lock
+	// (Batch is called for it too, with hold 0).
+	LockFree func()
+}
