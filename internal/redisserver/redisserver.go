@@ -159,6 +159,16 @@ func (s *Server) Kill() {
 	}
 }
 
+// Signal sends sig to the running server (e.g. syscall.SIGSTOP and
+// SIGCONT to freeze and thaw it); it fails when the server is not running.
+func (s *Server) Signal(sig syscall.Signal) error {
+	pid := s.PID()
+	if pid == 0 {
+		return errors.New("redis-server not running")
+	}
+	return syscall.Kill(pid, sig)
+}
+
 // Stop kills the server and removes its directory if Start created it.
 func (s *Server) Stop() {
 	s.Kill()

@@ -1,0 +1,714 @@
+package faults_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// The harness: writers increment a counter "n" (and set "w" to the
+// call's unique id) in a few hot sessions through Manager.Update, readers
+// read both back through Manager.Unmarshal and Manager.Exists, every call is
+// recorded with its start, end and outcome, and a fault runs in between.
+// The checker then proves from the records and the final bytes in Redis:
+//
+//   - counters: acknowledged ≤ final ≤ acknowledged + unknown outcome (a
+//     plain context error or any other error counts as "not applied"),
+//     and no read or final value carries the id of a call reported as not
+//     applied;
+//   - freshness: a read sees every write acknowledged before it started,
+//     and once Redis lost the data (a lossy window: flush, expiry, restart
+//     without persistence, SWAPDB) a read that started after the window
+//     shows no data from before it;
+//   - bounds: every call returns within its bound with an error of the
+//     package's types; calls started while Redis is down return within
+//     3× the configured bound (plus slack);
+//   - recovery: after the fault, writes and reads succeed again on the
+//     same Manager; after Close no goroutine and no lock key is left.
+
+const (
+	// nSessions hot sessions, shared by nWriters and nReaders goroutines.
+	nSessions = 3
+	nWriters  = 12
+	nReaders  = 6
+	// lockTimeout and lockExpiry are short so that a lock orphaned by a
+	// fault is waited for briefly.
+	lockTimeout = 3 * time.Second
+	lockExpiry  = 2 * time.Second
+	// invalidationGrace is how long after another client's change (a
+	// FLUSHALL, DEL...) reads are allowed to miss it: Redis sends the
+	// invalidation while answering that client, and the library reads it
+	// from its own connection a moment later.
+	invalidationGrace = 250 * time.Millisecond
+	// slack absorbs a noisy, shared machine in every duration check.
+	slack = time.Second
+)
+
+// topology is how the harness reaches one deployment: opening a Manager on
+// it, and raw access for the checks.
+type topology struct {
+	name string
+	open func(cfg phpsession.Config) (*phpsession.Manager, error)
+	// get returns the raw value of key ("(nil)" when absent) from the node
+	// that holds it now.
+	get func(key string) (string, error)
+	// lockKeys returns the lock keys present on every master, with PTTL.
+	lockKeys func() (map[string]int64, error)
+}
+
+type outcome int
+
+const (
+	applied    outcome = iota // nil error
+	unknown                   // ErrOutcomeUnknown
+	ctxErr                    // plain context error: not applied
+	notApplied                // any other error: not applied
+)
+
+type writeRec struct {
+	sess       int
+	id         int64
+	start, end time.Time
+	deadline   time.Duration // 0: context.Background
+	n          int           // counter value the last run of fn set
+	err        error
+	out        outcome
+}
+
+type readRec struct {
+	sess       int
+	start, end time.Time
+	deadline   time.Duration
+	exists     bool // an Exists call (no n, w)
+	found      bool
+	n          int
+	w          int64
+	err        error
+}
+
+type window struct {
+	start, end time.Time
+	// grace: reads that start less than grace after end may still show
+	// the data (see invalidationGrace)
+	grace time.Duration
+}
+
+// run is one fault scenario under load.
+type run struct {
+	t        *testing.T
+	top      topology
+	m        *phpsession.Manager
+	cfg      phpsession.Config
+	sessions []string
+
+	writeGate sync.RWMutex // writers hold R per call; pauseWriters takes W
+	readGate  sync.RWMutex
+	stop      atomic.Bool
+	seq       atomic.Int64
+	wg        sync.WaitGroup
+
+	mu     sync.Mutex
+	writes []writeRec
+	reads  []readRec
+	lossy  []window
+	down   []window
+	acked  []atomic.Int64 // per session
+
+	baseGoroutines int
+}
+
+// startRun opens a Manager on top with cfg (bounds and short lock times
+// filled in) and starts the writers and readers; it returns once every
+// session has some acknowledged writes.
+func startRun(t *testing.T, top topology, cfg phpsession.Config) *run {
+	t.Helper()
+	cfg.LockTimeout = lockTimeout
+	cfg.LockExpiry = lockExpiry
+	withBound(&cfg)
+	base := runtime.NumGoroutine()
+	m, err := top.open(cfg)
+	if err != nil {
+		t.Fatalf("open: %v", err)
+	}
+	r := &run{t: t, top: top, m: m, cfg: m.Config(), acked: make([]atomic.Int64, nSessions)}
+	for i := 0; i < nSessions; i++ {
+		r.sessions = append(r.sessions, fmt.Sprintf("fault%s%d", strings.NewReplacer("/", "", "_", "", " ", "").Replace(t.Name()), i))
+	}
+	t.Cleanup(func() {
+		r.stopLoad()
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = m.Close(ctx)
+	})
+	for w := 0; w < nWriters; w++ {
+		r.wg.Add(1)
+		go r.writer(int64(w))
+	}
+	for i := 0; i < nReaders; i++ {
+		r.wg.Add(1)
+		go r.reader(int64(i))
+	}
+	r.baseGoroutines = base
+	r.waitAcked(time.Time{}, 20, 30*time.Second, "warm-up")
+	return r
+}
+
+func (r *run) writer(seed int64) {
+	defer r.wg.Done()
+	rnd := rand.New(rand.NewSource(seed))
+	for !r.stop.Load() {
+		r.writeGate.RLock()
+		if r.stop.Load() {
+			r.writeGate.RUnlock()
+			return
+		}
+		s := rnd.Intn(nSessions)
+		ctx, cancel, d := callCtx(rnd)
+		id := r.seq.Add(1)
+		var n int
+		start := time.Now()
+		err := r.m.Update(ctx, r.sessions[s], func(ss *phpsession.Session) error {
+			var cur int
+			if _, err := ss.Unmarshal("n", &cur); err != nil {
+				return err
+			}
+			n = cur + 1
+			if err := ss.Set("n", n); err != nil {
+				return err
+			}
+			return ss.Set("w", id)
+		})
+		end := time.Now()
+		cancel()
+		r.writeGate.RUnlock()
+		rec := writeRec{sess: s, id: id, start: start, end: end, deadline: d, n: n, err: err, out: classify(err)}
+		if rec.out == applied {
+			r.acked[s].Add(1)
+		}
+		r.mu.Lock()
+		r.writes = append(r.writes, rec)
+		r.mu.Unlock()
+	}
+}
+
+func (r *run) reader(seed int64) {
+	defer r.wg.Done()
+	rnd := rand.New(rand.NewSource(seed + 1000))
+	for !r.stop.Load() {
+		r.readGate.RLock()
+		if r.stop.Load() {
+			r.readGate.RUnlock()
+			return
+		}
+		s := rnd.Intn(nSessions)
+		ctx, cancel, d := callCtx(rnd)
+		rec := readRec{sess: s, deadline: d, start: time.Now()}
+		if rnd.Intn(4) == 0 {
+			rec.exists = true
+			rec.found, rec.err = r.m.Exists(ctx, r.sessions[s])
+		} else {
+			var v struct {
+				N int   `php:"n"`
+				W int64 `php:"w"`
+			}
+			rec.err = r.m.Unmarshal(ctx, r.sessions[s], &v)
+			rec.found = rec.err == nil
+			rec.n, rec.w = v.N, v.W
+		}
+		rec.end = time.Now()
+		cancel()
+		r.readGate.RUnlock()
+		r.mu.Lock()
+		r.reads = append(r.reads, rec)
+		r.mu.Unlock()
+		// pace the readers: fast-path reads take a microsecond, and
+		// every read is recorded
+		time.Sleep(300 * time.Microsecond)
+	}
+}
+
+// callCtx picks a context: half context.Background (the library's own
+// bound applies), a quarter a short deadline that often ends mid-call, a
+// quarter a deadline longer than any fault.
+func callCtx(rnd *rand.Rand) (context.Context, context.CancelFunc, time.Duration) {
+	switch k := rnd.Intn(4); k {
+	case 0, 1:
+		return context.Background(), func() {}, 0
+	case 2:
+		if !shortDeadlines {
+			return context.Background(), func() {}, 0
+		}
+		d := time.Duration(1+rnd.Intn(30)) * time.Millisecond
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		return ctx, cancel, d
+	default:
+		d := 20 * time.Second
+		ctx, cancel := context.WithTimeout(context.Background(), d)
+		return ctx, cancel, d
+	}
+}
+
+func classify(err error) outcome {
+	switch {
+	case err == nil:
+		return applied
+	case isOutcomeUnknown(err):
+		return unknown
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		return ctxErr
+	}
+	return notApplied
+}
+
+// waitAcked waits until every session has n acknowledged writes that
+// started after since.
+func (r *run) waitAcked(since time.Time, n int, max time.Duration, what string) {
+	r.t.Helper()
+	deadline := time.Now().Add(max)
+	for {
+		ok := true
+		r.mu.Lock()
+		cnt := make([]int, nSessions)
+		for i := len(r.writes) - 1; i >= 0; i-- {
+			w := &r.writes[i]
+			if w.out == applied && w.start.After(since) {
+				cnt[w.sess]++
+			}
+		}
+		r.mu.Unlock()
+		for _, c := range cnt {
+			ok = ok && c >= n
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%s: sessions did not get %d acknowledged writes within %v (got %v); errors: %s", what, n, max, cnt, r.errorSummary())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitReads waits until every session had n successful or not-found
+// reads that started after since.
+func (r *run) waitReads(since time.Time, n int, max time.Duration, what string) {
+	r.t.Helper()
+	deadline := time.Now().Add(max)
+	for {
+		ok := true
+		r.mu.Lock()
+		cnt := make([]int, nSessions)
+		for i := len(r.reads) - 1; i >= 0; i-- {
+			rd := &r.reads[i]
+			if rd.start.After(since) && (rd.err == nil || errors.Is(rd.err, phpsession.ErrNotFound)) {
+				cnt[rd.sess]++
+			}
+		}
+		r.mu.Unlock()
+		for _, c := range cnt {
+			ok = ok && c >= n
+		}
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%s: sessions did not get %d reads within %v (got %v); errors: %s", what, n, max, cnt, r.errorSummary())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// pause stops new writes (and reads) and waits for the calls in flight.
+func (r *run) pauseWriters()  { r.writeGate.Lock() }
+func (r *run) resumeWriters() { r.writeGate.Unlock() }
+func (r *run) pauseReaders()  { r.readGate.Lock() }
+func (r *run) resumeReaders() { r.readGate.Unlock() }
+
+// lossyWindow runs fn (a fault after which Redis no longer holds the data
+// written before it) and records its window.
+func (r *run) lossyWindow(fn func()) {
+	w := window{start: time.Now(), grace: invalidationGrace}
+	fn()
+	w.end = time.Now()
+	r.mu.Lock()
+	r.lossy = append(r.lossy, w)
+	r.mu.Unlock()
+}
+
+// addLossy records a window in which Redis lost the data.
+func (r *run) addLossy(w window) {
+	r.mu.Lock()
+	r.lossy = append(r.lossy, w)
+	r.mu.Unlock()
+}
+
+// downWindow runs fn, a time during which Redis does not answer.
+func (r *run) downWindow(fn func()) {
+	w := window{start: time.Now()}
+	fn()
+	w.end = time.Now()
+	r.mu.Lock()
+	r.down = append(r.down, w)
+	r.mu.Unlock()
+}
+
+func (r *run) stopLoad() {
+	if r.stop.Swap(true) {
+		return
+	}
+	r.wg.Wait()
+}
+
+// finish lets the load recover from the fault, stops it, closes the
+// Manager and checks everything.
+func (r *run) finish() {
+	t := r.t
+	t.Helper()
+	after := time.Now()
+	r.waitAcked(after, 10, 30*time.Second, "recovery")
+	r.waitReads(after, 10, 30*time.Second, "recovery")
+	r.stopLoad()
+	r.check()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	start := time.Now()
+	if err := r.m.Close(ctx); err != nil {
+		t.Errorf("Close: %v", err)
+	}
+	if d := time.Since(start); d > 10*time.Second+slack {
+		t.Errorf("Close took %v with a 10s context", d)
+	}
+	r.checkLocks()
+	testenv.WaitGoroutines(t, r.baseGoroutines, 15*time.Second)
+}
+
+var counterRE = regexp.MustCompile(`(?:^|;|\})n\|i:(\d+);`)
+var writerRE = regexp.MustCompile(`(?:^|;|\})w\|i:(\d+);`)
+
+func (r *run) check() {
+	t := r.t
+	t.Helper()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	byID := make(map[int64]*writeRec, len(r.writes))
+	for i := range r.writes {
+		byID[r.writes[i].id] = &r.writes[i]
+	}
+	var last *window
+	if len(r.lossy) > 0 {
+		last = &r.lossy[len(r.lossy)-1]
+	}
+	bad := 0
+	report := func(format string, args ...any) {
+		bad++
+		if bad <= 10 {
+			t.Errorf(format, args...)
+		}
+	}
+	r.checkCalls(report)
+
+	// counters
+	for s, id := range r.sessions {
+		raw, err := r.top.get(r.m.Store().Key(id))
+		if err != nil {
+			t.Fatalf("final GET %s: %v", id, err)
+		}
+		final := 0
+		if m := counterRE.FindStringSubmatch(raw); m != nil {
+			final, _ = strconv.Atoi(m[1])
+		}
+		if m := writerRE.FindStringSubmatch(raw); m != nil {
+			wid, _ := strconv.ParseInt(m[1], 10, 64)
+			if w := byID[wid]; w != nil && (w.out == ctxErr || w.out == notApplied) {
+				report("session %d: final data written by call %d reported as not applied (%v)", s, wid, w.err)
+			}
+		}
+		lo, hi := 0, 0
+		for i := range r.writes {
+			w := &r.writes[i]
+			if w.sess != s {
+				continue
+			}
+			if w.out == applied && (last == nil || !w.start.Before(last.end)) {
+				lo++
+			}
+			if (w.out == applied || w.out == unknown) && (last == nil || w.end.After(last.start)) {
+				hi++
+			}
+		}
+		t.Logf("session %d: final %d, acknowledged %d, +unknown %d", s, final, lo, hi)
+		if final < lo {
+			report("session %d: %d acknowledged increments, final counter %d: acknowledged writes lost", s, lo, final)
+		}
+		if final > hi {
+			report("session %d: final counter %d > %d acknowledged + unknown-outcome increments: a write reported as not applied was applied (or one applied twice)", s, final, hi)
+		}
+	}
+
+	// reads
+	type epoch struct {
+		w     *window
+		ends  []time.Time // acknowledged writes started after w.end, by end
+		maxN  []int       // prefix max of their n
+		first time.Time   // earliest start of a write ending after w.start
+	}
+	for s := range r.sessions {
+		var ws []*writeRec
+		for i := range r.writes {
+			if r.writes[i].sess == s {
+				ws = append(ws, &r.writes[i])
+			}
+		}
+		sort.Slice(ws, func(i, j int) bool { return ws[i].end.Before(ws[j].end) })
+		mk := func(w *window) *epoch {
+			e := &epoch{w: w}
+			if w != nil {
+				e.first = time.Now().Add(time.Hour)
+			}
+			m := 0
+			for _, x := range ws {
+				if w != nil && x.end.After(w.start) && x.start.Before(e.first) {
+					e.first = x.start
+				}
+				if x.out != applied || (w != nil && x.start.Before(w.end)) {
+					continue
+				}
+				if x.n > m {
+					m = x.n
+				}
+				e.ends = append(e.ends, x.end)
+				e.maxN = append(e.maxN, m)
+			}
+			return e
+		}
+		epochs := []*epoch{mk(nil)}
+		for i := range r.lossy {
+			epochs = append(epochs, mk(&r.lossy[i]))
+		}
+		for i := range r.reads {
+			rd := &r.reads[i]
+			if rd.sess != s {
+				continue
+			}
+			if rd.err != nil && !errors.Is(rd.err, phpsession.ErrNotFound) {
+				continue
+			}
+			e := epochs[0]
+			for _, x := range epochs[1:] {
+				if !x.w.start.After(rd.start) {
+					e = x
+				}
+			}
+			if r.overlapsLossy(rd.start, rd.end) {
+				continue // the read overlaps a fault that lost data
+			}
+			// another client's change reaches the library as an
+			// invalidation message shortly after Redis answered that
+			// client: a read is checked against it only after a grace
+			gone := e.w != nil && rd.start.After(e.w.end.Add(e.w.grace))
+			if rd.found && !rd.exists {
+				if w := byID[rd.w]; w != nil && w.sess == s && (w.out == ctxErr || w.out == notApplied) {
+					report("session %d: read at %s returned call %d's write, reported as not applied (%v)", s, r.rel(rd.start), rd.w, w.err)
+				}
+			}
+			k := sort.Search(len(e.ends), func(i int) bool { return e.ends[i].After(rd.start) })
+			floor := 0
+			if k > 0 {
+				floor = e.maxN[k-1]
+			}
+			if floor > 0 && !rd.found {
+				report("session %d: read at %s (exists=%v) found nothing, though n=%d was acknowledged before it started", s, r.rel(rd.start), rd.exists, floor)
+			}
+			if floor > 0 && rd.found && !rd.exists && rd.n < floor {
+				report("session %d: stale read at %s: n=%d, but n=%d was acknowledged before it started", s, r.rel(rd.start), rd.n, floor)
+			}
+			if gone && rd.found {
+				if !e.first.Before(rd.end) {
+					report("session %d: read at %s (exists=%v, n=%d) returned data Redis lost at %s (no write could have recreated it)", s, r.rel(rd.start), rd.exists, rd.n, r.rel(e.w.start))
+				} else if w := byID[rd.w]; !rd.exists && w != nil && w.sess == s && w.end.Before(e.w.start) {
+					report("session %d: read at %s returned call %d's write (n=%d), which Redis lost at %s", s, r.rel(rd.start), rd.w, rd.n, r.rel(e.w.start))
+				}
+			}
+		}
+	}
+	if bad > 10 {
+		t.Errorf("... %d violations in all", bad)
+	}
+	t.Logf("%d writes, %d reads; %s", len(r.writes), len(r.reads), r.summaryLocked())
+}
+
+func (r *run) overlapsLossy(start, end time.Time) bool {
+	for _, w := range r.lossy {
+		if start.Before(w.end) && end.After(w.start) {
+			return true
+		}
+	}
+	return false
+}
+
+// checkCalls checks every call's error type and duration.
+func (r *run) checkCalls(report func(string, ...any)) {
+	bound := callBound(r.cfg)
+	hard := lockTimeout + 3*bound + slack
+	inDown := func(start time.Time) *window {
+		for i := range r.down {
+			w := &r.down[i]
+			if !start.Before(w.start) && start.Add(3*bound+slack).Before(w.end) {
+				return w
+			}
+		}
+		return nil
+	}
+	check := func(kind string, start, end time.Time, deadline time.Duration, err error) {
+		d := end.Sub(start)
+		limit := hard
+		if deadline > 0 && deadline+bound+slack < limit {
+			limit = deadline + bound + slack
+		}
+		if w := inDown(start); w != nil {
+			limit = 3*bound + slack
+		}
+		if d > limit {
+			report("%s at %s took %v (limit %v, deadline %v): %v", kind, r.rel(start), d, limit, deadline, err)
+		}
+		if err != nil && !typedError(err) {
+			report("%s at %s: untyped error %T: %v", kind, r.rel(start), err, err)
+		}
+	}
+	for i := range r.writes {
+		w := &r.writes[i]
+		check("write", w.start, w.end, w.deadline, w.err)
+	}
+	for i := range r.reads {
+		rd := &r.reads[i]
+		check("read", rd.start, rd.end, rd.deadline, rd.err)
+	}
+}
+
+// typedError: every error wraps phpsession.ErrSession and one of the kinds
+// a caller can act on.
+func typedError(err error) bool {
+	if !errors.Is(err, phpsession.ErrSession) {
+		return false
+	}
+	for _, k := range knownKinds() {
+		if errors.Is(err, k) {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *run) checkLocks() {
+	t := r.t
+	t.Helper()
+	deadline := time.Now().Add(lockExpiry + 3*time.Second)
+	for {
+		locks, err := r.top.lockKeys()
+		if err != nil {
+			t.Errorf("lock keys: %v", err)
+			return
+		}
+		for k, pttl := range locks {
+			if pttl < 0 || pttl > lockExpiry.Milliseconds() {
+				t.Errorf("lock %s left behind with PTTL %d", k, pttl)
+				return
+			}
+		}
+		if len(locks) == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("locks left behind: %v", locks)
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (r *run) rel(ts time.Time) string { return ts.Format("15:04:05.000") }
+
+func (r *run) errorSummary() string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.summaryLocked()
+}
+
+func (r *run) summaryLocked() string {
+	errs := map[string]int{}
+	for i := range r.writes {
+		if e := r.writes[i].err; e != nil {
+			errs["write: "+errKind(e)]++
+		}
+	}
+	for i := range r.reads {
+		if e := r.reads[i].err; e != nil && !errors.Is(e, phpsession.ErrNotFound) {
+			errs["read: "+errKind(e)]++
+		}
+	}
+	keys := make([]string, 0, len(errs))
+	for k := range errs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "%s ×%d; ", k, errs[k])
+	}
+	if b.Len() == 0 {
+		return "no errors"
+	}
+	return b.String()
+}
+
+// errKind is the error text without the session id, for summaries.
+func errKind(err error) string {
+	var e *phpsession.Error
+	if errors.As(err, &e) && e.Err != nil {
+		s := e.Err.Error()
+		if len(s) > 120 {
+			s = s[:120]
+		}
+		return e.Op + ": " + s
+	}
+	return err.Error()
+}
+
+// lockKeysOn scans the nodes at addrs for lock keys and their PTTL.
+func lockKeysOn(addrs ...string) (map[string]int64, error) {
+	out := map[string]int64{}
+	for _, a := range addrs {
+		keys, err := testenv.Do(a, "KEYS", "*"+phpsession.DefaultLockSuffix)
+		if err != nil {
+			return nil, err
+		}
+		for _, k := range strings.Split(keys, "\n") {
+			if k == "" {
+				continue
+			}
+			p, err := testenv.Do(a, "PTTL", k)
+			if err != nil {
+				return nil, err
+			}
+			n, _ := strconv.ParseInt(p, 10, 64)
+			if n == -2 {
+				continue
+			}
+			out[k] = n
+		}
+	}
+	return out, nil
+}

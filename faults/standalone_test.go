@@ -1,0 +1,175 @@
+package faults_test
+
+import (
+	"fmt"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// downFor is how long a fault keeps Redis from answering: longer than
+// 3× the call bound plus slack, so that calls started in it must fail
+// before it ends.
+const downFor = 3*bound + slack + time.Second
+
+func standalone(srv *testenv.Redis) topology {
+	return topology{
+		name: "standalone",
+		open: func(cfg phpsession.Config) (*phpsession.Manager, error) {
+			return phpsession.OpenURL(srv.URL(), cfg)
+		},
+		get:      func(key string) (string, error) { return srv.Do("GET", key) },
+		lockKeys: func() (map[string]int64, error) { return lockKeysOn(srv.Addr) },
+	}
+}
+
+type standaloneFault struct {
+	name   string
+	args   []string // extra redis-server arguments
+	cfg    phpsession.Config
+	inject func(t *testing.T, r *run, srv *testenv.Redis)
+}
+
+var debugCmd = []string{"--enable-debug-command", "yes"}
+
+func standaloneFaults() []standaloneFault {
+	return []standaloneFault{
+		{name: "ClientKill", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			for i := 0; i < 10; i++ {
+				r.waitAcked(time.Now(), 2, 20*time.Second, "between kills")
+				srv.MustDo("CLIENT", "KILL", "TYPE", "normal")
+			}
+		}},
+		{name: "ClientKillLocked", cfg: phpsession.Config{NoLockFree: true}, inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			for i := 0; i < 10; i++ {
+				r.waitAcked(time.Now(), 2, 20*time.Second, "between kills")
+				srv.MustDo("CLIENT", "KILL", "TYPE", "normal")
+			}
+		}},
+		{name: "PauseWrite", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			r.downWindow(func() {
+				srv.MustDo("CLIENT", "PAUSE", ms(downFor), "WRITE")
+				time.Sleep(downFor) // the fault lasts this long
+			})
+		}},
+		{name: "PauseAll", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			r.downWindow(func() {
+				srv.MustDo("CLIENT", "PAUSE", ms(downFor), "ALL")
+				time.Sleep(downFor)
+			})
+		}},
+		{name: "SIGSTOP", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			r.downWindow(func() {
+				if err := srv.Signal(syscall.SIGSTOP); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(downFor)
+				if err := srv.Signal(syscall.SIGCONT); err != nil {
+					t.Fatal(err)
+				}
+			})
+		}},
+		{name: "RestartNoPersistence", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			r.lossyWindow(func() {
+				r.downWindow(func() {
+					srv.Kill()
+					time.Sleep(downFor)
+					srv.Restart()
+				})
+			})
+		}},
+		{name: "RestartAOF", args: []string{"--appendonly", "yes", "--appendfsync", "always"},
+			inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+				r.downWindow(func() {
+					srv.Kill()
+					time.Sleep(downFor)
+					srv.Restart()
+				})
+			}},
+		{name: "ExpiryActive", cfg: phpsession.Config{TTL: 2 * time.Second}, inject: expire},
+		{name: "ExpiryLazy", args: debugCmd, cfg: phpsession.Config{TTL: 2 * time.Second},
+			inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+				srv.MustDo("DEBUG", "SET-ACTIVE-EXPIRE", "0")
+				expire(t, r, srv)
+			}},
+		{name: "Del", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			for i := 0; i < 3; i++ {
+				r.waitAcked(time.Now(), 5, 20*time.Second, "between deletes")
+				r.lossyWindow(func() {
+					for _, id := range r.sessions {
+						srv.MustDo("DEL", r.m.Store().Key(id))
+					}
+				})
+			}
+		}},
+		{name: "FlushAll", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			for i := 0; i < 3; i++ {
+				r.waitAcked(time.Now(), 5, 20*time.Second, "between flushes")
+				r.lossyWindow(func() { srv.MustDo("FLUSHALL") })
+			}
+		}},
+		{name: "DebugReload", args: debugCmd, inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			for i := 0; i < 3; i++ {
+				r.waitAcked(time.Now(), 5, 20*time.Second, "between reloads")
+				srv.MustDo("DEBUG", "RELOAD")
+			}
+		}},
+		{name: "SwapDB", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
+			r.lossyWindow(func() { srv.MustDo("SWAPDB", "0", "1") })
+		}},
+	}
+}
+
+// expire stops all traffic, waits until Redis's expiry of every session
+// key has passed (without touching the keys, so that no access expires
+// them early), and lets the readers see the sessions gone before the
+// writers start again.
+func expire(t *testing.T, r *run, srv *testenv.Redis) {
+	r.pauseWriters()
+	start := time.Now()
+	// reads after the last write leave the sessions in the caches
+	r.waitReads(time.Now(), 5, 20*time.Second, "reads before expiry")
+	r.pauseReaders()
+	var until time.Time
+	for _, id := range r.sessions {
+		p, err := srv.Do("PTTL", r.m.Store().Key(id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, _ := strconv.Atoi(p)
+		if n < 0 {
+			t.Fatalf("session key %s has PTTL %d", id, n)
+		}
+		// Redis's expiry is before now+PTTL; memo entries may have
+		// taken a little later reply times as their base
+		if e := time.Now().Add(time.Duration(n)*time.Millisecond + 250*time.Millisecond); e.After(until) {
+			until = e
+		}
+	}
+	time.Sleep(time.Until(until)) // waiting for the expiry is the fault
+	r.addLossy(window{start: start, end: until})
+	r.resumeReaders()
+	r.waitReads(until, 20, 20*time.Second, "reads after expiry")
+	r.resumeWriters()
+}
+
+func ms(d time.Duration) string { return fmt.Sprint(d.Milliseconds()) }
+
+// TestStandaloneFaults runs each fault on its own redis-server under load.
+func TestStandaloneFaults(t *testing.T) {
+	for _, f := range standaloneFaults() {
+		t.Run(f.name, func(t *testing.T) {
+			if reason := knownFailure(f.name); reason != "" {
+				t.Skip("known: " + reason)
+			}
+			srv := testenv.StartRedis(t, f.args...)
+			r := startRun(t, standalone(srv), f.cfg)
+			f.inject(t, r, srv)
+			r.finish()
+		})
+	}
+}
