@@ -48,7 +48,8 @@ type Config struct {
 	// that hold the lock long renew it.
 	LockExpiry time.Duration
 	// Serializer is PHP's session.serialize_handler: codec.PHP (default),
-	// codec.PHPSerialize or codec.PHPBinary.
+	// codec.PHPSerialize, codec.PHPBinary, codec.Igbinary (extension
+	// igbinary) or codec.Msgpack (extension msgpack).
 	Serializer codec.Handler
 	// JSONFields names the variables whose PHP string values hold JSON:
 	// Get decodes them, Set encodes Go values to JSON. nil means the

@@ -34,6 +34,11 @@ type SyntaxError struct {
 	Offset int    // byte offset in the input
 	Msg    string // what was wrong
 	Err    error  // ErrDepth or ErrTooLarge when it applies, else nil
+
+	// LooksLike names the serializer the data seems to have been written
+	// with (see DetectHandler) when that is not the one it was decoded
+	// with; empty otherwise.
+	LooksLike Handler
 }
 
 // Error implements error; the message names the offset.
@@ -44,7 +49,11 @@ func (e *SyntaxError) Error() string {
 	} else {
 		s += "syntax error: "
 	}
-	return s + e.Msg + " at offset " + strconv.Itoa(e.Offset)
+	s += e.Msg + " at offset " + strconv.Itoa(e.Offset)
+	if e.LooksLike != "" {
+		s += " (the data looks like " + string(e.LooksLike) + " session data)"
+	}
+	return s
 }
 
 // Unwrap returns ErrSyntax and, if set, Err, so that errors.Is works for both.

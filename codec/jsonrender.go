@@ -530,7 +530,7 @@ func SessionFromJSON(data []byte, h Handler) (*Session, error) {
 		if err != nil {
 			return nil, err
 		}
-		if h == PHPSerialize && !k.IsInt() {
+		if h.lookup().arrayKeys && !k.IsInt() {
 			k = StrKey(k.String())
 		}
 		if err := s.SetKey(k, v); err != nil {

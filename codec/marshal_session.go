@@ -45,7 +45,7 @@ func MarshalSession(h Handler, v any) (*Session, error) {
 	s := NewSession(h)
 	for i := 0; i < a.Len(); i++ {
 		k, x := a.At(i)
-		if h == PHPSerialize {
+		if s.ser.arrayKeys {
 			err = s.SetKey(k, x)
 		} else {
 			err = s.Set(keyText(k), x)

@@ -3,7 +3,6 @@ package codec
 import (
 	"fmt"
 	"math"
-	"strings"
 	"unsafe"
 )
 
@@ -15,74 +14,12 @@ const (
 	PHP          Handler = "php"           // name|value name|value ... (PHP's default)
 	PHPSerialize Handler = "php_serialize" // serialize($_SESSION)
 	PHPBinary    Handler = "php_binary"    // <len byte>name value ...
+	Igbinary     Handler = "igbinary"      // igbinary_serialize($_SESSION) (extension igbinary)
+	Msgpack      Handler = "msgpack"       // msgpack_serialize($_SESSION) (extension msgpack)
 )
-
-// ParseHandler returns the Handler for a session.serialize_handler name.
-func ParseHandler(name string) (Handler, error) {
-	switch h := Handler(name); h {
-	case PHP, PHPSerialize, PHPBinary:
-		return h, nil
-	}
-	return "", fmt.Errorf("%w: %q", ErrUnknownHandler, name)
-}
 
 // String returns the handler name.
 func (h Handler) String() string { return string(h) }
-
-// ValidName reports whether h can store a variable called name: php
-// rejects names containing '|' (PHP would silently write an empty
-// session); php and php_binary reject numeric names such as "7" (PHP turns
-// them into int keys and drops them); php_binary rejects names longer than
-// 127 bytes (PHP drops them). php_serialize accepts every name.
-func (h Handler) ValidName(name string) error {
-	switch h {
-	case PHP:
-		if strings.IndexByte(name, '|') >= 0 {
-			return &NameError{h, name, "contains '|' (PHP would write an empty session)"}
-		}
-	case PHPBinary:
-		if len(name) > 127 {
-			return &NameError{h, name, "longer than 127 bytes (PHP drops it)"}
-		}
-	case PHPSerialize:
-		return nil
-	default:
-		return fmt.Errorf("%w: %q", ErrUnknownHandler, string(h))
-	}
-	if _, ok := numericKey(name); ok {
-		return &NameError{h, name, "numeric name (PHP drops int keys)"}
-	}
-	return nil
-}
-
-// validEncodedKey checks a stored key at encode time. Keys decoded from
-// php/php_binary data ("7|...") are string keys and stay encodable.
-func (h Handler) validEncodedKey(k Key) error {
-	switch h {
-	case PHP:
-		if !k.isStr {
-			return &NameError{h, k.String(), "int key (PHP drops it)"}
-		}
-		if strings.IndexByte(k.s, '|') >= 0 {
-			return &NameError{h, k.s, "contains '|' (PHP would write an empty session)"}
-		}
-	case PHPBinary:
-		if !k.isStr {
-			return &NameError{h, k.String(), "int key (PHP drops it)"}
-		}
-		if len(k.s) > 127 {
-			return &NameError{h, k.s, "longer than 127 bytes (PHP drops it)"}
-		}
-	}
-	return nil
-}
-
-func (h Handler) key(name string) Key {
-	if h == PHPSerialize {
-		return StrKey(name)
-	}
-	return RawStrKey(name)
-}
 
 type entState uint8
 
@@ -123,6 +60,7 @@ func size32(n int) int32 { return int32(min(n, math.MaxInt32)) }
 // Clone each (Clone itself only reads s).
 type Session struct {
 	h        Handler
+	ser      *serializer
 	src      string
 	ents     []sEntry
 	idx      map[Key]int
@@ -149,10 +87,12 @@ type Session struct {
 
 // NewSession returns an empty session for handler h.
 func NewSession(h Handler) *Session {
-	s := &Session{h: h, srcH: h, maxDepth: DefaultMaxDepth}
-	if h == PHPSerialize {
-		s.depth0 = 1
+	s := &Session{h: h, srcH: h, maxDepth: DefaultMaxDepth, ser: h.lookup()}
+	if s.ser == nil {
+		// Unknown handlers fail on Set and Encode (ErrUnknownHandler).
+		s.ser = &unknownSerializer
 	}
+	s.depth0 = s.ser.depth0
 	return s
 }
 
@@ -207,7 +147,7 @@ func (s *Session) find(k Key) int {
 }
 
 // Has reports whether the variable name exists.
-func (s *Session) Has(name string) bool { return s.find(s.h.key(name)) >= 0 }
+func (s *Session) Has(name string) bool { return s.find(s.ser.key(name)) >= 0 }
 
 func isScalar(v Value) bool {
 	switch v.(type) {
@@ -256,7 +196,7 @@ func (s *Session) srcBytes(end int) []byte {
 // PHP stored as a reference (a|i:1;b|R:1;) is a *Reference; [Deref] gives
 // the value, and assigning Reference.V changes every place sharing it.
 func (s *Session) Get(name string) (Value, bool, error) {
-	return s.GetKey(s.h.key(name))
+	return s.GetKey(s.ser.key(name))
 }
 
 // GetKey is [Session.Get] by key.
@@ -305,7 +245,7 @@ func (s *Session) Set(name string, v Value) error {
 	if err := s.h.ValidName(name); err != nil {
 		return err
 	}
-	s.setKey(s.h.key(name), v)
+	s.setKey(s.ser.key(name), v)
 	return nil
 }
 
@@ -313,7 +253,7 @@ func (s *Session) Set(name string, v Value) error {
 // a string key; unlike Set, a numeric string key made with [RawStrKey]
 // (as decoded from "7|...") is accepted.
 func (s *Session) SetKey(k Key, v Value) error {
-	if err := s.h.validEncodedKey(k); err != nil {
+	if err := s.ser.validEncodedKey(k); err != nil {
 		return err
 	}
 	s.setKey(k, v)
@@ -338,7 +278,7 @@ func (s *Session) setKey(k Key, v Value) {
 
 // Delete removes the variable name and reports whether it existed.
 func (s *Session) Delete(name string) bool {
-	i := s.find(s.h.key(name))
+	i := s.find(s.ser.key(name))
 	if i < 0 {
 		return false
 	}
@@ -394,39 +334,25 @@ func (s *Session) Encode() ([]byte, error) {
 
 // AppendEncode appends the encoded session to dst.
 func (s *Session) AppendEncode(dst []byte) ([]byte, error) {
+	return s.ser.appendEncode(s, dst)
+}
+
+// appendEncodePHP is appendEncode for the serialize()-based family.
+func appendEncodePHP(s *Session, dst []byte) ([]byte, error) {
+	f := s.ser.frame
 	enc := encoder{buf: dst}
-	switch s.h {
-	case PHPSerialize:
-		enc.buf = append(enc.buf, 'a', ':')
-		enc.buf = appendInt(enc.buf, len(s.ents))
-		enc.buf = append(enc.buf, ':', '{')
-		enc.n = 1
-	case PHP, PHPBinary:
-	default:
-		return dst, fmt.Errorf("%w: %q", ErrUnknownHandler, string(s.h))
-	}
+	f.head(&enc, len(s.ents))
 	for i := range s.ents {
 		e := &s.ents[i]
-		if err := s.h.validEncodedKey(e.key); err != nil {
+		if err := s.ser.validEncodedKey(e.key); err != nil {
 			return dst, err
 		}
-		switch s.h {
-		case PHPSerialize:
-			enc.key(e.key)
-		case PHP:
-			enc.buf = append(enc.buf, e.key.s...)
-			enc.buf = append(enc.buf, '|')
-		case PHPBinary:
-			enc.buf = append(enc.buf, byte(len(e.key.s)))
-			enc.buf = append(enc.buf, e.key.s...)
-		}
+		f.name(&enc, e.key)
 		if err := s.encodeEntry(&enc, e); err != nil {
 			return dst, err
 		}
 	}
-	if s.h == PHPSerialize {
-		enc.buf = append(enc.buf, '}')
-	}
+	f.tail(&enc)
 	return enc.buf, nil
 }
 
@@ -495,8 +421,9 @@ func (s *Session) Size() int {
 // ErrInvalidName. References are renumbered for the target format and all
 // values are re-encoded canonically (as PHP writes them after reading).
 func (s *Session) Convert(h Handler) (*Session, error) {
-	if _, err := ParseHandler(string(h)); err != nil {
-		return nil, err
+	to := h.lookup()
+	if to == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownHandler, string(h))
 	}
 	c := s.Clone()
 	for i := range c.ents {
@@ -512,15 +439,8 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 			}
 			e.st, e.start, e.end = stSet, -1, -1
 		}
-		k := e.key
-		if h == PHPSerialize {
-			if k.isStr {
-				k = StrKey(k.s)
-			}
-		} else if !k.isStr {
-			return nil, &NameError{h, k.String(), "int key (PHP drops it)"}
-		}
-		if err := h.validEncodedKey(k); err != nil {
+		k, err := to.convertKey(e.key)
+		if err != nil {
 			return nil, err
 		}
 		e.key = k
@@ -528,7 +448,7 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 	if h != c.h {
 		c.modified = true
 	}
-	c.h = h
+	c.h, c.ser, c.depth0 = h, to, to.depth0
 	c.idx = nil
 	return c, nil
 }
@@ -620,9 +540,12 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full}
+		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full, ownEmpty: x.ownEmpty}
 		memo[x] = c
 		c.m.e = deepCopyEntries(x.m.e, memo)
+		if x.twin != nil {
+			c.twin, _ = deepCopy(x.twin, memo).(*Array)
+		}
 		return c
 	case *Object:
 		if x == nil {
@@ -631,7 +554,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Object{Class: x.Class}
+		c := &Object{Class: x.Class, undef: x.undef, magic: x.magic}
 		memo[x] = c
 		c.m.e = deepCopyEntries(x.m.e, memo)
 		return c
@@ -699,6 +622,28 @@ type seg struct {
 // DecodeSessionString is [DecodeSession] for a string; the session keeps
 // a reference to data instead of copying it.
 func DecodeSessionString(h Handler, data string, opts *Options) (*Session, error) {
+	ser := h.lookup()
+	if ser == nil {
+		return nil, fmt.Errorf("%w: %q", ErrUnknownHandler, string(h))
+	}
+	if len(data) > math.MaxInt32 {
+		return nil, &SyntaxError{Offset: 0, Msg: "session data larger than 2 GiB", Err: ErrTooLarge}
+	}
+	if len(data) == 0 {
+		s := NewSession(h)
+		s.maxDepth = opts.maxDepth()
+		return s, nil
+	}
+	s, err := ser.decode(ser, data, opts)
+	if err != nil {
+		return nil, looksLike(h, data, err)
+	}
+	return s, nil
+}
+
+// decodePHPFamily is decode for the serialize()-based serializers.
+func decodePHPFamily(ser *serializer, data string, opts *Options) (*Session, error) {
+	h := ser.name
 	var s *Session
 	err := choosePayloadReading(data, func(opaque map[string]bool) ([]string, bool, error) {
 		sess, amb, err := decodeSession(h, data, opts, opaque)
@@ -739,10 +684,10 @@ func decodeSession(h Handler, data string, opts *Options, opaque map[string]bool
 }
 
 func decodeSessionMode(h Handler, data string, opts *Options, opaque map[string]bool, kinds bool) (_ *Session, ambiguous []string, needKinds bool, _ error) {
-	if _, err := ParseHandler(string(h)); err != nil {
-		return nil, nil, false, err
-	}
 	s := NewSession(h)
+	if s.ser.frame == nil {
+		return nil, nil, false, fmt.Errorf("%w: %q", ErrUnknownHandler, string(h))
+	}
 	s.src = data
 	s.maxDepth = opts.maxDepth()
 	if len(data) == 0 {
@@ -782,82 +727,12 @@ func decodeSessionMode(h Handler, data string, opts *Options, opaque map[string]
 			segs = append(segs, seg{len(s.ents) - 1, start, d.pos})
 		}
 	}
-	switch h {
-	case PHP:
-		s.ents = make([]sEntry, 0, min(strings.Count(data, "|"), 64))
-	case PHPBinary:
-		s.ents = make([]sEntry, 0, min(len(data)/64+1, 64))
+	done, err := s.ser.frame.scan(&d, s, data, opts, add)
+	if err != nil {
+		return nil, nil, false, err
 	}
-	switch h {
-	case PHP:
-		for d.pos < len(data) {
-			bar := strings.IndexByte(data[d.pos:], '|')
-			if bar < 0 {
-				return nil, nil, false, &SyntaxError{Offset: d.pos, Msg: "missing '|' after variable name"}
-			}
-			name := data[d.pos : d.pos+bar]
-			d.pos += bar + 1
-			d.entryBase, d.hasRef = d.nslot, false
-			start := d.pos
-			if err := d.scanValue(0); err != nil {
-				return nil, nil, false, err
-			}
-			add(RawStrKey(name), start)
-		}
-	case PHPBinary:
-		for d.pos < len(data) {
-			n := int(data[d.pos] & 0x7f)
-			if n >= len(data)-d.pos-1 {
-				return nil, nil, false, &SyntaxError{Offset: d.pos, Msg: "variable name length exceeds input", Err: ErrTooLarge}
-			}
-			name := data[d.pos+1 : d.pos+1+n]
-			d.pos += 1 + n
-			d.entryBase, d.hasRef = d.nslot, false
-			start := d.pos
-			if err := d.scanValue(0); err != nil {
-				return nil, nil, false, err
-			}
-			add(RawStrKey(name), start)
-		}
-	case PHPSerialize:
-		if strings.HasPrefix(data, "N;") {
-			return s, nil, false, nil
-		}
-		if len(data) < 2 || data[0] != 'a' || data[1] != ':' {
-			if _, _, err := decodeValue(data, opts); err != nil {
-				return nil, nil, false, err
-			}
-			return nil, nil, false, &SyntaxError{Offset: 0, Msg: "php_serialize session is not an array"}
-		}
-		d.pos = 2
-		n, err := d.count()
-		if err != nil {
-			return nil, nil, false, err
-		}
-		d.nslot = 1
-		d.noRef1 = true
-		if !d.noKinds {
-			d.kinds = append(d.kinds, KindArray)
-		}
-		s.ents = make([]sEntry, 0, n)
-		for i := 0; i < n; i++ {
-			k, err := d.key()
-			if err != nil {
-				return nil, nil, false, err
-			}
-			if k.isStr {
-				k = StrKey(k.s)
-			}
-			d.entryBase, d.hasRef = d.nslot, false
-			start := d.pos
-			if err := d.scanValue(1); err != nil {
-				return nil, nil, false, err
-			}
-			add(k, start)
-		}
-		if err := d.expect('}'); err != nil {
-			return nil, nil, false, err
-		}
+	if done {
+		return s, nil, false, nil
 	}
 	if d.crossRef {
 		if !dup {
@@ -882,7 +757,7 @@ func entrySegs(es []sEntry) []seg {
 // whose values refer to each other.
 func (s *Session) decodeWhole(segs []seg) error {
 	d := decoder{d: s.src, maxDepth: s.maxDepth, build: true, opaque: s.opaque, sess: s}
-	if s.h == PHPSerialize {
+	if s.ser.frame.countsSession {
 		d.nslot = 1
 		d.slots = append(d.slots, slot{v: Null{}}) // the session array itself
 	}

@@ -113,7 +113,7 @@ func TestSessionNames(t *testing.T) {
 			}
 		}
 	}
-	if _, err := ParseHandler("igbinary"); !errors.Is(err, ErrUnknownHandler) {
+	if _, err := ParseHandler("wddx"); !errors.Is(err, ErrUnknownHandler) {
 		t.Fatal(err)
 	}
 	// Decoded numeric names ("7|") are kept and re-encoded as they were.

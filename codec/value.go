@@ -338,6 +338,15 @@ type Array struct {
 	next    int64 // PHP nNextFreeElement: largest int key used + 1
 	hasNext bool  // an int key was used (else Append uses 0)
 	full    bool  // key math.MaxInt64 was used: Append has no key left
+
+	// ownEmpty: when empty, this array is one PHP allocated for itself,
+	// not PHP's shared immutable empty array (igbinary writes the shared
+	// one once and refers back to it; see igbinary.go).
+	ownEmpty bool
+	// twin is the array PHP shared this one's storage with (copy on
+	// write) when it was decoded: igbinary writes such a copy as a
+	// back-reference while both are still equal.
+	twin *Array
 }
 
 // NewArray returns an empty array with room for n elements.
@@ -507,6 +516,15 @@ func MangledKey(name string, vis Visibility, class string) Key {
 type Object struct {
 	Class string
 	m     omap
+
+	// undef lists where igbinary wrote an uninitialized typed property
+	// (a lone null in place of name and value): before member undef[i].
+	// PHP skips these when reading; they are kept to re-encode the same
+	// bytes.
+	undef []int32
+	// magic: msgpack wrote the members as the array __serialize()
+	// returned ({nil: "Class", nil: [...]}), not as properties.
+	magic bool
 }
 
 // NewObject returns an object of the given class with no members.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -31,7 +32,11 @@ func readAll(cmd *cobra.Command) ([]byte, error) {
 func parseHandlerFlag(flag, name string) (codec.Handler, error) {
 	h, err := codec.ParseHandler(name)
 	if err != nil {
-		return "", usageError{fmt.Errorf("--%s: %q is not a serializer (want php, php_serialize or php_binary)", flag, name)}
+		names := make([]string, 0, 5)
+		for _, h := range codec.Handlers() {
+			names = append(names, string(h))
+		}
+		return "", usageError{fmt.Errorf("--%s: %q is not a serializer (want %s)", flag, name, strings.Join(names, ", "))}
 	}
 	return h, nil
 }

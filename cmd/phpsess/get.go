@@ -206,9 +206,14 @@ func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([
 }
 
 // guessHandler returns another serializer that decodes b and re-encodes
-// it to the same bytes, or "".
+// it to the same bytes, or "": the one its header points to first, then
+// the others.
 func guessHandler(b []byte, except codec.Handler) codec.Handler {
-	for _, h := range []codec.Handler{codec.PHP, codec.PHPSerialize, codec.PHPBinary} {
+	hs := codec.Handlers()
+	if h, ok := codec.DetectHandler(b); ok {
+		hs = append([]codec.Handler{h}, hs...)
+	}
+	for _, h := range hs {
 		if h == except {
 			continue
 		}

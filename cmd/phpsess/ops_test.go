@@ -385,7 +385,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"set", "a", "b", "1", "--php", "--string"}, 2, "mutually exclusive"},
 		{[]string{"migrate", "--from", "php"}, 2, "--from and --to"},
 		{[]string{"migrate", "--from", "php", "--to", "php"}, 2, "both php"},
-		{[]string{"migrate", "--from", "php", "--to", "igbinary"}, 2, "not a serializer"},
+		{[]string{"migrate", "--from", "php", "--to", "wddx"}, 2, "not a serializer"},
 		{[]string{"stats"}, 2, "--from"},
 		{[]string{"--redis", "redis://127.0.0.1:1", "ls"}, 1, "connect to redis://127.0.0.1:1"},
 		{[]string{"--redis", "redis://:secret@127.0.0.1:1", "get", "x"}, 1, "xxxxx@127.0.0.1:1"},
