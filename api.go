@@ -235,11 +235,13 @@ func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 	return err
 }
 
-// Get returns the value of one session variable, without taking the lock.
-// JSON fields (Config.JSONFields) holding valid JSON come back decoded
-// (map[string]any, []any, string, json.Number, bool, nil); other values
-// come back as codec.Value (codec.String, codec.Int, *codec.Array, ...),
-// as private copies. A missing session or variable gives ErrNotFound.
+// Get returns the value of one session variable as a codec.Value (a
+// private copy), without taking the lock: codec.Int for a PHP int,
+// codec.Float for a float, codec.String, *codec.Array, *codec.Object, ...
+// JSON fields (Config.JSONFields) holding valid JSON come back decoded by
+// codec.ParseJSON into the same types (JSON objects as stdClass objects).
+// json.Marshal of the result writes natural JSON; codec.ToGo gives plain
+// Go values. A missing session or variable gives ErrNotFound.
 func (m *Manager) Get(ctx context.Context, id, name string) (any, error) {
 	var out any
 	found := false
@@ -249,10 +251,13 @@ func (m *Manager) Get(ctx context.Context, id, name string) (any, error) {
 			return err
 		}
 		found = true
-		out = m.jf.FromPHP(name, v)
-		if cv, isValue := out.(codec.Value); isValue {
-			out = codec.CopyValue(cv)
+		if m.jf.Match(name) {
+			if j, isJSON := codec.DecodeJSONString(v); isJSON {
+				out = j // freshly decoded: private already
+				return nil
+			}
 		}
+		out = codec.CopyValue(v)
 		return nil
 	})
 	if err != nil {
@@ -386,8 +391,12 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 // calls on the session, and under the lock PHP waits) and must not call the
 // Manager for the same session (that would wait for itself until ctx ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
-	_, err := m.do(ctx, "update", id, actor.Update, func(s *codec.Session, found bool) error {
-		return fn(&Session{s: s, jf: m.jf, found: found})
+	_, err := m.do(ctx, "update", id, actor.Update, func(cs *codec.Session, found bool) error {
+		sess := &Session{s: cs, jf: m.jf, found: found}
+		if err := fn(sess); err != nil {
+			return err
+		}
+		return sess.flush()
 	})
 	return err
 }
@@ -413,6 +422,9 @@ func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
 func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 	if s == nil {
 		s = m.NewSession()
+	}
+	if err := s.flush(); err != nil {
+		return wrap("save", id, err)
 	}
 	src := s.s.Clone()
 	names := src.Names()

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
@@ -180,7 +181,8 @@ session_write_close();
 	require.Equal(t, 0.1, price)
 	ga, err := m.Get(ctx, id, "ga_data") // JSON field: decoded
 	require.NoError(t, err)
-	require.Equal(t, "GA1.2.3", ga.(map[string]any)["cid"])
+	cid, _ := ga.(*codec.Object).Get("cid")
+	require.Equal(t, codec.String("GA1.2.3"), cid)
 
 	require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
 		u.Roles = append(u.Roles, "go")

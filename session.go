@@ -2,7 +2,6 @@ package phpsession
 
 import (
 	"encoding/json"
-	"sort"
 
 	"github.com/phpsession/phpsession/codec"
 )
@@ -12,25 +11,88 @@ import (
 // call; changes are saved when it returns nil); Load returns a private
 // snapshot; NewSession builds one for Save. A Session is not safe for
 // concurrent use.
+//
+// json.Marshal of a Session writes its natural JSON (see MarshalJSON), fmt
+// prints it readably, and Map gives plain Go values for templates.
 type Session struct {
 	s     *codec.Session
 	jf    codec.JSONFields
 	found bool
+	// views are the decoded JSON fields handed out by Get, so that changes
+	// made to them in place are written back as JSON (see flush).
+	views map[string]*jsonView
+}
+
+// jsonView is a JSON field decoded for Get.
+type jsonView struct {
+	src  codec.String // the stored JSON text it was decoded from
+	val  codec.Value  // what Get returned
+	base string       // natural JSON of val when decoded
 }
 
 // Exists reports whether the session existed in Redis when it was read
 // (before the current Update; a new session is empty and does not exist).
 func (s *Session) Exists() bool { return s.found }
 
-// Get returns a variable: JSON fields holding valid JSON decoded (see
-// Manager.Get), other values as codec.Value. Containers returned belong to
-// the session: changing them inside Update changes the session.
+// Get returns a variable as a codec.Value (codec.Int for PHP ints,
+// codec.Float for floats, *codec.Array, ...). JSON fields holding valid
+// JSON come back decoded by codec.ParseJSON (JSON objects as stdClass
+// *codec.Object, arrays as *codec.Array, with the same number types).
+// Containers returned belong to the session: changing them inside Update
+// changes the session, JSON fields included (they are written back as
+// JSON when the update function returns).
 func (s *Session) Get(name string) (any, bool, error) {
-	return s.jf.Get(s.s, name)
+	v, ok, err := s.s.Get(name)
+	if err != nil || !ok || !s.jf.Match(name) {
+		return v, ok, err
+	}
+	str, isStr := codec.Deref(v).(codec.String)
+	if !isStr {
+		return v, true, nil
+	}
+	if jv := s.views[name]; jv != nil && jv.src == str {
+		return jv.val, true, nil
+	}
+	val, isJSON := codec.DecodeJSONString(str)
+	if !isJSON {
+		return v, true, nil
+	}
+	if s.views == nil {
+		s.views = map[string]*jsonView{}
+	}
+	s.views[name] = &jsonView{src: str, val: val, base: string(codec.NaturalJSON(val))}
+	return val, true, nil
+}
+
+// flush writes back, as JSON text, the decoded JSON fields that were
+// changed in place since Get returned them.
+func (s *Session) flush() error {
+	for name, jv := range s.views {
+		cur, ok, err := s.s.Get(name)
+		if err != nil {
+			return err
+		}
+		if str, isStr := codec.Deref(cur).(codec.String); !ok || !isStr || str != jv.src {
+			delete(s.views, name) // replaced through Codec(): that wins
+			continue
+		}
+		text := string(codec.NaturalJSON(jv.val))
+		if text == jv.base {
+			continue
+		}
+		if err := s.s.Set(name, codec.String(text)); err != nil {
+			return err
+		}
+		jv.src, jv.base = codec.String(text), text
+	}
+	return nil
 }
 
 // Value returns a variable as a PHP value, without JSON-field decoding.
 func (s *Session) Value(name string) (codec.Value, bool, error) {
+	if err := s.flush(); err != nil {
+		return nil, false, wrap("get", "", err)
+	}
 	return s.s.Get(name)
 }
 
@@ -38,22 +100,36 @@ func (s *Session) Value(name string) (codec.Value, bool, error) {
 // through encoding/json, others through codec.UnmarshalValue) and reports
 // whether the variable exists.
 func (s *Session) Unmarshal(name string, v any) (bool, error) {
+	if err := s.flush(); err != nil {
+		return false, wrap("unmarshal", "", err)
+	}
 	return unmarshalVar(s.s, s.jf, name, v)
 }
 
 // Decode stores the whole session in v (a pointer to a struct or map); see
 // Manager.Unmarshal.
-func (s *Session) Decode(v any) error { return unmarshalSession(s.s, s.jf, v) }
+func (s *Session) Decode(v any) error {
+	if err := s.flush(); err != nil {
+		return wrap("unmarshal", "", err)
+	}
+	return unmarshalSession(s.s, s.jf, v)
+}
 
 // Set stores a variable: a codec.Value as is, another Go value through
-// codec.MarshalValue, or, for JSON fields, as a PHP string holding its
-// JSON. Names the serializer cannot hold give an error wrapping ErrCodec.
+// codec.MarshalValue. JSON fields are stored as a PHP string holding JSON:
+// an already-encoded JSON string (`{"a":1}`), a codec.String or a
+// json.RawMessage as is, other values encoded (see codec.JSONFields).
+// Names the serializer cannot hold give an error wrapping ErrCodec.
 func (s *Session) Set(name string, v any) error {
+	delete(s.views, name)
 	return wrap("set", "", s.jf.Set(s.s, name, v))
 }
 
 // Delete removes a variable and reports whether it existed.
-func (s *Session) Delete(name string) bool { return s.s.Delete(name) }
+func (s *Session) Delete(name string) bool {
+	delete(s.views, name)
+	return s.s.Delete(name)
+}
 
 // Has reports whether the variable exists.
 func (s *Session) Has(name string) bool { return s.s.Has(name) }
@@ -66,6 +142,7 @@ func (s *Session) Len() int { return s.s.Len() }
 
 // Clear removes every variable.
 func (s *Session) Clear() {
+	s.views = nil
 	for _, n := range s.s.Names() {
 		s.s.Delete(n)
 	}
@@ -74,13 +151,65 @@ func (s *Session) Clear() {
 // Encode returns the session in PHP's serialized form (the configured
 // serializer); variables that were not changed keep their original bytes.
 func (s *Session) Encode() ([]byte, error) {
+	if err := s.flush(); err != nil {
+		return nil, wrap("encode", "", err)
+	}
 	b, err := s.s.Encode()
 	return b, wrap("encode", "", err)
 }
 
 // Codec returns the underlying codec session (for the full value model).
 // Inside Update, changes to it are saved like changes through Session.
-func (s *Session) Codec() *codec.Session { return s.s }
+func (s *Session) Codec() *codec.Session {
+	_ = s.flush() // an error here comes back from the next Encode or save
+	return s.s
+}
+
+// MarshalJSON writes the session as one JSON object of its variables in
+// order, by the natural JSON rules of codec.ToGo (a PHP list is a JSON
+// array, other arrays and objects JSON objects; NaN, ±Inf and cycles are
+// null). JSON fields holding JSON are embedded as JSON, not as strings.
+func (s *Session) MarshalJSON() ([]byte, error) {
+	buf := []byte{'{'}
+	for i, name := range s.s.Names() {
+		v, _, err := s.Get(name)
+		if err != nil {
+			return nil, wrap("encode", "", err)
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		k, _ := json.Marshal(name)
+		buf = append(buf, k...)
+		buf = append(buf, ':')
+		buf = append(buf, codec.NaturalJSON(v.(codec.Value))...)
+	}
+	return append(buf, '}'), nil
+}
+
+// String returns the natural JSON of the session, or the decoding error.
+func (s *Session) String() string {
+	b, err := s.MarshalJSON()
+	if err != nil {
+		return "<" + err.Error() + ">"
+	}
+	return string(b)
+}
+
+// Map returns the variables as plain Go values for templates and
+// encoders: nil, bool, int64, float64, string, []any and map[string]any
+// (codec.ToGo; JSON fields decoded). The map is a copy.
+func (s *Session) Map() (map[string]any, error) {
+	out := make(map[string]any, s.s.Len())
+	for _, name := range s.s.Names() {
+		v, _, err := s.Get(name)
+		if err != nil {
+			return nil, wrap("get", "", err)
+		}
+		out[name] = codec.ToGo(v.(codec.Value))
+	}
+	return out, nil
+}
 
 func unmarshalVar(s *codec.Session, jf codec.JSONFields, name string, out any) (bool, error) {
 	v, ok, err := s.Get(name)
@@ -106,7 +235,7 @@ func unmarshalSession(s *codec.Session, jf codec.JSONFields, out any) error {
 		}
 		if jf.Match(n) {
 			if j, ok := codec.DecodeJSONString(v); ok {
-				v = jsonToValue(j)
+				v = assocArrays(j)
 			}
 		}
 		arr.Set(codec.RawStrKey(n), v)
@@ -114,39 +243,23 @@ func unmarshalSession(s *codec.Session, jf codec.JSONFields, out any) error {
 	return codec.UnmarshalValue(arr, out)
 }
 
-// jsonToValue converts the result of codec.DecodeJSONString to PHP values
-// the way PHP's json_decode($s, true) would.
-func jsonToValue(j any) codec.Value {
-	switch x := j.(type) {
-	case nil:
-		return codec.Null{}
-	case bool:
-		return codec.Bool(x)
-	case json.Number:
-		if i, err := x.Int64(); err == nil {
-			return codec.Int(i)
+// assocArrays turns the stdClass objects of decoded JSON into arrays with
+// string keys, as PHP's json_decode($s, true) returns them, so that
+// unmarshaling into maps and any gives maps.
+func assocArrays(v codec.Value) codec.Value {
+	switch x := v.(type) {
+	case *codec.Array:
+		for i := 0; i < x.Len(); i++ {
+			k, e := x.At(i)
+			x.Set(k, assocArrays(e))
 		}
-		f, _ := x.Float64()
-		return codec.Float(f)
-	case string:
-		return codec.String(x)
-	case []any:
-		a := codec.NewArray(len(x))
-		for _, e := range x {
-			a.Append(jsonToValue(e))
-		}
-		return a
-	case map[string]any:
-		keys := make([]string, 0, len(x))
-		for k := range x {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		a := codec.NewArray(len(x))
-		for _, k := range keys {
-			a.Set(codec.StrKey(k), jsonToValue(x[k]))
+	case *codec.Object:
+		a := codec.NewArray(x.Len())
+		for i := 0; i < x.Len(); i++ {
+			m, e := x.At(i)
+			a.Set(codec.StrKey(m.Name), assocArrays(e))
 		}
 		return a
 	}
-	return codec.Null{}
+	return v
 }

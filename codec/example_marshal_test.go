@@ -93,11 +93,11 @@ func ExampleJSONFields() {
 		panic(err)
 	}
 	f := codec.DefaultJSONFields()
-	items, _, err := f.Get(s, "scart_items") // JSON text → Go value
+	items, _, err := f.Get(s, "scart_items") // JSON text → codec values
 	if err != nil {
 		panic(err)
 	}
-	fmt.Println(items)
+	fmt.Println(items, codec.ToGo(items))
 	// Writing stores JSON text in the PHP string, as the PHP side expects.
 	if err := f.Set(s, "scart_items", []map[string]any{{"sku": "B-2", "qty": 1}}); err != nil {
 		panic(err)
@@ -105,7 +105,7 @@ func ExampleJSONFields() {
 	b, _ := s.Encode()
 	fmt.Println(string(b))
 	// Output:
-	// [map[qty:2 sku:A-1]]
+	// [{"sku":"A-1","qty":2}] [map[qty:2 sku:A-1]]
 	// scart_items|s:23:"[{"qty":1,"sku":"B-2"}]";user|i:7;
 }
 

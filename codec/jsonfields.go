@@ -3,6 +3,7 @@ package codec
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -12,11 +13,21 @@ import (
 // json_encode() output in the session, Go code wants the structure).
 //
 // On read, a matched variable whose value is a PHP string holding valid
-// JSON is decoded into a Go value; anything else (invalid JSON, or a value
-// that is not a string) is returned unchanged as a codec Value. On write,
-// a Go value for a matched variable is stored as a PHP string holding its
-// JSON encoding; codec Values are stored as they are, so what was read is
-// written back unchanged.
+// JSON is decoded into codec values by [ParseJSON] (as PHP's json_decode()
+// does: objects are stdClass objects, arrays lists, integers Int, other
+// numbers Float); anything else (invalid JSON, or a value that is not a
+// string) is returned unchanged.
+//
+// On write (ToPHP), a matched variable is always stored as a PHP string
+// holding valid JSON text, which PHP's json_decode() reads:
+//
+//	string, codec.String   stored as is when it is valid JSON (already
+//	                       encoded, such as `{"a":1}`), else as the JSON
+//	                       string literal of its text ("hello" → "\"hello\"")
+//	json.RawMessage        stored as is (it must be valid JSON)
+//	other codec values     their natural JSON (MarshalJSON), so what
+//	                       FromPHP returned is written back as JSON
+//	any other Go value     encoding/json, without HTML escaping
 //
 // Only top-level session variables are matched, by exact name or by
 // prefix. The zero JSONFields matches nothing.
@@ -35,6 +46,9 @@ func DefaultJSONFields() JSONFields {
 	}
 }
 
+// IsZero reports whether f matches nothing.
+func (f JSONFields) IsZero() bool { return len(f.Names) == 0 && len(f.Prefixes) == 0 }
+
 // Match reports whether the session variable name holds JSON.
 func (f JSONFields) Match(name string) bool {
 	if slices.Contains(f.Names, name) {
@@ -48,10 +62,10 @@ func (f JSONFields) Match(name string) bool {
 	return false
 }
 
-// FromPHP returns the Go view of the value of session variable name: for
-// a matched name whose value is a PHP string holding valid JSON, the
-// decoded JSON (see DecodeJSONString); otherwise v itself.
-func (f JSONFields) FromPHP(name string, v Value) any {
+// FromPHP returns the value of session variable name as the API shows
+// it: for a matched name whose value is a PHP string holding valid JSON,
+// the decoded JSON (see [DecodeJSONString]); otherwise v itself.
+func (f JSONFields) FromPHP(name string, v Value) Value {
 	if !f.Match(name) {
 		return v
 	}
@@ -61,23 +75,38 @@ func (f JSONFields) FromPHP(name string, v Value) any {
 	return v
 }
 
-// ToPHP returns the Value to store under session variable name. For a
-// matched name, a Go value is stored as a PHP string holding its JSON
-// (see EncodeJSONString); a codec Value (for example the String that
-// FromPHP returned for text that is not JSON) is stored unchanged. For
-// other names ToPHP is MarshalValue.
+// ToPHP returns the Value to store under session variable name: for a
+// matched name a PHP string holding JSON (the rules at [JSONFields]); for
+// other names MarshalValue(v).
 func (f JSONFields) ToPHP(name string, v any) (Value, error) {
 	if !f.Match(name) {
 		return MarshalValue(v)
 	}
-	if val, ok := v.(Value); ok && val != nil {
-		return val, nil
+	switch x := v.(type) {
+	case String:
+		if json.Valid([]byte(x)) {
+			return x, nil
+		}
+		return EncodeJSONString(string(x))
+	case json.RawMessage:
+		if !json.Valid(x) {
+			return nil, fmt.Errorf("%w: json.RawMessage for %q is not valid JSON", ErrJSON, name)
+		}
+		return String(x), nil
+	case string:
+		if json.Valid([]byte(x)) {
+			return String(x), nil
+		}
+	case Value:
+		if x != nil {
+			return String(naturalJSON(x)), nil
+		}
 	}
 	return EncodeJSONString(v)
 }
 
 // Get reads session variable name from s through FromPHP.
-func (f JSONFields) Get(s *Session, name string) (any, bool, error) {
+func (f JSONFields) Get(s *Session, name string) (Value, bool, error) {
 	v, ok, err := s.Get(name)
 	if err != nil || !ok {
 		return nil, ok, err
@@ -94,38 +123,31 @@ func (f JSONFields) Set(s *Session, name string, v any) error {
 	return s.Set(name, val)
 }
 
-// DecodeJSONString decodes a PHP string holding JSON. It reports false
-// if v is not a String (references are followed) or its text is not one
-// valid JSON value. JSON objects become map[string]any, arrays []any,
-// numbers json.Number (so that big integers and the number text survive),
-// strings string, true/false bool and null nil.
-func DecodeJSONString(v Value) (any, bool) {
+// DecodeJSONString decodes a PHP string holding JSON with [ParseJSON].
+// It reports false if v is not a String (references are followed) or its
+// text is not one valid JSON value.
+func DecodeJSONString(v Value) (Value, bool) {
 	s, ok := Deref(v).(String)
 	if !ok {
 		return nil, false
 	}
-	b := []byte(s)
-	if !json.Valid(b) {
+	x, err := ParseJSON([]byte(s))
+	if err != nil {
 		return nil, false
 	}
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.UseNumber()
-	var out any
-	if err := dec.Decode(&out); err != nil {
-		return nil, false
-	}
-	return out, true
+	return x, true
 }
 
 // EncodeJSONString returns v encoded as JSON (encoding/json, without HTML
 // escaping and without a trailing newline) in a PHP string. PHP's
-// json_decode reads it.
+// json_decode reads it. Codec values inside v are written as natural JSON
+// (their MarshalJSON).
 func EncodeJSONString(v any) (Value, error) {
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(v); err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%w: %v", ErrJSON, err)
 	}
 	return String(bytes.TrimSuffix(buf.Bytes(), []byte{'\n'})), nil
 }

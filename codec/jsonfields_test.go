@@ -25,23 +25,39 @@ func TestJSONFieldsFromPHP(t *testing.T) {
 	tests := []struct {
 		name string
 		in   Value
-		want any
+		want any // decoded: ToGo of the result; else the result itself
+		dec  bool
 	}{
 		{"scart_items", String(`[{"sku":"A","qty":2,"price":9.99}]`),
-			[]any{map[string]any{"sku": "A", "qty": json.Number("2"), "price": json.Number("9.99")}}},
-		{"ga_data", String(`{"big":12345678901234567890}`), map[string]any{"big": json.Number("12345678901234567890")}},
-		{"trace_list_x", String(`"just a string"`), "just a string"},
-		{"trace_list_y", String(`null`), nil},
-		{"ga_data", String(`not json`), String(`not json`)}, // invalid JSON stays a PHP string
-		{"ga_data", String(`{"a":1} trailing`), String(`{"a":1} trailing`)},
-		{"ga_data", String(``), String(``)},
-		{"ga_data", Int(5), Int(5)},                    // not a string: unchanged
-		{"user", String(`{"a":1}`), String(`{"a":1}`)}, // not a JSON field
-		{"MPIReceive", &Reference{V: String(`[1]`)}, []any{json.Number("1")}},
+			[]any{map[string]any{"sku": "A", "qty": int64(2), "price": 9.99}}, true},
+		// beyond int64: a float, as json_decode() gives
+		{"ga_data", String(`{"big":12345678901234567890}`), map[string]any{"big": 12345678901234567890.0}, true},
+		{"ga_data", String(`{"n":-9223372036854775808,"f":1.0,"e":1e2}`), map[string]any{"n": int64(-9223372036854775808), "f": 1.0, "e": 100.0}, true},
+		{"trace_list_x", String(`"just a string"`), "just a string", true},
+		{"trace_list_y", String(`null`), nil, true},
+		{"ga_data", String(`not json`), String(`not json`), false}, // invalid JSON stays a PHP string
+		{"ga_data", String(`{"a":1} trailing`), String(`{"a":1} trailing`), false},
+		{"ga_data", String(``), String(``), false},
+		{"ga_data", Int(5), Int(5), false},                    // not a string: unchanged
+		{"user", String(`{"a":1}`), String(`{"a":1}`), false}, // not a JSON field
+		{"MPIReceive", &Reference{V: String(`[1]`)}, []any{int64(1)}, true},
 	}
 	for _, tt := range tests {
-		assert.Equal(t, tt.want, f.FromPHP(tt.name, tt.in), "%s %v", tt.name, tt.in)
+		got := f.FromPHP(tt.name, tt.in)
+		if tt.dec {
+			assert.Equal(t, tt.want, ToGo(got), "%s %v", tt.name, tt.in)
+		} else {
+			assert.Equal(t, tt.want, got, "%s %v", tt.name, tt.in)
+		}
 	}
+	// JSON objects are stdClass objects in document order; ints are Int.
+	got := f.FromPHP("ga_data", String(`{"z":1,"a":[2.5,"x"],"e":{}}`))
+	o, ok := got.(*Object)
+	require.True(t, ok)
+	assert.Equal(t, "stdClass", o.Class)
+	z, _ := o.Get("z")
+	assert.Equal(t, Int(1), z)
+	assert.Equal(t, `{"z":1,"a":[2.5,"x"],"e":{}}`, string(NaturalJSON(got)))
 }
 
 func TestJSONFieldsToPHP(t *testing.T) {
@@ -50,13 +66,27 @@ func TestJSONFieldsToPHP(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, String(`[{"qty":2,"sku":"A<&>"}]`), v)
 
-	// A Go string is JSON-encoded; a codec String is stored verbatim.
-	v, err = f.ToPHP("ga_data", "x")
-	require.NoError(t, err)
-	assert.Equal(t, String(`"x"`), v)
-	v, err = f.ToPHP("ga_data", String("not json"))
-	require.NoError(t, err)
-	assert.Equal(t, String("not json"), v)
+	for _, tt := range []struct {
+		in   any
+		want String
+	}{
+		{"x", `"x"`},                       // a Go string that is not JSON: its JSON literal
+		{`{"a":1}`, `{"a":1}`},             // already-encoded JSON: as is
+		{` [1, 2] `, ` [1, 2] `},           // as is, spacing included
+		{`"x"`, `"x"`},                     // a JSON string literal: as is
+		{String("not json"), `"not json"`}, // a codec String: like a string
+		{String(`[1]`), `[1]`},
+		{json.RawMessage(`{"b":[true]}`), `{"b":[true]}`},
+		{NewArrayOf(Int(1), Float(2), String("<&>")), `[1,2.0,"<&>"]`}, // codec values: natural JSON
+		{map[string]any{"a": NewArrayOf(Null{})}, `{"a":[null]}`},
+		{nil, `null`},
+	} {
+		v, err := f.ToPHP("ga_data", tt.in)
+		require.NoError(t, err, "%#v", tt.in)
+		assert.Equal(t, tt.want, v, "%#v", tt.in)
+	}
+	_, err = f.ToPHP("ga_data", json.RawMessage(`{bad`))
+	require.ErrorIs(t, err, ErrJSON)
 
 	// Other names are marshalled normally.
 	v, err = f.ToPHP("user", map[string]int{"id": 1})
@@ -69,18 +99,19 @@ func TestJSONFieldsToPHP(t *testing.T) {
 
 func TestJSONFieldsRoundTrip(t *testing.T) {
 	f := DefaultJSONFields()
-	for _, s := range []string{`[1,2.50,"x",{"k":null}]`, `{"b":1,"a":[true,false]}`, `not json`, `"s"`} {
+	for _, s := range []string{`[1,2.50,"x",{"k":null}]`, `{"b":1,"a":[true,false]}`, `"s"`, `not json`} {
 		in := String(s)
 		out, err := f.ToPHP("ga_data", f.FromPHP("ga_data", in))
 		require.NoError(t, err)
-		// The JSON value survives (object keys may be reordered).
+		// The JSON value survives.
 		a, aok := DecodeJSONString(in)
 		b, bok := DecodeJSONString(out)
-		assert.Equal(t, aok, bok, s)
-		assert.Equal(t, a, b, s)
-		if !aok {
-			assert.Equal(t, in, out)
+		if !aok { // text that is not JSON is written as a JSON string
+			assert.Equal(t, String(`"not json"`), out)
+			continue
 		}
+		assert.True(t, bok, s)
+		assert.Equal(t, ToGo(a), ToGo(b), s)
 	}
 }
 
@@ -96,7 +127,7 @@ func TestJSONFieldsSession(t *testing.T) {
 	got, ok, err := f.Get(s, "scart_items")
 	require.NoError(t, err)
 	require.True(t, ok)
-	assert.Equal(t, []any{json.Number("1"), json.Number("2")}, got)
+	assert.Equal(t, NewArrayOf(Int(1), Int(2)), got)
 	got, ok, err = f.Get(s, "n")
 	require.NoError(t, err)
 	require.True(t, ok)
