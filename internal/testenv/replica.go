@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,19 +190,25 @@ func (c *Cluster) nodeOK(addr string) error {
 	if err != nil {
 		return err
 	}
-	if owner(nodes, 0) != owner(ref, 0) || owner(nodes, 16383) != owner(ref, 16383) {
-		return fmt.Errorf("%s: views of slot owners differ", addr)
+	if a, b := layout(nodes), layout(ref); a != b {
+		return fmt.Errorf("%s: views differ: %s vs %s", addr, a, b)
 	}
 	return nil
 }
 
-func owner(nodes []ClusterNode, slot int) string {
+// layout renders who serves which slots and who replicates whom, sorted,
+// so that two nodes' views compare equal when gossip has converged.
+func layout(nodes []ClusterNode) string {
+	var parts []string
 	for _, n := range nodes {
-		if n.Master && n.HasSlot(slot) {
-			return n.ID
+		if n.Master {
+			parts = append(parts, fmt.Sprintf("%s:%v", n.ID, n.Slots))
+		} else {
+			parts = append(parts, n.ID+"<"+n.MasterID)
 		}
 	}
-	return ""
+	sort.Strings(parts)
+	return strings.Join(parts, " ")
 }
 
 // KeySlot returns the cluster slot of key.
