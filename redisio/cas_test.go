@@ -17,8 +17,10 @@ func TestWriteIfUnlocked(t *testing.T) {
 	r := testenv.StartRedis(t)
 	s := openTest(t, r, Config{TTL: 1000 * time.Second})
 	ctx := context.Background()
-	big := strings.Repeat("x", casHashOver+10)
+	big := strings.Repeat("x", casStageOver+10)
 	bigOther := big[:len(big)-1] + "y"
+	bigLonger := big + "x"
+	bigData := strings.Repeat("d", casStageOver+1)
 	const lockHolder = "php|holder"
 
 	for i, tc := range []struct {
@@ -42,15 +44,29 @@ func TestWriteIfUnlocked(t *testing.T) {
 		{name: "lock held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Held", after: "n|i:1;"},
 		{name: "check only while held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteNone, want: "Applied", after: "n|i:1;"},
 		{name: "check only, changed", stored: "n|i:3;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteNone, want: "Changed", after: "n|i:3;", current: Data{Bytes: []byte("n|i:3;"), Found: true}},
-		{name: "large, compared by hash", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: "n|i:9;", want: "Applied", after: "n|i:9;"},
+		{name: "large, staged expectation", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: "n|i:9;", want: "Applied", after: "n|i:9;"},
 		{name: "large, one byte differs", stored: bigOther, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: "n|i:9;", want: "Changed", after: bigOther, current: Data{Bytes: []byte(bigOther), Found: true}},
+		{name: "large, one byte longer", stored: bigLonger, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: bigLonger, current: Data{Bytes: []byte(bigLonger), Found: true}},
+		{name: "large, prefix of the expectation", stored: big[:len(big)-1], expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: big[:len(big)-1], current: Data{Bytes: []byte(big[:len(big)-1]), Found: true}},
+		{name: "large, deleted under us", expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", current: Data{}},
+		{name: "large, emptied under us", stored: "", expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: "", current: Data{Bytes: []byte{}, Found: true}},
+		{name: "large data, staged", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: bigData, want: "Applied", after: bigData},
+		{name: "large both, staged", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Applied", after: bigData},
+		{name: "large new session", expect: Data{}, mode: WriteData, data: bigData, want: "Applied", after: bigData},
+		{name: "large created under us", stored: bigOther, expect: Data{}, mode: WriteData, data: bigData, want: "Changed", after: bigOther, current: Data{Bytes: []byte(bigOther), Found: true}},
+		{name: "small expected, grown large under us", stored: bigOther, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Changed", after: bigOther, current: Data{Bytes: []byte(bigOther), Found: true}},
+		{name: "large, lock held", stored: big, locked: true, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Held", after: big},
+		{name: "large, check only", stored: big, locked: true, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteNone, want: "Applied", after: big},
+		{name: "large, touch", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteTouch, want: "Applied", after: big, existed: true},
+		{name: "large, delete", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteDelete, want: "Applied", existed: true},
+		{name: "large, delete, changed", stored: bigOther, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteDelete, want: "Changed", after: bigOther, current: Data{Bytes: []byte(bigOther), Found: true}},
 		{name: "touch", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteTouch, want: "Applied", after: "n|i:1;", existed: true},
 		{name: "delete", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteDelete, want: "Applied", existed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := "cas" + strconv.Itoa(i)
 			key := s.Key(id)
-			if tc.stored != "" || tc.name == "empty value is not missing" {
+			if tc.stored != "" || tc.name == "empty value is not missing" || tc.name == "large, emptied under us" {
 				r.MustDo("SET", key, tc.stored)
 				if tc.name == "empty value is not missing" {
 					tc.expect = Data{Bytes: []byte{}, Found: true}
@@ -73,8 +89,12 @@ func TestWriteIfUnlocked(t *testing.T) {
 			if res.Existed != tc.existed {
 				t.Fatalf("Existed = %v, want %v", res.Existed, tc.existed)
 			}
+			// Staged keys never outlive the call.
+			if left := r.MustDo("KEYS", MarkerPrefix+"*"); left != "" && left != "(empty array)" {
+				t.Fatalf("keys left behind: %q", left)
+			}
 			v := r.MustDo("GET", key)
-			if tc.after == "" && tc.name != "empty value is not missing" {
+			if tc.after == "" && tc.name != "empty value is not missing" && tc.name != "large, emptied under us" {
 				if v != "(nil)" {
 					t.Fatalf("stored %q, want missing", v)
 				}

@@ -140,6 +140,32 @@ func TestCluster(t *testing.T) {
 		})
 	})
 
+	t.Run("lock-free-large-hash-tag", func(t *testing.T) {
+		// Long values travel through staged keys, which must land in the
+		// session's slot: the hash tag puts them there.
+		s := openURL(t, url, Config{Prefix: "{sess}:"})
+		ctx := context.Background()
+		big := []byte(strings.Repeat("a", casStageOver+100))
+		big2 := []byte(strings.Repeat("b", casStageOver+100))
+		if res, err := s.WriteIfUnlocked(ctx, "lf", Data{}, WriteData, big); err != nil || !res.Applied {
+			t.Fatalf("create: %+v %v", res, err)
+		}
+		if res, err := s.WriteIfUnlocked(ctx, "lf", Data{Bytes: big, Found: true}, WriteData, big2); err != nil || !res.Applied {
+			t.Fatalf("write: %+v %v", res, err)
+		}
+		res, err := s.WriteIfUnlocked(ctx, "lf", Data{Bytes: big, Found: true}, WriteData, big)
+		if err != nil || !res.Changed || string(res.Current.Bytes) != string(big2) {
+			t.Fatalf("stale expectation: %+v %v", res.Changed, err)
+		}
+		if v := get(t, s.Key("lf")); v != string(big2) {
+			t.Fatalf("stored %d bytes, want the second write", len(v))
+		}
+		node := c.Nodes[owner(t, c, s.Key("lf"))]
+		if left := node.MustDo("KEYS", MarkerPrefix+"*"); left != "" {
+			t.Fatalf("staged keys left: %q", left)
+		}
+	})
+
 	t.Run("lock-expires-while-held", func(t *testing.T) {
 		s := openURL(t, url, Config{LockExpiry: 50 * time.Millisecond})
 		lockExpiresWhileHeld(t, s, splitID+"exp", func(k string) string { return get(t, k) },
