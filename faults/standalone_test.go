@@ -1,8 +1,11 @@
 package faults_test
 
 import (
+	"context"
 	"fmt"
+	"regexp"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -50,6 +53,7 @@ func standaloneFaults() []standaloneFault {
 				srv.MustDo("CLIENT", "KILL", "TYPE", "normal")
 			}
 		}},
+		{name: "ClientKillPHP", inject: clientKillPHP},
 		{name: "PauseWrite", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
 			r.downWindow(func() {
 				srv.MustDo("CLIENT", "PAUSE", ms(downFor), "WRITE")
@@ -173,3 +177,75 @@ func TestStandaloneFaults(t *testing.T) {
 		})
 	}
 }
+
+// phpIncr increments "p" in session argv[1] argv[2] times through
+// phpredis's session handler with locking on, and prints how many of its
+// writes succeeded (a killed connection fails a request, as it would in
+// production; a failed lock or write only raises a notice).
+const phpIncr = `
+$id = $argv[1]; $n = (int)$argv[2]; $ok = 0; $failed = false;
+// a failed lock or write is only a notice or warning, and
+// session_write_close() still returns true
+set_error_handler(function () use (&$failed) { $failed = true; return true; });
+for ($i = 0; $i < $n; $i++) {
+	$failed = false;
+	try {
+		session_id($id);
+		if (session_start()) {
+			$_SESSION['p'] = ($_SESSION['p'] ?? 0) + 1;
+			if (session_write_close() && !$failed) { $ok++; }
+		}
+	} catch (Throwable $e) {
+		@session_abort();
+	}
+}
+echo $ok;
+`
+
+// clientKillPHP kills every connection again and again while a PHP
+// process writes the same hot session under phpredis's lock: Go's writes
+// and PHP's never overwrite each other (the harness's counter stays exact).
+func clientKillPHP(t *testing.T, r *run, srv *testenv.Redis) {
+	testenv.RequirePHP(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	done := make(chan struct{})
+	var out string
+	var perr error
+	go func() {
+		defer close(done)
+		out, _, perr = testenv.RunPHP(ctx, t, testenv.PHPSession{Addr: srv.Addr, Locking: true, LockExpire: 2},
+			phpIncr, r.sessions[0], "300")
+	}()
+	kills := 0
+	for running := true; running; {
+		select {
+		case <-done:
+			running = false
+		default:
+			r.waitAcked(time.Now(), 3, 30*time.Second, "between kills")
+			srv.MustDo("CLIENT", "KILL", "TYPE", "normal")
+			kills++
+		}
+	}
+	if perr != nil {
+		t.Fatalf("php: %v", perr)
+	}
+	ok, _ := strconv.Atoi(strings.TrimSpace(out))
+	t.Logf("PHP: %d of 300 session writes succeeded under %d kills", ok, kills)
+	if ok == 0 {
+		t.Fatalf("no PHP session write succeeded (output %q)", out)
+	}
+	// Go's writes since keep PHP's variable: none of PHP's acknowledged
+	// writes was overwritten
+	raw := srv.MustDo("GET", r.m.Store().Key(r.sessions[0]))
+	m := phpCounterRE.FindStringSubmatch(raw)
+	if m == nil {
+		t.Fatalf("PHP's counter missing from %q", raw)
+	}
+	if p, _ := strconv.Atoi(m[1]); p < ok || p > 300 {
+		t.Fatalf("PHP's counter %d, want between its %d acknowledged writes and 300 attempts", p, ok)
+	}
+}
+
+var phpCounterRE = regexp.MustCompile(`(?:^|;|\})p\|i:(\d+);`)
