@@ -81,6 +81,13 @@ func TestSentinelFailover(t *testing.T) {
 			}
 			return lockKeysOn(a)
 		},
+		set: func(key, value string) error {
+			a, err := master()
+			if err == nil {
+				_, err = testenv.Do(a, "SET", key, value)
+			}
+			return err
+		},
 	}
 	r := startRun(t, top, phpsession.Config{})
 
@@ -143,6 +150,10 @@ func clusterTopology(c *testenv.Cluster) topology {
 				}
 			}
 			return lockKeysOn(masters...)
+		},
+		set: func(key, value string) error {
+			_, err := c.Do(key, "SET", key, value)
+			return err
 		},
 	}
 }

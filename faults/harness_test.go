@@ -67,6 +67,9 @@ type topology struct {
 	get func(key string) (string, error)
 	// lockKeys returns the lock keys present on every master, with PTTL.
 	lockKeys func() (map[string]int64, error)
+	// set writes key as another client (PHP) would, on the node that
+	// holds it now.
+	set func(key, value string) error
 }
 
 type outcome int
@@ -382,6 +385,7 @@ func (r *run) finish() {
 	r.waitReads(after, 10, 30*time.Second, "recovery")
 	r.stopLoad()
 	r.check()
+	r.checkForeignWrites()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	start := time.Now()
@@ -393,6 +397,43 @@ func (r *run) finish() {
 	}
 	r.checkLocks()
 	testenv.WaitGoroutines(t, r.baseGoroutines, 15*time.Second)
+}
+
+// checkForeignWrites writes every session as another client would and
+// waits until the Manager's reads show it: after the fault, invalidations
+// still reach the caches (a cache that lost its tracking would serve the
+// old data forever).
+func (r *run) checkForeignWrites() {
+	t := r.t
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for s, id := range r.sessions {
+		const foreign = 1_000_000
+		// the session was read since the fault: the caches hold it
+		var v struct {
+			N int `php:"n"`
+		}
+		if err := r.m.Unmarshal(ctx, id, &v); err != nil {
+			t.Errorf("session %d: read after the load: %v", s, err)
+			continue
+		}
+		if err := r.top.set(r.m.Store().Key(id), fmt.Sprintf("n|i:%d;", foreign+s)); err != nil {
+			t.Fatalf("foreign write: %v", err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			err := r.m.Unmarshal(ctx, id, &v)
+			if err == nil && v.N == foreign+s {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Errorf("session %d: a write by another client is not seen after 5s (n=%d, %v): lost invalidation", s, v.N, err)
+				break
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+	}
 }
 
 var counterRE = regexp.MustCompile(`(?:^|;|\})n\|i:(\d+);`)

@@ -27,6 +27,10 @@ func standalone(srv *testenv.Redis) topology {
 		},
 		get:      func(key string) (string, error) { return srv.Do("GET", key) },
 		lockKeys: func() (map[string]int64, error) { return lockKeysOn(srv.Addr) },
+		set: func(key, value string) error {
+			_, err := srv.Do("SET", key, value)
+			return err
+		},
 	}
 }
 
