@@ -13,6 +13,7 @@ import (
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/coordinator"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -37,6 +38,7 @@ type Manager struct {
 	jf         codec.JSONFields
 	cancelInv  func()
 	stats      stats
+	sink       *sink // the one event sink: feeds stats, cfg.Metrics, cfg.Events
 	closed     atomic.Bool
 	fastReads  bool
 }
@@ -104,6 +106,10 @@ func newManager(client rueidis.Client, cfg Config) (*Manager, error) {
 
 func build(s *redisio.Store, cfg Config) *Manager {
 	m := &Manager{cfg: cfg, store: s, jf: *cfg.JSONFields}
+	m.sink = &sink{s: &m.stats, u: cfg.Metrics, ext: cfg.Events}
+	if m.sink.u == nil {
+		m.sink.u = &Metrics{}
+	}
 	cd := actor.Codec{Handler: cfg.Serializer}
 	if cfg.MaxDepth != 0 {
 		cd.Options = &codec.Options{MaxDepth: cfg.MaxDepth}
@@ -142,7 +148,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			Linger:          cfg.Linger,
 			NoLockFree:      cfg.NoLockFree,
 		},
-		Hooks:      m.hooks(),
+		Events:     m.sink,
 		Ctx:        context.Background(),
 		Revalidate: !s.Tracking(),
 	}
@@ -191,20 +197,22 @@ func (m *Manager) NewSession() *Session {
 }
 
 // do submits one op and waits for it.
-func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind, fn actor.Fn) (*actor.Op, error) {
+// Every call reports one event.Op, whatever path it takes.
+func (m *Manager) do(ctx context.Context, op string, id string, kind event.OpKind, fn actor.Fn) (*actor.Op, error) {
+	t0 := m.opStart()
 	id, err := resolveID(ctx, op, id)
 	if err != nil {
-		return nil, err
+		return nil, m.opDone(kind, t0, err)
 	}
 	o := actor.NewOp(ctx, kind, fn)
 	if err := m.coord.Submit(ctx, id, o); err != nil {
-		return o, wrap(op, id, err)
+		return o, m.opDone(kind, t0, wrap(op, id, err))
 	}
 	m.stats.submitted.Add(1)
 	if err := o.Wait(ctx); err != nil {
-		return o, wrap(op, id, err)
+		return o, m.opDone(kind, t0, wrap(op, id, err))
 	}
-	return o, nil
+	return o, m.opDone(kind, t0, nil)
 }
 
 // read runs fn on the current session without the lock.
@@ -216,22 +224,19 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind actor.Kind,
 // on the session's actor behind any queued writes.
 func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 	if m.fastReads {
+		t0 := m.opStart()
 		rid, err := resolveID(ctx, op, id)
 		if err != nil {
-			return err
+			return m.opDone(event.Read, t0, err)
 		}
 		if e, fresh := m.memo.Get(rid); fresh {
 			err := e.Value.Run(fn, e.Found)
-			m.stats.reads.Add(1)
-			m.stats.cacheHits.Add(1)
-			if err != nil {
-				m.stats.errors.Add(1)
-			}
-			return wrap(op, rid, err)
+			m.sink.Event(event.Event{Kind: event.Cache, Hit: true})
+			return m.opDone(event.Read, t0, wrap(op, rid, err))
 		}
 		id = rid
 	}
-	_, err := m.do(ctx, op, id, actor.Read, fn)
+	_, err := m.do(ctx, op, id, event.Read, fn)
 	return err
 }
 
@@ -391,7 +396,7 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 // calls on the session, and under the lock PHP waits) and must not call the
 // Manager for the same session (that would wait for itself until ctx ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
-	_, err := m.do(ctx, "update", id, actor.Update, func(cs *codec.Session, found bool) error {
+	_, err := m.do(ctx, "update", id, event.Update, func(cs *codec.Session, found bool) error {
 		sess := &Session{s: cs, jf: m.jf, found: found}
 		if err := fn(sess); err != nil {
 			return err
@@ -411,7 +416,7 @@ func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
 	if err != nil {
 		return wrap("set", id, err)
 	}
-	_, err = m.do(ctx, "set", id, actor.Update, func(s *codec.Session, _ bool) error {
+	_, err = m.do(ctx, "set", id, event.Update, func(s *codec.Session, _ bool) error {
 		return s.Set(name, codec.CopyValue(v))
 	})
 	return err
@@ -436,7 +441,7 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 		}
 		vals[i] = v
 	}
-	_, err := m.do(ctx, "save", id, actor.Update, func(dst *codec.Session, _ bool) error {
+	_, err := m.do(ctx, "save", id, event.Update, func(dst *codec.Session, _ bool) error {
 		for _, n := range dst.Names() {
 			dst.Delete(n)
 		}
@@ -454,7 +459,7 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 // like Update) and reports whether it existed.
 func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
 	var existed bool
-	_, err := m.do(ctx, "delete", id, actor.Update, func(s *codec.Session, _ bool) error {
+	_, err := m.do(ctx, "delete", id, event.Update, func(s *codec.Session, _ bool) error {
 		existed = s.Delete(name)
 		return nil
 	})
@@ -464,7 +469,7 @@ func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
 // Destroy deletes the whole session under the session lock (like PHP's
 // session_destroy) and reports whether it existed.
 func (m *Manager) Destroy(ctx context.Context, id string) (bool, error) {
-	o, err := m.do(ctx, "destroy", id, actor.Destroy, nil)
+	o, err := m.do(ctx, "destroy", id, event.Destroy, nil)
 	if err != nil {
 		return false, err
 	}

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -127,14 +128,26 @@ type Config struct {
 
 	// Logger receives warnings (nil = silent).
 	Logger *slog.Logger
-	// Metrics receives events (nil = none). Manager.Stats works regardless.
+	// Events receives every event the Manager reports (operations with
+	// their outcome and duration, batches, lock waits, lock-free
+	// conflicts, cache hits and misses, fairness pauses, actor starts and
+	// stops, Redis errors); see package event. Metrics exporters implement
+	// event.Sink (combine several with event.Multi). nil = none.
+	// Manager.Stats works regardless; Stats, Metrics and Events are fed
+	// by the same events.
+	Events event.Sink
+	// Metrics receives the same events as plain callbacks (nil = none).
 	Metrics *Metrics
 }
 
-// Metrics receives coordinator events. Every field is optional; functions
-// are called from internal goroutines and must be fast and non-blocking.
+// Metrics receives the Manager's events as callbacks: the same events
+// Config.Events and Manager.Stats see, by kind. Every field is optional;
+// functions are called from internal goroutines and must be fast and
+// non-blocking.
 type Metrics struct {
-	// Op: an operation ("read", "update", "destroy") was answered.
+	// Op: an operation ("read", "update", "destroy") returned, with its
+	// error (nil on success). Every Manager call counts once, including
+	// reads served from memory.
 	Op func(kind string, err error)
 	// Batch: a batch of ops operations committed after holding the lock
 	// for hold (0 for a lock-free batch); mode is "data", "touch",

@@ -1,18 +1,20 @@
 package phpsession
 
 import (
+	"context"
+	"errors"
 	"sync/atomic"
 	"time"
 
-	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
 // Stats is a snapshot of a Manager's counters since it was opened.
 type Stats struct {
 	Submitted                uint64 // operations queued on a session actor
-	Reads, Updates, Destroys uint64 // operations answered, by kind
-	Errors                   uint64 // operations answered with an error
+	Reads, Updates, Destroys uint64 // operations returned, by kind (every call, incl. reads served from memory)
+	Errors                   uint64 // operations that returned an error (ErrNotFound excluded)
 	Batches                  uint64 // batches committed (locked or lock-free)
 	LockFreeBatches          uint64 // batches committed without taking the lock
 	Conflicts                uint64 // lock-free commits refused: the lock was held or the data changed
@@ -24,6 +26,7 @@ type Stats struct {
 	CacheHits, CacheMisses   uint64 // unlocked reads served from memory or not
 	LockLostRetries          uint64
 	Passivations             uint64
+	RedisErrors              uint64 // failed Redis calls of session actors (incl. lock timeouts and lost locks)
 	FairnessGaps             uint64 // pauses left for PHP
 	FairnessGapTime          time.Duration
 	LiveSessions             int
@@ -45,7 +48,7 @@ type stats struct {
 	lockWaits, lockWaitNs                     atomic.Uint64
 	cacheHits, cacheMisses, lostRetries, pass atomic.Uint64
 	gaps, gapNs                               atomic.Uint64
-	lockFree, conflicts                       atomic.Uint64
+	lockFree, conflicts, redisErrors          atomic.Uint64
 }
 
 // Stats returns the Manager's counters.
@@ -58,98 +61,135 @@ func (m *Manager) Stats() Stats {
 		Writes: s.writes.Load(), Touches: s.touches.Load(), Deletes: s.deletes.Load(),
 		LockWaits: s.lockWaits.Load(), LockWaitTime: time.Duration(s.lockWaitNs.Load()),
 		CacheHits: s.cacheHits.Load(), CacheMisses: s.cacheMisses.Load(),
-		LockLostRetries: s.lostRetries.Load(), Passivations: s.pass.Load(),
+		LockLostRetries: s.lostRetries.Load(), Passivations: s.pass.Load(), RedisErrors: s.redisErrors.Load(),
 		FairnessGaps: s.gaps.Load(), FairnessGapTime: time.Duration(s.gapNs.Load()),
 		LiveSessions: m.coord.Live(),
 	}
 }
 
-func (m *Manager) hooks() actor.Hooks {
-	s := &m.stats
-	u := m.cfg.Metrics
-	if u == nil {
-		u = &Metrics{}
-	}
-	return actor.Hooks{
-		Op: func(k actor.Kind, err error) {
-			switch k {
-			case actor.Read:
-				s.reads.Add(1)
-			case actor.Update:
-				s.updates.Add(1)
-			case actor.Destroy:
-				s.destroys.Add(1)
+// sink is the Manager's one event sink: every event updates the Stats
+// counters, then goes to the Config.Metrics callbacks and the Config.Events
+// sink. Actors, the coordinator and the Manager's own operations (including
+// reads served from memory) all report here.
+type sink struct {
+	s   *stats
+	u   *Metrics   // never nil
+	ext event.Sink // Config.Events; may be nil
+}
+
+// Event implements event.Sink.
+func (k *sink) Event(e event.Event) {
+	s, u := k.s, k.u
+	switch e.Kind {
+	case event.Op:
+		switch e.Op {
+		case event.Read:
+			s.reads.Add(1)
+		case event.Update:
+			s.updates.Add(1)
+		case event.Destroy:
+			s.destroys.Add(1)
+		}
+		if e.Err != nil {
+			s.errors.Add(1)
+		}
+		if u.Op != nil {
+			u.Op(e.Op.String(), e.Err)
+		}
+	case event.Batch:
+		n := uint64(e.Ops)
+		s.batches.Add(1)
+		s.batchedOps.Add(n)
+		for {
+			cur := s.maxBatch.Load()
+			if n <= cur || s.maxBatch.CompareAndSwap(cur, n) {
+				break
 			}
-			if err != nil {
-				s.errors.Add(1)
-			}
-			if u.Op != nil {
-				u.Op(k.String(), err)
-			}
-		},
-		Batch: func(n int, hold time.Duration, mode redisio.WriteMode) {
-			s.batches.Add(1)
-			s.batchedOps.Add(uint64(n))
-			for {
-				cur := s.maxBatch.Load()
-				if uint64(n) <= cur || s.maxBatch.CompareAndSwap(cur, uint64(n)) {
-					break
-				}
-			}
-			switch mode {
-			case redisio.WriteData:
-				s.writes.Add(1)
-			case redisio.WriteTouch:
-				s.touches.Add(1)
-			case redisio.WriteDelete:
-				s.deletes.Add(1)
-			}
-			if u.Batch != nil {
-				u.Batch(n, hold, mode.String())
-			}
-		},
-		LockWait: func(d time.Duration) {
-			s.lockWaits.Add(1)
-			s.lockWaitNs.Add(uint64(d))
-			if u.LockWait != nil {
-				u.LockWait(d)
-			}
-		},
-		Cache: func(hit bool) {
-			if hit {
-				s.cacheHits.Add(1)
-			} else {
-				s.cacheMisses.Add(1)
-			}
-			if u.Cache != nil {
-				u.Cache(hit)
-			}
-		},
-		LockLostRetry: func() {
-			s.lostRetries.Add(1)
-			if u.LockLostRetry != nil {
-				u.LockLostRetry()
-			}
-		},
-		Passivated: func() {
+		}
+		switch e.Write {
+		case redisio.WriteData:
+			s.writes.Add(1)
+		case redisio.WriteTouch:
+			s.touches.Add(1)
+		case redisio.WriteDelete:
+			s.deletes.Add(1)
+		}
+		if e.LockFree {
+			s.lockFree.Add(1)
+		}
+		if u.Batch != nil {
+			u.Batch(e.Ops, e.Duration, e.Write.String())
+		}
+	case event.LockWait:
+		s.lockWaits.Add(1)
+		s.lockWaitNs.Add(uint64(e.Duration))
+		if u.LockWait != nil {
+			u.LockWait(e.Duration)
+		}
+	case event.Cache:
+		if e.Hit {
+			s.cacheHits.Add(1)
+		} else {
+			s.cacheMisses.Add(1)
+		}
+		if u.Cache != nil {
+			u.Cache(e.Hit)
+		}
+	case event.LockLostRetry:
+		s.lostRetries.Add(1)
+		if u.LockLostRetry != nil {
+			u.LockLostRetry()
+		}
+	case event.ActorStopped:
+		if e.Passivated {
 			s.pass.Add(1)
 			if u.Passivated != nil {
 				u.Passivated()
 			}
-		},
-		LockFree: func() { s.lockFree.Add(1) },
-		Conflict: func(held bool) {
-			s.conflicts.Add(1)
-			if u.Conflict != nil {
-				u.Conflict(held)
-			}
-		},
-		Gap: func(d time.Duration) {
-			s.gaps.Add(1)
-			s.gapNs.Add(uint64(d))
-			if u.Gap != nil {
-				u.Gap(d)
-			}
-		},
+		}
+	case event.Conflict:
+		s.conflicts.Add(1)
+		if u.Conflict != nil {
+			u.Conflict(e.Held)
+		}
+	case event.Gap:
+		s.gaps.Add(1)
+		s.gapNs.Add(uint64(e.Duration))
+		if u.Gap != nil {
+			u.Gap(e.Duration)
+		}
+	case event.RedisError:
+		s.redisErrors.Add(1)
 	}
+	if k.ext != nil {
+		k.ext.Event(e)
+	}
+}
+
+// opDone reports an operation that started at t0 (zero when untimed) and
+// ended with err, and returns err.
+func (m *Manager) opDone(kind event.OpKind, t0 time.Time, err error) error {
+	e := event.Event{Kind: event.Op, Op: kind, Err: err}
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		e.Outcome = event.Canceled
+	default:
+		e.Outcome = event.Failed
+	}
+	if !t0.IsZero() {
+		e.Duration = time.Since(t0)
+	}
+	m.sink.Event(e)
+	return err
+}
+
+// opStart returns the start time of an operation when someone measures
+// durations (Config.Events is set), else the zero time: a clock read per
+// operation is then saved.
+func (m *Manager) opStart() time.Time {
+	if m.sink.ext == nil {
+		return time.Time{}
+	}
+	return time.Now()
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/event"
 )
 
 func TestFairnessFromPHP(t *testing.T) {
@@ -40,7 +41,7 @@ func TestFairnessFromPHP(t *testing.T) {
 
 func TestOpAbandonedBeforeStartIsNeverApplied(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	op := NewOp(ctx, Update, func(*codec.Session, bool) error { t.Fatal("applied"); return nil })
+	op := NewOp(ctx, event.Update, func(*codec.Session, bool) error { t.Fatal("applied"); return nil })
 	cancel()
 	require.ErrorIs(t, op.Wait(ctx), context.Canceled)
 	require.False(t, op.claim())

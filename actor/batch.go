@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -47,7 +48,7 @@ func (a *sessionActor) runBatch() {
 	batch = batch[:live]
 	hasWrite := false
 	for _, op := range batch {
-		if op.Kind != Read {
+		if op.Kind != event.Read {
 			hasWrite = true
 			break
 		}
@@ -89,9 +90,7 @@ func (a *sessionActor) runBatch() {
 			used, err = a.lockedBatch(bounded(), batch)
 		}
 		if err != nil && errors.Is(err, redisio.ErrLockLost) && attempt < a.set.LockLostRetries {
-			if a.env.Hooks.LockLostRetry != nil {
-				a.env.Hooks.LockLostRetry()
-			}
+			a.env.emit(event.Event{Kind: event.LockLostRetry})
 			continue
 		}
 		if err != nil {
@@ -117,12 +116,12 @@ func (a *sessionActor) runBatch() {
 func (a *sessionActor) failBatch(ops []*Op, err error) {
 	var reads []*Op
 	for _, op := range ops {
-		if op.Kind == Read {
+		if op.Kind == event.Read {
 			reads = append(reads, op)
 			continue
 		}
 		if op.claim() {
-			a.finish(op, err)
+			op.answer(err)
 		}
 	}
 	if a.env.Memo != nil {
@@ -160,9 +159,9 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 		}
 		op.applied = true
 		switch op.Kind {
-		case Read:
+		case event.Read:
 			op.res = r.cur.Run(op.Fn, r.exists)
-		case Update:
+		case event.Update:
 			next := r.cur.clone()
 			err := next.Run(op.Fn, r.exists)
 			op.res = err
@@ -172,7 +171,7 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 				r.changed = true
 				r.exists = true
 			}
-		case Destroy:
+		case event.Destroy:
 			r.anyOK = true
 			op.resFound = r.exists
 			op.res = nil
@@ -212,7 +211,8 @@ func (a *sessionActor) outcome(r batchResult, d redisio.Data) (redisio.WriteMode
 
 // committedBatch records a committed batch (base: the data it started
 // from) and answers its ops.
-func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Data, mode redisio.WriteMode, out []byte, hold time.Duration) {
+// hold is how long the lock was held; lockFree reports a lock-free commit.
+func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Data, mode redisio.WriteMode, out []byte, hold time.Duration, lockFree bool) {
 	a.committed.known = true
 	switch mode {
 	case redisio.WriteData:
@@ -225,9 +225,7 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 	a.lastBatchEnd = time.Now()
 	a.lastBatchOps = r.used
 	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
-	if a.env.Hooks.Batch != nil {
-		a.env.Hooks.Batch(r.used, hold, mode)
-	}
+	a.env.emit(event.Event{Kind: event.Batch, Ops: r.used, Duration: hold, Write: mode, LockFree: lockFree})
 	// The memo entry of what we commit is stored stale: Redis tracking is
 	// one-shot and neither the locked read nor the lock-free write arms
 	// it, so after our write nobody tracks the key until a cached read
@@ -249,10 +247,10 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 		if !op.applied {
 			continue
 		}
-		if op.Kind == Destroy {
+		if op.Kind == event.Destroy {
 			op.Existed = op.resFound
 		}
-		a.finish(op, op.res)
+		op.answer(op.res)
 	}
 }
 
@@ -260,7 +258,7 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 // lock, as PHP's session_destroy does).
 func hasDestroy(ops []*Op) bool {
 	for _, op := range ops {
-		if op.Kind == Destroy {
+		if op.Kind == event.Destroy {
 			return true
 		}
 	}

@@ -6,14 +6,15 @@
 // The actor speaks redisio's and codec's types directly: it reads and
 // writes through Store (implemented by *redisio.Store, and by
 // internal/fake for unit tests), holds sessions as *codec.Session wrapped
-// in Doc, and keeps decoded sessions in a cache.Memo. protoactor-go
+// in Doc, keeps decoded sessions in a cache.Memo, and reports what it does
+// as event.Events to Env.Events. protoactor-go
 // supplies the mailbox and the scheduling; it stays behind this package's
 // own API (System, Handle, Op).
 //
 // # Files
 //
 //	doc.go        this overview
-//	store.go      Store, Env, Hooks, errors: what the actor needs and reports
+//	store.go      Store, Env, errors: what the actor needs and reports
 //	settings.go   Settings and their defaults, FairnessFromPHP
 //	op.go         Op, Kind, Fn: one queued operation and its answer
 //	document.go   Doc (a decoded session) and Codec

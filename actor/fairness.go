@@ -1,6 +1,10 @@
 package actor
 
-import "time"
+import (
+	"time"
+
+	"github.com/phpsession/phpsession/event"
+)
 
 // contendedFor is how long after seeing a foreign lock holder the actor
 // keeps using Settings.ContendedGap.
@@ -56,9 +60,7 @@ func (a *sessionActor) fairnessPause() bool {
 		case <-a.env.Ctx.Done():
 			t.Stop()
 		}
-		if a.env.Hooks.Gap != nil {
-			a.env.Hooks.Gap(d)
-		}
+		a.env.emit(event.Event{Kind: event.Gap, Duration: d})
 	}
 	f.busySince = time.Time{}
 	f.foreignSeen = false

@@ -5,6 +5,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -18,12 +19,12 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	t0 := time.Now()
 	lk, data, err := a.env.Store.LockAndReadUntracked(ctx, a.id)
 	if err != nil {
-		return 0, err
+		return 0, a.env.redisErr("lock", err)
 	}
 	lockedAt := time.Now()
 	waited := lk.Waited > 0
-	if waited && a.env.Hooks.LockWait != nil {
-		a.env.Hooks.LockWait(lk.Waited)
+	if waited {
+		a.env.emit(event.Event{Kind: event.LockWait, Duration: lk.Waited})
 	}
 	// Foreign activity: we waited for a holder, or the session changed
 	// since our last commit (someone locked, wrote and released it in
@@ -32,7 +33,7 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	foreign := waited || (a.committed.known && (a.committed.found != data.Found || !bytes.Equal(a.committed.raw, data.Bytes)))
 	a.fair.lockTaken(t0, lockedAt, foreign)
 	base, err := a.docUnderLock(data)
-	if err != nil && batch[0].Kind == Destroy {
+	if err != nil && batch[0].Kind == event.Destroy {
 		// undecodable data can still be destroyed (as PHP does)
 		base, err = a.env.Codec.empty(), nil
 	}
@@ -50,7 +51,7 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	r := a.apply(batch, base, data.Found, lockedAt, maxHold)
 	used := r.used
 
-	if err := stopRenew(); err != nil {
+	if err := a.env.redisErr("renew", stopRenew()); err != nil {
 		// the lock was lost while the functions ran: nothing is written
 		a.release(ctx, lk)
 		return used, err
@@ -62,20 +63,21 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 		return used, err
 	}
 	_, err = a.env.Store.Commit(ctx, lk, mode, out)
+	a.env.redisErr("commit", err)
 	a.fair.lastRelease = time.Now()
 	a.fair.lastHold = a.fair.lastRelease.Sub(lockedAt)
 	if err != nil {
 		a.committed.known = false
 		return used, err
 	}
-	a.committedBatch(batch[:used], r, data, mode, out, a.fair.lastHold)
+	a.committedBatch(batch[:used], r, data, mode, out, a.fair.lastHold, false)
 	return used, nil
 }
 
 // release gives up lk without writing (best effort: an error leaves the
 // lock to expire by its PX) and records when.
 func (a *sessionActor) release(ctx context.Context, lk *redisio.Lock) {
-	_ = a.env.Store.Release(ctx, lk)
+	a.env.redisErr("release", a.env.Store.Release(ctx, lk))
 	a.fair.lastRelease = time.Now()
 }
 

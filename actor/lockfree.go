@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -71,7 +72,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 		// Nothing known of the session: read it (no lock; the script
 		// checks that it is still what we read).
 		d, err := a.env.Store.GetUntracked(a.env.Ctx, a.id)
-		if err != nil {
+		if a.env.redisErr("get", err) != nil {
 			return 0, false, nil // the locked path reads (and reports) again
 		}
 		doc, err := a.env.Codec.decode(d)
@@ -96,18 +97,13 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 			}
 			res, err := a.env.Store.WriteIfUnlocked(ctx, a.id, expect, mode, out)
 			if err != nil {
-				return r.used, true, err
+				return r.used, true, a.env.redisErr("write_if_unlocked", err)
 			}
 			if res.Applied {
-				if a.env.Hooks.LockFree != nil {
-					a.env.Hooks.LockFree()
-				}
-				a.committedBatch(batch[:r.used], r, expect, mode, out, 0)
+				a.committedBatch(batch[:r.used], r, expect, mode, out, 0, true)
 				return r.used, true, nil
 			}
-			if a.env.Hooks.Conflict != nil {
-				a.env.Hooks.Conflict(res.Held)
-			}
+			a.env.emit(event.Event{Kind: event.Conflict, Held: res.Held})
 			afterWait := heldBefore
 			heldBefore = res.Held
 			if res.Held {
@@ -117,11 +113,9 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 				t0 := time.Now()
 				waited = true
 				if err := a.env.Store.WaitUnlocked(bounded(), a.id); err != nil {
-					return r.used, true, err
+					return r.used, true, a.env.redisErr("wait_unlocked", err)
 				}
-				if a.env.Hooks.LockWait != nil {
-					a.env.Hooks.LockWait(time.Since(t0))
-				}
+				a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
 				continue
 			}
 			// A change right after waiting out a holder is the holder's

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
+
+	"github.com/phpsession/phpsession/event"
 )
 
 // closeMsg tells the actor to finish everything queued and stop.
@@ -83,10 +85,7 @@ func (a *sessionActor) Receive(c pa.Context) {
 			op.answer(ErrClosed)
 		}
 		a.pending = nil
-		if a.env.Hooks.Passivated != nil && !a.closing {
-			a.env.Hooks.Passivated()
-		}
-		a.owner.Stopped(a.h)
+		a.owner.Stopped(a.h, !a.closing)
 	}
 }
 
@@ -154,7 +153,7 @@ func (a *sessionActor) flush(final bool) {
 	for len(a.pending) > 0 {
 		// Reads at the head need no lock.
 		i := 0
-		for i < len(a.pending) && a.pending[i].Kind == Read {
+		for i < len(a.pending) && a.pending[i].Kind == event.Read {
 			i++
 		}
 		if i > 0 {

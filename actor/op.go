@@ -5,33 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/event"
 )
-
-// Kind is the kind of an operation.
-type Kind uint8
-
-const (
-	// Read runs Fn on the current session without the lock.
-	Read Kind = iota
-	// Update runs Fn on a private copy under the lock; the copy replaces
-	// the session if Fn returns nil.
-	Update
-	// Destroy deletes the session under the lock.
-	Destroy
-)
-
-// String names the kind.
-func (k Kind) String() string {
-	switch k {
-	case Read:
-		return "read"
-	case Update:
-		return "update"
-	case Destroy:
-		return "destroy"
-	}
-	return "unknown"
-}
 
 // Fn is a user function run by the actor. found reports whether the session
 // exists (before this op). For Read the session must be treated as
@@ -48,7 +23,7 @@ const (
 // Op is one queued operation. Create it with NewOp, hand it to a Handle and
 // wait with Wait.
 type Op struct {
-	Kind Kind
+	Kind event.OpKind
 	Fn   Fn
 	ctx  context.Context
 
@@ -67,7 +42,7 @@ type Op struct {
 
 // NewOp returns an operation bound to ctx (an op whose ctx ended before the
 // actor started it is skipped and never applied).
-func NewOp(ctx context.Context, kind Kind, fn Fn) *Op {
+func NewOp(ctx context.Context, kind event.OpKind, fn Fn) *Op {
 	return &Op{Kind: kind, Fn: fn, ctx: ctx, done: make(chan struct{})}
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 
 	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -25,18 +26,10 @@ func (a *sessionActor) serveReads(ops []*Op) {
 			have = true
 		}
 		if err != nil {
-			a.finish(op, err)
+			op.answer(err)
 			continue
 		}
-		a.finish(op, doc.Run(op.Fn, found))
-	}
-}
-
-// finish answers op with err and reports it.
-func (a *sessionActor) finish(op *Op, err error) {
-	op.answer(err)
-	if a.env.Hooks.Op != nil {
-		a.env.Hooks.Op(op.Kind, err)
+		op.answer(doc.Run(op.Fn, found))
 	}
 }
 
@@ -61,7 +54,7 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 	data, err := a.env.Store.Get(ctx, a.id)
 	cancel()
 	if err != nil {
-		return nil, false, err
+		return nil, false, a.env.redisErr("get", err)
 	}
 	if e != nil && e.Found == data.Found && bytes.Equal(e.Raw, data.Bytes) {
 		memo.Put(a.id, e, seq)
@@ -80,9 +73,7 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 }
 
 func (a *sessionActor) cacheEvent(hit bool) {
-	if a.env.Hooks.Cache != nil {
-		a.env.Hooks.Cache(hit)
-	}
+	a.env.emit(event.Event{Kind: event.Cache, Hit: hit})
 }
 
 // docUnderLock returns the decoded session for bytes read under the lock,

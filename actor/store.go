@@ -3,9 +3,9 @@ package actor
 import (
 	"context"
 	"errors"
-	"time"
 
 	"github.com/phpsession/phpsession/cache"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -56,7 +56,10 @@ type Env struct {
 	Codec    Codec
 	Memo     *cache.Memo[*Doc]
 	Settings Settings
-	Hooks    Hooks
+	// Events receives what the actors report (batches, lock waits,
+	// conflicts, cache lookups, pauses, lost locks, Redis errors); nil
+	// drops them. Called synchronously from actor goroutines.
+	Events event.Sink
 	// Ctx bounds every Redis call; cancel it to abort in-flight work.
 	Ctx context.Context
 	// Revalidate makes every unlocked read check the memo against the
@@ -77,29 +80,17 @@ var (
 	ErrPanic = errors.New("panic in session function")
 )
 
-// Hooks receive metrics events. Every field is optional. Hooks are called
-// from actor goroutines and must not block.
-type Hooks struct {
-	// Op is called when an operation is answered.
-	Op func(kind Kind, err error)
-	// Batch is called after each committed batch with the number of
-	// operations it carried and how long the lock was held.
-	Batch func(ops int, hold time.Duration, mode redisio.WriteMode)
-	// LockWait is called when a batch had to wait for a foreign lock.
-	LockWait func(wait time.Duration)
-	// Cache is called on every unlocked read: hit means no decode and no
-	// Redis round trip were needed.
-	Cache func(hit bool)
-	// LockLostRetry is called when a batch is re-run after a lost lock.
-	LockLostRetry func()
-	// Passivated is called when an idle actor stops.
-	Passivated func()
-	// Gap is called when the actor paused to leave PHP a free lock window.
-	Gap func(d time.Duration)
-	// Conflict is called when a lock-free commit was refused: held
-	// reports a lock holder, else the data had changed.
-	Conflict func(held bool)
-	// LockFree is called after each batch committed without the lock
-	// (Batch is called for it too, with hold 0).
-	LockFree func()
+// emit hands e to the Env's sink.
+func (e *Env) emit(ev event.Event) {
+	if e.Events != nil {
+		e.Events.Event(ev)
+	}
+}
+
+// redisErr reports a failed Redis call and returns err.
+func (e *Env) redisErr(call string, err error) error {
+	if err != nil {
+		e.emit(event.Event{Kind: event.RedisError, Call: call, Err: err})
+	}
+	return err
 }

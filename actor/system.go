@@ -42,8 +42,9 @@ type Owner interface {
 	// lock held, after h was marked dead, so that no new op can reach the
 	// actor.
 	Forget(h *Handle)
-	// Stopped is called once the actor has stopped.
-	Stopped(h *Handle)
+	// Stopped is called once the actor has stopped; passivated reports
+	// that it stopped because it was idle (else it was closed).
+	Stopped(h *Handle, passivated bool)
 }
 
 // Handle is the owner's reference to one session actor. Every message to

@@ -16,6 +16,7 @@ import (
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/coordinator"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/internal/testenv"
 	"github.com/phpsession/phpsession/redisio"
 )
@@ -76,8 +77,12 @@ func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
 		Store: st,
 		Codec: actor.Codec{Handler: codec.PHP},
 		Memo:  cache.New[*actor.Doc](1000, 64<<20),
-		Hooks: actor.Hooks{Batch: func(int, time.Duration, redisio.WriteMode) { batches.Add(1) }},
-		Ctx:   context.Background(),
+		Events: event.Func(func(e event.Event) {
+			if e.Kind == event.Batch {
+				batches.Add(1)
+			}
+		}),
+		Ctx: context.Background(),
 	}
 	c := coordinator.New(coordinator.Config{Env: env})
 	b.Cleanup(func() {
@@ -102,13 +107,13 @@ func BenchmarkActorSend(b *testing.B) {
 	c, _ := memCoordinator(b)
 	ctx := context.Background()
 	read := func(*codec.Session, bool) error { return nil }
-	if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
+	if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
+		if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -124,7 +129,7 @@ func BenchmarkActorSendParallel(b *testing.B) {
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, read)); err != nil {
+			if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -142,7 +147,7 @@ func BenchmarkBatchApply(b *testing.B) {
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, incrFn)); err != nil {
+			if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Update, incrFn)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -159,7 +164,7 @@ func BenchmarkBatchApplySerial(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, incrFn)); err != nil {
+		if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Update, incrFn)); err != nil {
 			b.Fatal(err)
 		}
 	}

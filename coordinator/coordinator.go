@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 
 	"github.com/phpsession/phpsession/actor"
+	"github.com/phpsession/phpsession/event"
 )
 
 // ErrClosed is returned for operations submitted after Close.
@@ -18,7 +19,9 @@ var ErrClosed = actor.ErrClosed
 
 // Config configures a Coordinator.
 type Config struct {
-	// Env is shared by all actors (store, codec, memo, settings, hooks).
+	// Env is shared by all actors (store, codec, memo, settings, event
+	// sink). The coordinator also reports actor starts and stops to
+	// Env.Events.
 	Env *actor.Env
 	// MaxActors caps the live actors (0 = unlimited). When the cap is
 	// reached, new sessions wait until an idle actor passivates.
@@ -62,6 +65,9 @@ func New(cfg Config) *Coordinator {
 	}
 	ctx, cancel := context.WithCancel(base)
 	env.Ctx = ctx
+	if env.Events == nil {
+		env.Events = event.Discard
+	}
 	c := &Coordinator{
 		sys:     actor.NewSystem(),
 		env:     &env,
@@ -113,13 +119,17 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 		}
 		s.mu.Lock()
 		h := s.m[id]
+		var live int64 // > 0: an actor was spawned
 		if h == nil && (c.slots == nil || haveSlot || c.trySlot()) {
 			haveSlot = false
-			c.live.Add(1)
+			live = c.live.Add(1)
 			h = c.sys.Spawn(id, c.env, c)
 			s.m[id] = h
 		}
 		s.mu.Unlock()
+		if live > 0 {
+			c.env.Events.Event(event.Event{Kind: event.ActorStarted, Live: int(live)})
+		}
 		if h != nil {
 			ok := h.Send(op)
 			c.closeMu.RUnlock()
@@ -203,11 +213,13 @@ func (c *Coordinator) Forget(h *actor.Handle) {
 }
 
 // Stopped implements actor.Owner.
-func (c *Coordinator) Stopped(h *actor.Handle) {
+func (c *Coordinator) Stopped(h *actor.Handle, passivated bool) {
 	if c.slots != nil {
 		<-c.slots
 	}
-	if c.live.Add(-1) == 0 {
+	live := c.live.Add(-1)
+	c.env.Events.Event(event.Event{Kind: event.ActorStopped, Live: int(live), Passivated: passivated})
+	if live == 0 {
 		c.closeMu.RLock()
 		closed := c.closed
 		c.closeMu.RUnlock()

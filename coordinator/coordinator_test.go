@@ -16,6 +16,7 @@ import (
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/coordinator"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/internal/fake"
 	"github.com/phpsession/phpsession/internal/testenv"
 	"github.com/phpsession/phpsession/redisio"
@@ -26,7 +27,7 @@ type rig struct {
 	memo  *cache.Memo[*actor.Doc]
 	c     *coordinator.Coordinator
 
-	batches, ops, retries, passivated atomic.Int64
+	batches, retries, passivated atomic.Int64
 }
 
 func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
@@ -35,12 +36,18 @@ func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 	r.store.OnInvalidate = r.memo.Invalidate
 	env := &actor.Env{
 		Store: r.store, Codec: actor.Codec{Handler: codec.PHP}, Memo: r.memo, Settings: set, Ctx: context.Background(),
-		Hooks: actor.Hooks{
-			Batch:         func(n int, _ time.Duration, _ redisio.WriteMode) { r.batches.Add(1) },
-			Op:            func(actor.Kind, error) { r.ops.Add(1) },
-			LockLostRetry: func() { r.retries.Add(1) },
-			Passivated:    func() { r.passivated.Add(1) },
-		},
+		Events: event.Func(func(e event.Event) {
+			switch e.Kind {
+			case event.Batch:
+				r.batches.Add(1)
+			case event.LockLostRetry:
+				r.retries.Add(1)
+			case event.ActorStopped:
+				if e.Passivated {
+					r.passivated.Add(1)
+				}
+			}
+		}),
 	}
 	r.c = coordinator.New(coordinator.Config{Env: env, MaxActors: maxActors})
 	t.Cleanup(func() {
@@ -52,7 +59,7 @@ func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 }
 
 func (r *rig) incr(ctx context.Context, id, key string, n int) error {
-	return r.c.Do(ctx, id, actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+	return r.c.Do(ctx, id, actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		return add(s, key, n)
 	}))
 }
@@ -60,7 +67,7 @@ func (r *rig) incr(ctx context.Context, id, key string, n int) error {
 func (r *rig) get(ctx context.Context, id, key string) (int, bool, error) {
 	var v int
 	var found bool
-	err := r.c.Do(ctx, id, actor.NewOp(ctx, actor.Read, func(s *codec.Session, f bool) error {
+	err := r.c.Do(ctx, id, actor.NewOp(ctx, event.Read, func(s *codec.Session, f bool) error {
 		v, found = intVar(s, key), f
 		return nil
 	}))
@@ -96,12 +103,12 @@ func TestUpdateReadDestroy(t *testing.T) {
 	raw, _ := r.store.Raw("s1")
 	require.Equal(t, "n|i:5;", string(raw))
 
-	op := actor.NewOp(ctx, actor.Destroy, nil)
+	op := actor.NewOp(ctx, event.Destroy, nil)
 	require.NoError(t, r.c.Do(ctx, "s1", op))
 	require.True(t, op.Existed)
 	_, ok := r.store.Raw("s1")
 	require.False(t, ok)
-	op = actor.NewOp(ctx, actor.Destroy, nil)
+	op = actor.NewOp(ctx, event.Destroy, nil)
 	require.NoError(t, r.c.Do(ctx, "s1", op))
 	require.False(t, op.Existed)
 }
@@ -110,11 +117,11 @@ func TestUnchangedUpdateOnlyTouches(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
 	r.store.Put("s", []byte("a|i:1;"))
-	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(*codec.Session, bool) error { return nil })))
+	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(*codec.Session, bool) error { return nil })))
 	require.EqualValues(t, 1, r.store.Writes[redisio.WriteTouch].Load())
 	require.EqualValues(t, 0, r.store.Writes[redisio.WriteData].Load())
 	// setting the same value re-encodes to the same bytes: still a touch
-	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		_ = s.Set("a", codec.Int(1))
 		return nil
 	})))
@@ -132,7 +139,7 @@ func TestOpAtomicityErrorAndPanic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+			errs[i] = r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 				_ = add(s, "n", 1)
 				switch i % 3 {
 				case 1:
@@ -187,9 +194,9 @@ func TestReadAfterWriteInSameBatch(t *testing.T) {
 	r.store.Delay = time.Millisecond
 	ctx := context.Background()
 	for round := 0; round < 20; round++ {
-		w := actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) })
+		w := actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) })
 		var seen int
-		rd := actor.NewOp(ctx, actor.Read, func(s *codec.Session, _ bool) error { seen = intVar(s, "n"); return nil })
+		rd := actor.NewOp(ctx, event.Read, func(s *codec.Session, _ bool) error { seen = intVar(s, "n"); return nil })
 		require.NoError(t, r.c.Submit(ctx, "s", w))
 		require.NoError(t, r.c.Submit(ctx, "s", rd))
 		require.NoError(t, w.Wait(ctx))
@@ -203,7 +210,7 @@ func TestLostLockRetriesThenFails(t *testing.T) {
 	ctx := context.Background()
 	runs := 0
 	r.store.StealNext.Store(1)
-	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		runs++
 		return add(s, "n", 1)
 	}))
@@ -240,7 +247,7 @@ func TestCachedReadsAvoidStoreAndDecode(t *testing.T) {
 	// the session a read sees: a new pointer means a new decode
 	seen := func() *codec.Session {
 		var p *codec.Session
-		require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Read, func(s *codec.Session, _ bool) error { p = s; return nil })))
+		require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, event.Read, func(s *codec.Session, _ bool) error { p = s; return nil })))
 		return p
 	}
 	gets, first := r.store.Gets.Load(), seen()
@@ -266,7 +273,7 @@ func TestCallerGivesUpBeforeStart(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	applied := false
-	err = r.c.Do(short, "s", actor.NewOp(short, actor.Update, func(s *codec.Session, _ bool) error {
+	err = r.c.Do(short, "s", actor.NewOp(short, event.Update, func(s *codec.Session, _ bool) error {
 		applied = true
 		return add(s, "x", 1)
 	}))
@@ -345,7 +352,7 @@ func TestCloseFinishesQueuedWork(t *testing.T) {
 	ctx := context.Background()
 	var ops []*actor.Op
 	for i := 0; i < 300; i++ {
-		op := actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) })
+		op := actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) })
 		require.NoError(t, r.c.Submit(ctx, fmt.Sprintf("s%d", i%5), op))
 		ops = append(ops, op)
 	}
@@ -445,7 +452,7 @@ func TestFailedBatchWritesNothing(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
 	r.store.Put("s", []byte("a|i:1;"))
-	err := r.c.Do(ctx, "s", actor.NewOp(ctx, actor.Update, func(s *codec.Session, _ bool) error {
+	err := r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		_ = s.Set("a", codec.Int(2))
 		return errors.New("no")
 	}))

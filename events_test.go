@@ -1,0 +1,160 @@
+package phpsession_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/event"
+	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// recorder is an event.Sink that keeps every event.
+type recorder struct {
+	mu     sync.Mutex
+	events []event.Event
+}
+
+func (r *recorder) Event(e event.Event) {
+	r.mu.Lock()
+	r.events = append(r.events, e)
+	r.mu.Unlock()
+}
+
+// count returns how many recorded events match f.
+func (r *recorder) count(f func(e event.Event) bool) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, e := range r.events {
+		if f(e) {
+			n++
+		}
+	}
+	return n
+}
+
+func ofKind(k event.Kind) func(event.Event) bool {
+	return func(e event.Event) bool { return e.Kind == k }
+}
+
+// Stats, the Metrics callbacks and the Events sink are fed by one sink, so
+// they agree on every path — including reads served from memory without
+// reaching the session's actor.
+func TestEventsFeedStatsMetricsAndSink(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rec := &recorder{}
+	var mu sync.Mutex
+	metricOps := map[string]int{}
+	var metricHits, metricBatches int
+	m := openTest(t, r, phpsession.Config{
+		Events: rec,
+		Metrics: &phpsession.Metrics{
+			Op: func(kind string, err error) {
+				mu.Lock()
+				metricOps[kind]++
+				mu.Unlock()
+			},
+			Cache: func(hit bool) {
+				if hit {
+					mu.Lock()
+					metricHits++
+					mu.Unlock()
+				}
+			},
+			Batch: func(int, time.Duration, string) {
+				mu.Lock()
+				metricBatches++
+				mu.Unlock()
+			},
+		},
+	})
+	ctx := context.Background()
+	require.NoError(t, m.Set(ctx, "ev", "n", 1))
+	// the first read revalidates the entry the write stored; the 100
+	// after it are served from memory on the caller's goroutine
+	_, err := m.Get(ctx, "ev", "n")
+	require.NoError(t, err)
+	for i := 0; i < 100; i++ {
+		v, err := m.GetValue(ctx, "ev", "n")
+		require.NoError(t, err)
+		require.NotNil(t, v)
+	}
+	st := m.Stats()
+	require.EqualValues(t, 101, st.Reads)
+	require.EqualValues(t, 1, st.Updates)
+	reads := rec.count(func(e event.Event) bool { return e.Kind == event.Op && e.Op == event.Read })
+	require.Equal(t, 101, reads, "the sink sees every read")
+	mu.Lock()
+	require.Equal(t, 101, metricOps["read"], "Metrics sees every read, cached ones included")
+	require.Equal(t, 1, metricOps["update"])
+	require.EqualValues(t, st.CacheHits, metricHits)
+	require.EqualValues(t, st.Batches, metricBatches)
+	mu.Unlock()
+	require.GreaterOrEqual(t, st.CacheHits, uint64(100))
+	require.EqualValues(t, st.CacheHits, rec.count(func(e event.Event) bool { return e.Kind == event.Cache && e.Hit }))
+	require.EqualValues(t, st.CacheMisses, rec.count(func(e event.Event) bool { return e.Kind == event.Cache && !e.Hit }))
+	require.EqualValues(t, st.Batches, rec.count(ofKind(event.Batch)))
+	require.EqualValues(t, st.LockFreeBatches, rec.count(func(e event.Event) bool { return e.Kind == event.Batch && e.LockFree }))
+	require.Equal(t, 1, rec.count(ofKind(event.ActorStarted)))
+	// with a sink set, operations are timed
+	require.Positive(t, rec.count(func(e event.Event) bool { return e.Kind == event.Op && e.Duration > 0 }))
+	require.Zero(t, rec.count(ofKind(event.RedisError)))
+}
+
+// Failed operations carry their error and outcome; a Redis failure under a
+// batch is reported as a RedisError naming the call.
+func TestEventsReportFailures(t *testing.T) {
+	r := testenv.StartRedis(t)
+	rec := &recorder{}
+	m := openTest(t, r, phpsession.Config{Events: rec, NoLockFree: true})
+	ctx := context.Background()
+
+	canceled, cancel := context.WithCancel(ctx)
+	cancel()
+	err := m.Set(canceled, "evf", "n", 1)
+	require.ErrorIs(t, err, context.Canceled)
+
+	boom := errors.New("boom")
+	err = m.Update(ctx, "evf", func(*phpsession.Session) error { return boom })
+	require.ErrorIs(t, err, boom)
+
+	err = m.Set(ctx, "bad id!", "n", 1)
+	require.ErrorIs(t, err, phpsession.ErrInvalidID)
+
+	assert.Equal(t, 1, rec.count(func(e event.Event) bool {
+		return e.Kind == event.Op && e.Outcome == event.Canceled && errors.Is(e.Err, context.Canceled)
+	}))
+	assert.Equal(t, 2, rec.count(func(e event.Event) bool { return e.Kind == event.Op && e.Outcome == event.Failed }))
+	require.EqualValues(t, 3, m.Stats().Errors)
+
+	// A foreign lock held past LockTimeout: the batch's lock call fails.
+	r.MustDo("SET", "PHPREDIS_SESSION:evl_LOCK", "php-holder", "PX", "60000")
+	m2 := openTest(t, r, phpsession.Config{Events: rec, NoLockFree: true, LockTimeout: 50 * time.Millisecond})
+	err = m2.Set(ctx, "evl", "n", 1)
+	require.ErrorIs(t, err, phpsession.ErrLockTimeout)
+	require.Equal(t, 1, rec.count(func(e event.Event) bool {
+		return e.Kind == event.RedisError && e.Call == "lock" && errors.Is(e.Err, redisio.ErrLockTimeout)
+	}))
+	require.EqualValues(t, 1, m2.Stats().RedisErrors)
+}
+
+func TestEventMulti(t *testing.T) {
+	a, b := &recorder{}, &recorder{}
+	s := event.Multi(a, nil, b)
+	s.Event(event.Event{Kind: event.Gap})
+	require.Equal(t, 1, a.count(ofKind(event.Gap)))
+	require.Equal(t, 1, b.count(ofKind(event.Gap)))
+	require.Same(t, a, event.Multi(nil, a))
+	event.Discard.Event(event.Event{Kind: event.Op})
+	for k := event.Op; k <= event.RedisError; k++ {
+		require.NotEqual(t, "unknown", k.String())
+	}
+}
