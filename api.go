@@ -163,7 +163,11 @@ func build(s *redisio.Store, cfg Config) *Manager {
 // Close stops accepting operations, finishes everything queued (each queued
 // operation is answered), stops the session actors and closes the Redis
 // connection if the Manager opened it. If ctx ends first, in-flight work is
-// aborted and ctx's error is returned.
+// aborted and an error wrapping ctx's error is returned; Close returns by
+// then even if Redis hangs (the connection is closed in the background).
+// From the moment Close is called every call, reads included, returns
+// ErrClosed: the memo no longer receives invalidations, so it is not
+// served any more.
 func (m *Manager) Close(ctx context.Context) error {
 	if !m.closed.CompareAndSwap(false, true) {
 		return nil
@@ -172,14 +176,30 @@ func (m *Manager) Close(ctx context.Context) error {
 	if m.cancelInv != nil {
 		m.cancelInv()
 	}
-	m.store.Close()
-	if m.ownsClient != nil {
-		m.ownsClient.Close()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		m.store.Close()
+		if m.ownsClient != nil {
+			m.ownsClient.Close()
+		}
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		if err == nil {
+			err = ctx.Err()
+		}
 	}
 	if err != nil {
 		return newErr("close", "", ErrClosed, err)
 	}
 	return nil
+}
+
+// errClosed is the error of a call made after Close.
+func (m *Manager) errClosed(op, id string) error {
+	return newErr(op, id, ErrClosed, nil)
 }
 
 // Config returns the effective configuration (defaults filled in).
@@ -203,6 +223,9 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind event.OpKin
 	id, err := resolveID(ctx, op, id)
 	if err != nil {
 		return nil, m.opDone(kind, t0, err)
+	}
+	if m.closed.Load() {
+		return nil, m.errClosed(op, id)
 	}
 	o := actor.NewOp(ctx, kind, fn)
 	if err := m.coord.Submit(ctx, id, o); err != nil {
@@ -228,6 +251,9 @@ func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 		rid, err := resolveID(ctx, op, id)
 		if err != nil {
 			return m.opDone(event.Read, t0, err)
+		}
+		if m.closed.Load() {
+			return m.errClosed(op, rid)
 		}
 		if e, fresh := m.memo.Get(rid); fresh {
 			err := e.Value.Run(fn, e.Found)

@@ -27,6 +27,14 @@ const (
 	DefaultCacheEntries    = 10_000
 	DefaultCacheBytes      = 64 << 20
 	DefaultLockLostRetries = 3
+	// DefaultRedisTimeout bounds each round trip to Redis (Config.RedisTimeout).
+	DefaultRedisTimeout = redisio.DefaultTimeout // 3 s
+	// DefaultClientCacheBytes is the size of rueidis's client-side cache per
+	// connection (Config.ClientCacheBytes): 16,777,216 bytes.
+	DefaultClientCacheBytes = redisio.DefaultClientCacheBytes
+	// DefaultClientCacheKeys bounds the record of keys the client-side cache
+	// may hold (Config.ClientCacheKeys): 65,536 keys, about 14 MB.
+	DefaultClientCacheKeys = redisio.DefaultMaxCachedKeys
 )
 
 // Config configures a Manager. The zero value is usable: every zero field
@@ -84,9 +92,12 @@ type Config struct {
 	// it never writes while PHP holds the lock. See docs/coordinator.md.
 	NoLockFree bool
 	// WriteMarkers makes lock-free batches settle a reply lost to a broken
-	// connection exactly: each write also stores a short-lived marker key
-	// (phpsession:lf:<data key>, 6 s), one more command per batch and about
-	// a third more Redis CPU per write. Without it (default) such a batch
+	// connection exactly, also while other processes write the session:
+	// each write also stores its own short-lived marker key
+	// (phpsession:lf:<data key>:<token>, living 4×RedisTimeout, 12 s by
+	// default; about 100 bytes plus the name in Redis per lock-free write
+	// of that span), one more command per batch and about a third more
+	// Redis CPU per write. Without it (default) such a batch
 	// is retried when the data shows it was not applied, and otherwise its
 	// calls get an error wrapping redisio.ErrOutcomeUnknown (never a silent
 	// loss, never a double write). Locked batches settle by lock token
@@ -112,7 +123,7 @@ type Config struct {
 	// new sessions wait for idle actors to passivate.
 	MaxActors int
 	// CacheEntries and CacheBytes bound the decoded-session memo (defaults
-	// 10,000 sessions and 64 MiB). NoMemo turns it off.
+	// 10,000 sessions and 67,108,864 bytes, 64 MiB). NoMemo turns it off.
 	CacheEntries int
 	CacheBytes   int64
 	NoMemo       bool
@@ -120,6 +131,26 @@ type Config struct {
 	// the memo holds a fresh copy (the fast path serves such reads in the
 	// caller's goroutine; both see every write acknowledged before).
 	NoFastReads bool
+
+	// RedisTimeout bounds every round trip to Redis, whatever the caller's
+	// context allows (default 3 s). While Redis is unreachable (down,
+	// stopped, paused, network gone) a call fails within a few
+	// RedisTimeouts with an error wrapping ErrUnavailable, and calls work
+	// again as soon as Redis answers, without a new Manager. It also
+	// bounds the commands that settle a write whose reply was lost.
+	RedisTimeout time.Duration
+	// ClientCacheBytes is the size of rueidis's client-side cache of raw
+	// session bytes, per Redis connection (one per server; one per node
+	// in a Cluster). Default 16,777,216 bytes (16 MiB); rueidis's own
+	// default would be 128 MiB. Ignored with DisableClientCache, and by
+	// Open when the rueidis option sets CacheSizeEachConn itself.
+	ClientCacheBytes int
+	// ClientCacheKeys bounds the record of the session keys that the
+	// client-side cache may hold (used to skip a read-your-own-writes
+	// barrier for the others): default 65,536 keys, about 150 bytes each
+	// plus the key. Beyond it the oldest are dropped and writes carry the
+	// barrier (one more command in the same round trip) for a while.
+	ClientCacheKeys int
 
 	// DisableClientCache opens the Redis connection without client-side
 	// caching (for servers without CLIENT TRACKING, e.g. miniredis, or
@@ -218,18 +249,30 @@ func (c Config) withDefaults() Config {
 	if c.CacheBytes <= 0 {
 		c.CacheBytes = DefaultCacheBytes
 	}
+	if c.RedisTimeout <= 0 {
+		c.RedisTimeout = DefaultRedisTimeout
+	}
+	if c.ClientCacheBytes <= 0 {
+		c.ClientCacheBytes = DefaultClientCacheBytes
+	}
+	if c.ClientCacheKeys <= 0 {
+		c.ClientCacheKeys = DefaultClientCacheKeys
+	}
 	return c
 }
 
 func (c Config) redisConfig() redisio.Config {
 	return redisio.Config{
-		Prefix:       c.Prefix,
-		EmptyPrefix:  c.NoPrefix,
-		LockSuffix:   c.LockSuffix,
-		TTL:          c.TTL,
-		LockExpiry:   c.LockExpiry,
-		LockTimeout:  c.LockTimeout,
-		WriteMarkers: c.WriteMarkers,
-		Logger:       c.Logger,
+		Prefix:           c.Prefix,
+		EmptyPrefix:      c.NoPrefix,
+		LockSuffix:       c.LockSuffix,
+		TTL:              c.TTL,
+		LockExpiry:       c.LockExpiry,
+		LockTimeout:      c.LockTimeout,
+		WriteMarkers:     c.WriteMarkers,
+		Timeout:          c.RedisTimeout,
+		ClientCacheBytes: c.ClientCacheBytes,
+		MaxCachedKeys:    c.ClientCacheKeys,
+		Logger:           c.Logger,
 	}
 }

@@ -42,6 +42,20 @@ var (
 	// ErrPanic: a function passed to Update panicked; the panic value and
 	// stack are in the message. The update was not applied.
 	ErrPanic = sentinel("panic in update function")
+	// ErrUnavailable: Redis could not be reached, or did not answer within
+	// Config.RedisTimeout (down, restarting, paused, stopped, network
+	// gone). The cause is wrapped. A write that fails with it was not
+	// applied, unless the error also wraps ErrOutcomeUnknown. The Manager
+	// recovers by itself once Redis answers again. errors.Is also matches
+	// redisio.ErrUnavailable.
+	ErrUnavailable = fmt.Errorf("%w: %w", ErrSession, redisio.ErrUnavailable)
+	// ErrOutcomeUnknown: the change was sent to Redis but whether it was
+	// applied could not be established (its reply was lost and Redis could
+	// not be asked in time, or the caller's context ended while it was in
+	// flight and its outcome did not come within the bound; see Manager).
+	// It may or may not be in Redis: a caller that retries blindly may
+	// apply it twice. errors.Is also matches redisio.ErrOutcomeUnknown.
+	ErrOutcomeUnknown = fmt.Errorf("%w: %w", ErrSession, redisio.ErrOutcomeUnknown)
 )
 
 // Error describes a failed operation. It wraps one of the specific errors
@@ -98,6 +112,10 @@ func wrap(op, id string, err error) error {
 	var kind error
 	var ute *codec.UnmarshalTypeError
 	switch {
+	case errors.Is(err, redisio.ErrOutcomeUnknown):
+		kind = ErrOutcomeUnknown
+	case errors.Is(err, redisio.ErrUnavailable):
+		kind = ErrUnavailable
 	case errors.Is(err, redisio.ErrLockTimeout):
 		kind = ErrLockTimeout
 	case errors.Is(err, redisio.ErrLockLost):

@@ -43,9 +43,10 @@ const casStageOver = 4 << 10
 // a Lua hash to return); {1, r} when written (r: EXPIRE's or DEL's integer,
 // 1 for a write and n). Staged keys are deleted whatever the outcome; a
 // staged write is renamed onto the data key and given the session TTL.
-// With a token (Config.WriteMarkers) a write also stores it in the marker
-// key for a few seconds, so that a caller whose reply was lost can tell
-// whether the write was applied. The comparison of a staged expectation is
+// With a token (Config.WriteMarkers) a write also creates the write's own
+// marker key (KEYS[3], named after the token) for a few seconds, so that a
+// caller whose reply was lost can tell whether the write was applied,
+// whatever other writers did meanwhile. The comparison of a staged expectation is
 // exact: equal lengths, then XOR of the two values has no bit set.
 const casScript = `local m, e, sd = ARGV[3], ARGV[1], ARGV[8] == "k"
 local function drop(r)
@@ -78,17 +79,20 @@ elseif m == "t" then r = redis.call("expire",KEYS[2],ARGV[4])
 elseif m == "d" then r = redis.call("del",KEYS[2])
 end
 drop(nil)
-if m ~= "n" and ARGV[6] ~= "" then redis.call("set",KEYS[3],ARGV[6],"px",ARGV[7]) end
+if m ~= "n" and ARGV[6] ~= "" then redis.call("set",KEYS[3],"1","px",ARGV[7]) end
 return {1,r}`
 
-// MarkerPrefix starts the name of the short-lived key in which
-// WriteIfUnlocked records who wrote a session last: MarkerPrefix + the
-// session's data key. Outside the session prefix, so that tools listing
-// sessions do not see it (unless the session prefix is empty).
+// MarkerPrefix starts the names of the short-lived keys by which
+// WriteIfUnlocked records its writes (Config.WriteMarkers): MarkerPrefix +
+// the session's data key + ":" + the write's token, one key per write.
+// Outside the session prefix, so that tools listing sessions do not see
+// them (unless the session prefix is empty). In a Cluster the marker
+// shares the data key's hash tag, hence its slot.
 const MarkerPrefix = "phpsession:lf:"
 
-// MarkerKey returns the write-marker key of session id.
-func (s *Store) MarkerKey(id string) string { return MarkerPrefix + s.Key(id) }
+// MarkerKey returns the name of the write marker that WriteIfUnlocked
+// leaves for the write with the given token on session id.
+func (s *Store) MarkerKey(id, token string) string { return MarkerPrefix + s.Key(id) + ":" + token }
 
 var casSHA = sha1hex(casScript)
 
@@ -135,7 +139,7 @@ func (s *Store) CanWriteIfUnlocked(id string) bool {
 	// Cluster: the marker must share the keys' slot (it carries their
 	// hash tag, if any).
 	k := s.c.B().Get().Key(s.Key(id)).Build()
-	mk := s.c.B().Get().Key(s.MarkerKey(id)).Build()
+	mk := s.c.B().Get().Key(s.MarkerKey(id, "")).Build()
 	return k.Slot() == mk.Slot()
 }
 
@@ -152,11 +156,14 @@ func (s *Store) CanWriteIfUnlocked(id string) bool {
 // A Held result means the caller should wait (WaitUnlocked) and try again;
 // a Changed result carries the current data to recompute from. A lost
 // reply (network error, timeout) is settled where the outcome can be
-// established: with Config.WriteMarkers, our token in the marker key means
-// Applied; data still equal to expect (and not a delete) means not applied,
-// reported as Changed with Current == expect (try again). Otherwise the
-// error wraps ErrOutcomeUnknown: the write may or may not have been
-// applied.
+// established: with Config.WriteMarkers, the write's own marker key
+// (MarkerKey) exists if and only if it was applied, whatever other writers
+// did since (asked while the marker cannot have expired yet); not applied
+// is reported as Changed with the current data (compute again). Without
+// markers, data still equal to expect (and not a delete) means not
+// applied, reported as Changed with Current == expect (try again).
+// Otherwise the error wraps ErrOutcomeUnknown: the write may or may not
+// have been applied.
 //
 // Like Commit, a Get after WriteIfUnlocked returns sees the write.
 func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mode WriteMode, data []byte) (CASResult, error) {
@@ -191,12 +198,12 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	keys := []string{s.LockKey(id), k, k, k, k}
 	args := []string{kind, exp, mode.flag(), s.ttlArg, rueidis.BinaryString(data), tok, s.markerArg, ""}
 	if tok != "" {
-		keys[2] = s.MarkerKey(id)
+		keys[2] = s.MarkerKey(id, tok)
 	}
 	// Staged values: expected in keys[3] (kind "k"), data in keys[4].
 	var stagedExp, stagedData []byte
 	if stage {
-		base := s.MarkerKey(id) + ":" + s.newToken()
+		base := s.MarkerKey(id, s.newToken())
 		if expect.Found && len(expect.Bytes) > casStageOver {
 			keys[3], stagedExp = base+":e", expect.Bytes
 			args[0], args[1] = "k", ""
@@ -235,10 +242,12 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	}
 	// The read-your-own-writes barrier, as in Commit.
 	barrier := mode != WriteNone && s.mayHoldCached(k)
+	var sent time.Time
 	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
-		rs := s.c.DoMulti(ctx, build(true, barrier)...)
+		sent = time.Now()
+		rs := s.doMulti(ctx, build(true, barrier)...)
 		if rerr, ok := rueidis.IsRedisErr(rs[nStaged].Error()); ok && rerr.IsNoScript() {
-			rs = s.c.DoMulti(ctx, build(false, barrier)...)
+			rs = s.doMulti(ctx, build(false, barrier)...)
 		}
 		return rs
 	})
@@ -252,13 +261,13 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	}
 	arr, err := rs[nStaged].ToArray()
 	if err != nil {
-		if isRedisReply(err) {
+		if isRedisReply(err) || notSent(err) {
 			return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: %w", err)
 		}
-		return s.reconcileCAS(ctx, id, expect, mode, tok, err)
+		return s.reconcileCAS(ctx, id, expect, mode, tok, sent, err)
 	}
 	if !barrier && mode != WriteNone && s.mayHoldCached(k) {
-		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
+		_ = s.do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
 	}
 	if len(arr) == 0 {
 		return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: empty reply")
@@ -274,7 +283,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	case -2:
 		// Changed, and too long to return through Lua: read it.
 		s.st.casChanged.Add(1)
-		cur, err := toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build()))
+		cur, err := toData(s.do(ctx, s.c.B().Get().Key(k).Build()))
 		if err != nil {
 			return CASResult{}, fmt.Errorf("redisio: write-if-unlocked: reading the changed session: %w", err)
 		}
@@ -300,35 +309,43 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	return res, nil
 }
 
-// reconcileCAS runs after the script's reply was lost. The GETs travel
-// on the same connection behind the script (if the connection survived),
-// so they see its effect. Our token (tok, with WriteMarkers) in the marker
-// key: the script wrote. Otherwise, data still equal to the expectation: it did not (a write
-// changes the bytes; the check and EXPIRE are idempotent), and the caller
-// may simply try again. Anything else — without markers, or with the
-// marker overwritten by another lock-free writer or expired — may be our
-// write or someone else's.
-func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode WriteMode, tok string, cause error) (CASResult, error) {
+// reconcileCAS runs after the script's reply was lost. The commands travel
+// on the same connection behind the script (if the connection survived), so
+// they see its effect; on a new connection the old one is gone, and with
+// it anything of ours Redis had not run yet. With a marker (tok): it
+// exists, the script wrote; it does not exist while it cannot have expired
+// yet (the script ran after sent, and a marker lives markerMs), the script
+// did not write, and the caller computes again from the current data. Without a
+// marker: data still equal to the expectation means the script did not
+// write (a write changes the bytes; the check and EXPIRE are idempotent),
+// and the caller may simply try again. Anything else may be our write or
+// someone else's.
+func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode WriteMode, tok string, sent time.Time, cause error) (CASResult, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
 	dataRes := s.c.B().Get().Key(s.Key(id)).Build().Pin()
 	var cur Data
 	var err error
 	if tok != "" {
-		rs := s.c.DoMulti(rctx, s.c.B().Get().Key(s.MarkerKey(id)).Build().Pin(), dataRes)
-		marker, merr := rs[0].ToString()
-		if merr != nil && !rueidis.IsRedisNil(merr) {
+		rs := s.doMulti(rctx, s.c.B().Exists().Key(s.MarkerKey(id, tok)).Build(), dataRes)
+		n, merr := rs[0].AsInt64()
+		if merr != nil {
 			s.st.unknown.Add(1)
 			return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, merr)
 		}
-		if merr == nil && marker == tok {
+		if n == 1 {
 			s.st.reconciled.Add(1)
 			s.st.casApplied.Add(1)
 			return CASResult{Applied: true}, nil
 		}
 		cur, err = toData(rs[1])
+		if err == nil && time.Since(sent) < time.Duration(s.markerMs)*time.Millisecond/2 {
+			s.st.reconciled.Add(1)
+			s.st.casChanged.Add(1)
+			return CASResult{Changed: true, Current: cur}, nil
+		}
 	} else {
-		cur, err = toData(s.c.Do(rctx, dataRes))
+		cur, err = toData(s.do(rctx, dataRes))
 	}
 	if err != nil {
 		s.st.unknown.Add(1)

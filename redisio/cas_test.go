@@ -281,14 +281,20 @@ func TestWriteIfUnlockedReconcile(t *testing.T) {
 				if err != nil || !res.Applied || after.Reconciled != before.Reconciled+1 {
 					t.Fatalf("got %+v, %v; want applied (reconciled)", res, err)
 				}
-				if ttl := r.MustDo("PTTL", s.MarkerKey("rc")); ttl == "-2" || ttl == "-1" {
-					t.Fatalf("marker PTTL %s: want a short-lived marker", ttl)
+				keys := strings.Split(r.MustDo("KEYS", MarkerPrefix+s.Key("rc")+":*"), "\n")
+				if len(keys) != 2 {
+					t.Fatalf("marker keys %q: want one per write", keys)
+				}
+				for _, k := range keys {
+					if ttl := r.MustDo("PTTL", k); ttl == "-2" || ttl == "-1" {
+						t.Fatalf("marker PTTL %s: want a short-lived marker", ttl)
+					}
 				}
 			} else {
 				if !errors.Is(err, ErrOutcomeUnknown) || after.Unknown != before.Unknown+1 {
 					t.Fatalf("got %+v, %v; want ErrOutcomeUnknown", res, err)
 				}
-				if v := r.MustDo("EXISTS", s.MarkerKey("rc")); v != "0" {
+				if v := r.MustDo("KEYS", MarkerPrefix+"*"); v != "" {
 					t.Fatal("a marker without WriteMarkers")
 				}
 			}

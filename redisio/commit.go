@@ -173,15 +173,15 @@ func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data 
 	barrier := s.split || s.mayHoldCached(k)
 	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
 		sent = time.Now()
-		rs := s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, true, barrier)...)
+		rs := s.doMulti(ctx, s.commitCmds(l, mode, data, keep, true, barrier)...)
 		if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
-			rs = s.c.DoMulti(ctx, s.commitCmds(l, mode, data, keep, false, barrier)...)
+			rs = s.doMulti(ctx, s.commitCmds(l, mode, data, keep, false, barrier)...)
 		}
 		return rs
 	})
 	n, err := rs[0].AsInt64()
 	if err != nil {
-		if isRedisReply(err) {
+		if isRedisReply(err) || notSent(err) {
 			return CommitResult{}, fmt.Errorf("redisio: commit script: %w", err)
 		}
 		return s.reconcileScript(ctx, l, mode, data, keep, err)
@@ -189,7 +189,7 @@ func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data 
 	if !barrier && s.mayHoldCached(k) {
 		// A cached read of k was sent while the script was in flight: it
 		// may have cached the old value. Wait for our invalidation.
-		_ = s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
+		_ = s.do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
 	}
 	return s.scriptResult(l, mode, keep, n, sent)
 }
@@ -213,7 +213,7 @@ func (s *Store) scriptResult(l *Lock, mode WriteMode, keep bool, n int64, sent t
 func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, data []byte, keep bool, cause error) (CommitResult, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
+	v, err := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if err != nil && !rueidis.IsRedisNil(err) {
 		s.cfg.Logger.Warn("redisio: commit outcome unknown", "key", l.Key, "error", cause, "reconcile_error", err)
 		return CommitResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, l.ID, cause, err)
@@ -222,7 +222,7 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 		// Either the script did not run, or it ran in keep mode. In both
 		// cases the lock is ours and the write is idempotent: send it again.
 		sent := time.Now()
-		rs := s.c.DoMulti(rctx, s.commitCmds(l, mode, data, keep, false, true)...)
+		rs := s.doMulti(rctx, s.commitCmds(l, mode, data, keep, false, true)...)
 		n, err := rs[0].AsInt64()
 		if err != nil {
 			return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, cause, err)
@@ -276,13 +276,13 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 				}
 			}
 			first = false
-			return s.c.DoMulti(ctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
+			return s.doMulti(ctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
 		})
 		err := rs[0].Error()
 		if errors.Is(err, ErrLockLost) { // refused attempts only: nothing written
 			return CommitResult{}, err
 		}
-		if err != nil && !isRedisReply(err) {
+		if err != nil && !isRedisReply(err) && !notSent(err) {
 			// Outcome unknown; the write is idempotent while the lock is
 			// ours: check ownership again and resend.
 			rctx, cancel := s.reconcileCtx(ctx)
@@ -292,7 +292,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 				// been applied.
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership check after the error: %v)", ErrOutcomeUnknown, l.ID, err, rerr)
 			}
-			rs = s.c.DoMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
+			rs = s.doMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
 			cancel()
 			if err2 := rs[0].Error(); err2 != nil {
 				return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, err, err2)

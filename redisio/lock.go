@@ -40,6 +40,13 @@ func (l *Lock) ValidUntil() time.Time { return l.validUntil }
 type Data struct {
 	Bytes []byte
 	Found bool
+	// Expires, when not zero, is a lower bound of how long the answer may
+	// be trusted without asking Redis again: the key's expiry (PTTL) or
+	// the client-side cache's lifetime (Config.CacheTTL), whichever comes
+	// first. Set by Get and GetCached on a Store with client tracking;
+	// Redis deletes an expired key lazily, so its invalidation may come
+	// much later, or never.
+	Expires time.Time
 }
 
 // LockAndRead takes id's lock and reads its data. Standalone/Sentinel: the
@@ -300,22 +307,33 @@ func (s *Store) adopt(ctx context.Context, id, lk, tok string) (*Lock, Data, err
 
 // abandon is called when LockAndRead gives up after a SET NX whose reply
 // was lost: should that SET still land later (its connection broke while
-// Redis had not read it yet), the lock would hold our token with nobody to
-// release it. A compare-and-delete a little later removes such a ghost.
+// Redis had not read it yet, or Redis was paused or stopped), the lock
+// would hold our token with nobody to release it, and every later batch on
+// the session would wait for it until it expires (LockExpiry). A
+// compare-and-delete a little later removes such a ghost; it is tried
+// again each second while Redis does not answer, until the ghost would
+// have expired anyway.
 func (s *Store) abandon(lk, tok string, lost bool) {
 	if !lost {
 		return
 	}
-	time.AfterFunc(time.Second, func() {
+	until := time.Now().Add(s.cfg.LockExpiry)
+	var try func()
+	try = func() {
 		if s.closed.Load() {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.cfg.ReconcileTimeout)
 		defer cancel()
-		if n, err := releaseLua.Exec(ctx, s.c, []string{lk}, []string{tok}).AsInt64(); err == nil && n == 1 {
-			s.cfg.Logger.Warn("redisio: removed a lock taken by a late SET NX of ours", "key", lk, "token", tok)
+		n, err := s.exec(ctx, releaseLua, []string{lk}, []string{tok}).AsInt64()
+		switch {
+		case err == nil && n == 1:
+			s.cfg.Logger.Warn("redisio: removed a lock taken by a late SET NX of ours", "key", lk)
+		case err != nil && !isRedisReply(err) && time.Now().Add(time.Second).Before(until):
+			time.AfterFunc(time.Second, try)
 		}
-	})
+	}
+	time.AfterFunc(time.Second, try)
 }
 
 // timeoutError builds the ErrLockTimeout error, with the holder's token
@@ -336,7 +354,7 @@ func (s *Store) timeoutError(ctx context.Context, id, lk, holder string, pttl ti
 // our connection so its deletion wakes us.
 func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, pttl time.Duration, found bool, err error) {
 	if wait && s.tracking {
-		res := s.c.DoCache(ctx, s.c.B().Get().Key(lk).Cache().Pin(), time.Hour)
+		res := s.doCache(ctx, s.c.B().Get().Key(lk).Cache().Pin(), time.Hour)
 		tok, err = res.ToString()
 		if rueidis.IsRedisNil(err) {
 			return "", 0, false, nil
@@ -374,11 +392,11 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 				// this connection, so later changes by others are reported
 				// through OnInvalidate (and our Commit needs its barrier).
 				s.armBegin(k)
-				rs := s.c.DoMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build().Pin())
+				rs := s.doMulti(ctx, set(), s.c.B().ClientCaching().Yes().Build(), s.c.B().Get().Key(k).Build().Pin())
 				s.armEnd(k)
 				return []rueidis.RedisResult{rs[0], rs[2]}
 			}
-			return s.c.DoMulti(ctx, set(), s.c.B().Get().Key(k).Build().Pin())
+			return s.doMulti(ctx, set(), s.c.B().Get().Key(k).Build().Pin())
 		})
 		err := rs[0].Error()
 		switch {
@@ -396,20 +414,20 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 			return l, d, true, nil
 		case rueidis.IsRedisNil(err):
 			return nil, Data{}, false, nil
-		case isRedisReply(err):
+		case isRedisReply(err) || notSent(err):
 			return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", err)
 		default:
 			return s.reconcileAcquire(ctx, l, err)
 		}
 	}
 	err := s.retryBusy(ctx, func() []rueidis.RedisResult {
-		return []rueidis.RedisResult{s.c.Do(ctx, set())}
+		return []rueidis.RedisResult{s.do(ctx, set())}
 	})[0].Error()
 	switch {
 	case err == nil:
 	case rueidis.IsRedisNil(err):
 		return nil, Data{}, false, nil
-	case isRedisReply(err):
+	case isRedisReply(err) || notSent(err):
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", err)
 	default:
 		return s.reconcileAcquire(ctx, l, err)
@@ -428,7 +446,7 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lock, Data, bool, error) {
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	v, err := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
+	v, err := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if err != nil && !rueidis.IsRedisNil(err) {
 		s.cfg.Logger.Warn("redisio: lock state unknown after SET NX error; the lock, if ours, expires by itself",
 			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
@@ -458,10 +476,10 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Data, error) {
 	k := s.Key(id)
 	if !s.tracking {
-		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build().Pin()))
+		return toData(s.do(ctx, s.c.B().Get().Key(k).Build().Pin()))
 	}
 	if !barrier {
-		return toData(s.c.Do(ctx, s.c.B().Get().Key(k).Build().Pin()))
+		return toData(s.do(ctx, s.c.B().Get().Key(k).Build().Pin()))
 	}
 	// Reads go through DoCache so that Redis tracks the key for us (OPTIN):
 	// OnInvalidate then reports later changes of what we returned.
@@ -475,7 +493,7 @@ func (s *Store) readAfterLock(ctx context.Context, id string, barrier bool) (Dat
 		}
 		// Cache hit: send a keyed command to the data key's node; its reply
 		// comes after any invalidation Redis queued for us before it.
-		if err := s.c.Do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error(); err != nil {
+		if err := s.do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error(); err != nil {
 			return Data{}, fmt.Errorf("redisio: PTTL: %w", err)
 		}
 	}
@@ -545,7 +563,7 @@ func (s *Store) cachedGet(ctx context.Context, k string) rueidis.RedisResult {
 	s.armBegin(k)
 	defer s.armEnd(k)
 	for i := 0; ; i++ {
-		res := s.c.DoCache(ctx, s.c.B().Get().Key(k).Cache().Pin(), s.cfg.CacheTTL)
+		res := s.doCache(ctx, s.c.B().Get().Key(k).Cache().Pin(), s.cfg.CacheTTL)
 		if i < 2 && errors.Is(res.Error(), rueidis.ErrDoCacheAborted) && ctx.Err() == nil {
 			continue
 		}
@@ -573,13 +591,13 @@ func (s *Store) renew(ctx context.Context, l *Lock) error {
 	var sent time.Time
 	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
 		sent = time.Now()
-		return []rueidis.RedisResult{renewLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token, s.expiryArg})}
+		return []rueidis.RedisResult{s.exec(ctx, renewLua, []string{l.Key}, []string{l.Token, s.expiryArg})}
 	})[0].AsInt64()
 	if err != nil && !isRedisReply(err) {
 		// Renew is idempotent: resend once on a detached context.
 		rctx, cancel := s.reconcileCtx(ctx)
 		sent = time.Now()
-		n, err = renewLua.Exec(rctx, s.c, []string{l.Key}, []string{l.Token, s.expiryArg}).AsInt64()
+		n, err = s.exec(rctx, renewLua, []string{l.Key}, []string{l.Token, s.expiryArg}).AsInt64()
 		cancel()
 	}
 	if err != nil {
@@ -616,7 +634,7 @@ func (s *Store) Release(ctx context.Context, l *Lock) error {
 
 func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 	n, err := s.retryBusy(ctx, func() []rueidis.RedisResult {
-		return []rueidis.RedisResult{releaseLua.Exec(ctx, s.c, []string{l.Key}, []string{l.Token})}
+		return []rueidis.RedisResult{s.exec(ctx, releaseLua, []string{l.Key}, []string{l.Token})}
 	})[0].AsInt64()
 	if err == nil {
 		l.done = true
@@ -628,7 +646,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 	// The script may or may not have run: look at the lock.
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
-	v, gerr := s.c.Do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
+	v, gerr := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if gerr != nil && !rueidis.IsRedisNil(gerr) {
 		s.cfg.Logger.Warn("redisio: lock release outcome unknown; the lock, if still ours, expires by itself",
 			"key", l.Key, "token", l.Token, "error", err, "reconcile_error", gerr)
@@ -639,7 +657,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 		l.done = true // released (by us or by expiry)
 		return 1, nil
 	}
-	n, err = releaseLua.Exec(rctx, s.c, []string{l.Key}, []string{l.Token}).AsInt64()
+	n, err = s.exec(rctx, releaseLua, []string{l.Key}, []string{l.Token}).AsInt64()
 	if err != nil {
 		s.cfg.Logger.Warn("redisio: lock release failed; the lock expires by itself",
 			"key", l.Key, "token", l.Token, "error", err)

@@ -33,9 +33,20 @@ const (
 	// DefaultPollIntervalNoTracking is the poll used by NewStore, where the
 	// Store cannot receive invalidations and polling is the main wake-up.
 	DefaultPollIntervalNoTracking = 5 * time.Millisecond
+	// DefaultTimeout bounds each round trip to Redis (Config.Timeout).
+	DefaultTimeout = 3 * time.Second
 	// DefaultReconcileTimeout bounds the extra commands sent after a network
 	// error or timeout to find out what Redis did.
-	DefaultReconcileTimeout = 3 * time.Second
+	DefaultReconcileTimeout = DefaultTimeout
+	// DefaultClientCacheBytes is the size of rueidis's client-side cache
+	// per connection that Open sets when the option leaves it zero:
+	// 16,777,216 bytes (16 MiB). Open keeps one connection per Redis
+	// server (one per node in a Cluster).
+	DefaultClientCacheBytes = 16 << 20
+	// DefaultMaxCachedKeys bounds the Store's record of data keys that
+	// the client-side cache may hold (Config.MaxCachedKeys): 65,536 keys,
+	// about 150 bytes each plus the key, so ≈ 14 MB with 64-byte keys.
+	DefaultMaxCachedKeys = 1 << 16
 )
 
 // Sentinel errors. Errors returned by the Store wrap one of these (and,
@@ -56,6 +67,12 @@ var (
 	ErrOutcomeUnknown = errors.New("redisio: outcome of write unknown")
 	// ErrClosed: the Store was closed.
 	ErrClosed = errors.New("redisio: store closed")
+	// ErrUnavailable: Redis could not be reached or did not answer within
+	// Config.Timeout (connection refused or broken, server paused or
+	// stopped). The cause is wrapped. A command that changes data and
+	// fails this way may or may not have run; the write methods settle
+	// that themselves (or report ErrOutcomeUnknown).
+	ErrUnavailable = errors.New("redisio: redis unavailable")
 )
 
 // Config configures a Store. The zero value gives phpredis's defaults.
@@ -85,17 +102,38 @@ type Config struct {
 	// CacheTTL is the client-side cache lifetime for Get (a safety net:
 	// freshness comes from invalidations). Default 1 min.
 	CacheTTL time.Duration
+	// Timeout bounds every round trip to Redis, whatever the caller's
+	// context allows: a command without a reply by then fails with an
+	// error wrapping ErrUnavailable (rueidis's own retries of reads after
+	// a broken connection stop there too). While Redis is unreachable
+	// every call thus fails within a few Timeouts, and works again as
+	// soon as Redis answers (rueidis reconnects by itself). Default 3 s.
+	Timeout time.Duration
 	// ReconcileTimeout bounds the commands sent after a network error or
-	// timeout to find out whether a command took effect. Default 3 s.
+	// timeout to find out whether a command took effect. Default: Timeout.
 	ReconcileTimeout time.Duration
+	// MaxCachedKeys bounds the Store's record of the data keys that
+	// rueidis's client-side cache may hold (a read-your-own-writes
+	// barrier is sent only for those). Keys leave it on their
+	// invalidation or CacheTTL after their last cached read; beyond the
+	// bound the oldest are dropped and, until their cached copies have
+	// expired, every write is sent with the barrier. Default 65,536.
+	MaxCachedKeys int
 	// WriteMarkers makes WriteIfUnlocked also store a short-lived marker
-	// of each write (MarkerKey, 2×ReconcileTimeout), so that a reply lost
-	// to a broken connection is settled exactly. It costs one more command
-	// inside the script, one small key per recently written session and,
-	// measured, about a third more Redis CPU per lock-free write. Without
-	// it, such a write is settled only when the data shows it was not
-	// applied; otherwise the error wraps ErrOutcomeUnknown.
+	// key of each write (MarkerKey, living 2×(Timeout+ReconcileTimeout),
+	// 12 s by default), so that a reply lost to a broken connection is
+	// settled exactly, even while other processes write the session. It
+	// costs one more command inside the script, one small key (about 100
+	// bytes plus the key name) per lock-free write of the last 12 s in
+	// Redis and, measured, about a third more Redis CPU per lock-free
+	// write. Without it, such a write is settled only when the data shows
+	// it was not applied; otherwise the error wraps ErrOutcomeUnknown.
 	WriteMarkers bool
+	// ClientCacheBytes is the size of rueidis's client-side cache per
+	// connection that Open sets when the ClientOption leaves
+	// CacheSizeEachConn zero (rueidis's own default is 128 MiB). Default
+	// DefaultClientCacheBytes (16,777,216 bytes).
+	ClientCacheBytes int
 	// SplitKeys forces the cluster command sequences (lock and data key
 	// never in one command or script, read after lock reply, release after
 	// write ack) even on a single server. Useful behind proxies that route
@@ -135,9 +173,18 @@ func (c *Config) fill(tracking bool) {
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = DefaultCacheTTL
 	}
-	if c.ReconcileTimeout <= 0 {
-		c.ReconcileTimeout = DefaultReconcileTimeout
+	if c.Timeout <= 0 {
+		c.Timeout = DefaultTimeout
 	}
+	if c.ReconcileTimeout <= 0 {
+		c.ReconcileTimeout = c.Timeout
+	}
+	if c.MaxCachedKeys <= 0 {
+		c.MaxCachedKeys = DefaultMaxCachedKeys
+	}
+	// Braces would give a marker key (which ends in the token) another
+	// Cluster hash tag than its data key.
+	c.TokenPrefix = strings.NewReplacer("{", "", "}", "").Replace(c.TokenPrefix)
 	if c.TokenPrefix == "" {
 		h, _ := os.Hostname()
 		if len(h) > 64 {
@@ -168,7 +215,7 @@ type Store struct {
 
 	ttlSec   int64
 	expiryMs int64
-	markerMs int64 // lifetime of WriteIfUnlocked's write marker: twice ReconcileTimeout
+	markerMs int64 // lifetime of WriteIfUnlocked's write markers: 2×(Timeout+ReconcileTimeout)
 	// the same, as script arguments (formatted once)
 	ttlArg, expiryArg, markerArg string
 
@@ -186,8 +233,10 @@ type Store struct {
 	// armed: data keys this connection may have in rueidis's client-side
 	// cache or Redis track for us (see armBegin); Commit skips its read-your-own-writes barrier
 	// for keys not in it.
-	armMu sync.Mutex
-	armed map[string]*armState
+	armMu       sync.Mutex
+	armed       map[string]*armState
+	armSweepAt  int       // size of armed at which sweepArmed runs
+	armAllUntil time.Time // after an overflow: every key may be cached until then
 
 	st stats
 
@@ -217,7 +266,8 @@ type sub struct{ fn func(ids []string) }
 // arrive in order on one connection), keeps default OPTIN tracking and
 // installs an OnInvalidations hook (chaining any hook already in opt).
 // Options that break the ordering guarantee are rejected. A zero
-// MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none).
+// MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none), a
+// zero CacheSizeEachConn becomes Config.ClientCacheBytes.
 func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
@@ -231,6 +281,12 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	opt.PipelineMultiplex = -1
 	if opt.MaxFlushDelay == 0 {
 		opt.MaxFlushDelay = DefaultMaxFlushDelay
+	}
+	if opt.CacheSizeEachConn == 0 {
+		opt.CacheSizeEachConn = cfg.ClientCacheBytes
+		if opt.CacheSizeEachConn <= 0 {
+			opt.CacheSizeEachConn = DefaultClientCacheBytes
+		}
 	}
 	s := &Store{owned: true, tracking: true}
 	// Everything the invalidation hook reads is set before the client
@@ -331,10 +387,14 @@ func (s *Store) initConfig(cfg Config) {
 	s.cfg = cfg
 	s.ttlSec = int64((cfg.TTL + time.Second - 1) / time.Second)
 	s.expiryMs = int64((cfg.LockExpiry + time.Millisecond - 1) / time.Millisecond)
-	s.markerMs = max(int64(2*cfg.ReconcileTimeout/time.Millisecond), 1000)
+	// A lost reply is reconciled at most Timeout (the round trip's bound)
+	// plus ReconcileTimeout after the write was sent; the marker outlives
+	// twice that, so its absence then proves the write was not applied.
+	s.markerMs = max(int64(2*(cfg.Timeout+cfg.ReconcileTimeout)/time.Millisecond), 1000)
 	s.ttlArg, s.expiryArg, s.markerArg = fmtInt(s.ttlSec), fmtInt(s.expiryMs), fmtInt(s.markerMs)
 	s.waiters = map[string][]*waiter{}
 	s.armed = map[string]*armState{}
+	s.armSweepAt = min(1024, cfg.MaxCachedKeys)
 	var b [12]byte
 	_, _ = rand.Read(b[:])
 	s.tokenRand = base64.RawURLEncoding.EncodeToString(b[:])
@@ -441,19 +501,27 @@ func (s *Store) OnInvalidate(fn func(ids []string)) (cancel func()) {
 	}
 }
 
-// armState counts the cached reads (DoCache) of one data key in flight.
-type armState struct{ inflight int }
+// armState records the cached reads (DoCache) of one data key: how many
+// are in flight and when the last one returned.
+type armState struct {
+	inflight int
+	last     time.Time
+}
 
 // armBegin records, before a DoCache of data key k is sent, that rueidis's
 // client-side cache may hold k (and Redis track it for us) from now on;
-// armEnd is called when the DoCache returned. The record is dropped when an
+// armEnd is called when the DoCache returned. The record ends when an
 // invalidation of k is processed while no DoCache of k is in flight (the
-// local entry is gone then, and Redis no longer tracks k for us): see
-// mayHoldCached.
+// local entry is gone then), or CacheTTL after the last DoCache of k
+// returned (rueidis serves no entry past its client TTL): see
+// mayHoldCached. The record holds at most Config.MaxCachedKeys keys.
 func (s *Store) armBegin(k string) {
 	s.armMu.Lock()
 	st := s.armed[k]
 	if st == nil {
+		if len(s.armed) >= s.armSweepAt {
+			s.sweepArmed(time.Now())
+		}
 		st = &armState{}
 		s.armed[k] = st
 	}
@@ -462,11 +530,45 @@ func (s *Store) armBegin(k string) {
 }
 
 func (s *Store) armEnd(k string) {
+	now := time.Now()
 	s.armMu.Lock()
 	if st := s.armed[k]; st != nil {
 		st.inflight--
+		st.last = now
 	}
 	s.armMu.Unlock()
+}
+
+// sweepArmed drops the records whose cached copy has expired; if the
+// record is still at its bound it drops more (those not in flight), and
+// until their copies may have expired every key counts as possibly
+// cached (armAllUntil). Called with armMu held, when the record reaches
+// armSweepAt entries, which doubles with what survives a sweep (so
+// sweeps cost O(1) per record amortised).
+func (s *Store) sweepArmed(now time.Time) {
+	ttl := s.cfg.CacheTTL
+	for k, st := range s.armed {
+		if st.inflight == 0 && now.Sub(st.last) >= ttl {
+			delete(s.armed, k)
+		}
+	}
+	limit := s.cfg.MaxCachedKeys
+	if len(s.armed) >= limit {
+		keep := limit * 3 / 4
+		for k, st := range s.armed {
+			if len(s.armed) <= keep {
+				break
+			}
+			if st.inflight > 0 {
+				continue
+			}
+			if until := st.last.Add(ttl); until.After(s.armAllUntil) {
+				s.armAllUntil = until
+			}
+			delete(s.armed, k)
+		}
+	}
+	s.armSweepAt = min(max(2*len(s.armed), 1024), limit)
 }
 
 // disarm runs after rueidis deleted k's local entry for an invalidation
@@ -486,14 +588,20 @@ func (s *Store) disarm(k string) {
 }
 
 // mayHoldCached reports whether rueidis's client-side cache may hold data
-// key k: a DoCache of k was sent and no invalidation processed since. Only
-// then can a cached read return something older than our own Commit, so
-// only then does Commit need its read-your-own-writes barrier.
+// key k: a DoCache of k is in flight, or returned less than CacheTTL ago
+// and no invalidation was processed since (or the record overflowed
+// recently). Only then can a cached read return something older than our
+// own Commit, so only then does Commit need its read-your-own-writes
+// barrier.
 func (s *Store) mayHoldCached(k string) bool {
+	now := time.Now()
 	s.armMu.Lock()
-	_, ok := s.armed[k]
-	s.armMu.Unlock()
-	return ok
+	defer s.armMu.Unlock()
+	if now.Before(s.armAllUntil) {
+		return true
+	}
+	st, ok := s.armed[k]
+	return ok && (st.inflight > 0 || now.Sub(st.last) < s.cfg.CacheTTL)
 }
 
 func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
@@ -593,9 +701,10 @@ func (s *Store) wakeAll() {
 
 // reconcileCtx returns a context for the commands that establish what Redis
 // did after an error: detached from the caller's cancellation (the answer
-// is needed even if the caller gave up), bounded by ReconcileTimeout.
+// is needed even if the caller gave up), bounded by ReconcileTimeout (whose
+// end counts as Redis not answering).
 func (s *Store) reconcileCtx(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(context.WithoutCancel(ctx), s.cfg.ReconcileTimeout)
+	return context.WithTimeoutCause(context.WithoutCancel(ctx), s.cfg.ReconcileTimeout, errNoReply)
 }
 
 // isRedisReply reports whether err is an error reply from Redis (the command
@@ -619,13 +728,29 @@ func (s *Store) Get(ctx context.Context, id string) (Data, error) {
 	if s.closed.Load() {
 		return Data{}, ErrClosed
 	}
-	var res rueidis.RedisResult
 	if s.tracking {
-		res = s.cachedGet(ctx, s.Key(id))
-	} else {
-		res = s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin())
+		d, _, err := s.trackedGet(ctx, s.Key(id))
+		return d, err
 	}
-	return toData(res)
+	return toData(s.do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
+}
+
+// trackedGet is the client-side-cached GET of data key k, with the
+// answer's expiry (Data.Expires): when the key's PTTL (read with the value
+// by rueidis) or the cache's own lifetime (CacheTTL) runs out, whichever
+// is first, less the round trip and a millisecond (a lower bound of when
+// Redis drops the key: it counts from when it ran the command).
+func (s *Store) trackedGet(ctx context.Context, k string) (Data, bool, error) {
+	t0 := time.Now()
+	res := s.cachedGet(ctx, k)
+	d, err := toData(res)
+	if err != nil || !d.Found {
+		return d, res.IsCacheHit(), err
+	}
+	if pxat := res.CachePXAT(); pxat > 0 {
+		d.Expires = time.UnixMilli(pxat).Add(-time.Since(t0) - time.Millisecond)
+	}
+	return d, res.IsCacheHit(), nil
 }
 
 // GetUntracked is a plain GET of the session data: it neither uses nor
@@ -636,7 +761,7 @@ func (s *Store) GetUntracked(ctx context.Context, id string) (Data, error) {
 	if s.closed.Load() {
 		return Data{}, ErrClosed
 	}
-	return toData(s.c.Do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
+	return toData(s.do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
 }
 
 // GetCached is Get that also reports whether the answer came from the
@@ -649,9 +774,7 @@ func (s *Store) GetCached(ctx context.Context, id string) (d Data, hit bool, err
 		d, err = s.Get(ctx, id)
 		return d, false, err
 	}
-	res := s.cachedGet(ctx, s.Key(id))
-	d, err = toData(res)
-	return d, res.IsCacheHit(), err
+	return s.trackedGet(ctx, s.Key(id))
 }
 
 func toData(res rueidis.RedisResult) (Data, error) {
@@ -671,7 +794,7 @@ func (s *Store) Exists(ctx context.Context, id string) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	n, err := s.c.Do(ctx, s.c.B().Exists().Key(s.Key(id)).Build().Pin()).AsInt64()
+	n, err := s.do(ctx, s.c.B().Exists().Key(s.Key(id)).Build().Pin()).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: EXISTS: %w", err)
 	}
@@ -688,7 +811,7 @@ func (s *Store) Destroy(ctx context.Context, id string) (bool, error) {
 	k := s.Key(id)
 	// PTTL behind the DEL: a Get after Destroy returns does not see the
 	// deleted value from the client-side cache.
-	rs := s.c.DoMulti(ctx, s.c.B().Del().Key(k).Build(), s.c.B().Pttl().Key(k).Build().Pin())
+	rs := s.doMulti(ctx, s.c.B().Del().Key(k).Build(), s.c.B().Pttl().Key(k).Build().Pin())
 	n, err := rs[0].AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: DEL: %w", err)
@@ -703,7 +826,7 @@ func (s *Store) Touch(ctx context.Context, id string) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
 	}
-	n, err := s.c.Do(ctx, s.c.B().Expire().Key(s.Key(id)).Seconds(s.ttlSec).Build()).AsInt64()
+	n, err := s.do(ctx, s.c.B().Expire().Key(s.Key(id)).Seconds(s.ttlSec).Build()).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: EXPIRE: %w", err)
 	}
@@ -720,7 +843,7 @@ func (s *Store) LockHolder(ctx context.Context, id string) (token string, pttl t
 }
 
 func (s *Store) lockHolderKey(ctx context.Context, lk string) (token string, pttl time.Duration, held bool, err error) {
-	rs := s.c.DoMulti(ctx, s.c.B().Get().Key(lk).Build().Pin(), s.c.B().Pttl().Key(lk).Build().Pin())
+	rs := s.doMulti(ctx, s.c.B().Get().Key(lk).Build().Pin(), s.c.B().Pttl().Key(lk).Build().Pin())
 	token, err = rs[0].ToString()
 	if rueidis.IsRedisNil(err) {
 		return "", 0, false, nil

@@ -1,0 +1,90 @@
+package redisio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// errNoReply is the cause of the context that bounds one round trip
+// (Config.Timeout): when it ends, Redis did not answer in time.
+var errNoReply = errors.New("no reply")
+
+// bound returns ctx limited to one round trip's Config.Timeout. Every
+// command the Store sends goes through it, so no call waits on Redis for
+// longer than that, whatever deadline (or none) the caller's ctx has;
+// rueidis's own retries of read-only commands stop there too.
+func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc) {
+	if d, ok := ctx.Deadline(); ok && time.Until(d) <= s.cfg.Timeout {
+		return ctx, func() {} // the caller's deadline comes first
+	}
+	return context.WithTimeoutCause(ctx, s.cfg.Timeout, errNoReply)
+}
+
+// unavailable turns a failure to reach Redis into an error result wrapping
+// ErrUnavailable: a network error, or the round trip's own bound (not the
+// caller's context) ending. Redis error replies and the caller's context
+// errors are returned as they are. The bound's context.DeadlineExceeded is
+// not wrapped: a caller testing for its own deadline must not mistake
+// Redis's silence for it.
+func (s *Store) unavailable(bctx context.Context, res rueidis.RedisResult) rueidis.RedisResult {
+	err := res.Error()
+	if err == nil || isRedisReply(err) {
+		return res
+	}
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		if context.Cause(bctx) != errNoReply {
+			return res // the caller's context ended
+		}
+		return rueidis.NewErrorResult(fmt.Errorf("%w: no reply within %v", ErrUnavailable, s.cfg.Timeout))
+	}
+	if errors.Is(err, rueidis.ErrClosing) && s.closed.Load() {
+		return rueidis.NewErrorResult(ErrClosed)
+	}
+	return rueidis.NewErrorResult(fmt.Errorf("%w: %w", ErrUnavailable, err))
+}
+
+// do is c.Do bounded by Config.Timeout.
+func (s *Store) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.unavailable(bctx, s.c.Do(bctx, cmd))
+}
+
+// doMulti is c.DoMulti bounded by Config.Timeout.
+func (s *Store) doMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	rs := s.c.DoMulti(bctx, cmds...)
+	for i := range rs {
+		rs[i] = s.unavailable(bctx, rs[i])
+	}
+	return rs
+}
+
+// doCache is c.DoCache bounded by Config.Timeout.
+func (s *Store) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.unavailable(bctx, s.c.DoCache(bctx, cmd, ttl))
+}
+
+// exec runs a Lua script (EVALSHA, NOSCRIPT → EVAL) bounded by
+// Config.Timeout.
+func (s *Store) exec(ctx context.Context, script *rueidis.Lua, keys, args []string) rueidis.RedisResult {
+	bctx, cancel := s.bound(ctx)
+	defer cancel()
+	return s.unavailable(bctx, script.Exec(bctx, s.c, keys, args))
+}
+
+// notSent reports whether err proves that the command never left this
+// process: the connection to Redis could not be established. Such a write
+// was not applied, so there is nothing to reconcile.
+func notSent(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
+}
