@@ -24,6 +24,22 @@ type Options struct {
 	// DefaultMaxDepth (4096, like PHP: 4096 nested arrays decode, 4097
 	// fail); a negative value means unlimited.
 	MaxDepth int
+	// MaxSessionSize caps the decompressed size of compressed session
+	// data ([Format] with a [Compression]): 0 means DefaultMaxSessionSize
+	// (64 MiB); a negative value means phpredis's own limit (2 GiB - 1).
+	// A frame declaring more fails with ErrSessionTooLarge before the
+	// output is allocated.
+	MaxSessionSize int
+}
+
+func (o *Options) maxSessionSize() int {
+	switch {
+	case o == nil || o.MaxSessionSize == 0:
+		return DefaultMaxSessionSize
+	case o.MaxSessionSize < 0:
+		return maxPHPSize
+	}
+	return o.MaxSessionSize
 }
 
 func (o *Options) maxDepth() int {

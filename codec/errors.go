@@ -25,6 +25,12 @@ var (
 	ErrUnknownHandler = errors.New("codec: unknown serialize handler")
 	// ErrUnsupported: a Value implementation the encoder does not know.
 	ErrUnsupported = errors.New("codec: unsupported value")
+	// ErrUnknownCompression: a compression name that is not supported.
+	ErrUnknownCompression = errors.New("codec: unknown compression")
+	// ErrSessionTooLarge: compressed session data declares more bytes than
+	// Options.MaxSessionSize (a decompression bomb, or a limit set too
+	// low); returned as a *[CompressionError].
+	ErrSessionTooLarge = errors.New("codec: decompressed session too large")
 )
 
 // SyntaxError describes malformed input. Offset is the byte offset in the

@@ -1,0 +1,300 @@
+package codec
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+)
+
+// Format is how PHP stores a session in Redis: the serializer
+// (session.serialize_handler), then phpredis 6's compression
+// (redis.session.compression) at a level (redis.session.compression_level).
+// It is what the library's Config, its reads and writes, and the phpsess
+// CLI all decode and encode through.
+//
+// The zero value is PHP's default: the php serializer, no compression.
+type Format struct {
+	Handler     Handler     // serializer; "" means PHP
+	Compression Compression // "" means NoCompression
+	// Level is redis.session.compression_level exactly as phpredis reads
+	// it (0 included: lz4 then uses its fast compressor, zstd level 3).
+	// phpredis's own default is DefaultCompressionLevel.
+	Level int
+}
+
+// ParseFormat parses what [Format.String] returns: a serializer name,
+// optionally followed by "+" and a compression name, optionally followed
+// by ":" and a level, e.g. "php", "igbinary+zstd", "msgpack+lz4:9". A
+// compression without a level takes DefaultCompressionLevel.
+func ParseFormat(s string) (Format, error) {
+	hs, cs, _ := strings.Cut(s, "+")
+	h, err := ParseHandler(hs)
+	if err != nil {
+		return Format{}, err
+	}
+	f := Format{Handler: h, Compression: NoCompression}
+	if cs == "" {
+		return f, nil
+	}
+	cs, ls, hasLevel := strings.Cut(cs, ":")
+	if f.Compression, err = ParseCompression(cs); err != nil {
+		return Format{}, err
+	}
+	f.Level = DefaultCompressionLevel
+	if hasLevel {
+		if f.Level, err = strconv.Atoi(ls); err != nil {
+			return Format{}, fmt.Errorf("%w: bad compression level %q", ErrUnknownCompression, ls)
+		}
+	}
+	return f, nil
+}
+
+// String returns the format as ParseFormat reads it: "php",
+// "igbinary+zstd:3".
+func (f Format) String() string {
+	s := f.handler().String()
+	if !f.Compression.none() {
+		s += "+" + string(f.Compression) + ":" + strconv.Itoa(f.Level)
+	}
+	return s
+}
+
+// Validate reports an unknown serializer or compression.
+func (f Format) Validate() error {
+	if _, err := ParseHandler(string(f.handler())); err != nil {
+		return err
+	}
+	if !f.Compression.valid() {
+		return fmt.Errorf("%w: %q", ErrUnknownCompression, string(f.Compression))
+	}
+	return nil
+}
+
+func (f Format) handler() Handler {
+	if f.Handler == "" {
+		return PHP
+	}
+	return f.Handler
+}
+
+// New returns an empty session in f's serializer.
+func (f Format) New() *Session { return NewSession(f.handler()) }
+
+// Encode returns s as PHP would store it under f: serialized with f's
+// serializer (a session of another serializer is converted first), then
+// compressed. Empty sessions are stored as phpredis stores them (an
+// empty string under lzf and lz4; a frame under zstd).
+func (f Format) Encode(s *Session) ([]byte, error) { return f.AppendEncode(nil, s) }
+
+// plainBufs holds the serializer's output before compression.
+var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// AppendEncode is Encode appending to dst.
+func (f Format) AppendEncode(dst []byte, s *Session) ([]byte, error) {
+	if err := f.Validate(); err != nil {
+		return dst, err
+	}
+	if h := f.handler(); s.Handler() != h {
+		c, err := s.Convert(h)
+		if err != nil {
+			return dst, err
+		}
+		s = c
+	}
+	if f.Compression.none() {
+		return s.AppendEncode(dst)
+	}
+	bp := plainBufs.Get().(*[]byte)
+	plain, err := s.AppendEncode((*bp)[:0])
+	if err == nil {
+		dst, err = f.Compression.AppendCompress(dst, plain, f.Level)
+	}
+	if cap(plain) <= 1<<20 {
+		*bp = plain[:0]
+		plainBufs.Put(bp)
+	}
+	return dst, err
+}
+
+// Decode decodes stored session bytes, as phpredis and the serializer of
+// a PHP application configured with f read them, and returns the session
+// in f's serializer (so that it encodes in f). Empty data is an empty
+// session.
+//
+// Data in another format is read too (a PHP fleet changing its
+// serialize_handler or compression writes both for a while): the bytes
+// are tried as f's compression (phpredis's fallback: bytes that do not
+// decompress are used as they are), then as stored uncompressed, then as
+// any other compression whose frame they carry; each result is decoded
+// with f's serializer or the one its header names (see DetectHandler).
+// Such a session is converted to f's serializer and reports Modified, so
+// the next write stores it in f. When nothing works, the error is the one
+// for f's own reading, wrapped in a *[FormatError] naming the format the
+// data looks like.
+func (f Format) Decode(data []byte, opts *Options) (*Session, error) {
+	s, found, err := f.Read(data, opts)
+	if err != nil {
+		return nil, err
+	}
+	if h := f.handler(); found.Handler != h {
+		return s.Convert(h)
+	}
+	return s, nil
+}
+
+// Read is Decode without the conversion: it returns the session in the
+// serializer the data was written with, and the Format the data was found
+// in (the level is f's: it cannot be read from the data).
+func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
+	if err := f.Validate(); err != nil {
+		return nil, Format{}, err
+	}
+	f.Handler = f.handler()
+	if f.Compression == "" {
+		f.Compression = NoCompression
+	}
+	if len(data) == 0 {
+		return f.New(), f, nil
+	}
+	maxSize := opts.maxSessionSize()
+	var firstErr error
+	note := func(err error) {
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	try := func(c Compression, plain []byte) (*Session, Format, bool) {
+		s, h, err := f.decodePlain(plain, opts)
+		if err != nil {
+			note(err)
+			return nil, Format{}, false
+		}
+		return s, Format{Handler: h, Compression: c, Level: f.Level}, true
+	}
+
+	// 1. f's own compression, as phpredis reads it.
+	if !f.Compression.none() {
+		plain, st, err := f.Compression.decompress(data, maxSize)
+		if err != nil {
+			return nil, Format{}, err
+		}
+		if st == frameOK {
+			if s, got, ok := try(f.Compression, plain); ok {
+				return s, got, nil
+			}
+		} else if st == frameCorrupt {
+			note(&CompressionError{Compression: f.Compression, Msg: "the data has a " + f.Compression.String() + " header but does not decompress"})
+		}
+	}
+	// 2. Stored as it is (phpredis's fallback, or no compression).
+	if s, got, ok := try(NoCompression, data); ok {
+		return s, got, nil
+	}
+	// 3. Another compression, recognised by its frame.
+	for _, c := range Compressions()[1:] {
+		if c == f.Compression {
+			continue
+		}
+		plain, st, err := c.decompress(data, maxSize)
+		if st != frameOK {
+			continue
+		}
+		if err != nil {
+			return nil, Format{}, err
+		}
+		if s, got, ok := try(c, plain); ok {
+			return s, got, nil
+		}
+	}
+	return nil, Format{}, &FormatError{Format: f, LooksLike: looksLikeFormat(data, maxSize), Err: firstErr}
+}
+
+// decodePlain decodes uncompressed session bytes with f's serializer, or
+// with the one the data's header names when f's fails.
+func (f Format) decodePlain(plain []byte, opts *Options) (*Session, Handler, error) {
+	s, err := DecodeSession(f.Handler, plain, opts)
+	if err == nil {
+		return s, f.Handler, nil
+	}
+	if h, ok := detectHandler(plain); ok && h != f.Handler {
+		if s, err2 := DecodeSession(h, plain, opts); err2 == nil {
+			return s, h, nil
+		}
+	}
+	return nil, "", err
+}
+
+// looksLikeFormat guesses the format of data that could not be read, for
+// the error message: the compression whose frame it carries, and the
+// serializer its (decompressed) header names. The zero Format means no
+// guess.
+func looksLikeFormat(data []byte, maxSize int) Format {
+	var g Format
+	plain := data
+	for _, c := range Compressions()[1:] {
+		p, st, err := c.decompress(data, maxSize)
+		if st == frameNone || c == LZF { // any bytes may pass as LZF
+			continue
+		}
+		g.Compression = c
+		if st == frameOK && err == nil {
+			plain = p
+		}
+		break
+	}
+	if h, ok := detectHandler(plain); ok {
+		g.Handler = h
+	}
+	return g
+}
+
+// FormatError reports stored data that f cannot read. Err is the error of
+// reading it as f (a *SyntaxError or *CompressionError); LooksLike is the
+// format the data seems to be in, when that can be told (fields left
+// empty are unknown).
+type FormatError struct {
+	Format    Format
+	LooksLike Format
+	Err       error
+}
+
+// Error implements error.
+func (e *FormatError) Error() string {
+	s := "codec: cannot read the data as " + e.Format.String()
+	var like []string
+	if e.LooksLike.Handler != "" {
+		like = append(like, string(e.LooksLike.Handler)+" session data")
+	}
+	if !e.LooksLike.Compression.none() {
+		like = append(like, string(e.LooksLike.Compression)+"-compressed")
+	}
+	if len(like) > 0 {
+		s += " (it looks like " + strings.Join(like, ", ") + ")"
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns Err, so errors.Is(err, ErrSyntax) holds for data that is
+// not valid session data.
+func (e *FormatError) Unwrap() error { return e.Err }
+
+// detectHandler guesses the serializer of uncompressed session bytes from
+// their first bytes.
+func detectHandler(b []byte) (Handler, bool) {
+	head := string(b[:min(len(b), 256)])
+	switch {
+	case len(b) == 0:
+		return "", false
+	case strings.HasPrefix(head, "a:") || head == "N;":
+		return PHPSerialize, true
+	case strings.IndexByte(head, '|') > 0:
+		return PHP, true
+	case b[0] < 128:
+		return PHPBinary, true
+	}
+	return "", false
+}
