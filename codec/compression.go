@@ -175,7 +175,7 @@ func tooLarge[N int | uint64](c Compression, n N, maxSize int) error {
 type CompressionError struct {
 	Compression Compression
 	Msg         string
-	Err         error // ErrSessionTooLarge
+	Err         error // ErrSessionTooLarge, or ErrSyntax for a frame that does not decompress
 }
 
 // Error implements error.

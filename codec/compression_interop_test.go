@@ -82,10 +82,7 @@ func TestPHPRedis6ReadsGo(t *testing.T) {
 		want  string
 	}
 	var jobs []job
-	for _, h := range []Handler{PHP, PHPSerialize, PHPBinary, "igbinary", "msgpack"} {
-		if !handlerSupported(string(h)) {
-			continue
-		}
+	for _, h := range Handlers() {
 		for _, c := range Compressions() {
 			for _, level := range levels[c] {
 				for name, ser := range sessions {

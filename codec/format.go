@@ -41,7 +41,9 @@ func ParseFormat(s string) (Format, error) {
 	if f.Compression, err = ParseCompression(cs); err != nil {
 		return Format{}, err
 	}
-	f.Level = DefaultCompressionLevel
+	if !f.Compression.none() {
+		f.Level = DefaultCompressionLevel
+	}
 	if hasLevel {
 		if f.Level, err = strconv.Atoi(ls); err != nil {
 			return Format{}, fmt.Errorf("%w: bad compression level %q", ErrUnknownCompression, ls)
@@ -124,10 +126,11 @@ func (f Format) AppendEncode(dst []byte, s *Session) ([]byte, error) {
 //
 // Data in another format is read too (a PHP fleet changing its
 // serialize_handler or compression writes both for a while): the bytes
-// are tried as f's compression (phpredis's fallback: bytes that do not
-// decompress are used as they are), then as stored uncompressed, then as
-// any other compression whose frame they carry; each result is decoded
-// with f's serializer or the one its header names (see DetectHandler).
+// are tried as f's compression, then as zstd or lz4 when they carry that
+// frame, then as stored uncompressed (phpredis's fallback: bytes that do
+// not decompress are used as they are), then as LZF; each result is
+// decoded with f's serializer or the one its header names (see
+// DetectHandler).
 // Such a session is converted to f's serializer and reports Modified, so
 // the next write stores it in f. When nothing works, the error is the one
 // for f's own reading, wrapped in a *[FormatError] naming the format the
@@ -184,28 +187,43 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 				return s, got, nil
 			}
 		} else if st == frameCorrupt {
-			note(&CompressionError{Compression: f.Compression, Msg: "the data has a " + f.Compression.String() + " header but does not decompress"})
+			note(&CompressionError{Compression: f.Compression, Msg: "the data has a " + f.Compression.String() + " header but does not decompress", Err: ErrSyntax})
 		}
 	}
-	// 2. Stored as it is (phpredis's fallback, or no compression).
-	if s, got, ok := try(NoCompression, data); ok {
-		return s, got, nil
-	}
-	// 3. Another compression, recognised by its frame.
-	for _, c := range Compressions()[1:] {
+	// 2. Another compression whose frame is recognisable (zstd's magic
+	// number, lz4's header checksum), then 3. the bytes as they are
+	// (phpredis's fallback, or no compression), then 4. LZF, which has no
+	// header: any bytes starting with a literal run (0x00-0x1f) may pass.
+	other := func(c Compression) (*Session, Format, bool, error) {
 		if c == f.Compression {
-			continue
+			return nil, Format{}, false, nil
 		}
 		plain, st, err := c.decompress(data, maxSize)
 		if st != frameOK {
-			continue
+			return nil, Format{}, false, nil
 		}
 		if err != nil {
-			return nil, Format{}, err
+			return nil, Format{}, false, err
 		}
-		if s, got, ok := try(c, plain); ok {
-			return s, got, nil
+		s, got, ok := try(c, plain)
+		return s, got, ok, nil
+	}
+	for _, c := range []Compression{Zstd, LZ4} {
+		if s, got, ok, err := other(c); ok || err != nil {
+			return s, got, err
 		}
+	}
+	rawS, rawF, rawOK := try(NoCompression, data)
+	// A php session whose first name starts with a control byte is what
+	// LZF data looks like to the php serializer; prefer LZF when it reads.
+	if rawOK && !(rawF.Handler == PHP && data[0] < 0x20) {
+		return rawS, rawF, nil
+	}
+	if s, got, ok, err := other(LZF); ok || err != nil {
+		return s, got, err
+	}
+	if rawOK {
+		return rawS, rawF, nil
 	}
 	return nil, Format{}, &FormatError{Format: f, LooksLike: looksLikeFormat(data, maxSize), Err: firstErr}
 }
@@ -217,7 +235,7 @@ func (f Format) decodePlain(plain []byte, opts *Options) (*Session, Handler, err
 	if err == nil {
 		return s, f.Handler, nil
 	}
-	if h, ok := detectHandler(plain); ok && h != f.Handler {
+	if h, ok := DetectHandler(plain); ok && h != f.Handler {
 		if s, err2 := DecodeSession(h, plain, opts); err2 == nil {
 			return s, h, nil
 		}
@@ -243,7 +261,7 @@ func looksLikeFormat(data []byte, maxSize int) Format {
 		}
 		break
 	}
-	if h, ok := detectHandler(plain); ok {
+	if h, ok := DetectHandler(plain); ok {
 		g.Handler = h
 	}
 	return g
@@ -281,20 +299,3 @@ func (e *FormatError) Error() string {
 // Unwrap returns Err, so errors.Is(err, ErrSyntax) holds for data that is
 // not valid session data.
 func (e *FormatError) Unwrap() error { return e.Err }
-
-// detectHandler guesses the serializer of uncompressed session bytes from
-// their first bytes.
-func detectHandler(b []byte) (Handler, bool) {
-	head := string(b[:min(len(b), 256)])
-	switch {
-	case len(b) == 0:
-		return "", false
-	case strings.HasPrefix(head, "a:") || head == "N;":
-		return PHPSerialize, true
-	case strings.IndexByte(head, '|') > 0:
-		return PHP, true
-	case b[0] < 128:
-		return PHPBinary, true
-	}
-	return "", false
-}
