@@ -57,6 +57,11 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 		return nil, false, a.env.redisErr("get", err)
 	}
 	if e != nil && e.Found == data.Found && bytes.Equal(e.Raw, data.Bytes) {
+		// Entries are immutable: the revalidated one carries this read's
+		// expiry (the key's TTL may have been refreshed or shortened).
+		if !e.Expires.Equal(data.Expires) {
+			e = &cache.Entry[*Doc]{Raw: e.Raw, Found: e.Found, Value: e.Value, Size: e.Size, Expires: data.Expires}
+		}
 		memo.Put(a.id, e, seq)
 		a.cacheEvent(true)
 		return e.Value, e.Found, nil
@@ -67,7 +72,7 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 		return nil, false, err
 	}
 	if memo != nil {
-		memo.Put(a.id, &cache.Entry[*Doc]{Raw: data.Bytes, Found: data.Found, Value: doc, Size: doc.size()}, seq)
+		memo.Put(a.id, &cache.Entry[*Doc]{Raw: data.Bytes, Found: data.Found, Value: doc, Size: doc.size(), Expires: data.Expires}, seq)
 	}
 	return doc, data.Found, nil
 }
