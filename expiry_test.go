@@ -37,4 +37,3 @@ func TestExpiredSessionNotServed(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, ok)
 }
-
