@@ -479,7 +479,7 @@ func (d *decoder) float() (float64, error) {
 	switch {
 	case len(rest) >= 4 && rest[:4] == "NAN;":
 		d.pos += 4
-		return math.NaN(), nil
+		return phpNaN, nil
 	case len(rest) >= 4 && rest[:4] == "INF;":
 		d.pos += 4
 		return math.Inf(1), nil

@@ -129,3 +129,8 @@ func appendDecimal(dst []byte, m int64, k int) []byte {
 	dst = append(dst, '.')
 	return append(dst, ds[len(ds)-k:]...)
 }
+
+// phpNaN is the NAN PHP makes when it reads "NAN" (x86-64's default
+// quiet NaN). Its bits matter to igbinary and msgpack, which write floats
+// as raw IEEE bits.
+var phpNaN = math.Float64frombits(0x7ff8000000000000)

@@ -95,6 +95,8 @@ type igDecoder struct {
 	open     []bool // refs[i] is a plain array still being decoded
 	maxDepth int
 	empty    *Array // the first plain empty array (PHP's shared one)
+	// pending: copies of arrays still being decoded, by reference id.
+	pending map[uint64][]*Array
 }
 
 func (d *igDecoder) errf(format string, args ...any) error {
@@ -290,10 +292,20 @@ func (d *igDecoder) backRef(size int, wantRef bool) (Value, error) {
 	if n >= uint64(len(d.refs)) {
 		return nil, &SyntaxError{Offset: at, Msg: fmt.Sprintf("igbinary: back-reference %d out of range (%d values)", n, len(d.refs))}
 	}
-	if d.open[n] {
-		return nil, &SyntaxError{Offset: at, Msg: "igbinary: back-reference to an array that contains it"}
-	}
 	v := d.refs[n]
+	if d.open[n] {
+		// An array that contains itself through a PHP reference: the
+		// copy is filled in when the array is complete.
+		if wantRef {
+			return nil, &SyntaxError{Offset: at, Msg: "igbinary: reference to an array that contains it"}
+		}
+		p := &Array{twin: v.(*Array)}
+		if d.pending == nil {
+			d.pending = map[uint64][]*Array{}
+		}
+		d.pending[n] = append(d.pending[n], p)
+		return p, nil
+	}
 	if wantRef {
 		if r, ok := v.(*Reference); ok {
 			return r, nil
@@ -421,6 +433,10 @@ func (d *igDecoder) array(t byte, depth int, wantRef bool) (Value, error) {
 	}
 	if id >= 0 {
 		d.open[id] = false
+		for _, p := range d.pending[uint64(id)] {
+			*p = *cowCopy(a)
+		}
+		delete(d.pending, uint64(id))
 	}
 	return ret, nil
 }
@@ -711,7 +727,9 @@ func (e *igEncoder) array(x *Array, depth int) error {
 		return nil
 	}
 	if x.twin != nil {
-		if ri := e.refs[x.twin]; ri != nil && !ri.open && arraysEqual(x, x.twin, 0) {
+		// The twin may still be open: an array that holds a copy of
+		// itself through a PHP reference.
+		if ri := e.refs[x.twin]; ri != nil && arraysEqual(x, x.twin, 0) {
 			e.backRef(igRef8, ri.id)
 			return nil
 		}

@@ -880,7 +880,7 @@ func (r *jsonReader) tagged(m map[string]any, path string) (Value, error) {
 func parseFloatText(t string) (float64, error) {
 	switch t {
 	case "NAN":
-		return math.NaN(), nil
+		return phpNaN, nil
 	case "INF":
 		return math.Inf(1), nil
 	case "-INF":

@@ -27,17 +27,17 @@ import (
 // Values are numbered 1 (the session), 2, ... in the order the extension
 // meets arrays and objects; a repeated object takes a number too, a
 // repeated reference does not. The extension cannot express references to
-// scalars (it writes the value, and PHP reads two independent values),
-// references to empty arrays on their first occurrence, or enums (it writes
-// them as objects that PHP then cannot read: "Cannot instantiate enum"):
-// encoding such a value is an error wrapping ErrUnsupported. msgpack
-// sessions are decoded whole.
+// scalars shared by two places (it writes the value, and PHP reads back
+// independent values) or enums (it writes them as objects that PHP then
+// cannot read: "Cannot instantiate enum"): encoding such a value is an
+// error wrapping ErrUnsupported. msgpack sessions are decoded whole.
 
 var msgpackSerializer = serializer{
-	name:    Msgpack,
-	intKeys: true,
-	badName: noBadName,
-	depth0:  1,
+	name:     Msgpack,
+	intKeys:  true,
+	loneRefs: true,
+	badName:  noBadName,
+	depth0:   1,
 	detect: func(b []byte) bool {
 		c := b[0]
 		return c >= 0x80 && c <= 0x8f || c == 0xde || c == 0xdf || c == 0x90 && len(b) == 1
@@ -693,6 +693,12 @@ func (e *mpEncoder) reference(r *Reference, depth int) error {
 		return e.pairs(&x.m, depth)
 	case Enum:
 		return e.value(x, depth)
+	}
+	// A reference to a scalar is written as the value: PHP reads it back
+	// as it was only if no other place shared it.
+	if _, shared := e.refs[r]; !shared {
+		e.refs[r] = 0
+		return e.value(v, depth)
 	}
 	return fmt.Errorf("%w: msgpack cannot store a PHP reference to a %s (the extension writes the value and PHP reads back independent copies)", ErrUnsupported, Deref(v).Kind())
 }

@@ -22,6 +22,9 @@ type serializer struct {
 	// badName returns why PHP cannot store a variable with this string
 	// name, or "".
 	badName func(name string) string
+	// loneRefs: a PHP reference that only one place holds is written as a
+	// reference (msgpack); the others write it as a plain value.
+	loneRefs bool
 	// depth0 is the nesting depth of top-level values for the php
 	// family's depth limit (1 when the session is itself an array value).
 	depth0 int
@@ -175,4 +178,162 @@ func looksLike(h Handler, data string, err error) error {
 		return &c
 	}
 	return err
+}
+
+// unwrapLoneRefs replaces every *Reference that only one place in the
+// session holds by its value (PHP's refcount-1 references).
+func unwrapLoneRefs(ents []sEntry) {
+	count := map[*Reference]int{}
+	seen := map[any]bool{}
+	var walk func(v Value)
+	walkMap := func(m *omap) {
+		for i := range m.e {
+			walk(m.e[i].v)
+		}
+	}
+	walk = func(v Value) {
+		switch x := v.(type) {
+		case *Reference:
+			if x == nil {
+				return
+			}
+			count[x]++
+			if count[x] == 1 {
+				walk(x.V)
+			}
+		case *Array:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				walkMap(&x.m)
+			}
+		case *Object:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				walkMap(&x.m)
+			}
+		case *Serializable:
+			// Values inside a nested serialize() payload share PHP's
+			// references with the rest of the session.
+			if x != nil && !seen[x] && x.decodedPayload() {
+				seen[x] = true
+				walk(x.inner)
+			}
+		}
+	}
+	for i := range ents {
+		walk(ents[i].val)
+	}
+	lone := func(v Value) Value {
+		if r, ok := v.(*Reference); ok && r != nil && count[r] == 1 {
+			return r.V
+		}
+		return v
+	}
+	done := map[any]bool{}
+	var fix func(v Value)
+	fixMap := func(m *omap) {
+		for i := range m.e {
+			m.e[i].v = lone(m.e[i].v)
+			fix(m.e[i].v)
+		}
+	}
+	fix = func(v Value) {
+		if done[v] {
+			return
+		}
+		switch x := v.(type) {
+		case *Reference:
+			if x != nil {
+				done[v] = true
+				x.V = lone(x.V)
+				fix(x.V)
+			}
+		case *Array:
+			if x != nil {
+				done[v] = true
+				fixMap(&x.m)
+			}
+		case *Object:
+			if x != nil {
+				done[v] = true
+				fixMap(&x.m)
+			}
+		case *Serializable:
+			if x != nil && x.decodedPayload() {
+				done[v] = true
+				x.inner = lone(x.inner)
+				fix(x.inner)
+			}
+		}
+	}
+	for i := range ents {
+		ents[i].val = lone(ents[i].val)
+		fix(ents[i].val)
+	}
+}
+
+// convertPayloads renumbers the references inside Serializable payloads
+// that are serialize() text, between the serialize()-based family (where
+// a payload's values share the outer reference counter, as PHP's nested
+// serialize() calls do) and igbinary/msgpack (where the class's
+// serialize() runs on its own and numbers from 1).
+func convertPayloads(ents []sEntry, toPHP bool) {
+	seen := map[any]bool{}
+	var walk func(v Value)
+	walk = func(v Value) {
+		switch x := v.(type) {
+		case *Reference:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				walk(x.V)
+			}
+		case *Array:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				for i := range x.m.e {
+					walk(x.m.e[i].v)
+				}
+			}
+		case *Object:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				for i := range x.m.e {
+					walk(x.m.e[i].v)
+				}
+			}
+		case *Serializable:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				convertPayload(x, toPHP)
+			}
+		}
+	}
+	for i := range ents {
+		walk(ents[i].val)
+	}
+}
+
+func convertPayload(x *Serializable, toPHP bool) {
+	if x.Opaque {
+		return
+	}
+	if toPHP {
+		// Decoded, the payload's values (objects, enums) take part in
+		// the session's numbering as in PHP.
+		if x.decodedPayload() {
+			return
+		}
+		v, n, err := decodeValue(string(x.Payload), nil)
+		if err != nil || n != len(x.Payload) {
+			return
+		}
+		x.inner, x.innerOf, x.refsInside, x.base = v, x.Payload, true, -1
+		return
+	}
+	if !x.decodedPayload() || !payloadHasRefs(string(x.Payload)) {
+		return
+	}
+	if p, err := EncodeValue(x.inner); err == nil {
+		x.Payload, x.inner, x.innerOf = p, nil, nil
+	}
 }

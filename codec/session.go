@@ -417,7 +417,9 @@ func (s *Session) Size() int {
 }
 
 // Convert returns a copy of the session under handler h (the session
-// itself is unchanged). Names h cannot hold give an error wrapping
+// itself is unchanged), as PHP writes it under h after reading it: a
+// reference that only one place holds in igbinary or msgpack data is a
+// plain value to PHP's other serializers. Names h cannot hold give an error wrapping
 // ErrInvalidName. References are renumbered for the target format and all
 // values are re-encoded canonically (as PHP writes them after reading).
 func (s *Session) Convert(h Handler) (*Session, error) {
@@ -444,6 +446,12 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 			return nil, err
 		}
 		e.key = k
+	}
+	if !to.loneRefs && s.ser.frame == nil {
+		unwrapLoneRefs(c.ents)
+	}
+	if (s.ser.frame != nil) != (to.frame != nil) {
+		convertPayloads(c.ents, to.frame != nil)
 	}
 	if h != c.h {
 		c.modified = true

@@ -2,13 +2,15 @@
 // Writes COUNT randomly generated sessions (seeded) through the real
 // session machinery under each of the handlers php, php_serialize and
 // php_binary (session.save_handler=redis when run by interop_test.go).
-// Usage: php interop_gen.php SEED COUNT OUTFILE
+// Usage: php interop_gen.php SEED COUNT OUTFILE [HANDLERS]
+// HANDLERS is a comma-separated list (default php,php_serialize,php_binary).
 // OUTFILE gets one JSON line per (session, handler):
 //   {"i":N,"h":"php","id":"...","enc":"<hex of session_encode()>",
 //    "dump":<typed_dump of $_SESSION as a new request reads it back>}
 require __DIR__ . '/interop_common.php';
 ob_start(); // CLI output would count as "headers sent" and block ini_set
 [$_, $seed, $count, $outFile] = $argv;
+$handlers = isset($argv[4]) ? explode(',', $argv[4]) : ['php', 'php_serialize', 'php_binary'];
 $seed = (int)$seed; $count = (int)$count;
 
 $G = ['objs' => [], 'refs' => [], 'enums' => []];
@@ -134,7 +136,7 @@ function build_session($seed) {
 
 $out = fopen($outFile, 'w');
 for ($i = 0; $i < $count; $i++) {
-    foreach (['php', 'php_serialize', 'php_binary'] as $h) {
+    foreach ($handlers as $h) {
         ini_set('session.serialize_handler', $h);
         $id = sprintf('interop%d%s%d', $seed, str_replace('_', '', $h), $i);
         session_id($id);
@@ -145,11 +147,34 @@ for ($i = 0; $i < $count; $i++) {
         // What a PHP request reads back (references to objects, for
         // instance, read back differently from how they were built).
         $_SESSION = [];
-        session_id($id);
-        if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
-        $dump = typed_dump_root($_SESSION);
+        $dump = null;
+        // msgpack 2.2 cannot read enums back ("Cannot instantiate enum")
+        // and crashes (SIGSEGV) on some of its own references: its
+        // sessions are not read back here (Go compares them with what PHP
+        // reads from the same session under the other serializers).
+        $conv = [];
+        if ($h !== 'msgpack') {
+            session_id($id);
+            if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
+            $dump = typed_dump_root($_SESSION);
+            if (isset($argv[4])) {
+                // What PHP writes under each other serializer after
+                // reading this one (the bytes Session.Convert must give).
+                $vals = $_SESSION;
+                foreach ($handlers as $to) {
+                    if ($to === $h) continue;
+                    ini_set('session.serialize_handler', $to);
+                    session_id($id . 'conv');
+                    if (!session_start()) { fwrite(STDERR, "session_start (convert) failed\n"); exit(1); }
+                    $_SESSION = $vals;
+                    $conv[$to] = bin2hex((string)session_encode());
+                    session_abort();
+                }
+                unset($vals);
+            }
+        }
         $_SESSION = [];
-        fwrite($out, json_encode(['i' => $i, 'h' => $h, 'id' => $id, 'enc' => bin2hex((string)$enc), 'dump' => $dump]) . "\n");
+        fwrite($out, json_encode(['i' => $i, 'h' => $h, 'id' => $id, 'enc' => bin2hex((string)$enc), 'dump' => $dump, 'conv' => (object)$conv]) . "\n");
     }
 }
 fclose($out);
