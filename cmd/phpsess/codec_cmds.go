@@ -50,7 +50,12 @@ func newDecodeCmd() *cobra.Command {
 		Long: `Reads the bytes of one stored session on stdin, as PHP's session serializer
 --handler wrote them (php, php_serialize or php_binary; see
 session.serialize_handler), and prints the lossless JSON rendering described
-in docs/cli-codec.md. "phpsess encode" turns it back into the same bytes.`,
+in docs/cli-codec.md. "phpsess encode" turns it back into the same bytes.
+
+To decode a session straight from Redis, pipe its bytes unchanged:
+  phpsess get ID --raw | phpsess decode
+(redis-cli --raw GET adds a newline that is not part of the session; decode
+names it when it is the only problem.)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			h, err := parseHandlerFlag("handler", handler)
@@ -63,7 +68,7 @@ in docs/cli-codec.md. "phpsess encode" turns it back into the same bytes.`,
 			}
 			s, err := codec.DecodeSession(h, data, nil)
 			if err != nil {
-				return fmt.Errorf("decode %s session: %w", h, err)
+				return fmt.Errorf("decode %s session: %w%s", h, err, newlineHint(h, data))
 			}
 			out, err := codec.SessionToJSON(s)
 			if err != nil {
@@ -84,6 +89,20 @@ in docs/cli-codec.md. "phpsess encode" turns it back into the same bytes.`,
 	c.Flags().StringVar(&handler, "handler", "php", "session serializer of the input: php, php_serialize or php_binary")
 	c.Flags().BoolVar(&pretty, "pretty", false, "indent the JSON")
 	return c
+}
+
+// newlineHint explains a decode error whose only cause is one trailing
+// newline (redis-cli --raw adds one to what it prints).
+func newlineHint(h codec.Handler, data []byte) string {
+	n := len(data)
+	if n == 0 || data[n-1] != '\n' {
+		return ""
+	}
+	if _, err := codec.DecodeSession(h, data[:n-1], nil); err != nil {
+		return ""
+	}
+	return "\n(the input ends with one newline that is not part of the session, as redis-cli --raw adds one;" +
+		" pipe the stored bytes unchanged with 'phpsess get ID --raw | phpsess decode', or strip it with 'head -c -1')"
 }
 
 func newEncodeCmd() *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -130,9 +131,40 @@ func openStore(cfg redisio.Config) (*redisio.Store, error) {
 	return s, nil
 }
 
+// notRedis rewrites the error of a server that answered, but not in the
+// Redis protocol (an HTTP server answers "HTTP/1.1 400", and the client
+// reports "received unknown message type: 72", 72 being 'H').
+func notRedis(u string, err error) error {
+	const marker = "unknown message type: "
+	msg := ""
+	if err != nil {
+		msg = err.Error()
+	}
+	i := strings.Index(msg, marker)
+	if i < 0 || strings.Contains(msg, "did not answer as a Redis server") {
+		return err
+	}
+	first := ""
+	if n, perr := strconv.Atoi(strings.TrimRightFunc(msg[i+len(marker):], func(r rune) bool { return r < '0' || r > '9' })); perr == nil && n >= 0x20 && n < 0x7f {
+		first = fmt.Sprintf(": its reply began with %q", rune(n))
+	}
+	return fmt.Errorf("%s did not answer as a Redis server%s (check the address and port in --redis or $REDIS_URL)", redisAddr(u), first)
+}
+
+// redisAddr returns the host:port of a Redis URL, for messages.
+func redisAddr(u string) string {
+	if p, err := url.Parse(u); err == nil && p.Host != "" {
+		return p.Host
+	}
+	return redacted(u)
+}
+
 // connectError names the URL (password masked) and, when the server
 // refused client tracking, the way around it.
 func connectError(u string, err error) error {
+	if strings.Contains(err.Error(), "unknown message type") {
+		return notRedis(u, err)
+	}
 	msg := err.Error()
 	for _, p := range []string{"phpsession: open: ", "redisio: ", "connect: "} {
 		msg = strings.TrimPrefix(msg, p)
@@ -168,7 +200,7 @@ func plainClient(u string) (rueidis.Client, error) {
 	opt.DisableCache = true
 	c, err := rueidis.NewClient(opt)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", redacted(u), err)
+		return nil, connectError(u, err)
 	}
 	ownedMu.Lock()
 	ownedClients = append(ownedClients, c)

@@ -18,7 +18,8 @@ import (
 func init() { register(newGetCmd) }
 
 func newGetCmd() *cobra.Command {
-	var raw, pretty bool
+	var raw, pretty, plain bool
+	var jsonFields jsonFieldsFlag
 	c := &cobra.Command{
 		Use:   "get ID [KEY]",
 		Short: "Show a session, or one variable of it",
@@ -32,15 +33,29 @@ With --json the lossless JSON rendering is printed (the format of 'phpsess
 decode', see docs/cli.md): a session as {"handler": ..., "vars": [...]},
 one variable as a VALUE. 'phpsess get ID --json | phpsess encode'
 reproduces the stored bytes. With --raw the stored bytes are written as
-they are.`,
+they are ('phpsess get ID --raw | phpsess decode' is the pipe to use:
+redis-cli --raw adds a newline).
+
+With --plain (alone or with --json) the natural JSON is printed instead,
+for jq and other tools: a PHP list is a JSON array, other arrays and
+objects are JSON objects (properties by plain name, class dropped), JSON
+fields (--json-fields) are embedded as JSON, references are followed, and
+what JSON cannot hold is written as the library's MarshalJSON does (NAN and
+INF as null, a cycle as null, an enum case as "Class::Case", a
+Serializable object as its payload string). It cannot be encoded back.`,
 		Example: `  phpsess get 9f2kq3m1c0a7b5d4e6f8g0h2i4
   phpsess get 9f2kq3m1c0a7b5d4e6f8g0h2i4 cart --json
+  phpsess get 9f2kq3m1c0a7b5d4e6f8g0h2i4 --plain | jq '.scart_items[0].qty'
   phpsess --redis redis://10.0.0.5:6379/2 --handler php_serialize get abc123`,
 		Args:              rangeArgs(1, 2, "ID", "KEY"),
 		ValidArgsFunction: completeSessionIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if raw && (g.json || pretty) {
-				return usageError{fmt.Errorf("--raw cannot be combined with --json or --pretty")}
+			if raw && (g.json || pretty || plain) {
+				return usageError{fmt.Errorf("--raw cannot be combined with --json, --plain or --pretty")}
+			}
+			jf, err := jsonFields.fields()
+			if err != nil {
+				return err
 			}
 			h, err := g.serializer()
 			if err != nil {
@@ -82,6 +97,8 @@ they are.`,
 					return fmt.Errorf("session %q has no variable %q", id, args[1])
 				}
 				switch {
+				case plain:
+					return writeJSONBytes(out, codec.NaturalJSON(jf.FromPHP(args[1], v)), pretty)
 				case raw:
 					b, err := codec.EncodeValue(v)
 					if err != nil {
@@ -98,6 +115,13 @@ they are.`,
 				}
 				fmt.Fprintln(out, prettyValue(v))
 				return nil
+			}
+			if plain {
+				b, err := plainSessionJSON(s, jf)
+				if err != nil {
+					return fmt.Errorf("session %q: %w", id, err)
+				}
+				return writeJSONBytes(out, b, pretty)
 			}
 			if g.json {
 				b, err := codec.SessionToJSON(s)
@@ -121,7 +145,29 @@ they are.`,
 	}
 	c.Flags().BoolVar(&raw, "raw", false, "write the stored bytes (or one variable's serialized value) unchanged")
 	c.Flags().BoolVar(&pretty, "pretty", false, "indent the --json output")
+	c.Flags().BoolVar(&plain, "plain", false, "print natural JSON (jq-friendly; lossy) instead of the lossless rendering")
+	jsonFields.add(c)
 	return c
+}
+
+// plainSessionJSON is the natural JSON of a session: one object of its
+// variables in order, JSON fields decoded.
+func plainSessionJSON(s *codec.Session, jf codec.JSONFields) ([]byte, error) {
+	buf := []byte{'{'}
+	for i, k := range s.Keys() {
+		v, _, err := s.GetKey(k)
+		if err != nil {
+			return nil, fmt.Errorf("variable %q: %w", k.String(), err)
+		}
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		name, _ := json.Marshal(k.String())
+		buf = append(buf, name...)
+		buf = append(buf, ':')
+		buf = append(buf, codec.NaturalJSON(jf.FromPHP(k.String(), v))...)
+	}
+	return append(buf, '}'), nil
 }
 
 // readWithTTL reads the session bytes and their TTL with a plain GET and

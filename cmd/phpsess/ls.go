@@ -144,7 +144,7 @@ func runLs(cmd *cobra.Command, st *redisio.Store, match string, limit int64, mem
 		pr.update(false, msg)
 		return limit <= 0 || listed.Load() < limit
 	})
-	pr.done()
+	pr.finish(msg)
 	if err == nil {
 		err = ferr
 	}
@@ -288,6 +288,9 @@ func runLocks(cmd *cobra.Command, st *redisio.Store, match string, staleOnly, fo
 		fmt.Fprintf(out, "%-32s %12s  %s\n", "ID", "TTL", "HOLDER")
 	}
 	c := st.Client()
+	locksMsg := func() string {
+		return fmt.Sprintf("scanning %s %d/%d keys, %d locks", bar(scanned, total, 20), scanned, total, found)
+	}
 	var ferr error
 	err := sc.each(ctx, func(keys []string) bool {
 		scanned += int64(len(keys))
@@ -347,12 +350,10 @@ func runLocks(cmd *cobra.Command, st *redisio.Store, match string, staleOnly, fo
 			ferr = err
 			return false
 		}
-		pr.update(false, func() string {
-			return fmt.Sprintf("scanning %s %d/%d keys, %d locks", bar(scanned, total, 20), scanned, total, found)
-		})
+		pr.update(false, locksMsg)
 		return true
 	})
-	pr.done()
+	pr.finish(locksMsg)
 	if err == nil {
 		err = ferr
 	}

@@ -99,6 +99,9 @@ func run(args []string) int {
 	go func() { <-ctx.Done(); stop() }()
 	defer closeOwnedClients()
 	cmd, err := root.ExecuteContextC(ctx)
+	if err != nil && runStarted {
+		err = notRedis(g.url(), err) // a server that answered, but not as Redis
+	}
 	if err != nil {
 		var ue usageError
 		if errors.As(err, &ue) || !runStarted {

@@ -90,12 +90,15 @@ Nothing is ever lost:
 
 Resuming: with --state FILE the SCAN cursor of every node and the counts
 are checkpointed to FILE after every SCAN page (and on Ctrl-C or --limit);
-running the same command again continues where it stopped. Without
---state, a re-run starts over and skips what is already converted.
+running the same command again continues where it stopped. Running it
+again after it finished retries the sessions that failed (those listed in
+FILE; when more failed than it lists, the whole prefix is scanned again).
+Without --state, a re-run starts over and skips what is already converted.
 
 --dry-run reads without locking or writing and reports what would happen.
 A progress bar is drawn on stderr when it is a terminal, or with
---progress. The exit status is 1 when any session failed.
+--progress (then one line about once a second, and a last "done: " line
+with the final counts). The exit status is 1 when any session failed.
 
 Switch the PHP side (session.serialize_handler) at the same time: PHP
 destroys a session it cannot decode, so sessions PHP reads in the old
@@ -308,9 +311,19 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 		}
 	}
 	errOut := cmd.ErrOrStderr()
-	if state.Complete {
+	if state.Complete && state.Failed == 0 {
 		fmt.Fprintf(errOut, "phpsess: migration recorded in %s is already complete\n", o.state)
 		return migrateSummary(cmd, state, o)
+	}
+	if state.Complete && int64(len(state.Failures)) >= state.Failed {
+		return retryFailures(cmd, st, o, from, to, state)
+	}
+	if state.Complete {
+		// More failures than the state file lists: scan everything again
+		// (what is converted is skipped); the failures are counted anew.
+		fmt.Fprintf(errOut, "phpsess: migration recorded in %s finished with %d failed session(s); scanning again to retry them\n", o.state, state.Failed)
+		state.Nodes, state.Complete = map[string]*migrateNode{}, false
+		state.Skipped, state.Failed, state.Failures = 0, 0, nil
 	}
 	if resumed {
 		fmt.Fprintf(errOut, "phpsess: resuming migration from %s (%d converted, %d skipped, %d failed so far)\n",
@@ -418,8 +431,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 		}
 		return true
 	})
-	pr.update(true, msg)
-	pr.done()
+	pr.finish(msg)
 	if runErr != nil {
 		return runErr
 	}
@@ -439,6 +451,51 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 	}
 	if (interrupted || stopped) && o.state != "" {
 		fmt.Fprintf(errOut, "phpsess: stopped early; run the same command again to continue from %s\n", o.state)
+	}
+	return migrateSummary(cmd, state, o)
+}
+
+// retryFailures runs the sessions that failed in a finished migration
+// again (a re-run of the same command with --state): each is converted,
+// skipped or fails again, and the state file is updated.
+func retryFailures(cmd *cobra.Command, st *redisio.Store, o migrateOpts, from, to codec.Handler, state *migrateState) error {
+	ctx := cmd.Context()
+	fmt.Fprintf(cmd.ErrOrStderr(), "phpsess: migration recorded in %s is complete; retrying its %d failed session(s)\n", o.state, len(state.Failures))
+	failures := state.Failures
+	state.Failures = nil
+	pr := newProgress(cmd, o.progress)
+	var done int64
+	msg := func() string {
+		return fmt.Sprintf("retrying %s %d/%d failed: %d converted, %d skipped, %d failed",
+			bar(done, int64(len(failures)), 20), done, len(failures), state.Converted, state.Skipped, state.Failed)
+	}
+	for i, f := range failures {
+		if ctx.Err() != nil {
+			state.Failures = append(state.Failures, failures[i:]...) // not retried: still failed
+			break
+		}
+		state.Failed--
+		out, err := migrateOne(ctx, st, o, from, to, f.ID)
+		switch out {
+		case outConverted:
+			state.Converted++
+		case outSkipped:
+			state.Skipped++
+		case outFailed:
+			state.Failed++
+		}
+		if out == outFailed && err == nil {
+			err = errors.New("failed")
+		}
+		if err != nil {
+			state.Failures = append(state.Failures, migrateFailure{ID: f.ID, Reason: err.Error()})
+		}
+		done++
+		pr.update(false, msg)
+	}
+	pr.finish(msg)
+	if err := saveState(o.state, state); err != nil {
+		return fmt.Errorf("migrate: saving state: %w", err)
 	}
 	return migrateSummary(cmd, state, o)
 }

@@ -209,6 +209,22 @@ func (p *progress) update(force bool, msg func() string) {
 	}
 }
 
+// finish ends the indicator: on a terminal the line is removed (the
+// command prints its own summary); elsewhere one last line is printed,
+// prefixed "done: ", so that a log always ends with the final counts.
+func (p *progress) finish(msg func() string) {
+	if p == nil || !p.on {
+		return
+	}
+	if !p.tty {
+		p.mu.Lock()
+		fmt.Fprintln(p.w, "done: "+msg())
+		p.mu.Unlock()
+		return
+	}
+	p.done()
+}
+
 // done removes the indicator from a terminal line.
 func (p *progress) done() {
 	if p == nil || !p.on {

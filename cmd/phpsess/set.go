@@ -33,6 +33,7 @@ func newSetCmd() *cobra.Command {
 		mo                       managerOpts
 		asPHP, asString, asTyped bool
 		create                   bool
+		jsonFields               jsonFieldsFlag
 	)
 	c := &cobra.Command{
 		Use:   "set ID KEY VALUE",
@@ -47,7 +48,16 @@ is safe.
 VALUE is JSON by default: numbers without fraction or exponent become PHP
 ints, other numbers floats, objects become arrays with string keys (PHP
 turns numeric-string keys into int keys, as json_decode($v, true) does),
-arrays become lists. Other forms:
+arrays become lists.
+
+JSON fields: a variable named by --json-fields (by default the library's
+Config.JSONFields defaults: scart_items, ga_data, session_view_log,
+MPIReceive and trace_list_*) holds JSON text that PHP reads with
+json_decode(); for it, VALUE (which must be JSON) is stored as that text,
+in a PHP string, exactly as the library stores it. --json-fields none
+turns this off; --json-fields 'cart,log_*' names other variables.
+
+Other forms:
   --string   VALUE is stored as a PHP string, as is (also for JSON text)
   --php      VALUE is a serialize() literal, e.g. 'O:8:"stdClass":0:{}'
   --typed    VALUE is the lossless JSON rendering ('phpsess get ID KEY --json')
@@ -56,6 +66,7 @@ The session must exist unless --create is given. The TTL of the session is
 set to --ttl, as PHP sets it to session.gc_maxlifetime on every write.`,
 		Example: `  phpsess set 9f2kq3m1 count 3
   phpsess set 9f2kq3m1 user '{"name":"bob","roles":["admin"]}'
+  phpsess set 9f2kq3m1 scart_items '[{"sku":"b","qty":2}]'    # JSON text, for json_decode()
   phpsess set 9f2kq3m1 greeting --string 'hello world'
   phpsess set 9f2kq3m1 when --php 'd:0.1;'
   phpsess get 9f2kq3m1 cart --json | phpsess set 9f2kq3m2 cart --typed "$(cat)"`,
@@ -75,8 +86,12 @@ set to --ttl, as PHP sets it to session.gc_maxlifetime on every write.`,
 			if !phpsession.ValidID(id) {
 				return usageError{fmt.Errorf("set: %q is not a valid PHP session ID (1-256 of [A-Za-z0-9,-])", id)}
 			}
+			jf, err := jsonFields.fields()
+			if err != nil {
+				return err
+			}
 			var v codec.Value
-			var err error
+			isJSONField := false
 			switch {
 			case asString:
 				v = codec.String(text)
@@ -94,6 +109,10 @@ set to --ttl, as PHP sets it to session.gc_maxlifetime on every write.`,
 				v, err = plainJSONValue([]byte(text))
 				if err != nil {
 					return fmt.Errorf("set: VALUE is not JSON (%v); quote strings ('\"text\"') or use --string", err)
+				}
+				if jf.Match(key) {
+					// stored as the JSON text itself, like the library's JSON fields
+					v, isJSONField = codec.String(text), true
 				}
 			}
 			h, err := g.serializer()
@@ -123,17 +142,22 @@ set to --ttl, as PHP sets it to session.gc_maxlifetime on every write.`,
 				return err
 			}
 			if g.json {
-				return writeJSON(cmd.OutOrStdout(), map[string]any{"id": id, "key": key, "set": true, "created": created})
+				return writeJSON(cmd.OutOrStdout(), map[string]any{"id": id, "key": key, "set": true, "created": created, "json_field": isJSONField})
 			}
 			verb := "set"
 			if created {
 				verb = "created with"
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "session %q %s %s = %s\n", id, verb, nameText(key), compactValue(v, 60))
+			note := ""
+			if isJSONField {
+				note = " (JSON field: stored as JSON text)"
+			}
+			fmt.Fprintf(cmd.OutOrStdout(), "session %q %s %s = %s%s\n", id, verb, nameText(key), compactValue(v, 60), note)
 			return nil
 		},
 	}
 	mo.addFlags(c)
+	jsonFields.add(c)
 	c.Flags().BoolVar(&asPHP, "php", false, "VALUE is a PHP serialize() literal")
 	c.Flags().BoolVar(&asString, "string", false, "VALUE is a plain string")
 	c.Flags().BoolVar(&asTyped, "typed", false, "VALUE is the lossless JSON rendering of 'get --json'")

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -29,6 +30,109 @@ type watchEvent struct {
 	Error   string    `json:"error,omitempty"`
 	// Values: compact renderings, "old → new" for changed variables.
 	Values map[string]string `json:"values,omitempty"`
+	// Paths: for changed arrays and objects, what changed inside them, by
+	// path (cart.items[2].qty).
+	Paths []pathChange `json:"paths,omitempty"`
+}
+
+// pathChange is one change inside a variable.
+type pathChange struct {
+	Path string `json:"path"`
+	Op   string `json:"op"` // "added", "removed", "changed"
+	Old  string `json:"old,omitempty"`
+	New  string `json:"new,omitempty"`
+}
+
+// maxPathChanges bounds the changes listed per variable (the rest are
+// counted in one "…" entry).
+const maxPathChanges = 20
+
+// diffPaths appends the changes from a to b inside one value, by path.
+// Arrays and objects of the same class are compared member by member;
+// anything else that differs is one change.
+func diffPaths(path string, a, b codec.Value, out *[]pathChange, depth int) {
+	a, b = codec.Deref(a), codec.Deref(b)
+	if depth < 64 {
+		switch x := a.(type) {
+		case *codec.Array:
+			if y, ok := b.(*codec.Array); ok {
+				for i := 0; i < y.Len(); i++ {
+					k, nv := y.At(i)
+					if ov, had := x.Get(k); had {
+						diffPaths(path+keyPath(k), ov, nv, out, depth+1)
+					} else {
+						*out = append(*out, pathChange{Path: path + keyPath(k), Op: "added", New: compactValue(nv, 40)})
+					}
+				}
+				for i := 0; i < x.Len(); i++ {
+					if k, _ := x.At(i); !has(y, k) {
+						*out = append(*out, pathChange{Path: path + keyPath(k), Op: "removed"})
+					}
+				}
+				return
+			}
+		case *codec.Object:
+			if y, ok := b.(*codec.Object); ok && x.Class == y.Class {
+				for i := 0; i < y.Len(); i++ {
+					m, nv := y.At(i)
+					if ov, had := x.GetKey(m.Key); had {
+						diffPaths(path+memberPath(m), ov, nv, out, depth+1)
+					} else {
+						*out = append(*out, pathChange{Path: path + memberPath(m), Op: "added", New: compactValue(nv, 40)})
+					}
+				}
+				for i := 0; i < x.Len(); i++ {
+					if m, _ := x.At(i); !hasMember(y, m.Key) {
+						*out = append(*out, pathChange{Path: path + memberPath(m), Op: "removed"})
+					}
+				}
+				return
+			}
+		}
+	}
+	if sameValue(a, b) {
+		return
+	}
+	*out = append(*out, pathChange{Path: path, Op: "changed", Old: compactValue(a, 40), New: compactValue(b, 40)})
+}
+
+func has(a *codec.Array, k codec.Key) bool { _, ok := a.Get(k); return ok }
+
+func hasMember(o *codec.Object, k codec.Key) bool { _, ok := o.GetKey(k); return ok }
+
+// sameValue reports whether a and b serialize alike.
+func sameValue(a, b codec.Value) bool {
+	ea, err1 := codec.EncodeValue(a)
+	eb, err2 := codec.EncodeValue(b)
+	return err1 == nil && err2 == nil && bytes.Equal(ea, eb)
+}
+
+// keyPath renders an array key in a path: [2] for an int key, .name for
+// a plain string key, ["odd key"] otherwise.
+func keyPath(k codec.Key) string {
+	if k.IsInt() {
+		return fmt.Sprintf("[%d]", k.Int())
+	}
+	return namePath(k.String())
+}
+
+func memberPath(m codec.Member) string {
+	if m.Key.IsInt() {
+		return fmt.Sprintf("[%d]", m.Key.Int())
+	}
+	return namePath(m.Name)
+}
+
+func namePath(s string) string {
+	plain := s != ""
+	for i := 0; i < len(s) && plain; i++ {
+		c := s[i]
+		plain = c == '_' || c == '-' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+	}
+	if plain && utf8.ValidString(s) {
+		return "." + s
+	}
+	return "[" + quotePHP(s) + "]"
 }
 
 func newWatchCmd() *cobra.Command {
@@ -45,6 +149,8 @@ caching (CLIENT TRACKING), so Redis pushes an invalidation the moment
 anyone — PHP, a Go service, redis-cli — writes or deletes the session key;
 watch then re-reads it and prints one line naming the variables that were
 added (+), removed (-) or changed (~), with short renderings of the values.
+Inside a changed array or object, the changes are shown by path:
+  ~cart.items[2].qty: int(1) → int(2)  +cart.coupon="X"  -cart.note
 Writes that leave the bytes unchanged (PHP's lazy_write refreshing the TTL)
 print nothing. Several writes in quick succession may be reported as one
 line.
@@ -160,6 +266,15 @@ func diff(id string, a, b snapshot) (watchEvent, bool) {
 		case !bytes.Equal(old, b.vals[n]):
 			ev.Changed = append(ev.Changed, n)
 			ev.Values[n] = compactValue(a.view[n], 40) + " → " + compactValue(b.view[n], 40)
+			if isContainer(a.view[n]) && isContainer(b.view[n]) {
+				var ps []pathChange
+				diffPaths(nameText(n), a.view[n], b.view[n], &ps, 0)
+				if len(ps) > maxPathChanges {
+					more := len(ps) - maxPathChanges
+					ps = append(ps[:maxPathChanges], pathChange{Path: nameText(n), Op: "more", New: fmt.Sprintf("%d more changes", more)})
+				}
+				ev.Paths = append(ev.Paths, ps...)
+			}
 		}
 	}
 	for _, n := range a.names {
@@ -174,6 +289,14 @@ func diff(id string, a, b snapshot) (watchEvent, bool) {
 		ev.Event = "rewritten" // same variables, different bytes (e.g. re-encoded)
 	}
 	return ev, true
+}
+
+func isContainer(v codec.Value) bool {
+	switch codec.Deref(v).(type) {
+	case *codec.Array, *codec.Object:
+		return true
+	}
+	return false
 }
 
 func (ev watchEvent) text() string {
@@ -197,7 +320,26 @@ func (ev watchEvent) text() string {
 		parts = append(parts, "+"+nameText(n)+"="+ev.Values[n])
 	}
 	for _, n := range ev.Changed {
-		parts = append(parts, "~"+nameText(n)+": "+ev.Values[n])
+		inner := false
+		for _, p := range ev.Paths {
+			if p.Path != nameText(n) && !strings.HasPrefix(p.Path, nameText(n)+".") && !strings.HasPrefix(p.Path, nameText(n)+"[") {
+				continue
+			}
+			inner = true
+			switch p.Op {
+			case "added":
+				parts = append(parts, "+"+p.Path+"="+p.New)
+			case "removed":
+				parts = append(parts, "-"+p.Path)
+			case "more":
+				parts = append(parts, "… "+p.New+" in "+p.Path)
+			default:
+				parts = append(parts, "~"+p.Path+": "+p.Old+" → "+p.New)
+			}
+		}
+		if !inner {
+			parts = append(parts, "~"+nameText(n)+": "+ev.Values[n])
+		}
 	}
 	for _, n := range ev.Removed {
 		parts = append(parts, "-"+nameText(n))
