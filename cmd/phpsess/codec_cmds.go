@@ -101,7 +101,7 @@ func newlineHint(h codec.Handler, data []byte) string {
 	if _, err := codec.DecodeSession(h, data[:n-1], nil); err != nil {
 		return ""
 	}
-	return "\n(the input ends with one newline that is not part of the session, as redis-cli --raw adds one;" +
+	return " (the input ends with one newline that is not part of the session, as redis-cli --raw adds one;" +
 		" pipe the stored bytes unchanged with 'phpsess get ID --raw | phpsess decode', or strip it with 'head -c -1')"
 }
 

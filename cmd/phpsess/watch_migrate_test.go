@@ -207,9 +207,11 @@ func TestMigrateResumable(t *testing.T) {
 	read := parseIDLines(phpRun(t, phpSer, migrateReaderPHP, "0", strconv.Itoa(n)))
 	assert.Equal(t, written, read)
 
-	// a completed state is not run again; a plain re-run skips everything
+	// a completed state with failures retries only them (they fail again);
+	// a plain re-run skips everything
 	res = cli(t, "", args...)
-	assert.Contains(t, res.Err, "already complete")
+	assert.Contains(t, res.Err, "retrying its 2 failed session(s)")
+	assert.Contains(t, res.Out, `"failed":2`)
 	res = cli(t, "", u, "migrate", "--from", "php", "--to", "php_serialize", "--lock-timeout", "200ms")
 	assert.Contains(t, res.Out, fmt.Sprintf("0 converted, %d skipped (already php_serialize), 2 failed", n+1))
 	assert.Contains(t, res.Out, "failed (left untouched):")
