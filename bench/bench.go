@@ -54,14 +54,17 @@ var AllScenarios = []string{ScenarioHot, ScenarioSpread, ScenarioRead, ScenarioG
 // Target names accepted by Config.Targets.
 const (
 	TargetLib = "lib" // the phpsession coordinator
-	TargetB1  = "b1"
-	TargetB2  = "b2"
-	TargetB3  = "b3"
-	TargetPHP = "php"
+	// TargetCeiling is the bare lock-free batching loop (hot and spread
+	// only): the yardstick for the coordinator's own per-op cost.
+	TargetCeiling = "ceiling"
+	TargetB1      = "b1"
+	TargetB2      = "b2"
+	TargetB3      = "b3"
+	TargetPHP     = "php"
 )
 
 // AllTargets lists every target.
-var AllTargets = []string{TargetLib, TargetB1, TargetB2, TargetB3, TargetPHP}
+var AllTargets = []string{TargetLib, TargetCeiling, TargetB1, TargetB2, TargetB3, TargetPHP}
 
 // LibraryOptions tune the coordinator for a scenario.
 type LibraryOptions struct {
@@ -363,6 +366,8 @@ func targetLabel(name string) string {
 	switch name {
 	case TargetLib:
 		return "phpsession"
+	case TargetCeiling:
+		return "ceiling (bare batching loop)"
 	case TargetB1:
 		return "B1 per-request lock"
 	case TargetB2:
@@ -380,10 +385,20 @@ func (r *runner) logf(format string, args ...any) {
 }
 
 // goTargets returns the selected in-process targets (PHP excluded), in
-// table order.
+// table order; the ceiling only in the counter scenarios (hot, spread),
+// where it is the yardstick.
 func (r *runner) goTargets() []string {
+	return r.selected(TargetLib, TargetCeiling, TargetB1, TargetB2, TargetB3)
+}
+
+// sessionTargets are goTargets without the ceiling (read, get, mixed).
+func (r *runner) sessionTargets() []string {
+	return r.selected(TargetLib, TargetB1, TargetB2, TargetB3)
+}
+
+func (r *runner) selected(ts ...string) []string {
 	var out []string
-	for _, t := range []string{TargetLib, TargetB1, TargetB2, TargetB3} {
+	for _, t := range ts {
 		if slices.Contains(r.cfg.Targets, t) {
 			out = append(out, t)
 		}
@@ -400,6 +415,8 @@ func (r *runner) newTarget(name string, lo LibraryOptions) (Target, error) {
 			return nil, errors.New("coordinator not wired in")
 		}
 		return r.cfg.Library(r.cfg.RedisURL, lo)
+	case TargetCeiling:
+		return NewCeiling(r.cfg.RedisURL)
 	case TargetB1:
 		return NewPerRequest(r.cfg.RedisURL, r.cfg.Codec)
 	case TargetB2:
@@ -717,7 +734,7 @@ func (r *runner) read(ctx context.Context) {
 	const w = 64
 	const key = "n"
 	n := r.sessions(1000)
-	for _, name := range r.goTargets() {
+	for _, name := range r.sessionTargets() {
 		ids := r.ids(ScenarioRead, name, w, n)
 		t, err := r.newTarget(name, LibraryOptions{})
 		if err != nil {
@@ -778,7 +795,7 @@ func (g rawGet) Close() error { return nil }
 // get: one goroutine reading one key of one warm session, to compare a
 // cached Get with a network GET.
 func (r *runner) get(ctx context.Context) {
-	names := append(r.goTargets(), "raw")
+	names := append(r.sessionTargets(), "raw")
 	for _, name := range names {
 		var t Target
 		var err error
@@ -840,7 +857,7 @@ func (r *runner) mixed(ctx context.Context) {
 	if dur == 0 {
 		dur = 2 * time.Second
 	}
-	names := r.goTargets()
+	names := r.sessionTargets()
 	if slices.Contains(r.cfg.Targets, TargetPHP) {
 		// The reference: the same PHP workers with no Go writer at all.
 		names = append(names, TargetPHP)

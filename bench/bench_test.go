@@ -13,7 +13,7 @@ import (
 // smokeTargets returns the targets a smoke run can exercise here: php only
 // when available (or required), the coordinator only when wired in.
 func smokeTargets(t *testing.T) []string {
-	ts := []string{bench.TargetB1, bench.TargetB2, bench.TargetB3}
+	ts := []string{bench.TargetCeiling, bench.TargetB1, bench.TargetB2, bench.TargetB3}
 	if bench.Library != nil {
 		ts = append(ts, bench.TargetLib)
 	}

@@ -141,7 +141,10 @@ func parseInt(v []byte) (int64, error) {
 // incrBlob is the stand-in read-modify-write used by the baselines while
 // the project's codec is not wired in: it adds 1 to key (creating it) and
 // re-emits every other entry byte for byte.
-func incrBlob(blob []byte, key string) ([]byte, error) {
+func incrBlob(blob []byte, key string) ([]byte, error) { return addBlob(blob, key, 1) }
+
+// addBlob is incrBlob adding d.
+func addBlob(blob []byte, key string, d int64) ([]byte, error) {
 	es, err := splitSession(blob)
 	if err != nil {
 		return nil, err
@@ -156,7 +159,7 @@ func incrBlob(blob []byte, key string) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = appendInt(out, n+1)
+			out = appendInt(out, n+d)
 			found = true
 			continue
 		}
@@ -165,7 +168,7 @@ func incrBlob(blob []byte, key string) ([]byte, error) {
 	if !found {
 		out = append(out, key...)
 		out = append(out, '|')
-		out = appendInt(out, 1)
+		out = appendInt(out, d)
 	}
 	return out, nil
 }

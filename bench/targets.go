@@ -34,6 +34,13 @@ func CheckGoals(rows []Result) []Goal {
 			Goal{"hot W=64 Redis commands per update", "≤ 0.1", fmt.Sprintf("%.3f (all commands Redis executed, incl. inside Lua)", r.CmdsPerOp), r.CmdsPerOp <= 0.1},
 			Goal{"hot W=64 lost updates", "0", fmt.Sprint(r.Lost), r.Lost == 0 && r.Errors == 0})
 	}
+	if r := find(ScenarioHot, lib, 64); r != nil {
+		if c := find(ScenarioHot, targetLabel(TargetCeiling), 64); c != nil && c.OpsPerSec > 0 {
+			x := r.OpsPerSec / c.OpsPerSec
+			out = append(out, Goal{"hot W=64 throughput vs the bare batching loop", "≥ 80 % of ceiling",
+				fmt.Sprintf("%.0f %% (%.0f vs %.0f ops/s)", 100*x, r.OpsPerSec, c.OpsPerSec), x >= 0.8})
+		}
+	}
 	if r := find(ScenarioSpread, lib, -1); r != nil && r.RatioB1 > 0 {
 		out = append(out, Goal{"spread throughput", "≥ 1.5× B1", fmt.Sprintf("%.2f×", r.RatioB1), r.RatioB1 >= 1.5})
 	}

@@ -95,7 +95,7 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.StringVar(&f.heapprofile, "heapprofile", "", "memory scenario: write a heap profile taken while all touched sessions are live")
 	fl.StringVar(&f.session, "session", "", "incr: session ID")
 	fl.StringVar(&f.key, "key", "n", "incr: integer key to increment")
-	fl.StringVar(&f.target, "target", bench.TargetLib, "incr: target to increment through (lib, b1, b2, b3)")
+	fl.StringVar(&f.target, "target", bench.TargetLib, "incr: target to increment through (lib, ceiling, b1, b2, b3)")
 	return cmd
 }
 
@@ -259,6 +259,8 @@ func runIncr(ctx context.Context, out io.Writer, url string, f benchFlags) error
 			return errors.New("bench: the coordinator is not wired into this build")
 		}
 		t, err = bench.Library(url, bench.LibraryOptions{})
+	case bench.TargetCeiling:
+		t, err = bench.NewCeiling(url)
 	case bench.TargetB1:
 		t, err = bench.NewPerRequest(url, bench.DefaultCodec())
 	case bench.TargetB2:
@@ -266,7 +268,7 @@ func runIncr(ctx context.Context, out io.Writer, url string, f benchFlags) error
 	case bench.TargetB3:
 		t, err = bench.NewNoLock(url, bench.DefaultCodec())
 	default:
-		return usageError{fmt.Errorf("unknown --target %q (lib, b1, b2, b3)", f.target)}
+		return usageError{fmt.Errorf("unknown --target %q (lib, ceiling, b1, b2, b3)", f.target)}
 	}
 	if err != nil {
 		return err
