@@ -68,6 +68,15 @@ type Config struct {
 	// MaxDepth caps the nesting when decoding (0 = 4096, like PHP).
 	MaxDepth int
 
+	// IDLength and IDBitsPerChar are PHP's session.sid_length and
+	// session.sid_bits_per_character: the form of the IDs RegenerateID
+	// and Manager.Middleware generate (defaults 32 and 4, PHP's built-in
+	// values; php.ini-production has 26 and 5). A non-zero IDBitsPerChar
+	// also restricts the IDs Manager.Middleware accepts from cookies to
+	// that alphabet (see ValidCookieID).
+	IDLength      int
+	IDBitsPerChar int
+
 	// PHPLockWaitTime and PHPLockRetries are the phpredis settings of the
 	// PHP applications sharing the sessions (redis.session.lock_wait_time,
 	// redis.session.lock_retries). Under continuous load on one session,
@@ -214,6 +223,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.LockExpiry <= 0 {
 		c.LockExpiry = DefaultLockExpiry
+	}
+	if c.IDLength <= 0 {
+		c.IDLength = DefaultIDLength
 	}
 	if c.Serializer == "" {
 		c.Serializer = codec.PHP

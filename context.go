@@ -11,10 +11,18 @@ func WithSessionID(ctx context.Context, id string) context.Context {
 	return context.WithValue(ctx, ctxKey{}, id)
 }
 
-// SessionIDFromContext returns the session ID carried by ctx.
+// SessionIDFromContext returns the session ID carried by ctx: the one
+// given to WithSessionID, or the one Middleware put in a request's context
+// (as changed since by Manager.RegenerateRequest or DestroyRequest).
 func SessionIDFromContext(ctx context.Context) (string, bool) {
-	id, ok := ctx.Value(ctxKey{}).(string)
-	return id, ok && id != ""
+	var id string
+	switch v := ctx.Value(ctxKey{}).(type) {
+	case string:
+		id = v
+	case *reqSession:
+		id = v.get()
+	}
+	return id, id != ""
 }
 
 // resolveID returns id, or the ID in ctx when id is empty, validated.

@@ -3,9 +3,11 @@ package phpsession
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/internal/redact"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -39,6 +41,10 @@ var (
 	// be stored in PHP's format (e.g. a variable name the serializer
 	// cannot hold). The codec error is wrapped as well.
 	ErrCodec = sentinel("session data")
+	// ErrConfig: an option is invalid or cannot work in the way it was
+	// given (e.g. StrictMode on a Middleware without a Manager). Returned
+	// at construction, never later.
+	ErrConfig = sentinel("invalid configuration")
 	// ErrPanic: a function passed to Update panicked; the panic value and
 	// stack are in the message. The update was not applied.
 	ErrPanic = sentinel("panic in update function")
@@ -60,9 +66,13 @@ var (
 
 // Error describes a failed operation. It wraps one of the specific errors
 // above (Kind, when one applies), ErrSession and the underlying cause.
+//
+// Session IDs are bearer credentials, so an Error never holds one: ID is
+// the redacted form (RedactID), and no message of the module's errors
+// shows a full ID, a lock token or a password.
 type Error struct {
-	Op   string // "get", "update", ...
-	ID   string // session ID ("" when not known)
+	Op   string // the Manager operation the caller ran: "get", "update", ...
+	ID   string // the session ID, redacted (RedactID); "" when not known
 	Kind error  // ErrLockTimeout, ErrNotFound, ... or nil
 	Err  error  // the cause
 }
@@ -73,13 +83,17 @@ func (e *Error) Error() string {
 	if e.ID != "" {
 		s += " " + e.ID
 	}
+	var detail string
 	switch {
 	case e.Err != nil:
-		return s + ": " + e.Err.Error()
+		detail = e.Err.Error()
 	case e.Kind != nil:
-		return s + ": " + e.Kind.Error()
+		detail = e.Kind.Error()
+	default:
+		return s
 	}
-	return s
+	// one prefix per error: the kinds' own "phpsession: " is dropped
+	return s + ": " + strings.TrimPrefix(detail, ErrSession.Error()+": ")
 }
 
 // Unwrap returns the specific error (or ErrSession) and the cause.
@@ -95,8 +109,20 @@ func (e *Error) Unwrap() []error {
 }
 
 func newErr(op, id string, kind, cause error) error {
-	return &Error{Op: op, ID: id, Kind: kind, Err: cause}
+	return &Error{Op: op, ID: redactIf(id), Kind: kind, Err: cause}
 }
+
+func redactIf(id string) string {
+	if id == "" {
+		return ""
+	}
+	return redact.ID(id)
+}
+
+// RedactID returns the form of a session ID that errors and logs show: its
+// first few characters and "…" (at most 6 characters, at most a quarter of
+// the ID). Use it when logging IDs yourself.
+func RedactID(id string) string { return redact.ID(id) }
 
 // wrap classifies err (from the actor, redisio, codec, context or user
 // code) and wraps it so that ErrSession and the matching kind are found by
@@ -131,5 +157,5 @@ func wrap(op, id string, err error) error {
 	case errors.Is(err, ErrSession):
 		return err
 	}
-	return &Error{Op: op, ID: id, Kind: kind, Err: err}
+	return &Error{Op: op, ID: redactIf(id), Kind: kind, Err: err}
 }

@@ -109,7 +109,11 @@ func ExampleMiddleware() {
 		fmt.Fprint(w, id)
 		// with a Manager: m.Update(r.Context(), "", fn) updates this session
 	})
-	h := phpsession.Middleware(phpsession.MiddlewareOptions{})(handler)
+	mw, err := phpsession.Middleware(phpsession.MiddlewareOptions{})
+	if err != nil {
+		panic(err)
+	}
+	h := mw(handler)
 
 	req := httptest.NewRequest("GET", "/", nil)
 	req.AddCookie(&http.Cookie{Name: "PHPSESSID", Value: "3d4ef09de403e9bae3f4abd929ca7a7c"})
@@ -119,19 +123,36 @@ func ExampleMiddleware() {
 	// Output: 3d4ef09de403e9bae3f4abd929ca7a7c
 }
 
-// Start a session for visitors without a cookie, with a PHP-compatible
-// cookie.
+// Start a session for visitors without a cookie, replace unknown IDs
+// (session.use_strict_mode), move the session to a new ID at login
+// (session_regenerate_id) and destroy it at logout with its cookie. The
+// cookie is HttpOnly, SameSite=Lax and Secure over TLS by default.
 func ExampleManager_Middleware() {
 	var m *phpsession.Manager // from OpenURL
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cart", func(w http.ResponseWriter, r *http.Request) {
 		_ = m.Set(r.Context(), "", "last_seen", time.Now().Unix())
 	})
-	_ = http.ListenAndServe(":8080", m.Middleware(phpsession.MiddlewareOptions{
+	mux.HandleFunc("POST /login", func(w http.ResponseWriter, r *http.Request) {
+		// (check the credentials first)
+		if _, err := m.RegenerateRequest(w, r, true); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		_ = m.Set(r.Context(), "", "user", "alice") // the new session
+	})
+	mux.HandleFunc("POST /logout", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = m.DestroyRequest(w, r)
+	})
+	mw, err := m.Middleware(phpsession.MiddlewareOptions{
 		Start:      true,
 		StrictMode: true, // unknown IDs are replaced, like session.use_strict_mode
-		Cookie:     phpsession.CookieOptions{HttpOnly: true, Secure: true, SameSite: http.SameSiteLaxMode},
-	})(mux))
+		Cookie:     phpsession.CookieOptions{Lifetime: 30 * 24 * time.Hour},
+	})
+	if err != nil {
+		panic(err)
+	}
+	_ = http.ListenAndServe(":8080", mw(mux))
 }
 
 // The session ID can also travel in a context.Context, as the original

@@ -15,6 +15,12 @@ import (
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
+const (
+	hexID = "3d4ef09de403e9bae3f4abd929ca7a7c"
+	b5ID  = "t4bi4ib531ik3qcnsv2umeh19n" // made by PHP with sid_bits_per_character=5
+	b6ID  = "uBOP,Gbl1spRtZI4Gj21m6103i-ItDPUQiGm6cd0SzKqJ3rZ"
+)
+
 func echoID() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		id, ok := phpsession.SessionID(r)
@@ -33,20 +39,29 @@ func TestMiddleware(t *testing.T) {
 		wantID     string // "" = any new ID, "-" = none
 		wantCookie string // substring of Set-Cookie ("" = no cookie)
 	}{
-		{"valid cookie", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: "abc123"}, "abc123", ""},
+		{"valid cookie", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: hexID}, hexID, ""},
 		{"no cookie", phpsession.MiddlewareOptions{}, nil, "-", ""},
-		{"invalid cookie ignored", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: "a.b"}, "-", ""},
-		{"custom name", phpsession.MiddlewareOptions{CookieName: "SID"}, &http.Cookie{Name: "SID", Value: "x-1,2"}, "x-1,2", ""},
+		{"invalid cookie ignored", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: "a.b" + hexID}, "-", ""},
+		{"too short ignored", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: "abc123"}, "-", ""},
+		{"too long ignored", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: strings.Repeat("a", 257)}, "-", ""},
+		{"custom name", phpsession.MiddlewareOptions{CookieName: "SID"}, &http.Cookie{Name: "SID", Value: b6ID}, b6ID, ""},
+		{"any alphabet by default", phpsession.MiddlewareOptions{}, &http.Cookie{Name: "PHPSESSID", Value: b6ID}, b6ID, ""},
+		{"4 bits: hex only", phpsession.MiddlewareOptions{IDBitsPerChar: 4}, &http.Cookie{Name: "PHPSESSID", Value: b5ID}, "-", ""},
+		{"5 bits: 0-9a-v", phpsession.MiddlewareOptions{IDBitsPerChar: 5}, &http.Cookie{Name: "PHPSESSID", Value: b5ID}, b5ID, ""},
+		{"5 bits rejects 6-bit", phpsession.MiddlewareOptions{IDBitsPerChar: 5}, &http.Cookie{Name: "PHPSESSID", Value: b6ID}, "-", ""},
 		{"start", phpsession.MiddlewareOptions{Start: true}, nil, "", "PHPSESSID="},
 		{"start replaces invalid", phpsession.MiddlewareOptions{Start: true}, &http.Cookie{Name: "PHPSESSID", Value: "bad id"}, "", "PHPSESSID="},
-		{"start keeps valid", phpsession.MiddlewareOptions{Start: true}, &http.Cookie{Name: "PHPSESSID", Value: "keepme"}, "keepme", ""},
+		{"start keeps valid", phpsession.MiddlewareOptions{Start: true}, &http.Cookie{Name: "PHPSESSID", Value: b5ID}, b5ID, ""},
+		{"safe defaults", phpsession.MiddlewareOptions{Start: true}, nil, "", "; HttpOnly; SameSite=Lax"},
 		{"cookie attributes", phpsession.MiddlewareOptions{Start: true, Cookie: phpsession.CookieOptions{
-			Path: "/app", Domain: "example.com", Secure: true, HttpOnly: true, SameSite: http.SameSiteLaxMode, Lifetime: time.Hour,
+			Path: "/app", Domain: "example.com", Secure: phpsession.SecureAlways, SameSite: http.SameSiteStrictMode, Lifetime: time.Hour,
 		}}, nil, "", "Path=/app; Domain=example.com; Expires="},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			h := phpsession.Middleware(tc.opts)(echoID())
+			mw, err := phpsession.Middleware(tc.opts)
+			require.NoError(t, err)
+			h := mw(echoID())
 			req := httptest.NewRequest("GET", "/", nil)
 			if tc.cookie != nil {
 				req.AddCookie(tc.cookie)
@@ -67,7 +82,7 @@ func TestMiddleware(t *testing.T) {
 				require.Contains(t, sc, tc.wantCookie)
 			}
 			if tc.name == "cookie attributes" {
-				for _, attr := range []string{"Max-Age=3600", "HttpOnly", "Secure", "SameSite=Lax"} {
+				for _, attr := range []string{"Max-Age=3600", "HttpOnly", "Secure", "SameSite=Strict"} {
 					require.Contains(t, sc, attr)
 				}
 			}
@@ -89,7 +104,9 @@ func TestMiddlewareWithServeMuxAndManager(t *testing.T) {
 			http.Error(w, err.Error(), 500)
 		}
 	})
-	srv := httptest.NewServer(m.Middleware(phpsession.MiddlewareOptions{Start: true, StrictMode: true, Cookie: phpsession.CookieOptions{HttpOnly: true}})(mux))
+	mw, err := m.Middleware(phpsession.MiddlewareOptions{Start: true, StrictMode: true})
+	require.NoError(t, err)
+	srv := httptest.NewServer(mw(mux))
 	defer srv.Close()
 
 	post := func(cookie string) (string, int) {
@@ -115,7 +132,7 @@ func TestMiddlewareWithServeMuxAndManager(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, 4, n)
 	// strict mode: an unknown ID chosen by the client is replaced
-	sc, _ = post("PHPSESSID=attackerchosen")
+	sc, _ = post("PHPSESSID=attackerchosen0123456789abcdef")
 	require.NotEmpty(t, sc)
 	require.NotContains(t, sc, "attackerchosen")
 }

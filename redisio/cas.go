@@ -174,7 +174,7 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		return CASResult{}, fmt.Errorf("redisio: invalid write mode %d", int(mode))
 	}
 	if !s.CanWriteIfUnlocked(id) {
-		return CASResult{}, fmt.Errorf("%w: session %q", ErrCrossSlot, id)
+		return CASResult{}, ErrCrossSlot
 	}
 	if err := ctx.Err(); err != nil {
 		return CASResult{}, err
@@ -331,7 +331,7 @@ func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode W
 		n, merr := rs[0].AsInt64()
 		if merr != nil {
 			s.st.unknown.Add(1)
-			return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, merr)
+			return CASResult{}, fmt.Errorf("%w: %w (reconcile: %v)", ErrOutcomeUnknown, cause, merr)
 		}
 		if n == 1 {
 			s.st.reconciled.Add(1)
@@ -349,14 +349,14 @@ func (s *Store) reconcileCAS(ctx context.Context, id string, expect Data, mode W
 	}
 	if err != nil {
 		s.st.unknown.Add(1)
-		return CASResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, id, cause, err)
+		return CASResult{}, fmt.Errorf("%w: %w (reconcile: %v)", ErrOutcomeUnknown, cause, err)
 	}
 	if mode != WriteDelete && cur.Found == expect.Found && string(cur.Bytes) == string(expect.Bytes) {
 		s.st.reconciled.Add(1)
 		return CASResult{Changed: true, Current: cur}, nil
 	}
 	s.st.unknown.Add(1)
-	return CASResult{}, fmt.Errorf("%w: session %q: the write may have been applied: %w", ErrOutcomeUnknown, id, cause)
+	return CASResult{}, fmt.Errorf("%w: the write may have been applied: %w", ErrOutcomeUnknown, cause)
 }
 
 // WaitUnlocked waits until nobody holds id's lock, without taking it: woken

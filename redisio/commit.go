@@ -197,7 +197,7 @@ func (s *Store) commitScript(ctx context.Context, l *Lock, mode WriteMode, data 
 func (s *Store) scriptResult(l *Lock, mode WriteMode, keep bool, n int64, sent time.Time) (CommitResult, error) {
 	if n == -1 {
 		l.done = true
-		return CommitResult{}, fmt.Errorf("%w: session %q: nothing written", ErrLockLost, l.ID)
+		return CommitResult{}, fmt.Errorf("%w: nothing written", ErrLockLost)
 	}
 	if keep {
 		l.validUntil = sent.Add(s.cfg.LockExpiry)
@@ -215,8 +215,8 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 	defer cancel()
 	v, err := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if err != nil && !rueidis.IsRedisNil(err) {
-		s.cfg.Logger.Warn("redisio: commit outcome unknown", "key", l.Key, "error", cause, "reconcile_error", err)
-		return CommitResult{}, fmt.Errorf("%w: session %q: %w (reconcile: %v)", ErrOutcomeUnknown, l.ID, cause, err)
+		s.cfg.Logger.Warn("redisio: commit outcome unknown", "key", s.logKey(l.Key), "error", cause, "reconcile_error", err)
+		return CommitResult{}, fmt.Errorf("%w: %w (reconcile: %v)", ErrOutcomeUnknown, cause, err)
 	}
 	if v == l.Token {
 		// Either the script did not run, or it ran in keep mode. In both
@@ -225,7 +225,7 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 		rs := s.doMulti(rctx, s.commitCmds(l, mode, data, keep, false, true)...)
 		n, err := rs[0].AsInt64()
 		if err != nil {
-			return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, cause, err)
+			return CommitResult{}, fmt.Errorf("%w: %w (retry: %v)", ErrOutcomeUnknown, cause, err)
 		}
 		res, err := s.scriptResult(l, mode, keep, n, sent)
 		res.Reconciled = true
@@ -244,7 +244,7 @@ func (s *Store) reconcileScript(ctx context.Context, l *Lock, mode WriteMode, da
 	// Deliberately not wrapping ErrLockLost: a caller that retries on a
 	// lost lock could apply the change twice.
 	l.done = true
-	return CommitResult{}, fmt.Errorf("%w: session %q: lock no longer ours, write may have been applied: %w", ErrOutcomeUnknown, l.ID, cause)
+	return CommitResult{}, fmt.Errorf("%w: lock no longer ours, write may have been applied: %w", ErrOutcomeUnknown, cause)
 }
 
 // commitSplit is the cluster sequence: ownership check (renew), write,
@@ -256,7 +256,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 			return CommitResult{}, err
 		}
 		if n != 1 {
-			return CommitResult{}, fmt.Errorf("%w: session %q: nothing written", ErrLockLost, l.ID)
+			return CommitResult{}, fmt.Errorf("%w: nothing written", ErrLockLost)
 		}
 		return CommitResult{}, nil
 	}
@@ -290,12 +290,12 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 				cancel()
 				// Not wrapping rerr (it may be ErrLockLost): the write may have
 				// been applied.
-				return CommitResult{}, fmt.Errorf("%w: session %q: %w (ownership check after the error: %v)", ErrOutcomeUnknown, l.ID, err, rerr)
+				return CommitResult{}, fmt.Errorf("%w: %w (ownership check after the error: %v)", ErrOutcomeUnknown, err, rerr)
 			}
 			rs = s.doMulti(rctx, s.splitWrite(k, mode, data), s.c.B().Pttl().Key(k).Build().Pin())
 			cancel()
 			if err2 := rs[0].Error(); err2 != nil {
-				return CommitResult{}, fmt.Errorf("%w: session %q: %w (retry: %v)", ErrOutcomeUnknown, l.ID, err, err2)
+				return CommitResult{}, fmt.Errorf("%w: %w (retry: %v)", ErrOutcomeUnknown, err, err2)
 			}
 			res.Reconciled = true
 		} else if err != nil {
@@ -313,7 +313,7 @@ func (s *Store) commitSplit(ctx context.Context, l *Lock, mode WriteMode, data [
 		if err == nil {
 			err = fmt.Errorf("%w: lock expired or taken after the write", ErrLockLost)
 		}
-		s.cfg.Logger.Warn("redisio: write acknowledged but lock release failed", "key", l.Key, "error", err)
+		s.cfg.Logger.Warn("redisio: write acknowledged but lock release failed", "key", s.logKey(l.Key), "error", err)
 		res.ReleaseErr = err
 		l.done = true
 	}

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/phpsession/phpsession/internal/redact"
 )
 
 // Lock is a held session lock. A Lock is used by one goroutine at a time.
@@ -88,18 +90,22 @@ func (s *Store) TryLockAndRead(ctx context.Context, id string) (*Lock, Data, err
 }
 
 // HolderError is the detail of ErrLockHeld and ErrLockTimeout errors.
+//
+// Its fields hold the session ID and the holder's token in full, for tools
+// that inspect locks; its message shows neither (only their redacted
+// forms), as no error or log line of this package does.
 type HolderError struct {
-	Err    error // ErrLockHeld or ErrLockTimeout
-	ID     string
+	Err    error         // ErrLockHeld or ErrLockTimeout
+	ID     string        // the session ID
 	Holder string        // the holder's token ("" if unknown)
 	PTTL   time.Duration // remaining TTL of the lock when last seen; <0: none
 	Cause  error         // context error, if the wait ended because of ctx
 }
 
 func (e *HolderError) Error() string {
-	msg := fmt.Sprintf("%v: session %q: held by %q", e.Err, e.ID, e.Holder)
-	if e.Holder == "" {
-		msg = fmt.Sprintf("%v: session %q", e.Err, e.ID)
+	msg := e.Err.Error()
+	if e.Holder != "" {
+		msg += ": held by " + holderKind(e.Holder) + " (token " + redact.ID(e.Holder) + ")"
 	}
 	if e.PTTL < 0 {
 		msg += " (lock has no TTL)"
@@ -328,7 +334,7 @@ func (s *Store) abandon(lk, tok string, lost bool) {
 		n, err := s.exec(ctx, releaseLua, []string{lk}, []string{tok}).AsInt64()
 		switch {
 		case err == nil && n == 1:
-			s.cfg.Logger.Warn("redisio: removed a lock taken by a late SET NX of ours", "key", lk)
+			s.cfg.Logger.Warn("redisio: removed a lock taken by a late SET NX of ours", "key", s.logKey(lk))
 		case err != nil && !isRedisReply(err) && time.Now().Add(time.Second).Before(until):
 			time.AfterFunc(time.Second, try)
 		}
@@ -449,7 +455,7 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 	v, err := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if err != nil && !rueidis.IsRedisNil(err) {
 		s.cfg.Logger.Warn("redisio: lock state unknown after SET NX error; the lock, if ours, expires by itself",
-			"key", l.Key, "token", l.Token, "error", cause, "reconcile_error", err)
+			"key", s.logKey(l.Key), "token", redact.ID(l.Token), "error", cause, "reconcile_error", err)
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w (reconcile: %v)", errLostReply, cause, err)
 	}
 	s.st.reconciled.Add(1)
@@ -605,7 +611,7 @@ func (s *Store) renew(ctx context.Context, l *Lock) error {
 	}
 	if n != 1 {
 		l.done = true
-		return fmt.Errorf("%w: session %q", ErrLockLost, l.ID)
+		return fmt.Errorf("%w: renew found another holder or none", ErrLockLost)
 	}
 	l.validUntil = sent.Add(s.cfg.LockExpiry)
 	return nil
@@ -627,7 +633,7 @@ func (s *Store) Release(ctx context.Context, l *Lock) error {
 		return err
 	}
 	if n != 1 {
-		return fmt.Errorf("%w: session %q (release found another holder or none)", ErrLockLost, l.ID)
+		return fmt.Errorf("%w (release found another holder or none)", ErrLockLost)
 	}
 	return nil
 }
@@ -649,7 +655,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 	v, gerr := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
 	if gerr != nil && !rueidis.IsRedisNil(gerr) {
 		s.cfg.Logger.Warn("redisio: lock release outcome unknown; the lock, if still ours, expires by itself",
-			"key", l.Key, "token", l.Token, "error", err, "reconcile_error", gerr)
+			"key", s.logKey(l.Key), "token", redact.ID(l.Token), "error", err, "reconcile_error", gerr)
 		return 0, fmt.Errorf("redisio: release lock: %w", err)
 	}
 	s.st.reconciled.Add(1)
@@ -660,7 +666,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 	n, err = s.exec(rctx, releaseLua, []string{l.Key}, []string{l.Token}).AsInt64()
 	if err != nil {
 		s.cfg.Logger.Warn("redisio: lock release failed; the lock expires by itself",
-			"key", l.Key, "token", l.Token, "error", err)
+			"key", s.logKey(l.Key), "token", redact.ID(l.Token), "error", err)
 		return 0, fmt.Errorf("redisio: release lock: %w", err)
 	}
 	l.done = true
@@ -670,7 +676,7 @@ func (s *Store) release(ctx context.Context, l *Lock) (int64, error) {
 // releaseQuiet releases on a best-effort basis (used on error paths).
 func (s *Store) releaseQuiet(ctx context.Context, l *Lock) {
 	if _, err := s.release(context.WithoutCancel(ctx), l); err != nil {
-		s.cfg.Logger.Warn("redisio: could not release lock", "key", l.Key, "error", err)
+		s.cfg.Logger.Warn("redisio: could not release lock", "key", s.logKey(l.Key), "error", err)
 	}
 }
 
@@ -684,3 +690,16 @@ var errLostReply = errors.New("reply lost")
 const maxTransient = 3
 
 func fmtInt(n int64) string { return strconv.FormatInt(n, 10) }
+
+// holderKind names who holds a lock, from its token: phpredis uses
+// "<hostname>|<pid>" (5.x) or 32 hex characters (6.x), this package its
+// TokenPrefix + "go...".
+func holderKind(tok string) string {
+	if strings.Contains(tok, "|") || (len(tok) == 32 && strings.Trim(tok, "0123456789abcdef") == "") {
+		return "PHP"
+	}
+	if strings.Contains(tok, "go") && strings.Contains(tok, ":") {
+		return "Go"
+	}
+	return "another holder"
+}

@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"github.com/redis/rueidis"
+
+	"github.com/phpsession/phpsession/internal/redact"
 )
 
 // Default configuration values. They match phpredis's defaults where phpredis
@@ -425,6 +427,17 @@ func (s *Store) Config() Config { return s.cfg }
 
 // Key returns the session data key of id: Prefix + id.
 func (s *Store) Key(id string) string { return s.cfg.Prefix + id }
+
+// logKey is k (a data or lock key) as logs show it: the session ID in it
+// redacted.
+func (s *Store) logKey(k string) string {
+	id := strings.TrimPrefix(k, s.cfg.Prefix)
+	suffix := ""
+	if strings.HasSuffix(id, s.cfg.LockSuffix) {
+		id, suffix = id[:len(id)-len(s.cfg.LockSuffix)], s.cfg.LockSuffix
+	}
+	return s.cfg.Prefix + redact.ID(id) + suffix
+}
 
 // LockKey returns the lock key of id: Prefix + id + LockSuffix.
 func (s *Store) LockKey(id string) string { return s.cfg.Prefix + id + s.cfg.LockSuffix }

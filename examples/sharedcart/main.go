@@ -134,7 +134,11 @@ func run(ctx context.Context, redisURL, redisAddr string, caching bool, addr str
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /cart", a.addToCart)
 	mux.HandleFunc("GET /cart", a.showCart)
-	handler := m.Middleware(phpsession.MiddlewareOptions{Start: true, Cookie: phpsession.CookieOptions{HttpOnly: true}})(mux)
+	mw, err := m.Middleware(phpsession.MiddlewareOptions{Start: true})
+	if err != nil {
+		return err
+	}
+	handler := mw(mux)
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listen: %w", err)
