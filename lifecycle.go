@@ -118,12 +118,11 @@ func (m *Manager) exists(ctx context.Context, id string) (bool, error) {
 // create stores session id, empty, unless it exists (PHP writes the
 // session it started at the end of the request, even when empty).
 func (m *Manager) create(ctx context.Context, id string) error {
-	_, _, err := m.do(ctx, "create", id, actor.Update, func(d actor.Doc, found bool) error {
+	_, err := m.do(ctx, "create", id, actor.Update, func(s *codec.Session, found bool) error {
 		if found {
 			return nil
 		}
 		// an unchanged session is not written: mark it changed
-		s := d.(*doc).s
 		if err := s.Set("_", codec.Null{}); err != nil {
 			return err
 		}

@@ -259,7 +259,7 @@ func (mw *mwConfig) cookie(r *http.Request, id string) *http.Cookie {
 }
 
 // expiredCookie is the cookie that makes a browser drop the session
-// cookie (what PHP applications send with setcookie(session_name(), '',
+// cookie (what PHP applications send with setcookie(session_name(), ”,
 // time() - 42000, ...)): same name, path and domain, empty, expired.
 func (mw *mwConfig) expiredCookie(r *http.Request) *http.Cookie {
 	c := mw.cookie(r, "")
