@@ -4,8 +4,8 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -118,7 +118,7 @@ func (m *Manager) exists(ctx context.Context, id string) (bool, error) {
 // create stores session id, empty, unless it exists (PHP writes the
 // session it started at the end of the request, even when empty).
 func (m *Manager) create(ctx context.Context, id string) error {
-	_, err := m.do(ctx, "create", id, actor.Update, func(s *codec.Session, found bool) error {
+	_, err := m.do(ctx, "create", id, event.Update, func(s *codec.Session, found bool) error {
 		if found {
 			return nil
 		}
