@@ -54,44 +54,54 @@ func slabSize(prev, remaining, per int) int {
 }
 
 // boxString returns s as a Value.
-func (d *decoder) boxString(s string) Value {
-	if len(d.boxes.strs) == cap(d.boxes.strs) {
-		d.boxes.strs = make([]String, 0, slabSize(cap(d.boxes.strs), len(d.d)-d.pos, 16))
+func (d *decoder) boxString(s string) Value { return d.boxes.str(s, len(d.d)-d.pos) }
+
+// boxInt returns n as a Value.
+func (d *decoder) boxInt(n int64) Value { return d.boxes.int(n, len(d.d)-d.pos) }
+
+// boxFloat returns f as a Value.
+func (d *decoder) boxFloat(f float64) Value { return d.boxes.float(f, len(d.d)-d.pos) }
+
+// str returns s as a Value; remaining is the input left to decode (it
+// bounds the next slab).
+func (b *boxedSlabs) str(s string, remaining int) Value {
+	if len(b.strs) == cap(b.strs) {
+		b.strs = make([]String, 0, slabSize(cap(b.strs), remaining, 16))
 	}
-	n := len(d.boxes.strs)
-	d.boxes.strs = d.boxes.strs[:n+1]
-	p := &d.boxes.strs[n]
+	n := len(b.strs)
+	b.strs = b.strs[:n+1]
+	p := &b.strs[n]
 	*p = String(s)
 	var v Value
 	*(*iface)(unsafe.Pointer(&v)) = iface{stringTab, unsafe.Pointer(p)}
 	return v
 }
 
-// boxInt returns n as a Value.
-func (d *decoder) boxInt(n int64) Value {
+// int returns n as a Value.
+func (b *boxedSlabs) int(n int64, remaining int) Value {
 	if uint64(n) < uint64(len(smallInts)) {
 		return smallInts[n]
 	}
-	if len(d.boxes.ints) == cap(d.boxes.ints) {
-		d.boxes.ints = make([]Int, 0, slabSize(cap(d.boxes.ints), len(d.d)-d.pos, 8))
+	if len(b.ints) == cap(b.ints) {
+		b.ints = make([]Int, 0, slabSize(cap(b.ints), remaining, 8))
 	}
-	i := len(d.boxes.ints)
-	d.boxes.ints = d.boxes.ints[:i+1]
-	p := &d.boxes.ints[i]
+	i := len(b.ints)
+	b.ints = b.ints[:i+1]
+	p := &b.ints[i]
 	*p = Int(n)
 	var v Value
 	*(*iface)(unsafe.Pointer(&v)) = iface{intTab, unsafe.Pointer(p)}
 	return v
 }
 
-// boxFloat returns f as a Value.
-func (d *decoder) boxFloat(f float64) Value {
-	if len(d.boxes.floats) == cap(d.boxes.floats) {
-		d.boxes.floats = make([]Float, 0, slabSize(cap(d.boxes.floats), len(d.d)-d.pos, 8))
+// float returns f as a Value.
+func (b *boxedSlabs) float(f float64, remaining int) Value {
+	if len(b.floats) == cap(b.floats) {
+		b.floats = make([]Float, 0, slabSize(cap(b.floats), remaining, 8))
 	}
-	i := len(d.boxes.floats)
-	d.boxes.floats = d.boxes.floats[:i+1]
-	p := &d.boxes.floats[i]
+	i := len(b.floats)
+	b.floats = b.floats[:i+1]
+	p := &b.floats[i]
 	*p = Float(f)
 	var v Value
 	*(*iface)(unsafe.Pointer(&v)) = iface{floatTab, unsafe.Pointer(p)}

@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"sync"
 )
 
 // The igbinary session serializer (extension igbinary 3.x,
@@ -97,6 +98,7 @@ type igDecoder struct {
 	empty    *Array // the first plain empty array (PHP's shared one)
 	// pending: copies of arrays still being decoded, by reference id.
 	pending map[uint64][]*Array
+	boxes   boxedSlabs
 }
 
 func (d *igDecoder) errf(format string, args ...any) error {
@@ -238,13 +240,22 @@ func (d *igDecoder) value(depth int, wantRef bool) (Value, error) {
 		return Bool(true), nil
 	case igLong8p, igLong8n, igLong16p, igLong16n, igLong32p, igLong32n, igLong64p, igLong64n:
 		n, err := d.long(t)
-		return Int(n), err
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.int(n, len(d.d)-d.pos), nil
 	case igDouble:
 		u, err := d.uint(8)
-		return Float(math.Float64frombits(u)), err
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.float(math.Float64frombits(u), len(d.d)-d.pos), nil
 	case igStrEmpty, igStrID8, igStrID16, igStrID32, igStr8, igStr16, igStr32, igStr64:
 		s, err := d.str(t)
-		return String(s), err
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.str(s, len(d.d)-d.pos), nil
 	case igRef:
 		if wantRef {
 			// PHP reads a reference to a reference as one reference.
@@ -538,12 +549,14 @@ func sessionFromArray(ser *serializer, data string, a *Array, opts *Options) *Se
 	s.maxDepth = opts.maxDepth()
 	s.whole = true
 	s.ents = make([]sEntry, len(a.m.e))
+	// Memory estimate: the data's share per variable, as for the lazy
+	// serializers (no walk of the values).
+	size := size32(2*len(data)/max(len(a.m.e), 1) + 32)
 	for i, e := range a.m.e {
 		st := stClean
 		if !isScalar(e.v) {
 			st = stExposed
 		}
-		size := size32(sizeOf(e.v, 0))
 		s.ents[i] = sEntry{key: e.k, val: e.v, start: -1, end: -1, st: st, vsize: size}
 		s.valBytes += int(size)
 	}
@@ -560,7 +573,7 @@ type igRefInfo struct {
 type igEncoder struct {
 	buf   []byte
 	strs  map[string]uint32
-	refs  map[any]*igRefInfo
+	refs  map[any]igRefInfo
 	nref  uint32
 	empty int64 // id of the shared empty array, -1 before it is written
 }
@@ -645,13 +658,13 @@ func (e *igEncoder) className(c string) {
 	e.chars(igObj8, c)
 }
 
-func (e *igEncoder) newRef(key any, open bool) *igRefInfo {
-	ri := &igRefInfo{id: e.nref, open: open}
+func (e *igEncoder) newRef(key any, open bool) uint32 {
+	id := e.nref
 	e.nref++
 	if key != nil {
-		e.refs[key] = ri
+		e.refs[key] = igRefInfo{id: id, open: open}
 	}
-	return ri
+	return id
 }
 
 func (e *igEncoder) key(k Key) {
@@ -719,7 +732,7 @@ func (e *igEncoder) value(v Value, depth int) error {
 func (e *igEncoder) backRef(t8 byte, id uint32) { e.sized(t8, uint64(id)) }
 
 func (e *igEncoder) array(x *Array, depth int) error {
-	if ri := e.refs[x]; ri != nil {
+	if ri, ok := e.refs[x]; ok {
 		if ri.open {
 			return fmt.Errorf("%w: igbinary: an *Array contains itself (use a *Reference)", ErrDepth)
 		}
@@ -729,7 +742,7 @@ func (e *igEncoder) array(x *Array, depth int) error {
 	if x.twin != nil {
 		// The twin may still be open: an array that holds a copy of
 		// itself through a PHP reference.
-		if ri := e.refs[x.twin]; ri != nil && arraysEqual(x, x.twin, 0) {
+		if ri, ok := e.refs[x.twin]; ok && arraysEqual(x, x.twin, 0) {
 			e.backRef(igRef8, ri.id)
 			return nil
 		}
@@ -741,9 +754,9 @@ func (e *igEncoder) array(x *Array, depth int) error {
 		}
 		e.empty = int64(e.nref)
 	}
-	ri := e.newRef(x, true)
+	id := e.newRef(x, true)
 	err := e.members(&x.m, depth, nil)
-	ri.open = false
+	e.refs[x] = igRefInfo{id: id}
 	return err
 }
 
@@ -765,12 +778,12 @@ func (e *igEncoder) reference(r *Reference, depth int) error {
 	case Serializable:
 		return e.object(x, depth)
 	}
-	if ri := e.refs[r]; ri != nil {
+	if ri, ok := e.refs[r]; ok {
 		e.backRef(igRef8, ri.id)
 		return nil
 	}
-	ri := e.newRef(r, true)
-	defer func() { ri.open = false }()
+	id := e.newRef(r, true)
+	defer func() { e.refs[r] = igRefInfo{id: id} }()
 	if a, ok := v.(*Array); ok && a != nil {
 		return e.members(&a.m, depth, nil)
 	}
@@ -796,7 +809,7 @@ func (e *igEncoder) object(v Value, depth int) error {
 		key = x
 	}
 	if key != nil {
-		if ri := e.refs[key]; ri != nil {
+		if ri, ok := e.refs[key]; ok {
 			e.backRef(igObjRef8, ri.id)
 			return nil
 		}
@@ -872,9 +885,22 @@ func valuesEqual(x, y Value, depth int) bool {
 	return x == y
 }
 
+// igEncoders recycles the encoders' tables.
+var igEncoders = sync.Pool{New: func() any {
+	return &igEncoder{strs: make(map[string]uint32, 64), refs: make(map[any]igRefInfo, 16)}
+}}
+
 func appendEncodeIgbinary(s *Session, dst []byte) ([]byte, error) {
-	e := igEncoder{buf: append(dst, igbinaryMagic...), strs: make(map[string]uint32), refs: make(map[any]*igRefInfo), empty: -1}
-	e.nref = 1 // the session array
+	e := igEncoders.Get().(*igEncoder)
+	defer func() {
+		e.buf = nil
+		if len(e.strs) <= 4096 {
+			clear(e.strs)
+			clear(e.refs)
+			igEncoders.Put(e)
+		}
+	}()
+	e.buf, e.empty, e.nref = append(dst, igbinaryMagic...), -1, 1 // #0: the session array
 	e.sized(igArr8, uint64(len(s.ents)))
 	for i := range s.ents {
 		en := &s.ents[i]

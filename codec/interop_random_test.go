@@ -14,7 +14,7 @@ package codec
 //   - TestInteropGoWritten: Go builds sessions from randomly generated
 //     Go-native values with MarshalValue / Marshal, stores them in Redis,
 //     and PHP (testdata/interop_read.php) reads them through the same
-//     handler; what PHP sees must equal the values Go meant, computed
+//     handler (all five serializers); what PHP sees must equal the values Go meant, computed
 //     independently from the Go values.
 //
 // The seed is fixed for reproducibility; PHPSESSION_INTEROP_SEED changes
@@ -26,6 +26,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -781,9 +782,10 @@ func TestInteropGoWritten(t *testing.T) {
 		ser  []byte // serialize($_SESSION) PHP must print
 	}
 	wants := map[string]want{}
+	skipped := 0
 	var list strings.Builder
 	for i := range count {
-		for _, h := range []Handler{PHP, PHPSerialize, PHPBinary} {
+		for _, h := range allHandlers {
 			id := fmt.Sprintf("gowritten%d%s", i, strings.ReplaceAll(string(h), "_", ""))
 			n := 1 + g.r.IntN(6)
 			var names []string
@@ -820,6 +822,11 @@ func TestInteropGoWritten(t *testing.T) {
 				}
 				var err error
 				data, err = s.Encode()
+				if h == Msgpack && errors.Is(err, ErrUnsupported) {
+					// Enums: PHP's msgpack cannot read them back.
+					skipped++
+					continue
+				}
 				require.NoError(t, err)
 				wants[id] = want{dump: []any{"a", es}}
 			}
@@ -856,5 +863,6 @@ func TestInteropGoWritten(t *testing.T) {
 		assert.Equal(t, hex.EncodeToString(w.ser), rd.Ser, "%s: serialize($_SESSION)", rd.ID)
 		n++
 	})
-	require.Equal(t, 3*count, n)
+	require.Equal(t, len(allHandlers)*count-skipped, n)
+	t.Logf("%d sessions read by PHP (%d msgpack sessions with enums not written)", n, skipped)
 }

@@ -67,6 +67,7 @@ type mpDecoder struct {
 	pos      int
 	maxDepth int
 	ids      []mpSlot // value n is ids[n-2]; 1 is the session
+	boxes    boxedSlabs
 }
 
 func (d *mpDecoder) errf(format string, args ...any) error {
@@ -151,12 +152,15 @@ func (d *mpDecoder) scalar() (Value, error) {
 	d.pos++
 	switch {
 	case c <= 0x7f:
-		return Int(c), nil
+		return smallInts[c], nil
 	case c >= 0xe0:
-		return Int(int8(c)), nil
+		return d.boxes.int(int64(int8(c)), 0), nil
 	case c >= 0xa0 && c <= 0xbf:
 		s, err := d.bytes(int(c & 0x1f))
-		return String(s), err
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.str(s, len(d.d)-d.pos), nil
 	}
 	switch c {
 	case 0xc0:
@@ -174,7 +178,7 @@ func (d *mpDecoder) scalar() (Value, error) {
 			// PHP reads it as a decimal string.
 			return String(strconv.FormatUint(u, 10)), nil
 		}
-		return Int(u), nil
+		return d.boxes.int(int64(u), len(d.d)-d.pos), nil
 	case 0xd0, 0xd1, 0xd2, 0xd3:
 		size := 1 << (c - 0xd0)
 		u, err := d.uint(size)
@@ -182,13 +186,16 @@ func (d *mpDecoder) scalar() (Value, error) {
 			return nil, err
 		}
 		shift := 64 - 8*size
-		return Int(int64(u<<shift) >> shift), nil
+		return d.boxes.int(int64(u<<shift)>>shift, len(d.d)-d.pos), nil
 	case 0xca:
 		u, err := d.uint(4)
 		return Float(math.Float32frombits(uint32(u))), err
 	case 0xcb:
 		u, err := d.uint(8)
-		return Float(math.Float64frombits(u)), err
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.float(math.Float64frombits(u), len(d.d)-d.pos), nil
 	case 0xd9, 0xda, 0xdb, 0xc4, 0xc5, 0xc6:
 		size := 1
 		switch c {
@@ -202,7 +209,10 @@ func (d *mpDecoder) scalar() (Value, error) {
 			return nil, err
 		}
 		s, err := d.bytes(n)
-		return String(s), err
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.str(s, len(d.d)-d.pos), nil
 	case 0xd4, 0xd5, 0xd6, 0xd7, 0xd8:
 		// fixext: PHP reads extension values as null.
 		_, err := d.bytes(1 + 1<<(c-0xd4))
@@ -233,7 +243,10 @@ func (d *mpDecoder) value(depth int) (Value, int, error) {
 	}
 	if !ok {
 		v, err := d.scalar()
-		return v, -1, err
+		if err != nil {
+			return nil, -1, err
+		}
+		return v, -1, nil
 	}
 	if depth >= d.maxDepth {
 		return nil, -1, &SyntaxError{Offset: d.pos, Msg: "msgpack: nesting too deep", Err: ErrDepth}
@@ -489,7 +502,7 @@ func decodeMsgpack(ser *serializer, data string, opts *Options) (*Session, error
 		return nil, &SyntaxError{Offset: 0, Msg: fmt.Sprintf("msgpack: session is not a map (type byte %#02x)", data[0])}
 	}
 	root := &Array{}
-	if isMap {
+	if isMap && n > 0 {
 		if nilKey, mark := d.markerAhead(); nilKey && mark == mpMarkReference {
 			d.pos += 2
 			n--

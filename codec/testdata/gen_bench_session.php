@@ -34,7 +34,7 @@ $vars = [
     'notifications' => [['type' => 'info', 'text' => 'Free shipping over 50 EUR']],
     'trace_list_checkout' => '["cart","address","payment"]',
 ];
-foreach (['php', 'php_serialize', 'php_binary'] as $h) {
+foreach (['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack'] as $h) {
     ini_set('session.serialize_handler', $h);
     session_id('benchfixture');
     session_start();
