@@ -29,6 +29,22 @@ import (
 // Writes are batched: concurrent Set/Update/Save/Delete calls on one session
 // share one lock acquisition, one read and one write. Each call returns
 // after Redis acknowledged the write that contains its change.
+//
+// # Contexts and outcomes
+//
+// A call that changes a session (Set, Update, Save, Delete, Destroy)
+// returns a plain context error (ctx.Err(), nothing else wrapped) only when
+// its change will never be applied: its context ended before the write
+// carrying the change was sent to Redis, and the actor leaves it out.
+// Once that write is in flight the call waits for its outcome up to
+// Config.RedisTimeout beyond its context; without an outcome by then it
+// returns an error wrapping ErrOutcomeUnknown (the change may or may not
+// be applied: retrying blindly could apply it twice). Redis calls are
+// bounded by Config.RedisTimeout whatever the context: while Redis is
+// unreachable calls fail with ErrUnavailable instead of hanging. Reads
+// change nothing and return the context error as soon as it ends. After
+// Close every call returns ErrClosed. docs/guarantees.md lists what each
+// call promises under each fault.
 type Manager struct {
 	cfg        Config
 	store      *redisio.Store
@@ -232,7 +248,7 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind event.OpKin
 		return o, m.opDone(kind, t0, wrap(op, id, err))
 	}
 	m.stats.submitted.Add(1)
-	if err := o.Wait(ctx); err != nil {
+	if err := o.WaitOutcome(ctx, m.cfg.RedisTimeout); err != nil {
 		return o, m.opDone(kind, t0, wrap(op, id, err))
 	}
 	return o, m.opDone(kind, t0, nil)

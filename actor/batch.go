@@ -144,7 +144,10 @@ type batchResult struct {
 
 // apply runs batch in order on clones of base (found: whether the session
 // exists), for at most maxHold after start; each op's result is kept in its
-// scratch fields until the batch is committed.
+// scratch fields until the batch is committed. A Read only notes what it
+// sees: its fn runs once the batch is committed, so that when a batch is
+// applied again (refused lock-free commit, lost lock) nothing a read saw
+// in a refused attempt reaches its caller.
 func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time, maxHold time.Duration) batchResult {
 	r := batchResult{cur: base, exists: found}
 	for i, op := range batch {
@@ -160,7 +163,8 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 		op.applied = true
 		switch op.Kind {
 		case event.Read:
-			op.res = r.cur.Run(op.Fn, r.exists)
+			// runs once the batch is committed (committedBatch)
+			op.view, op.viewFound, op.res = r.cur, r.exists, nil
 		case event.Update:
 			next := r.cur.clone()
 			err := next.Run(op.Fn, r.exists)
@@ -247,8 +251,14 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 		if !op.applied {
 			continue
 		}
-		if op.Kind == event.Destroy {
+		switch op.Kind {
+		case event.Destroy:
 			op.Existed = op.resFound
+		case event.Read:
+			if op.state.Load() != opAbandoned {
+				op.res = op.view.Run(op.Fn, op.viewFound)
+			}
+			op.view = nil
 		}
 		op.answer(op.res)
 	}

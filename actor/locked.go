@@ -3,6 +3,7 @@ package actor
 import (
 	"bytes"
 	"context"
+	"errors"
 	"time"
 
 	"github.com/phpsession/phpsession/event"
@@ -49,16 +50,22 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	}
 	stopRenew := a.startRenewer(ctx, lk)
 	r := a.apply(batch, base, data.Found, lockedAt, maxHold)
+	for !seal(batch[:r.used]) {
+		// a caller gave up: apply again without its op
+		r = a.apply(batch, base, data.Found, time.Now(), maxHold)
+	}
 	used := r.used
 
 	if err := a.env.redisErr("renew", stopRenew()); err != nil {
 		// the lock was lost while the functions ran: nothing is written
+		unseal(batch[:used])
 		a.release(ctx, lk)
 		return used, err
 	}
 
 	mode, out, err := a.outcome(r, data)
 	if err != nil {
+		unseal(batch[:used])
 		a.release(ctx, lk)
 		return used, err
 	}
@@ -67,6 +74,9 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	a.fair.lastRelease = time.Now()
 	a.fair.lastHold = a.fair.lastRelease.Sub(lockedAt)
 	if err != nil {
+		if errors.Is(err, redisio.ErrLockLost) {
+			unseal(batch[:used]) // nothing was written
+		}
 		a.committed.known = false
 		return used, err
 	}

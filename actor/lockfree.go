@@ -90,6 +90,9 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 		if err != nil {
 			return r.used, true, err
 		}
+		if !seal(batch[:r.used]) {
+			continue // a caller gave up: apply again without its op
+		}
 		for {
 			ctx := a.env.Ctx
 			if waited {
@@ -103,6 +106,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 				a.committedBatch(batch[:r.used], r, expect, mode, out, 0, true)
 				return r.used, true, nil
 			}
+			unseal(batch[:r.used]) // refused: nothing applied
 			a.env.emit(event.Event{Kind: event.Conflict, Held: res.Held})
 			afterWait := heldBefore
 			heldBefore = res.Held
@@ -116,6 +120,9 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 					return r.used, true, a.env.redisErr("wait_unlocked", err)
 				}
 				a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
+				if !seal(batch[:r.used]) {
+					break // a caller gave up while we waited: apply again without its op
+				}
 				continue
 			}
 			// A change right after waiting out a holder is the holder's

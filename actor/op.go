@@ -2,10 +2,13 @@ package actor
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
+	"time"
 
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/event"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // Fn is a user function run by the actor. found reports whether the session
@@ -14,9 +17,17 @@ import (
 // Neither may be retained after Fn returns.
 type Fn func(s *codec.Session, found bool) error
 
+// An op's state moves pending → claimed (its fn ran on a working copy) →
+// sent (the write carrying its change went to Redis), or to abandoned when
+// its caller gave up while it was pending or claimed. A claimed op returns
+// to claimed from sent when Redis refused that write (nothing applied),
+// and the actor seals every op (claimed → sent) right before it sends a
+// write: an op abandoned by then is left out and the batch recomputed, so
+// an abandoned op is never applied.
 const (
 	opPending int32 = iota
 	opClaimed
+	opSent
 	opAbandoned
 )
 
@@ -38,6 +49,12 @@ type Op struct {
 	res      error
 	resFound bool
 	applied  bool
+	// view is what a Read in a batch sees (the working copy at its place
+	// in the batch, viewFound whether the session exists there). Its fn
+	// runs once, on the view of the attempt that was committed, so
+	// nothing from a refused attempt reaches the caller.
+	view      *Doc
+	viewFound bool
 }
 
 // NewOp returns an operation bound to ctx (an op whose ctx ended before the
@@ -46,24 +63,48 @@ func NewOp(ctx context.Context, kind event.OpKind, fn Fn) *Op {
 	return &Op{Kind: kind, Fn: fn, ctx: ctx, done: make(chan struct{})}
 }
 
-// Wait blocks until the op was answered or ctx ended. When ctx ends first
-// and the actor has not started the op yet, the op is abandoned and will
-// never be applied; once started, it may still be applied.
-func (o *Op) Wait(ctx context.Context) error {
+// Wait is WaitOutcome without grace.
+func (o *Op) Wait(ctx context.Context) error { return o.WaitOutcome(ctx, 0) }
+
+// WaitOutcome blocks until the op was answered or ctx ended. When ctx ends
+// before the write carrying the op's change was sent, the op is abandoned:
+// it will never be applied, and ctx's error is returned as it is. Once
+// sent, it waits up to grace more for the outcome; without one by then it
+// returns an error wrapping redisio.ErrOutcomeUnknown (the change may
+// still be applied). A read never changes anything: it returns ctx's
+// error at once.
+func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 	select {
 	case <-o.done:
 		return o.err
 	case <-ctx.Done():
-		if o.state.CompareAndSwap(opPending, opAbandoned) {
-			return ctx.Err()
-		}
+	}
+	if o.state.CompareAndSwap(opPending, opAbandoned) || o.state.CompareAndSwap(opClaimed, opAbandoned) {
+		return ctx.Err()
+	}
+	select {
+	case <-o.done:
+		return o.err
+	default:
+	}
+	if o.state.Load() == opAbandoned {
+		return ctx.Err()
+	}
+	if grace > 0 {
+		t := time.NewTimer(grace)
+		defer t.Stop()
 		select {
 		case <-o.done:
 			return o.err
-		default:
-			return ctx.Err()
+		case <-t.C:
 		}
 	}
+	if o.state.CompareAndSwap(opClaimed, opAbandoned) {
+		return ctx.Err() // its write was refused meanwhile, and will not be sent again
+	}
+	// Not wrapping ctx's error: errors.Is(err, context.DeadlineExceeded)
+	// must keep meaning "not applied".
+	return fmt.Errorf("%w: the caller's context ended while the change was being written (%v)", redisio.ErrOutcomeUnknown, ctx.Err())
 }
 
 // Done is closed when the op was answered.
@@ -75,7 +116,7 @@ func (o *Op) Err() error { return o.err }
 // claim marks the op as started; false when the caller gave up (or its
 // context ended) before.
 func (o *Op) claim() bool {
-	if o.state.Load() == opClaimed {
+	if st := o.state.Load(); st == opClaimed || st == opSent {
 		return true
 	}
 	if o.ctx != nil && o.ctx.Err() != nil {
@@ -108,4 +149,29 @@ func (o *Op) answer(err error) {
 	}
 	o.err = err
 	close(o.done)
+}
+
+// seal marks ops whose change is about to be sent (claimed → sent). It
+// reports false, and unseals the others, when a caller abandoned its op
+// meanwhile: the batch must then be applied again (without it) before
+// anything is sent.
+func seal(ops []*Op) bool {
+	for i, op := range ops {
+		if !op.applied || op.Kind == event.Read {
+			continue
+		}
+		if !op.state.CompareAndSwap(opClaimed, opSent) && op.state.Load() != opSent {
+			unseal(ops[:i])
+			return false
+		}
+	}
+	return true
+}
+
+// unseal returns ops to claimed after the write carrying them was refused
+// or never sent (nothing applied): their callers may give up again.
+func unseal(ops []*Op) {
+	for _, op := range ops {
+		op.state.CompareAndSwap(opSent, opClaimed)
+	}
 }
