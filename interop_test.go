@@ -50,7 +50,7 @@ func TestInteropUnderLoadWithPHP(t *testing.T) {
 	r := testenv.StartRedis(t)
 	m := openTest(t, r, phpsession.Config{})
 	for attempt := 1; ; attempt++ {
-		failures := interopUnderLoad(t, r, m)
+		failures := interopUnderLoad(t, r, m, "")
 		if failures == 0 {
 			return
 		}
@@ -61,7 +61,9 @@ func TestInteropUnderLoadWithPHP(t *testing.T) {
 	}
 }
 
-func interopUnderLoad(t *testing.T, r *testenv.Redis, m *phpsession.Manager) int {
+// interopUnderLoad runs the scenario; serializer is PHP's
+// session.serialize_handler ("" for php), which m must be configured for.
+func interopUnderLoad(t *testing.T, r *testenv.Redis, m *phpsession.Manager, serializer string) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	id := "interop" + phpsession.NewID()[:10]
@@ -99,7 +101,7 @@ func interopUnderLoad(t *testing.T, r *testenv.Redis, m *phpsession.Manager) int
 		}()
 	}
 
-	cfg := testenv.PHPSession{Addr: r.Addr, Locking: true} // 5.3 defaults: 10 retries, 2000 µs
+	cfg := testenv.PHPSession{Addr: r.Addr, Locking: true, Serializer: serializer} // 5.3 defaults: 10 retries, 2000 µs
 	var pwg sync.WaitGroup
 	stderrs := make([]string, phpProcs)
 	refused := make([]int, phpProcs)
