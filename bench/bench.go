@@ -28,7 +28,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/url"
+	"os"
 	"runtime"
+	"runtime/debug"
 	"runtime/pprof"
 	"slices"
 	"strconv"
@@ -49,7 +51,7 @@ const (
 )
 
 // AllScenarios lists the scenarios in the order Run executes them.
-var AllScenarios = []string{ScenarioHot, ScenarioSpread, ScenarioRead, ScenarioGet, ScenarioMixed, ScenarioMemory}
+var AllScenarios = []string{ScenarioHot, ScenarioSpread, ScenarioRead, ScenarioGet, ScenarioMixed, ScenarioReplicas, ScenarioMemory}
 
 // Target names accepted by Config.Targets.
 const (
@@ -110,6 +112,13 @@ type Config struct {
 	// so that all are live when measured; the scenario then waits for
 	// them to passivate).
 	IdleTimeout time.Duration
+	// Replicas lists the process counts of the replicas scenario
+	// (default 1, 2, 4, 8).
+	Replicas []int
+	// Worker is the command line that starts one replica process of the
+	// replicas scenario (RunWorker's flags are appended), e.g. the phpsess
+	// binary and "bench-worker"; empty leaves the scenario out.
+	Worker []string
 	// Library builds the coordinator; nil leaves its rows out.
 	Library LibraryFactory
 	// Codec is the baselines' decode/modify/encode (default StandInCodec).
@@ -136,6 +145,9 @@ func (c *Config) defaults() {
 	}
 	if c.Duration == 0 && c.Ops == 0 {
 		c.Duration = 2 * time.Second
+	}
+	if len(c.Replicas) == 0 {
+		c.Replicas = []int{1, 2, 4, 8}
 	}
 	if c.Rounds <= 0 {
 		c.Rounds = 4
@@ -216,8 +228,14 @@ type PHPSide struct {
 	P99us     float64 `json:"p99_us"`
 }
 
-// MemInfo is the memory scenario's measurements (heap after GC).
+// MemInfo is the memory scenario's measurements: heap after GC, and the
+// process's resident set after GC with freed memory returned to the OS
+// (debug.FreeOSMemory), so that garbage of earlier scenarios does not count.
 type MemInfo struct {
+	BaseRSSMB         float64 `json:"base_rss_mb"`
+	TouchedRSSMB      float64 `json:"touched_rss_mb"`
+	RSSPerSession     float64 `json:"rss_bytes_per_session"`
+	IdleRSSMB         float64 `json:"idle_rss_mb"`
 	BaseHeapMB        float64 `json:"base_heap_mb"`
 	TouchedHeapMB     float64 `json:"touched_heap_mb"`
 	BytesPerSession   float64 `json:"bytes_per_session"`
@@ -310,6 +328,8 @@ func Run(ctx context.Context, cfg Config, emit func(Result)) (*Report, error) {
 			r.get(ctx)
 		case ScenarioMixed:
 			r.mixed(ctx)
+		case ScenarioReplicas:
+			r.replicas(ctx)
 		case ScenarioMemory:
 			r.memory(ctx)
 		}
@@ -439,7 +459,14 @@ func (r *runner) ids(scenario, target string, w, n int) []string {
 // seed writes the seed session (plus extra, already serialized entries)
 // to every id.
 func (r *runner) seed(ctx context.Context, ids []string, extra string) error {
-	blob := string(SeedSession(r.cfg.PayloadBytes)) + extra
+	return r.seedBlob(ctx, ids, string(SeedSession(r.cfg.PayloadBytes))+extra)
+}
+
+// smallSession is the memory scenario's session: a small payload, so that
+// the per-session figure is the library's own bookkeeping.
+const smallSession = `user_id|i:4711;login|s:5:"alice";n|i:0;`
+
+func (r *runner) seedBlob(ctx context.Context, ids []string, blob string) error {
 	const chunk = 1000
 	for start := 0; start < len(ids); start += chunk {
 		end := min(start+chunk, len(ids))
@@ -946,7 +973,7 @@ func (r *runner) memory(ctx context.Context) {
 	}
 	n := r.sessions(100000)
 	ids := r.ids(ScenarioMemory, TargetLib, w, n)
-	if err := r.seed(ctx, ids, ""); err != nil {
+	if err := r.seedBlob(ctx, ids, smallSession); err != nil {
 		r.failed(ScenarioMemory, TargetLib, w, err)
 		return
 	}
@@ -965,16 +992,20 @@ func (r *runner) memory(ctx context.Context) {
 	}
 	mi := &MemInfo{}
 	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
+	mi.BaseRSSMB = rssMB()
 	r.logf("%s %s sessions=%d ...", ScenarioMemory, t.Name(), n)
 	var st *runStats
 	m := r.measured(ctx, func() {
 		st = drive(ctx, w, int64(n), 0, func(ctx context.Context, wk, i int) (int, error) {
-			return kindUpdate, t.Incr(ctx, ids[i], "n")
+			_, err := t.Get(ctx, ids[i], "n")
+			return kindGet, err
 		})
 	})
 	res := Result{Scenario: ScenarioMemory, Target: t.Name(), Writers: w, Sessions: n}
 	fill(&res, st, m)
 	mi.TouchedHeapMB, mi.TouchedGoroutines = heapMB(), runtime.NumGoroutine()
+	mi.TouchedRSSMB = rssMB()
+	mi.RSSPerSession = (mi.TouchedRSSMB - mi.BaseRSSMB) * (1 << 20) / float64(n)
 	if r.cfg.HeapProfile != nil {
 		if err := pprof.Lookup("heap").WriteTo(r.cfg.HeapProfile, 0); err != nil {
 			res.Note = appendNote(res.Note, "heap profile: "+err.Error())
@@ -995,14 +1026,31 @@ func (r *runner) memory(ctx context.Context) {
 	}
 	mi.IdleWaitSeconds = time.Since(waitStart).Seconds()
 	mi.IdleHeapMB, mi.IdleGoroutines = heapMB(), runtime.NumGoroutine()
+	mi.IdleRSSMB = rssMB()
 	if hasLive {
 		mi.IdleLive = lc.Live()
 	}
 	res.Mem = mi
-	if final, err := Verify(ctx, r.admin, ids, "n"); err == nil {
-		res.Lost = st.acked[kindUpdate] - sum(final)
-	}
 	r.emit(res)
+}
+
+// rssMB returns the process's resident set after a GC that returned freed
+// memory to the OS (-1 where /proc is not available).
+func rssMB() float64 {
+	debug.FreeOSMemory()
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return -1
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return -1
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return -1
+	}
+	return float64(pages*int64(os.Getpagesize())) / (1 << 20)
 }
 
 func heapMB() float64 {

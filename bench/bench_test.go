@@ -2,6 +2,8 @@ package bench_test
 
 import (
 	"context"
+	"fmt"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -9,6 +11,19 @@ import (
 	"github.com/phpsession/phpsession/bench"
 	"github.com/phpsession/phpsession/internal/testenv"
 )
+
+// TestMain lets the test binary serve as a replica process of the
+// replicas scenario (Config.Worker below re-executes it).
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "bench-worker" {
+		if err := bench.RunWorker(context.Background(), bench.Library, os.Args[2:], os.Stdin, os.Stdout); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
 
 // smokeTargets returns the targets a smoke run can exercise here: php only
 // when available (or required), the coordinator only when wired in.
@@ -33,6 +48,8 @@ func TestScenariosSmoke(t *testing.T) {
 	defer cancel()
 	targets := smokeTargets(t)
 	cfg := bench.Config{
+		Worker:        []string{os.Args[0], "bench-worker"},
+		Replicas:      []int{1, 2},
 		RedisURL:      r.URL(),
 		Targets:       targets,
 		Writers:       []int{1, 4},

@@ -102,6 +102,10 @@ func (l *LibTarget) Notes() string {
 	return out
 }
 
+// Conflicts implements Conflicter: lock-free commits refused (lock held
+// or data changed) since the Manager opened.
+func (l *LibTarget) Conflicts() uint64 { return l.M.Stats().Conflicts }
+
 // Live implements LiveCounter.
 func (l *LibTarget) Live() int { return l.M.LiveSessions() }
 

@@ -51,6 +51,26 @@ func CheckGoals(rows []Result) []Goal {
 				fmt.Sprintf("%.1f× (%.2f µs vs %.1f µs)", x, r.P50us, g.P50us), x >= 20})
 		}
 	}
+	one, eight := find(ScenarioReplicas, lib+" ×1 processes", -1), find(ScenarioReplicas, lib+" ×8 processes", -1)
+	if one != nil && eight != nil && one.OpsPerSec > 0 {
+		x := eight.OpsPerSec / one.OpsPerSec
+		out = append(out, Goal{"replicas: 8 processes vs 1", "≥ 90 % of 1 process's total", fmt.Sprintf("%.0f %% (%.0f vs %.0f ops/s)", 100*x, eight.OpsPerSec, one.OpsPerSec), x >= 0.9})
+		lost, fails, reqs := eight.Lost, int64(0), int64(0)
+		if eight.PHP != nil {
+			lost += eight.PHP.Lost
+			fails, reqs = eight.PHP.LockFail, eight.PHP.OK+eight.PHP.LockFail+eight.PHP.WriteFail
+		}
+		out = append(out, Goal{"replicas: 8 processes, lost updates / PHP lock failures", "0 / 0",
+			fmt.Sprintf("%d / %d of %d PHP requests", lost, fails, reqs), lost == 0 && fails == 0 && eight.Errors == 0})
+	}
+	if r := find(ScenarioMemory, lib, -1); r != nil && r.Mem != nil && r.Mem.BaseRSSMB > 0 {
+		m := r.Mem
+		out = append(out,
+			Goal{"memory: RSS per live session (small payload)", "≤ 1 KB", fmt.Sprintf("%.0f B (%d of %d sessions live when measured)", m.RSSPerSession, m.TouchedLive, r.Sessions),
+				m.RSSPerSession <= 1024 && m.TouchedLive == r.Sessions},
+			Goal{"memory: RSS back to baseline after idle", "≤ baseline + 10 MB", fmt.Sprintf("%.1f MB (baseline %.1f MB) after %.1fs", m.IdleRSSMB, m.BaseRSSMB, m.IdleWaitSeconds),
+				m.IdleRSSMB <= m.BaseRSSMB+10})
+	}
 	if r := find(ScenarioMixed, lib, -1); r != nil && r.PHP != nil {
 		ref := ""
 		for i := range rows {

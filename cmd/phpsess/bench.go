@@ -28,6 +28,8 @@ type benchFlags struct {
 	ops         int64
 	duration    time.Duration
 	sessions    int
+	replicas    []int
+	idle        time.Duration
 	phpWorkers  int
 	phpThink    time.Duration
 	rounds      int
@@ -60,8 +62,11 @@ JSON object per scenario):
 Scenarios: hot (W writers on one session), spread (64 writers over 10,000
 sessions), read (95% Get / 5% Update over 1,000 sessions), get (one reader on
 a warm session vs a network GET), mixed (hot at W=64 while PHP workers with
-phpredis 5.3 defaults hit the same session), memory (100,000 sessions touched
-once, then idle).
+phpredis 5.3 defaults hit the same session), replicas (1, 2, 4, 8 separate
+processes of the coordinator — this binary re-executed — with 64 writers each
+on one hot session, beside the PHP workers), memory (100,000 sessions touched
+once, then idle: heap and process RSS). Target "ceiling" (hot and spread) is
+the bare lock-free batching loop the coordinator is measured against.
 
 Redis: --redis URL, else $REDIS_URL, else a throwaway redis-server started on a
 free port (when one is on PATH). Do not point it at a production Redis: it
@@ -83,6 +88,8 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.IntSliceVar(&f.writers, "writers", nil, "goroutines (hot: list of W, default 1,8,64,256; incr: default 8)")
 	fl.Int64Var(&f.ops, "ops", 0, "operations per cell (0: run for --duration; incr: total increments, default 1000)")
 	fl.DurationVar(&f.duration, "duration", 0, "length of each cell (default 2s unless --ops is set)")
+	fl.IntSliceVar(&f.replicas, "replicas", nil, "replicas: list of process counts (default 1,2,4,8)")
+	fl.DurationVar(&f.idle, "idle-timeout", 0, "memory: the coordinator's IdleTimeout (default 15s)")
 	fl.IntVar(&f.sessions, "sessions", 0, "session count for spread (10000), read (1000) and memory (100000)")
 	fl.IntVar(&f.phpWorkers, "php-workers", 4, "php processes in the mixed scenario")
 	fl.IntVar(&f.rounds, "rounds", 4, "hot and spread: targets take turns in this many slices of each cell (1: one after the other)")
@@ -155,12 +162,17 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		Ops:          f.ops,
 		Duration:     f.duration,
 		Sessions:     f.sessions,
+		Replicas:     f.replicas,
+		IdleTimeout:  f.idle,
 		PHPWorkers:   f.phpWorkers,
 		PHPThink:     phpThinkOption(f.phpThink),
 		Rounds:       f.rounds,
 		PayloadBytes: f.payload,
 		Library:      bench.Library,
 		Codec:        bench.DefaultCodec(),
+	}
+	if exe, err := os.Executable(); err == nil {
+		cfg.Worker = []string{exe, "bench-worker"}
 	}
 	if f.verbose {
 		cfg.Log = errOut
@@ -296,4 +308,20 @@ func phpThinkOption(d time.Duration) time.Duration {
 		return -1
 	}
 	return d
+}
+
+func init() { register(newBenchWorkerCmd) }
+
+// newBenchWorkerCmd is the hidden command the replicas scenario starts in
+// each replica process (this binary, re-executed).
+func newBenchWorkerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:                "bench-worker",
+		Short:              "One replica process of `bench --scenario replicas` (internal)",
+		Hidden:             true,
+		DisableFlagParsing: true,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return bench.RunWorker(cmd.Context(), bench.Library, args, cmd.InOrStdin(), cmd.OutOrStdout())
+		},
+	}
 }
