@@ -1,6 +1,20 @@
 // Package codec reads and writes PHP's serialize() format and the PHP
 // session serializers php, php_binary and php_serialize, byte for byte as
-// PHP 8.x writes them. It uses the standard library only.
+// PHP 8.x writes them, and igbinary and msgpack as PHP's igbinary 3.2
+// (igbinary.compact_strings=On) and msgpack 2.2 (msgpack.php_only=On)
+// extensions write them. It uses the standard library only.
+//
+// # Serializers
+//
+// A [Handler] names a session.serialize_handler; [ParseHandler] and
+// [Handlers] list them. Each serializer is one row of codec's table (one
+// file each): its name rules ([Handler.ValidName]), how it frames the
+// variables, how it decodes and encodes, and how to recognise its data.
+// [DetectHandler] guesses the serializer from the first bytes (igbinary's
+// "\x00\x00\x00\x02" header, a msgpack map, php_serialize's "a:", php's
+// "name|", php_binary's length byte), for data written in another format
+// than configured; a *[SyntaxError] from decoding data that looks like
+// another serializer's names it in LooksLike.
 //
 // # Value model
 //
@@ -54,18 +68,59 @@
 // one (b|R:1;), the session is decoded as a whole instead, so that shared
 // values stay shared.
 //
+// igbinary and msgpack sessions are decoded whole: igbinary's string and
+// reference tables span the blob (a variable's bytes cannot be read without
+// everything before them), and msgpack numbers values across it too.
+// Decoding validates and builds every value; Encode writes every value.
+//
 // [Session.Set] rejects names PHP cannot store for the handler (php: '|'
-// or numeric names, php_binary: numeric or longer than 127 bytes) with
-// [ErrInvalidName] instead of letting PHP silently write an empty session.
+// or numeric names, php_binary: numeric or longer than 127 bytes,
+// igbinary and msgpack: numeric names, which PHP writes as int keys and
+// drops when reading) with [ErrInvalidName] instead of letting PHP
+// silently write an empty session or lose the variable.
 // [Session.Clone] gives an isolated copy for transactional updates;
-// [Session.Convert] re-encodes the variables for another serializer.
+// [Session.Convert] re-encodes the variables for another serializer, as
+// PHP writes them under it after reading them (a reference only one place
+// holds in igbinary or msgpack data becomes a plain value; the values
+// inside Serializable payloads that are serialize() text are renumbered
+// between the php family, where they share the session's numbering, and
+// igbinary/msgpack, where the payload stands alone).
+//
+// # igbinary
+//
+// Every distinct string (values, keys, property and class names) is
+// written once and then referred to by id; arrays, objects and PHP
+// references are numbered from the session array (#0), and a repeated
+// object, reference, or array storage PHP shared between copies is a
+// back-reference. Decoding gives each copy of a shared array its own
+// *Array (changing one does not change the other), and encoding writes the
+// back-reference again while the copies are equal. PHP's empty arrays are
+// one shared array, written once and then referred to; an empty array PHP
+// allocated itself (after removing elements, or read by msgpack) is
+// written each time, and decoding keeps that distinction. Uninitialized
+// typed properties (a lone null) are kept for re-encoding.
+//
+// # msgpack
+//
+// $_SESSION is a map whose first pair is nil → 1 (an empty session is the
+// empty array); lists are msgpack arrays, other arrays maps; objects,
+// Serializable objects, __serialize() data and back-references are maps
+// with nil keys (see msgpack.go). The extension loses some PHP values, and
+// codec refuses to write them with [ErrUnsupported] instead: enums (PHP
+// writes them as objects it cannot read back) and a reference to a scalar
+// that two places share (PHP reads back two independent values). Objects
+// whose class has __serialize() are written by PHP as {nil: class, nil:
+// data}; decoding keeps that form for re-encoding, but converting from
+// another serializer writes properties (the bytes of the others do not
+// tell the two apart).
 //
 // # Errors and limits
 //
 // Malformed input gives a *[SyntaxError] with the byte offset; it matches
 // [ErrSyntax] and, where it applies, [ErrTooLarge] (a declared length or
-// count larger than the remaining input, checked before allocating) or
-// [ErrDepth] (nesting beyond Options.MaxDepth, default 4096 like PHP).
+// count larger than the remaining input, checked before allocating, in
+// every serializer) or [ErrDepth] (nesting beyond Options.MaxDepth,
+// default 4096 like PHP).
 // The decoder never panics. The encoder refuses, with [ErrDepth], values
 // nested deeper than PHP's default limit (PHP could not read them back and
 // would destroy the session), and names or class names PHP cannot store
