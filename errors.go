@@ -2,7 +2,6 @@ package phpsession
 
 import (
 	"errors"
-	"fmt"
 	"strings"
 
 	"github.com/phpsession/phpsession/actor"
@@ -18,50 +17,75 @@ import (
 // catches them all (the base exception of the original Python library).
 var ErrSession = errors.New("phpsession")
 
-func sentinel(msg string) error { return fmt.Errorf("%w: %s", ErrSession, msg) }
+// kindError is a specific error: it wraps ErrSession and the lower-level
+// errors it stands for (causes), so that errors.Is(ErrUnavailable,
+// redisio.ErrUnavailable) holds too.
+type kindError struct {
+	msg    string
+	causes []error
+}
+
+func (k *kindError) Error() string { return "phpsession: " + k.msg }
+
+func (k *kindError) Unwrap() []error { return append([]error{ErrSession}, k.causes...) }
+
+// kinds lists every specific error in declaration order; kind registers
+// them, so classification (wrap) needs no list of its own.
+var kinds []*kindError
+
+// kind declares a specific error. An error from a lower layer (actor,
+// redisio, codec) that wraps one of causes is classified as this kind by
+// wrap; when several kinds match, the one declared first wins.
+func kind(msg string, causes ...error) error {
+	k := &kindError{msg: msg, causes: causes}
+	kinds = append(kinds, k)
+	return k
+}
 
 // Specific errors. Each wraps ErrSession; errors returned by Manager wrap the
 // matching one (and the underlying cause, e.g. a redisio or codec error).
+// Declaration order is classification priority (see kind).
 var (
-	// ErrLockTimeout: the session lock was not acquired in time
-	// (Config.LockTimeout); another holder (PHP or Go) kept it.
-	ErrLockTimeout = sentinel("timed out waiting for the session lock")
-	// ErrNotFound: the session (or the variable asked for) does not exist.
-	ErrNotFound = sentinel("session not found")
-	// ErrNoSessionID: no session ID was given and none is in the context.
-	ErrNoSessionID = sentinel("no session ID in context")
-	// ErrInvalidID: the session ID is not 1–256 characters of [A-Za-z0-9,-].
-	ErrInvalidID = sentinel("invalid session ID")
-	// ErrLockLost: the lock expired or was taken before the write, and
-	// re-running the batch did not succeed; nothing was written.
-	ErrLockLost = sentinel("session lock lost")
-	// ErrClosed: the Manager was closed.
-	ErrClosed = sentinel("manager closed")
-	// ErrCodec: the session bytes could not be decoded, or a value cannot
-	// be stored in PHP's format (e.g. a variable name the serializer
-	// cannot hold). The codec error is wrapped as well.
-	ErrCodec = sentinel("session data")
-	// ErrConfig: an option is invalid or cannot work in the way it was
-	// given (e.g. StrictMode on a Middleware without a Manager). Returned
-	// at construction, never later.
-	ErrConfig = sentinel("invalid configuration")
-	// ErrPanic: a function passed to Update panicked; the panic value and
-	// stack are in the message. The update was not applied.
-	ErrPanic = sentinel("panic in update function")
-	// ErrUnavailable: Redis could not be reached, or did not answer within
-	// Config.RedisTimeout (down, restarting, paused, stopped, network
-	// gone). The cause is wrapped. A write that fails with it was not
-	// applied, unless the error also wraps ErrOutcomeUnknown. The Manager
-	// recovers by itself once Redis answers again. errors.Is also matches
-	// redisio.ErrUnavailable.
-	ErrUnavailable = fmt.Errorf("%w: %w", ErrSession, redisio.ErrUnavailable)
 	// ErrOutcomeUnknown: the change was sent to Redis but whether it was
 	// applied could not be established (its reply was lost and Redis could
 	// not be asked in time, or the caller's context ended while it was in
 	// flight and its outcome did not come within the bound; see Manager).
 	// It may or may not be in Redis: a caller that retries blindly may
 	// apply it twice. errors.Is also matches redisio.ErrOutcomeUnknown.
-	ErrOutcomeUnknown = fmt.Errorf("%w: %w", ErrSession, redisio.ErrOutcomeUnknown)
+	ErrOutcomeUnknown = kind("outcome of the write unknown", redisio.ErrOutcomeUnknown)
+	// ErrUnavailable: Redis could not be reached, or did not answer within
+	// Config.RedisTimeout (down, restarting, paused, stopped, network
+	// gone). The cause is wrapped. A write that fails with it was not
+	// applied, unless the error also wraps ErrOutcomeUnknown. The Manager
+	// recovers by itself once Redis answers again. errors.Is also matches
+	// redisio.ErrUnavailable.
+	ErrUnavailable = kind("Redis unavailable", redisio.ErrUnavailable)
+	// ErrLockTimeout: the session lock was not acquired in time
+	// (Config.LockTimeout); another holder (PHP or Go) kept it.
+	ErrLockTimeout = kind("timed out waiting for the session lock", redisio.ErrLockTimeout)
+	// ErrLockLost: the lock expired or was taken before the write, and
+	// re-running the batch did not succeed; nothing was written.
+	ErrLockLost = kind("session lock lost", redisio.ErrLockLost)
+	// ErrClosed: the Manager was closed.
+	ErrClosed = kind("manager closed", actor.ErrClosed, redisio.ErrClosed)
+	// ErrPanic: a function passed to Update panicked; the panic value and
+	// stack are in the message. The update was not applied.
+	ErrPanic = kind("panic in update function", actor.ErrPanic)
+	// ErrCodec: the session bytes could not be decoded, or a value cannot
+	// be stored in PHP's format (e.g. a variable name the serializer
+	// cannot hold, a Go value with no PHP equivalent). The codec error is
+	// wrapped as well (every codec error wraps codec.ErrCodec).
+	ErrCodec = kind("session data", codec.ErrCodec)
+	// ErrNotFound: the session (or the variable asked for) does not exist.
+	ErrNotFound = kind("session not found")
+	// ErrNoSessionID: no session ID was given and none is in the context.
+	ErrNoSessionID = kind("no session ID in context")
+	// ErrInvalidID: the session ID is not 1–256 characters of [A-Za-z0-9,-].
+	ErrInvalidID = kind("invalid session ID")
+	// ErrConfig: an option is invalid or cannot work in the way it was
+	// given (e.g. StrictMode on a Middleware without a Manager). Returned
+	// at construction, never later.
+	ErrConfig = kind("invalid configuration")
 )
 
 // Error describes a failed operation. It wraps one of the specific errors
@@ -125,8 +149,9 @@ func redactIf(id string) string {
 func RedactID(id string) string { return redact.ID(id) }
 
 // wrap classifies err (from the actor, redisio, codec, context or user
-// code) and wraps it so that ErrSession and the matching kind are found by
-// errors.Is.
+// code) by the causes each kind declares, and wraps it so that ErrSession
+// and the matching kind are found by errors.Is. Errors of no kind (a
+// context's, a user function's) are wrapped with ErrSession only.
 func wrap(op, id string, err error) error {
 	if err == nil {
 		return nil
@@ -135,27 +160,15 @@ func wrap(op, id string, err error) error {
 	if errors.As(err, &e) {
 		return err
 	}
-	var kind error
-	var ute *codec.UnmarshalTypeError
-	switch {
-	case errors.Is(err, redisio.ErrOutcomeUnknown):
-		kind = ErrOutcomeUnknown
-	case errors.Is(err, redisio.ErrUnavailable):
-		kind = ErrUnavailable
-	case errors.Is(err, redisio.ErrLockTimeout):
-		kind = ErrLockTimeout
-	case errors.Is(err, redisio.ErrLockLost):
-		kind = ErrLockLost
-	case errors.Is(err, actor.ErrClosed), errors.Is(err, redisio.ErrClosed):
-		kind = ErrClosed
-	case errors.Is(err, actor.ErrPanic):
-		kind = ErrPanic
-	case errors.Is(err, codec.ErrSyntax), errors.Is(err, codec.ErrDepth), errors.Is(err, codec.ErrTooLarge),
-		errors.Is(err, codec.ErrInvalidName), errors.Is(err, codec.ErrUnsupported),
-		errors.Is(err, codec.ErrUnknownHandler), errors.As(err, &ute):
-		kind = ErrCodec
-	case errors.Is(err, ErrSession):
-		return err
+	if errors.Is(err, ErrSession) {
+		return err // a specific error of this package, returned as is
 	}
-	return &Error{Op: op, ID: redactIf(id), Kind: kind, Err: err}
+	for _, k := range kinds {
+		for _, c := range k.causes {
+			if errors.Is(err, c) {
+				return &Error{Op: op, ID: redactIf(id), Kind: k, Err: err}
+			}
+		}
+	}
+	return &Error{Op: op, ID: redactIf(id), Err: err}
 }

@@ -183,8 +183,8 @@ func (e *CompressionError) Error() string {
 	return "codec: " + e.Compression.String() + ": " + e.Msg
 }
 
-// Unwrap returns Err.
-func (e *CompressionError) Unwrap() error { return e.Err }
+// Unwrap returns ErrCodec and Err.
+func (e *CompressionError) Unwrap() []error { return codecUnwrap(e.Err) }
 
 // zstd
 

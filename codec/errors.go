@@ -2,35 +2,58 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"strconv"
 )
 
-// Sentinel errors. Decoding errors are returned as *[SyntaxError], which
+// ErrCodec is wrapped by every error this package returns (the sentinels
+// below, the error types and the errors of the functions), so that
+//
+//	errors.Is(err, codec.ErrCodec)
+//
+// tells a codec failure from any other. Errors of user code called by the
+// codec (MarshalPHP, UnmarshalPHP) are wrapped as well.
+var ErrCodec = errors.New("codec")
+
+// codecErr returns a sentinel that wraps ErrCodec; its text is
+// "codec: " + msg.
+func codecErr(msg string) error { return fmt.Errorf("%w: %s", ErrCodec, msg) }
+
+// codecUnwrap is the Unwrap of an error type holding a cause: ErrCodec and
+// the cause, if any.
+func codecUnwrap(cause error) []error {
+	if cause == nil {
+		return []error{ErrCodec}
+	}
+	return []error{ErrCodec, cause}
+}
+
+// Sentinel errors, each wrapping ErrCodec. Decoding errors are returned as *[SyntaxError], which
 // matches ErrSyntax and, where it applies, one of ErrDepth or ErrTooLarge
 // with [errors.Is].
 var (
 	// ErrSyntax: the input is not valid PHP serialize()/session data.
-	ErrSyntax = errors.New("codec: syntax error")
+	ErrSyntax = codecErr("syntax error")
 	// ErrDepth: arrays/objects nested deeper than Options.MaxDepth (on
 	// decode) or than the encoder's limit (a cyclic *Array, on encode).
-	ErrDepth = errors.New("codec: maximum nesting depth exceeded")
+	ErrDepth = codecErr("maximum nesting depth exceeded")
 	// ErrTooLarge: a declared length or element count exceeds the input.
-	ErrTooLarge = errors.New("codec: declared length exceeds input")
+	ErrTooLarge = codecErr("declared length exceeds input")
 	// ErrInvalidName: a session variable name the serializer cannot store
 	// (php: contains '|'; php_binary: longer than 127 bytes; php and
 	// php_binary: a numeric name, which PHP silently drops), or an invalid
 	// class name on encode.
-	ErrInvalidName = errors.New("codec: invalid name")
+	ErrInvalidName = codecErr("invalid name")
 	// ErrUnknownHandler: a serialize handler name that is not supported.
-	ErrUnknownHandler = errors.New("codec: unknown serialize handler")
+	ErrUnknownHandler = codecErr("unknown serialize handler")
 	// ErrUnsupported: a Value implementation the encoder does not know.
-	ErrUnsupported = errors.New("codec: unsupported value")
+	ErrUnsupported = codecErr("unsupported value")
 	// ErrUnknownCompression: a compression name that is not supported.
-	ErrUnknownCompression = errors.New("codec: unknown compression")
+	ErrUnknownCompression = codecErr("unknown compression")
 	// ErrSessionTooLarge: compressed session data declares more bytes than
 	// Options.MaxSessionSize (a decompression bomb, or a limit set too
 	// low); returned as a *[CompressionError].
-	ErrSessionTooLarge = errors.New("codec: decompressed session too large")
+	ErrSessionTooLarge = codecErr("decompressed session too large")
 )
 
 // SyntaxError describes malformed input. Offset is the byte offset in the

@@ -298,4 +298,4 @@ func (e *FormatError) Error() string {
 
 // Unwrap returns Err, so errors.Is(err, ErrSyntax) holds for data that is
 // not valid session data.
-func (e *FormatError) Unwrap() error { return e.Err }
+func (e *FormatError) Unwrap() []error { return codecUnwrap(e.Err) }

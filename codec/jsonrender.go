@@ -13,7 +13,7 @@ import (
 )
 
 // ErrJSON is wrapped by the errors of ValueFromJSON and SessionFromJSON.
-var ErrJSON = errors.New("codec: invalid JSON rendering")
+var ErrJSON = codecErr("invalid JSON rendering")
 
 // maxRenderDepth bounds recursion when rendering (a cyclic *Array that is
 // not broken by a reference or object cannot be rendered).

@@ -46,6 +46,9 @@ func (e *UnsupportedTypeError) Error() string {
 	return "codec: unsupported type " + e.Type.String() + atPath(e.Path)
 }
 
+// Unwrap returns ErrUnsupported.
+func (e *UnsupportedTypeError) Unwrap() error { return ErrUnsupported }
+
 // UnsupportedValueError is returned by Marshal for values PHP cannot hold,
 // such as a uint64 above math.MaxInt64, or for structures nested deeper
 // than the nesting limit (which catches pointer cycles).
@@ -60,6 +63,9 @@ func (e *UnsupportedValueError) Error() string {
 	return "codec: unsupported value: " + e.Str + atPath(e.Path)
 }
 
+// Unwrap returns ErrUnsupported.
+func (e *UnsupportedValueError) Unwrap() error { return ErrUnsupported }
+
 // MarshalerError wraps an error returned by a Marshaler, TextMarshaler or
 // by encoding an embedded Value.
 type MarshalerError struct {
@@ -73,8 +79,8 @@ func (e *MarshalerError) Error() string {
 	return "codec: error calling MarshalPHP for type " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
 }
 
-// Unwrap returns the underlying error.
-func (e *MarshalerError) Unwrap() error { return e.Err }
+// Unwrap returns ErrCodec and the underlying error.
+func (e *MarshalerError) Unwrap() []error { return []error{ErrCodec, e.Err} }
 
 func atPath(p string) string {
 	if p == "" {

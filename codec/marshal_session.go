@@ -40,7 +40,7 @@ func MarshalSession(h Handler, v any) (*Session, error) {
 	}
 	a, ok := val.(*Array)
 	if !ok {
-		return nil, fmt.Errorf("codec: MarshalSession: %T maps to a PHP %s, not an array", v, val.Kind())
+		return nil, fmt.Errorf("%w: MarshalSession: %T maps to a PHP %s, not an array", ErrUnsupported, v, val.Kind())
 	}
 	s := NewSession(h)
 	for i := 0; i < a.Len(); i++ {

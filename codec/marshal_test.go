@@ -212,7 +212,8 @@ func TestMarshalerError(t *testing.T) {
 	var me *MarshalerError
 	require.ErrorAs(t, err, &me)
 	assert.Equal(t, `"f"`, me.Path)
-	assert.EqualError(t, errors.Unwrap(err), "boom")
+	assert.EqualError(t, me.Err, "boom")
+	assert.ErrorIs(t, err, ErrCodec)
 }
 
 func TestMarshalValueShapes(t *testing.T) {

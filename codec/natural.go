@@ -435,7 +435,7 @@ func ParseJSON(data []byte) (Value, error) {
 
 func parseJSONValue(dec *json.Decoder, depth int) (Value, error) {
 	if depth > maxNaturalDepth {
-		return nil, fmt.Errorf("nesting deeper than %d", maxNaturalDepth)
+		return nil, fmt.Errorf("%w: %w: nesting deeper than %d", ErrJSON, ErrDepth, maxNaturalDepth)
 	}
 	tok, err := dec.Token()
 	if err != nil {
@@ -481,7 +481,7 @@ func parseJSONValue(dec *json.Decoder, depth int) (Value, error) {
 			return o, err
 		}
 	}
-	return nil, fmt.Errorf("unexpected token %v", tok)
+	return nil, fmt.Errorf("%w: unexpected token %v", ErrJSON, tok)
 }
 
 // jsonNumber reads a JSON number as json_decode() does: an integer

@@ -3,7 +3,7 @@ package codec
 import (
 	"encoding"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"math"
 	"reflect"
 	"strconv"
@@ -92,6 +92,9 @@ func (e *InvalidUnmarshalError) Error() string {
 	return "codec: Unmarshal(nil " + e.Type.String() + ")"
 }
 
+// Unwrap returns ErrCodec.
+func (e *InvalidUnmarshalError) Unwrap() error { return ErrCodec }
+
 // UnmarshalTypeError describes a PHP value that cannot be stored in its
 // Go target.
 type UnmarshalTypeError struct {
@@ -104,6 +107,9 @@ type UnmarshalTypeError struct {
 func (e *UnmarshalTypeError) Error() string {
 	return "codec: cannot unmarshal PHP " + e.Value + " into Go value of type " + e.Type.String() + atPath(e.Path)
 }
+
+// Unwrap returns ErrCodec.
+func (e *UnmarshalTypeError) Unwrap() error { return ErrCodec }
 
 // UnmarshalerError wraps an error returned by an Unmarshaler or a
 // TextUnmarshaler.
@@ -118,8 +124,8 @@ func (e *UnmarshalerError) Error() string {
 	return "codec: error unmarshaling into " + e.Type.String() + atPath(e.Path) + ": " + e.Err.Error()
 }
 
-// Unwrap returns the underlying error.
-func (e *UnmarshalerError) Unwrap() error { return e.Err }
+// Unwrap returns ErrCodec and the underlying error.
+func (e *UnmarshalerError) Unwrap() []error { return []error{ErrCodec, e.Err} }
 
 type decState struct {
 	savedErr error // first type error (decoding goes on)
@@ -145,7 +151,7 @@ type pathSetter interface {
 // ErrRecursive is wrapped by the error Unmarshal returns for a PHP value
 // that contains itself through a reference (a recursive array, PHP's
 // $a[0] = &$a): Go values cannot hold such a cycle.
-var ErrRecursive = errors.New("codec: recursive PHP reference")
+var ErrRecursive = codecErr("recursive PHP reference")
 
 type recursiveError struct{ path string }
 
@@ -694,7 +700,7 @@ func (d *decState) toStruct(v reflect.Value, depth int, es entries) error {
 // interface (see UnmarshalValue).
 func (d *decState) natural(val Value, depth int) (any, error) {
 	if depth > maxUnmarshalDepth {
-		return nil, errors.New("codec: nesting too deep")
+		return nil, fmt.Errorf("%w: unmarshal nesting deeper than %d", ErrDepth, maxUnmarshalDepth)
 	}
 	if r, ok := val.(*Reference); ok && r != nil {
 		// A reference met again gives the same Go value (maps and slices
