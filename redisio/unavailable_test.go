@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -178,5 +180,39 @@ func TestGetReportsExpiry(t *testing.T) {
 	}
 	if d.Expires.After(time.Now().Add(s.Config().CacheTTL)) {
 		t.Fatalf("Expires %v beyond the cache lifetime", d.Expires)
+	}
+}
+
+// rueidis's client-side cache is sized by Config.ClientCacheBytes (its own
+// default, 128 MiB per connection, is not used): reading 24 MB of
+// distinct sessions through Get leaves at most about that in memory.
+func TestClientCacheBytesBoundsMemory(t *testing.T) {
+	r := testenv.StartRedis(t)
+	const limit = 1 << 20
+	s := openTest(t, r, Config{ClientCacheBytes: limit})
+	ctx := context.Background()
+	val := strings.Repeat("x", 12<<10)
+	const n = 2000
+	for i := 0; i < n; i += 100 {
+		args := []string{"MSET"}
+		for j := i; j < i+100; j++ {
+			args = append(args, s.Key(fmt.Sprint("big", j)), val)
+		}
+		r.MustDo(args...)
+	}
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := 0; i < n; i++ {
+		if _, err := s.Get(ctx, fmt.Sprint("big", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	grew := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	t.Logf("heap grew by %d bytes after reading %d bytes", grew, n*len(val))
+	if grew > 8*limit {
+		t.Fatalf("heap grew by %d bytes: the client-side cache is not bounded by ClientCacheBytes (%d)", grew, limit)
 	}
 }
