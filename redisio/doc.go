@@ -41,10 +41,10 @@
 //	lock-free write      (none: phpredis always locks)         one round trip, one Lua script: if    ErrCrossSlot unless K and L share
 //	(WriteIfUnlocked)                                          EXISTS L {held} elseif GET K ≠        a slot (then as standalone)
 //	                                                           expected {changed, K} else SETEX/
-//	                                                           EXPIRE/DEL K [, SET M tok PX with
-//	                                                           WriteMarkers; M = phpsession:lf:K]
+//	                                                           EXPIRE/DEL K [, SET M 1 PX with
+//	                                                           WriteMarkers; M = phpsession:lf:K:tok]
 //	                                                           (+ PTTL K barrier as for Commit);
-//	                                                           lost reply: [GET M,] GET K
+//	                                                           lost reply: [EXISTS M,] GET K
 //	wait for release     sleep lock_wait_time, SET NX again    DoCache GET L, wait for its           same, on L's node
 //	(WaitUnlocked)                                             invalidation | timer | poll; never
 //	                                                           takes the lock
