@@ -5,11 +5,16 @@
 // middleware, run inside Echo), with the same options: cookie name and
 // attributes, Start, StrictMode, Logger.
 //
+//	mw, err := phpecho.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
 //	e := echo.New()
-//	e.Use(phpecho.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true}))
+//	e.Use(mw)
 //	e.POST("/cart", func(c echo.Context) error {
 //		return m.Update(c.Request().Context(), "", func(s *phpsession.Session) error { ... })
 //	})
+//
+// The request-level helpers of phpsession work on Echo's response and
+// request: m.RegenerateRequest(c.Response(), c.Request(), true) at login,
+// m.DestroyRequest(c.Response(), c.Request()) at logout.
 //
 // It is its own Go module, so that the phpsession module does not depend
 // on Echo.
@@ -27,12 +32,19 @@ import (
 // middleware with opts: the handlers after it see the session ID in
 // c.Request().Context() (and through SessionID). With a nil Manager the
 // package-level phpsession.Middleware is used (StrictMode then needs m).
-// When the middleware answers the request itself (it could not generate
-// an ID), the next handler is not called.
-func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) echo.MiddlewareFunc {
-	mw := phpsession.Middleware(opts)
+// Invalid options give the middleware's error. When the middleware
+// answers the request itself (it could not generate an ID, or Redis did
+// not answer the strict-mode check), the next handler is not called.
+func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (echo.MiddlewareFunc, error) {
+	var mw func(http.Handler) http.Handler
+	var err error
 	if m != nil {
-		mw = m.Middleware(opts)
+		mw, err = m.Middleware(opts)
+	} else {
+		mw, err = phpsession.Middleware(opts)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
@@ -43,7 +55,7 @@ func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) echo.M
 			})).ServeHTTP(c.Response(), c.Request())
 			return err
 		}
-	}
+	}, nil
 }
 
 // SessionID returns the session ID the middleware put in the request's

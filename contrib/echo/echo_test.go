@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/labstack/echo/v4"
+	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
 	phpecho "github.com/phpsession/phpsession/contrib/echo"
@@ -18,7 +19,16 @@ func TestEcho(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, app *adaptertest.App, opts phpsession.MiddlewareOptions) string {
 		e := echo.New()
 		e.HideBanner, e.HidePort = true, true
-		e.Use(phpecho.Middleware(app.M, opts))
+		mw, err := phpecho.Middleware(app.M, opts)
+		require.NoError(t, err)
+		e.Use(mw)
+		e.POST("/login", func(c echo.Context) error {
+			id, err := app.M.RegenerateRequest(c.Response(), c.Request(), true)
+			if err != nil {
+				return c.String(http.StatusInternalServerError, err.Error())
+			}
+			return c.String(http.StatusOK, id)
+		})
 		e.POST("/cart", func(c echo.Context) error {
 			return c.NoContent(app.AddToCart(c.Request().Context(), c.QueryParam("sku"), c.QueryParam("qty")))
 		})

@@ -20,7 +20,11 @@ func ExampleMiddleware() {
 	}
 	defer m.Close(context.Background())
 	e := echo.New()
-	e.Use(phpecho.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true}))
+	mw, err := phpecho.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	e.Use(mw)
 	e.GET("/me", func(c echo.Context) error {
 		name, err := phpsession.GetAs[string](c.Request().Context(), m, "", "user_name")
 		if err != nil {
@@ -28,5 +32,17 @@ func ExampleMiddleware() {
 		}
 		id, _ := phpecho.SessionID(c)
 		return c.JSON(http.StatusOK, map[string]string{"name": name, "session": id})
+	})
+}
+
+// SessionID reads the ID the middleware resolved.
+func ExampleSessionID() {
+	e := echo.New()
+	e.GET("/whoami", func(c echo.Context) error {
+		id, ok := phpecho.SessionID(c)
+		if !ok {
+			return echo.NewHTTPError(http.StatusUnauthorized)
+		}
+		return c.String(http.StatusOK, id)
 	})
 }

@@ -2,12 +2,15 @@
 // reads PHP's session cookie (PHPSESSID) and puts the session ID in the
 // request's user context (c.UserContext()), where phpsession.Manager
 // methods called with an empty ID find it. It runs phpsession's net/http
-// middleware on the request's cookies, so the options and their meaning
-// are the same: cookie name and attributes, Start, StrictMode, Logger; the
-// cookie it sets is copied to the Fiber response.
+// middleware around the rest of the Fiber chain, so the options and their
+// meaning are the same (cookie name and attributes, Start, StrictMode,
+// Logger, the session stored at the end of a request that started it);
+// the cookies it sets are copied to the Fiber response. RegenerateID and
+// Destroy are the request-level helpers (login, logout).
 //
-//	app := fiber.New()
-//	app.Use(phpfiber.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true}))
+//	mw, err := phpfiber.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
+//	app := fiber.New(fiber.Config{Immutable: true})
+//	app.Use(mw)
 //	app.Post("/cart", func(c *fiber.Ctx) error {
 //		return m.Update(c.UserContext(), "", func(s *phpsession.Session) error { ... })
 //	})
@@ -24,6 +27,7 @@ package phpfiber
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"net/url"
 
@@ -32,19 +36,37 @@ import (
 	"github.com/phpsession/phpsession"
 )
 
+// localsKey holds the request's *state in c.Locals.
+type localsKey struct{}
+
+// state is the net/http view of one Fiber request, for the helpers.
+type state struct {
+	w *recorder
+	r *http.Request
+}
+
 // Middleware returns Fiber middleware that resolves the session ID as
 // phpsession's net/http middleware does with opts and stores it in
 // c.UserContext() (and for SessionID). With a nil Manager the
 // package-level phpsession.Middleware is used (StrictMode then needs m).
-// When the middleware answers the request itself (it could not generate
-// an ID), that answer is sent and the next handler is not called.
-func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) fiber.Handler {
-	mw := phpsession.Middleware(opts)
+// Invalid options give the middleware's error. When the middleware
+// answers the request itself (it could not generate an ID, or Redis did
+// not answer the strict-mode check), that answer is sent and the next
+// handler is not called.
+func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (fiber.Handler, error) {
+	var mw func(http.Handler) http.Handler
+	var err error
 	if m != nil {
-		mw = m.Middleware(opts)
+		mw, err = m.Middleware(opts)
+	} else {
+		mw, err = phpsession.Middleware(opts)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return func(c *fiber.Ctx) error {
-		// The middleware only needs the request's cookies and context.
+		// The middleware needs the request's cookies, TLS state (for
+		// Secure cookies) and context.
 		r := &http.Request{
 			Method: c.Method(),
 			URL:    &url.URL{Path: c.Path()},
@@ -54,37 +76,74 @@ func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) fiber.
 		c.Request().Header.VisitAllCookie(func(k, v []byte) {
 			r.AddCookie(&http.Cookie{Name: string(k), Value: string(v)})
 		})
+		if c.Protocol() == "https" {
+			r.TLS = c.Context().TLSConnectionState()
+		}
 		r = r.WithContext(c.UserContext())
 		w := &recorder{h: http.Header{}}
-		var next *http.Request
-		mw(http.HandlerFunc(func(_ http.ResponseWriter, nr *http.Request) { next = nr })).ServeHTTP(w, r)
-		for _, sc := range w.h.Values("Set-Cookie") {
-			c.Response().Header.Add(fiber.HeaderSetCookie, sc)
-		}
-		if next == nil {
+		passed := false
+		var chainErr error
+		mw(http.HandlerFunc(func(_ http.ResponseWriter, nr *http.Request) {
+			passed = true
+			c.SetUserContext(nr.Context())
+			c.Locals(localsKey{}, &state{w: w, r: nr})
+			chainErr = c.Next()
+		})).ServeHTTP(w, r)
+		w.flushCookies(c)
+		if !passed {
 			code := w.code
 			if code == 0 {
 				code = fiber.StatusInternalServerError
 			}
 			return c.Status(code).Send(w.body.Bytes())
 		}
-		c.SetUserContext(next.Context())
-		return c.Next()
-	}
+		return chainErr
+	}, nil
 }
 
-// SessionID returns the session ID the middleware put in the user
-// context.
+// SessionID returns the session ID of the request (after RegenerateID or
+// Destroy, the new one or none).
 func SessionID(c *fiber.Ctx) (string, bool) {
 	return phpsession.SessionIDFromContext(c.UserContext())
 }
 
+// errNoMiddleware is returned by the helpers on a request that did not
+// pass through Middleware.
+var errNoMiddleware = errors.New("phpfiber: the request did not pass through phpfiber.Middleware")
+
+// RegenerateID is Manager.RegenerateRequest for a Fiber request: it moves
+// the session to a new ID (session_regenerate_id), sends the new cookie
+// and makes the rest of the request use the new ID. Call it at login.
+func RegenerateID(c *fiber.Ctx, m *phpsession.Manager, deleteOld bool) (string, error) {
+	st, ok := c.Locals(localsKey{}).(*state)
+	if !ok {
+		return "", errNoMiddleware
+	}
+	id, err := m.RegenerateRequest(st.w, st.r, deleteOld)
+	st.w.flushCookies(c)
+	return id, err
+}
+
+// Destroy is Manager.DestroyRequest for a Fiber request: it destroys the
+// session and expires its cookie (logout). It reports whether the session
+// existed.
+func Destroy(c *fiber.Ctx, m *phpsession.Manager) (bool, error) {
+	st, ok := c.Locals(localsKey{}).(*state)
+	if !ok {
+		return false, errNoMiddleware
+	}
+	existed, err := m.DestroyRequest(st.w, st.r)
+	st.w.flushCookies(c)
+	return existed, err
+}
+
 // recorder is the http.ResponseWriter the net/http middleware writes its
-// cookie (and, on failure, its answer) to.
+// cookies (and, on failure, its answer) to.
 type recorder struct {
-	h    http.Header
-	code int
-	body bytes.Buffer
+	h      http.Header
+	code   int
+	body   bytes.Buffer
+	copied int // Set-Cookie values already copied to the Fiber response
 }
 
 func (w *recorder) Header() http.Header { return w.h }
@@ -100,4 +159,13 @@ func (w *recorder) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	return w.body.Write(b)
+}
+
+// flushCookies copies the Set-Cookie headers not yet copied.
+func (w *recorder) flushCookies(c *fiber.Ctx) {
+	vs := w.h.Values("Set-Cookie")
+	for _, v := range vs[w.copied:] {
+		c.Response().Header.Add(fiber.HeaderSetCookie, v)
+	}
+	w.copied = len(vs)
 }

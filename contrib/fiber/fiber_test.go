@@ -20,7 +20,16 @@ import (
 func TestFiber(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, app *adaptertest.App, opts phpsession.MiddlewareOptions) string {
 		f := fiber.New(fiber.Config{DisableStartupMessage: true})
-		f.Use(phpfiber.Middleware(app.M, opts))
+		mw, err := phpfiber.Middleware(app.M, opts)
+		require.NoError(t, err)
+		f.Use(mw)
+		f.Post("/login", func(c *fiber.Ctx) error {
+			id, err := phpfiber.RegenerateID(c, app.M, true)
+			if err != nil {
+				return c.Status(http.StatusInternalServerError).SendString(err.Error())
+			}
+			return c.SendString(id)
+		})
 		f.Post("/cart", func(c *fiber.Ctx) error {
 			// Fiber's strings are valid only during the request: the
 			// session keeps what is stored, so store copies.

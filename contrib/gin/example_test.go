@@ -20,7 +20,11 @@ func ExampleMiddleware() {
 	}
 	defer m.Close(context.Background())
 	r := gin.New()
-	r.Use(phpgin.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true}))
+	mw, err := phpgin.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	r.Use(mw)
 	r.POST("/visit", func(c *gin.Context) {
 		err := m.Update(c.Request.Context(), "", func(s *phpsession.Session) error {
 			var n int
@@ -35,5 +39,18 @@ func ExampleMiddleware() {
 		}
 		id, _ := phpgin.SessionID(c)
 		c.String(http.StatusOK, "session %s", id)
+	})
+}
+
+// SessionID reads the ID the middleware resolved.
+func ExampleSessionID() {
+	r := gin.New()
+	r.GET("/whoami", func(c *gin.Context) {
+		id, ok := phpgin.SessionID(c)
+		if !ok {
+			c.AbortWithStatus(http.StatusUnauthorized)
+			return
+		}
+		c.String(http.StatusOK, id)
 	})
 }

@@ -5,11 +5,16 @@
 // middleware, run inside gin), with the same options: cookie name and
 // attributes, Start, StrictMode, Logger.
 //
+//	mw, err := phpgin.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
 //	r := gin.New()
-//	r.Use(phpgin.Middleware(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true}))
+//	r.Use(mw)
 //	r.POST("/cart", func(c *gin.Context) {
 //		err := m.Update(c.Request.Context(), "", func(s *phpsession.Session) error { ... })
 //	})
+//
+// The request-level helpers of phpsession work on gin's writer and request:
+// m.RegenerateRequest(c.Writer, c.Request, true) at login,
+// m.DestroyRequest(c.Writer, c.Request) at logout.
 //
 // It is its own Go module, so that the phpsession module does not depend
 // on gin.
@@ -27,12 +32,19 @@ import (
 // middleware with opts: the handlers after it see the session ID in
 // c.Request.Context() (and through SessionID). With a nil Manager the
 // package-level phpsession.Middleware is used (StrictMode then needs m).
-// When the middleware answers the request itself (it could not generate
-// an ID), the chain is aborted.
-func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) gin.HandlerFunc {
-	mw := phpsession.Middleware(opts)
+// Invalid options give the middleware's error. When the middleware
+// answers the request itself (it could not generate an ID, or Redis did
+// not answer the strict-mode check), the chain is aborted.
+func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (gin.HandlerFunc, error) {
+	var mw func(http.Handler) http.Handler
+	var err error
 	if m != nil {
-		mw = m.Middleware(opts)
+		mw, err = m.Middleware(opts)
+	} else {
+		mw, err = phpsession.Middleware(opts)
+	}
+	if err != nil {
+		return nil, err
 	}
 	return func(c *gin.Context) {
 		passed := false
@@ -44,7 +56,7 @@ func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) gin.Ha
 		if !passed {
 			c.Abort()
 		}
-	}
+	}, nil
 }
 
 // SessionID returns the session ID the middleware put in the request's

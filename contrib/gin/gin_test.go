@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
 	phpgin "github.com/phpsession/phpsession/contrib/gin"
@@ -17,8 +18,18 @@ import (
 func TestGin(t *testing.T) {
 	gin.SetMode(gin.TestMode)
 	adaptertest.Run(t, func(t *testing.T, app *adaptertest.App, opts phpsession.MiddlewareOptions) string {
+		mw, err := phpgin.Middleware(app.M, opts)
+		require.NoError(t, err)
 		r := gin.New()
-		r.Use(phpgin.Middleware(app.M, opts))
+		r.Use(mw)
+		r.POST("/login", func(c *gin.Context) {
+			id, err := app.M.RegenerateRequest(c.Writer, c.Request, true)
+			if err != nil {
+				c.String(http.StatusInternalServerError, err.Error())
+				return
+			}
+			c.String(http.StatusOK, id)
+		})
 		r.POST("/cart", func(c *gin.Context) {
 			c.Status(app.AddToCart(c.Request.Context(), c.Query("sku"), c.Query("qty")))
 		})

@@ -33,13 +33,29 @@ func main() {
 		log.Fatal(err)
 	}
 	defer m.Close(context.Background())
-	log.Fatal(http.ListenAndServe("127.0.0.1:8080", Router(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})))
+	r, err := Router(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	log.Fatal(http.ListenAndServe("127.0.0.1:8080", r))
 }
 
 // Router mounts the cart routes behind phpsession's middleware.
-func Router(m *phpsession.Manager, opts phpsession.MiddlewareOptions) chi.Router {
+func Router(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (chi.Router, error) {
+	mw, err := m.Middleware(opts)
+	if err != nil {
+		return nil, err
+	}
 	r := chi.NewRouter()
-	r.Use(m.Middleware(opts)) // the PHPSESSID cookie's ID goes in the request context
+	r.Use(mw) // the PHPSESSID cookie's ID goes in the request context
+	r.Post("/login", func(w http.ResponseWriter, req *http.Request) {
+		// ... check the credentials, then move the session to a new ID
+		if _, err := m.RegenerateRequest(w, req, true); err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
 	r.Post("/cart", func(w http.ResponseWriter, req *http.Request) {
 		sku := req.URL.Query().Get("sku")
 		qty, _ := strconv.Atoi(req.URL.Query().Get("qty"))
@@ -73,5 +89,5 @@ func Router(m *phpsession.Manager, opts phpsession.MiddlewareOptions) chi.Router
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(s) // natural JSON of $_SESSION
 	})
-	return r
+	return r, nil
 }

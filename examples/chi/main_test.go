@@ -20,8 +20,18 @@ import (
 // against a real redis-server, with PHP reading and writing the session.
 func TestChi(t *testing.T) {
 	adaptertest.Run(t, func(t *testing.T, app *adaptertest.App, opts phpsession.MiddlewareOptions) string {
+		mw, err := app.M.Middleware(opts)
+		require.NoError(t, err)
 		r := chi.NewRouter()
-		r.Use(app.M.Middleware(opts))
+		r.Use(mw)
+		r.Post("/login", func(w http.ResponseWriter, req *http.Request) {
+			id, err := app.M.RegenerateRequest(w, req, true)
+			if err != nil {
+				http.Error(w, err.Error(), http.StatusInternalServerError)
+				return
+			}
+			_, _ = w.Write([]byte(id))
+		})
 		r.Post("/cart", func(w http.ResponseWriter, req *http.Request) {
 			q := req.URL.Query()
 			w.WriteHeader(app.AddToCart(req.Context(), q.Get("sku"), q.Get("qty")))
@@ -52,7 +62,9 @@ func TestRouter(t *testing.T) {
 	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
 	require.NoError(t, err)
 	defer m.Close(context.Background())
-	srv := httptest.NewServer(Router(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true}))
+	router, err := Router(m, phpsession.MiddlewareOptions{Start: true, StrictMode: true})
+	require.NoError(t, err)
+	srv := httptest.NewServer(router)
 	defer srv.Close()
 
 	res, err := http.Post(srv.URL+"/cart?sku=a&qty=2", "", nil)

@@ -86,6 +86,9 @@ func (a *App) ShowCart(ctx context.Context) (int, []byte) {
 //	POST /cart  → App.AddToCart(ctx, query sku, query qty), status only
 //	GET  /cart  → App.ShowCart(ctx), JSON body
 //	GET  /id    → the adapter's SessionID helper: the ID, or "-" if none
+//	POST /login → Manager.RegenerateRequest (deleteOld) through the
+//	              framework's writer and request (or the adapter's
+//	              helper), answering the new ID
 //
 // behind the adapter configured with opts, and returns its base URL
 // (http://127.0.0.1:port). It stops the server in t.Cleanup.
@@ -128,14 +131,14 @@ func Run(t *testing.T, build Build) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 
-	base := build(t, app, phpsession.MiddlewareOptions{Start: true, Cookie: phpsession.CookieOptions{HttpOnly: true}})
+	base := build(t, app, phpsession.MiddlewareOptions{Start: true, Cookie: phpsession.CookieOptions{Path: "/shop"}})
 	res, _ := do(t, "POST", base+"/cart?sku=a&qty=2", nil)
 	require.Equal(t, http.StatusNoContent, res.StatusCode)
 	c := cookie(res, phpsession.DefaultCookieName)
 	require.NotNil(t, c, "a new visitor gets a session cookie")
 	assert.True(t, phpsession.ValidID(c.Value))
 	assert.True(t, c.HttpOnly)
-	assert.Equal(t, "/", c.Path)
+	assert.Equal(t, "/shop", c.Path)
 	id := c.Value
 	res, _ = do(t, "POST", base+"/cart?sku=b&qty=1", c)
 	require.Equal(t, http.StatusNoContent, res.StatusCode)
@@ -159,6 +162,23 @@ session_write_close();
 	assert.Equal(t, "written by PHP", seen["php_note"])
 	assert.Equal(t, map[string]any{"a": 2.0, "b": 1.0}, seen["cart"])
 
+	// Login: the session moves to a new ID with a new cookie; PHP reads it
+	// there, and the old ID is gone.
+	res, body = do(t, "POST", base+"/login", c)
+	require.Equal(t, http.StatusOK, res.StatusCode, body)
+	nc := cookie(res, phpsession.DefaultCookieName)
+	require.NotNil(t, nc, "regenerating sends the new cookie")
+	assert.NotEqual(t, id, nc.Value)
+	assert.Equal(t, nc.Value, body)
+	out, _, err = testenv.RunPHP(ctx, t, php, `
+session_id($argv[1]); session_start(['read_and_close' => true]); echo $_SESSION['php_note'];`, nc.Value)
+	require.NoError(t, err)
+	assert.Equal(t, "written by PHP", out)
+	assert.Equal(t, "0", r.MustDo("EXISTS", "PHPREDIS_SESSION:"+id))
+	_, body = do(t, "GET", base+"/id", nc)
+	assert.Equal(t, nc.Value, body)
+	id, c = nc.Value, nc
+
 	// Strict mode, another cookie name, a logger.
 	var logs logBuf
 	strict := build(t, app, phpsession.MiddlewareOptions{
@@ -167,7 +187,7 @@ session_write_close();
 	})
 	unknown := phpsession.NewID()
 	res, body = do(t, "GET", strict+"/id", &http.Cookie{Name: "SID", Value: unknown})
-	nc := cookie(res, "SID")
+	nc = cookie(res, "SID")
 	require.NotNil(t, nc, "strict mode replaces an ID with no session")
 	assert.NotEqual(t, unknown, nc.Value)
 	assert.Equal(t, nc.Value, body)
