@@ -752,7 +752,7 @@ func (e *mpEncoder) object(v Value, inRef bool, depth int) error {
 		if !validClass(x.Class) {
 			return classErr("object", x.Class)
 		}
-		if x.magic {
+		if x.magic || magicClasses[x.Class] {
 			e.buf = append(e.buf, 0x82, 0xc0)
 			e.str(x.Class)
 			e.buf = append(e.buf, 0xc0)
@@ -810,4 +810,16 @@ func appendEncodeMsgpack(s *Session, dst []byte) ([]byte, error) {
 		}
 	}
 	return e.buf, nil
+}
+
+// magicClasses are PHP 8.2's own classes with __serialize(), which the
+// msgpack extension always writes as {nil: class, nil: data} (objects of
+// user classes with __serialize() are only known as such when decoded
+// from msgpack).
+var magicClasses = map[string]bool{
+	"DateTime": true, "DateTimeImmutable": true, "DateTimeZone": true, "DateInterval": true, "DatePeriod": true,
+	"ArrayObject": true, "ArrayIterator": true, "RecursiveArrayIterator": true,
+	"SplDoublyLinkedList": true, "SplQueue": true, "SplStack": true, "SplFixedArray": true, "SplObjectStorage": true,
+	"HashContext": true, `Random\Randomizer`: true, `Random\Engine\Mt19937`: true,
+	`Random\Engine\PcgOneseq128XslRr64`: true, `Random\Engine\Xoshiro256StarStar`: true,
 }
