@@ -65,6 +65,9 @@ type Manager struct {
 // cfg.DisableClientCache (or opt.DisableCache) it uses plain reads instead.
 func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.Format().Validate(); err != nil {
+		return nil, newErr("open", "", nil, err)
+	}
 	if cfg.DisableClientCache || opt.DisableCache {
 		opt.DisableCache = true
 		c, err := rueidis.NewClient(opt)
@@ -90,6 +93,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 // URL (see redisio.OpenURL).
 func OpenURL(url string, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
+	if err := cfg.Format().Validate(); err != nil {
+		return nil, newErr("open", "", nil, err)
+	}
 	if cfg.DisableClientCache {
 		opt, err := redisio.ParseURL(url)
 		if err != nil {
@@ -109,7 +115,11 @@ func OpenURL(url string, cfg Config) (*Manager, error) {
 // reads always fetch from Redis (without decoding again when the bytes are
 // unchanged) and lock waits poll. Prefer Open for the full behaviour.
 func New(client rueidis.Client, cfg Config) (*Manager, error) {
-	return newManager(client, cfg.withDefaults())
+	cfg = cfg.withDefaults()
+	if err := cfg.Format().Validate(); err != nil {
+		return nil, newErr("open", "", nil, err)
+	}
+	return newManager(client, cfg)
 }
 
 func newManager(client rueidis.Client, cfg Config) (*Manager, error) {
@@ -126,10 +136,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 	if m.sink.u == nil {
 		m.sink.u = &Metrics{}
 	}
-	cd := actor.Codec{Handler: cfg.Serializer}
-	if cfg.MaxDepth != 0 {
-		cd.Options = &codec.Options{MaxDepth: cfg.MaxDepth}
-	}
+	cd := actor.Codec{Format: cfg.Format(), Options: cfg.codecOptions()}
 	if !cfg.NoMemo {
 		m.memo = cache.New[*actor.Doc](cfg.CacheEntries, cfg.CacheBytes)
 		if s.Tracking() {
@@ -229,7 +236,7 @@ func (m *Manager) Store() *redisio.Store { return m.store }
 // NewSession returns an empty session for Save, using the configured
 // serializer and JSON fields.
 func (m *Manager) NewSession() *Session {
-	return &Session{s: codec.NewSession(m.cfg.Serializer), jf: m.jf}
+	return &Session{s: m.cfg.Format().New(), jf: m.jf}
 }
 
 // do submits one op and waits for it.

@@ -27,6 +27,9 @@ const (
 	DefaultCacheEntries    = 10_000
 	DefaultCacheBytes      = 64 << 20
 	DefaultLockLostRetries = 3
+	// DefaultCompressionLevel is phpredis's redis.session.compression_level
+	// default (3).
+	DefaultCompressionLevel = codec.DefaultCompressionLevel
 	// DefaultRedisTimeout bounds each round trip to Redis (Config.RedisTimeout).
 	DefaultRedisTimeout = redisio.DefaultTimeout // 3 s
 	// DefaultClientCacheBytes is the size of rueidis's client-side cache per
@@ -60,6 +63,24 @@ type Config struct {
 	// codec.PHPSerialize, codec.PHPBinary, codec.Igbinary (extension
 	// igbinary) or codec.Msgpack (extension msgpack).
 	Serializer codec.Handler
+	// Compression is phpredis 6's redis.session.compression:
+	// codec.NoCompression (default), codec.LZF, codec.Zstd or codec.LZ4.
+	// Sessions are written in Serializer + Compression. Sessions stored in
+	// another format (a PHP fleet changing either setting) are read all
+	// the same, recognised by their headers, and written back in this
+	// format when they are next written; see codec.Format.
+	Compression codec.Compression
+	// CompressionLevel is redis.session.compression_level. 0 means
+	// DefaultCompressionLevel (3, phpredis's default: zstd level 3, LZ4HC
+	// level 3); a negative value is phpredis's "0 or below" (zstd level 3,
+	// lz4's fast compressor); above the maximum, zstd uses 22 and lz4 its
+	// fast compressor, as phpredis does.
+	CompressionLevel int
+	// MaxSessionSize caps the decompressed size of a compressed session
+	// (0: codec.DefaultMaxSessionSize, 64 MiB; negative: phpredis's own
+	// 2 GiB limit). A frame declaring more is refused with an error
+	// matching ErrCodec before anything that size is allocated.
+	MaxSessionSize int
 	// JSONFields names the variables whose PHP string values hold JSON:
 	// Get decodes them, Set encodes Go values to JSON. nil means the
 	// original library's defaults (scart_items, ga_data, session_view_log,
@@ -230,6 +251,12 @@ func (c Config) withDefaults() Config {
 	if c.Serializer == "" {
 		c.Serializer = codec.PHP
 	}
+	if c.Compression == "" {
+		c.Compression = codec.NoCompression
+	}
+	if c.CompressionLevel == 0 {
+		c.CompressionLevel = DefaultCompressionLevel
+	}
 	if c.JSONFields == nil {
 		jf := codec.DefaultJSONFields()
 		c.JSONFields = &jf
@@ -287,4 +314,20 @@ func (c Config) redisConfig() redisio.Config {
 		MaxCachedKeys:    c.ClientCacheKeys,
 		Logger:           c.Logger,
 	}
+}
+
+// Format returns the session format the Config writes: Serializer,
+// Compression and CompressionLevel with their defaults applied (a
+// negative CompressionLevel is phpredis's level 0).
+func (c Config) Format() codec.Format {
+	c = c.withDefaults()
+	return codec.Format{Handler: c.Serializer, Compression: c.Compression, Level: max(c.CompressionLevel, 0)}
+}
+
+// codecOptions bounds decoding as the Config says (nil: codec's defaults).
+func (c Config) codecOptions() *codec.Options {
+	if c.MaxDepth == 0 && c.MaxSessionSize == 0 {
+		return nil
+	}
+	return &codec.Options{MaxDepth: c.MaxDepth, MaxSessionSize: c.MaxSessionSize}
 }

@@ -193,7 +193,7 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 func (a *sessionActor) outcome(r batchResult, d redisio.Data) (redisio.WriteMode, []byte, error) {
 	switch {
 	case r.changed:
-		out, err := r.cur.encode()
+		out, err := a.env.Codec.encode(r.cur)
 		if err != nil {
 			// Cannot happen for ops that succeeded individually unless the
 			// codec rejects the combination; fail the batch.

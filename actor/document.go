@@ -47,12 +47,6 @@ func (d *Doc) clone() *Doc {
 	return &Doc{s: d.s.Clone()}
 }
 
-func (d *Doc) encode() ([]byte, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.s.Encode()
-}
-
 // modified reports whether the session changed since it was decoded or
 // cloned from an unmodified one.
 func (d *Doc) modified() bool {
@@ -71,14 +65,16 @@ func (d *Doc) size() int64 {
 
 // Codec says how stored bytes become a session and back.
 type Codec struct {
-	// Handler is PHP's session.serialize_handler.
-	Handler codec.Handler
+	// Format is how sessions are stored: PHP's session.serialize_handler
+	// and phpredis's compression. Data in another format is read too and
+	// written back in this one.
+	Format codec.Format
 	// Options bound decoding (nil: codec's defaults).
 	Options *codec.Options
 }
 
 // empty returns a new session with no variables.
-func (c Codec) empty() *Doc { return NewDoc(codec.NewSession(c.Handler)) }
+func (c Codec) empty() *Doc { return NewDoc(c.Format.New()) }
 
 // decode returns the session stored as d: an empty one when the key is
 // missing or empty (as PHP treats it).
@@ -86,9 +82,16 @@ func (c Codec) decode(d redisio.Data) (*Doc, error) {
 	if !d.Found || len(d.Bytes) == 0 {
 		return c.empty(), nil
 	}
-	s, err := codec.DecodeSession(c.Handler, d.Bytes, c.Options)
+	s, err := c.Format.Decode(d.Bytes, c.Options)
 	if err != nil {
 		return nil, err
 	}
 	return NewDoc(s), nil
+}
+
+// encode returns the bytes to store for d.
+func (c Codec) encode(d *Doc) ([]byte, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return c.Format.Encode(d.s)
 }

@@ -75,7 +75,7 @@ func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
 	var batches atomic.Int64
 	env := &actor.Env{
 		Store: st,
-		Codec: actor.Codec{Handler: codec.PHP},
+		Codec: actor.Codec{Format: codec.Format{Handler: codec.PHP}},
 		Memo:  cache.New[*actor.Doc](1000, 64<<20),
 		Events: event.Func(func(e event.Event) {
 			if e.Kind == event.Batch {

@@ -228,14 +228,24 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 	return nil, Format{}, &FormatError{Format: f, LooksLike: looksLikeFormat(data, maxSize), Err: firstErr}
 }
 
-// decodePlain decodes uncompressed session bytes with f's serializer, or
-// with the one the data's header names when f's fails.
+// decodePlain decodes uncompressed session bytes with f's serializer;
+// when that fails, with the one the data's header names, then with each
+// other serializer (a header is a guess; a complete decode is not).
 func (f Format) decodePlain(plain []byte, opts *Options) (*Session, Handler, error) {
 	s, err := DecodeSession(f.Handler, plain, opts)
 	if err == nil {
 		return s, f.Handler, nil
 	}
-	if h, ok := DetectHandler(plain); ok && h != f.Handler {
+	detected, _ := DetectHandler(plain)
+	if detected != "" && detected != f.Handler {
+		if s, err2 := DecodeSession(detected, plain, opts); err2 == nil {
+			return s, detected, nil
+		}
+	}
+	for _, h := range Handlers() {
+		if h == f.Handler || h == detected {
+			continue
+		}
 		if s, err2 := DecodeSession(h, plain, opts); err2 == nil {
 			return s, h, nil
 		}

@@ -35,7 +35,7 @@ func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 	r := &rig{store: fake.NewStore(), memo: cache.New[*actor.Doc](10000, 64<<20)}
 	r.store.OnInvalidate = r.memo.Invalidate
 	env := &actor.Env{
-		Store: r.store, Codec: actor.Codec{Handler: codec.PHP}, Memo: r.memo, Settings: set, Ctx: context.Background(),
+		Store: r.store, Codec: actor.Codec{Format: codec.Format{Handler: codec.PHP}}, Memo: r.memo, Settings: set, Ctx: context.Background(),
 		Events: event.Func(func(e event.Event) {
 			switch e.Kind {
 			case event.Batch:

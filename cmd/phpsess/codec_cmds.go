@@ -42,15 +42,19 @@ func parseHandlerFlag(flag, name string) (codec.Handler, error) {
 }
 
 func newDecodeCmd() *cobra.Command {
-	var handler string
+	var handler, compression string
+	var level int
 	var pretty bool
 	c := &cobra.Command{
 		Use:   "decode",
 		Short: "Decode stored session bytes (stdin) into lossless JSON (stdout)",
 		Long: `Reads the bytes of one stored session on stdin, as PHP's session serializer
---handler wrote them (php, php_serialize or php_binary; see
-session.serialize_handler), and prints the lossless JSON rendering described
-in docs/cli-codec.md. "phpsess encode" turns it back into the same bytes.
+--handler wrote them (` + strings.Join(handlerNames(false), ", ") + `; see
+session.serialize_handler; auto detects it), compressed or not by phpredis 6
+(--compression, redis.session.compression: lzf, zstd or lz4 data is
+recognised whatever the flag says), and prints the lossless JSON rendering
+described in docs/cli-codec.md. "phpsess encode" turns it back into the same
+bytes.
 
 To decode a session straight from Redis, pipe its bytes unchanged:
   phpsess get ID --raw | phpsess decode
@@ -58,7 +62,7 @@ To decode a session straight from Redis, pipe its bytes unchanged:
 names it when it is the only problem.)`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			h, err := parseHandlerFlag("handler", handler)
+			f, auto, err := parseFormatFlags(handler, compression, level)
 			if err != nil {
 				return err
 			}
@@ -66,13 +70,13 @@ names it when it is the only problem.)`,
 			if err != nil {
 				return err
 			}
-			s, err := codec.DecodeSession(h, data, nil)
+			s, _, err := readStored(f, auto, data)
 			if err != nil {
-				return fmt.Errorf("decode %s session: %w%s", h, err, newlineHint(h, data))
+				return fmt.Errorf("decode: %w%s", err, newlineHint(f, auto, data))
 			}
 			out, err := codec.SessionToJSON(s)
 			if err != nil {
-				return fmt.Errorf("decode %s session: %w", h, err)
+				return fmt.Errorf("decode %s session: %w", s.Handler(), err)
 			}
 			if pretty {
 				var buf bytes.Buffer
@@ -86,19 +90,20 @@ names it when it is the only problem.)`,
 			return err
 		},
 	}
-	c.Flags().StringVar(&handler, "handler", "php", "session serializer of the input: php, php_serialize or php_binary")
+	c.Flags().StringVar(&handler, "handler", "php", handlerUsage)
+	addCompressionFlags(c, false, &compression, &level)
 	c.Flags().BoolVar(&pretty, "pretty", false, "indent the JSON")
 	return c
 }
 
 // newlineHint explains a decode error whose only cause is one trailing
 // newline (redis-cli --raw adds one to what it prints).
-func newlineHint(h codec.Handler, data []byte) string {
+func newlineHint(f codec.Format, auto bool, data []byte) string {
 	n := len(data)
 	if n == 0 || data[n-1] != '\n' {
 		return ""
 	}
-	if _, err := codec.DecodeSession(h, data[:n-1], nil); err != nil {
+	if _, _, err := readStored(f, auto, data[:n-1]); err != nil {
 		return ""
 	}
 	return " (the input ends with one newline that is not part of the session, as redis-cli --raw adds one;" +
@@ -106,13 +111,16 @@ func newlineHint(h codec.Handler, data []byte) string {
 }
 
 func newEncodeCmd() *cobra.Command {
-	var handler string
+	var handler, compression string
+	var level int
 	c := &cobra.Command{
 		Use:   "encode",
 		Short: "Encode lossless JSON (stdin) into session bytes (stdout)",
 		Long: `Reads the JSON rendering printed by "phpsess decode" on stdin and writes the
 session bytes exactly as PHP writes them. --handler selects the serializer;
-without it the document's "handler" is used.`,
+without it the document's "handler" is used. --compression and
+--compression-level compress the bytes as phpredis 6 stores them
+(redis.session.compression, redis.session.compression_level).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			var h codec.Handler
@@ -122,6 +130,10 @@ without it the document's "handler" is used.`,
 					return err
 				}
 			}
+			f, _, err := parseFormatFlags(string(codec.PHP), compression, level)
+			if err != nil {
+				return err
+			}
 			data, err := readAll(cmd)
 			if err != nil {
 				return err
@@ -130,7 +142,8 @@ without it the document's "handler" is used.`,
 			if err != nil {
 				return fmt.Errorf("encode: %w", err)
 			}
-			out, err := s.Encode()
+			f.Handler = s.Handler()
+			out, err := f.Encode(s)
 			if err != nil {
 				return fmt.Errorf("encode: %w", err)
 			}
@@ -138,7 +151,8 @@ without it the document's "handler" is used.`,
 			return err
 		},
 	}
-	c.Flags().StringVar(&handler, "handler", "", "session serializer to write: php, php_serialize or php_binary (default: the JSON's handler)")
+	c.Flags().StringVar(&handler, "handler", "", "session serializer to write `H`: "+strings.Join(handlerNames(false), ", ")+" (default: the JSON's handler)")
+	addCompressionFlags(c, false, &compression, &level)
 	return c
 }
 
@@ -146,23 +160,29 @@ func newConvertCmd() *cobra.Command {
 	var from, to string
 	c := &cobra.Command{
 		Use:   "convert",
-		Short: "Convert session bytes (stdin) between serializers (stdout)",
-		Long: `Reads stored session bytes written with serializer --from and writes what PHP
-itself stores for the same session under serializer --to (references
-renumbered, values re-encoded canonically). Variable names the target cannot
-hold (php: names containing '|'; php and php_binary: numeric names;
+		Short: "Convert session bytes (stdin) between formats (stdout)",
+		Long: `Reads stored session bytes in format --from and writes what PHP itself
+stores for the same session in format --to (references renumbered, values
+re-encoded canonically, then compressed as phpredis 6 does). A format is
+H[+C[:LEVEL]]: a serializer (` + strings.Join(handlerNames(false), ", ") + `),
+optionally a phpredis 6 compression (lzf, zstd, lz4) and its level
+(default 3), e.g. php, igbinary+zstd, msgpack+lz4:9. --from auto detects the
+input's format. Variable names the target cannot hold (php: names
+containing '|'; php, php_binary, igbinary and msgpack: numeric names;
 php_binary: names over 127 bytes) are an error, where PHP would silently
 lose data.`,
+		Example: `  phpsess convert --from php --to php_serialize < session.bin
+  phpsess convert --from auto --to igbinary+zstd:9 < session.bin`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if from == "" || to == "" {
 				return usageError{fmt.Errorf("convert needs --from and --to")}
 			}
-			hf, err := parseHandlerFlag("from", from)
+			ff, auto, err := parseFormatArg("from", from, true)
 			if err != nil {
 				return err
 			}
-			ht, err := parseHandlerFlag("to", to)
+			ft, _, err := parseFormatArg("to", to, false)
 			if err != nil {
 				return err
 			}
@@ -170,23 +190,23 @@ lose data.`,
 			if err != nil {
 				return err
 			}
-			s, err := codec.DecodeSession(hf, data, nil)
+			s, _, err := readStored(ff, auto, data)
 			if err != nil {
-				return fmt.Errorf("decode %s session: %w", hf, err)
+				return fmt.Errorf("convert: %w", err)
 			}
-			c, err := s.Convert(ht)
+			c, err := s.Convert(ft.Handler)
 			if err != nil {
-				return fmt.Errorf("convert to %s: %w", ht, err)
+				return fmt.Errorf("convert to %s: %w", ft.Handler, err)
 			}
-			out, err := c.Encode()
+			out, err := ft.Encode(c)
 			if err != nil {
-				return fmt.Errorf("convert to %s: %w", ht, err)
+				return fmt.Errorf("convert to %s: %w", ft, err)
 			}
 			_, err = cmd.OutOrStdout().Write(out)
 			return err
 		},
 	}
-	c.Flags().StringVar(&from, "from", "", "serializer of the input: php, php_serialize or php_binary")
-	c.Flags().StringVar(&to, "to", "", "serializer to write: php, php_serialize or php_binary")
+	c.Flags().StringVar(&from, "from", "", "format of the input `FORMAT`: H[+C[:LEVEL]] or auto")
+	c.Flags().StringVar(&to, "to", "", "format to write `FORMAT`: H[+C[:LEVEL]], e.g. igbinary+zstd")
 	return c
 }

@@ -33,6 +33,8 @@ type globalOpts struct {
 	prefix     string
 	lockSuffix string
 	handler    string
+	compress   string
+	level      int
 	json       bool
 	statsAddr  string
 	noTracking bool
@@ -46,12 +48,13 @@ func addGlobalFlags(root *cobra.Command) {
 	pf.StringVar(&g.redisURL, "redis", "", "Redis `URL`: redis://, rediss://, redis-sentinel://; a cluster is detected (default $REDIS_URL, else "+defaultRedisURL+")")
 	pf.StringVar(&g.prefix, "prefix", phpsession.DefaultPrefix, "session key `PREFIX` (phpredis save_path prefix; '' for none)")
 	pf.StringVar(&g.lockSuffix, "lock-suffix", phpsession.DefaultLockSuffix, "lock key `SUFFIX`")
-	pf.StringVar(&g.handler, "handler", "php", "session serializer (session.serialize_handler) `H`: php, php_serialize or php_binary")
+	pf.StringVar(&g.handler, "handler", "php", handlerUsage)
+	addCompressionFlags(root, true, &g.compress, &g.level)
 	pf.BoolVar(&g.json, "json", false, "machine-readable JSON output")
 	pf.BoolVar(&g.noTracking, "no-tracking", false, "connect without client-side caching (Redis < 6, proxies, servers refusing CLIENT TRACKING); watch then polls")
 	pf.StringVar(&g.statsAddr, "stats-addr", "", "serve this process's coordinator metrics as JSON at http://`ADDR`/debug/vars (read by 'phpsess stats --from ADDR')")
 	_ = root.RegisterFlagCompletionFunc("handler", func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-		return []string{"php", "php_serialize", "php_binary"}, cobra.ShellCompDirectiveNoFileComp
+		return handlerNames(true), cobra.ShellCompDirectiveNoFileComp
 	})
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		runStarted = true
@@ -89,9 +92,10 @@ func redacted(raw string) string {
 	return u.Redacted()
 }
 
-// serializer parses --handler.
-func (o *globalOpts) serializer() (codec.Handler, error) {
-	return parseHandlerFlag("handler", o.handler)
+// format parses --handler, --compression and --compression-level; auto
+// reports --handler auto.
+func (o *globalOpts) format() (codec.Format, bool, error) {
+	return parseFormatFlags(o.handler, o.compress, o.level)
 }
 
 // storeConfig is the redisio configuration from the flags.
@@ -219,6 +223,40 @@ func unwrapRedisio(err error) error {
 type managerOpts struct {
 	ttl         time.Duration
 	lockTimeout time.Duration
+	// format, when set, replaces the flags' format (with --handler auto:
+	// the format the session is stored in).
+	format *codec.Format
+}
+
+// resolveFormat sets mo.format for a command that writes session id: the
+// flags' format, or with --handler auto the stored session's own format
+// (so that it is written back as it was). A missing session under auto
+// is written as php with the flags' compression.
+func (mo *managerOpts) resolveFormat(ctx context.Context, id string) (codec.Format, error) {
+	f, auto, err := g.format()
+	if err != nil {
+		return f, err
+	}
+	if auto {
+		st, err := openStore(g.storeConfig())
+		if err != nil {
+			return f, err
+		}
+		defer st.Close()
+		d, err := st.Get(ctx, id)
+		if err != nil {
+			return f, err
+		}
+		if d.Found && len(d.Bytes) > 0 {
+			_, found, err := readStored(f, true, d.Bytes)
+			if err != nil {
+				return f, fmt.Errorf("session %q: %w", id, err)
+			}
+			f = found
+		}
+	}
+	mo.format = &f
+	return f, nil
 }
 
 func (o *managerOpts) addFlags(cmd *cobra.Command) {
@@ -233,16 +271,29 @@ func openManager(mo managerOpts) (*phpsession.Manager, error) {
 	if err := g.checkKeys(); err != nil {
 		return nil, err
 	}
-	h, err := g.serializer()
-	if err != nil {
-		return nil, err
+	f := mo.format
+	if f == nil {
+		ff, auto, err := g.format()
+		if err != nil {
+			return nil, err
+		}
+		if auto {
+			return nil, usageError{errors.New("--handler auto: this command writes; name the serializer")}
+		}
+		f = &ff
+	}
+	level := f.Level
+	if level == 0 {
+		level = -1 // Config: 0 is the default (3); negative is phpredis's 0
 	}
 	u := g.url()
 	cfg := phpsession.Config{
 		Prefix:             g.prefix,
 		NoPrefix:           g.prefix == "",
 		LockSuffix:         g.lockSuffix,
-		Serializer:         h,
+		Serializer:         f.Handler,
+		Compression:        f.Compression,
+		CompressionLevel:   level,
 		TTL:                mo.ttl,
 		LockTimeout:        mo.lockTimeout,
 		JSONFields:         &codec.JSONFields{},

@@ -57,7 +57,7 @@ Serializable object as its payload string). It cannot be encoded back.`,
 			if err != nil {
 				return err
 			}
-			h, err := g.serializer()
+			f, auto, err := g.format()
 			if err != nil {
 				return err
 			}
@@ -80,13 +80,9 @@ Serializable object as its payload string). It cannot be encoded back.`,
 				_, err := out.Write(d.Bytes)
 				return err
 			}
-			s, err := codec.DecodeSession(h, d.Bytes, nil)
+			s, found, err := readStored(f, auto, d.Bytes)
 			if err != nil {
-				hint := ""
-				if other := guessHandler(d.Bytes, h); other != "" {
-					hint = fmt.Sprintf(" (it decodes as %s: try --handler %s)", other, other)
-				}
-				return fmt.Errorf("session %q: cannot decode as %s: %w%s", id, h, err, hint)
+				return fmt.Errorf("session %q: %w", id, err)
 			}
 			if len(args) == 2 {
 				v, ok, err := s.Get(args[1])
@@ -134,7 +130,7 @@ Serializable object as its payload string). It cannot be encoded back.`,
 			if err != nil {
 				return fmt.Errorf("session %q: %w", id, err)
 			}
-			head := fmt.Sprintf("session %s: %s, %d bytes, %d variables, TTL %s", quotePHP(id), h, len(d.Bytes), s.Len(), fmtTTL(ttl))
+			head := fmt.Sprintf("session %s: %s, %d bytes, %d variables, TTL %s", quotePHP(id), storedFormatName(found), len(d.Bytes), s.Len(), fmtTTL(ttl))
 			if tok, lttl, held, err := st.LockHolder(ctx, id); err == nil && held {
 				head += fmt.Sprintf(", locked by %s (lock TTL %s)", quotePHP(tok), fmtTTL(lttl))
 			}
@@ -251,25 +247,3 @@ func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([
 	return ids, cobra.ShellCompDirectiveNoFileComp
 }
 
-// guessHandler returns another serializer that decodes b and re-encodes
-// it to the same bytes, or "": the one its header points to first, then
-// the others.
-func guessHandler(b []byte, except codec.Handler) codec.Handler {
-	hs := codec.Handlers()
-	if h, ok := codec.DetectHandler(b); ok {
-		hs = append([]codec.Handler{h}, hs...)
-	}
-	for _, h := range hs {
-		if h == except {
-			continue
-		}
-		s, err := codec.DecodeSession(h, b, nil)
-		if err != nil {
-			continue
-		}
-		if enc, err := s.Encode(); err == nil && bytes.Equal(enc, b) {
-			return h
-		}
-	}
-	return ""
-}

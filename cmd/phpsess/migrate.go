@@ -40,8 +40,8 @@ type migrateNode struct {
 // SCAN got on each node, and the counts so far.
 type migrateState struct {
 	Version   int                     `json:"version"`
-	From      codec.Handler           `json:"from"`
-	To        codec.Handler           `json:"to"`
+	From      string                  `json:"from"` // format: H[+C[:LEVEL]] or auto
+	To        string                  `json:"to"`
 	Prefix    string                  `json:"prefix"`
 	Match     string                  `json:"match"`
 	DryRun    bool                    `json:"dry_run"`
@@ -70,17 +70,23 @@ type migrateOpts struct {
 func newMigrateCmd() *cobra.Command {
 	var o migrateOpts
 	c := &cobra.Command{
-		Use:   "migrate --from H1 --to H2",
-		Short: "Rewrite every session from one serializer to another, under each session's lock",
-		Long: `migrate converts every session under the prefix from serializer --from to
-serializer --to (php, php_serialize, php_binary), producing the bytes PHP
-itself writes under --to. Each session is converted under its own lock,
-taken exactly as phpredis takes it (so PHP requests on that session wait
-for the few milliseconds it takes); its remaining TTL is kept.
+		Use:   "migrate --from FORMAT --to FORMAT",
+		Short: "Rewrite every session from one format (serializer, compression) to another, under each session's lock",
+		Long: `migrate converts every session under the prefix from format --from to format
+--to, producing the bytes PHP itself writes in --to. A format is
+H[+C[:LEVEL]]: a serializer (` + strings.Join(handlerNames(false), ", ") + `), optionally
+a phpredis 6 compression (lzf, zstd, lz4) and its level (default 3), e.g.
+php, igbinary+zstd, msgpack+lz4:9. --from auto takes every session in
+whatever format it is stored. Sessions in --from's serializer are read
+under any compression (as phpredis reads them). Each session is converted
+under its own lock, taken exactly as phpredis takes it (so PHP requests on
+that session wait for the few milliseconds it takes); its remaining TTL is
+kept.
 
 Nothing is ever lost:
   - a session already in the --to format is skipped (so migrate is
-    idempotent and can simply be run again);
+    idempotent and can simply be run again; the compression level of
+    data already compressed as --to is not checked);
   - a session that does not decode as --from (nor as --to), or that --to
     cannot hold (php: a name containing '|'; php, php_binary: numeric
     names; php_binary: names over 127 bytes), is left untouched and
@@ -100,10 +106,14 @@ A progress bar is drawn on stderr when it is a terminal, or with
 --progress (then one line about once a second, and a last "done: " line
 with the final counts). The exit status is 1 when any session failed.
 
-Switch the PHP side (session.serialize_handler) at the same time: PHP
-destroys a session it cannot decode, so sessions PHP reads in the old
-format after the switch, before migrate reached them, are lost.`,
-		Example: `  phpsess migrate --from php --to php_serialize --dry-run
+Switch the PHP side (session.serialize_handler, redis.session.compression)
+at the same time: PHP destroys a session it cannot decode, so sessions PHP
+reads in the old format after the switch, before migrate reached them, are
+lost. (A change of compression alone is safe in one direction: phpredis
+reads uncompressed data under every compression.)`,
+		Example: `  phpsess migrate --from php --to igbinary+zstd --dry-run
+  phpsess migrate --from auto --to php+lz4:9 --state /var/tmp/migrate.json
+  phpsess migrate --from php --to php_serialize --dry-run
   phpsess migrate --from php --to php_serialize --state /var/tmp/migrate.json
   phpsess migrate --from php --to php_serialize --state /var/tmp/migrate.json   # resume`,
 		Args: exactArgs(),
@@ -112,8 +122,8 @@ format after the switch, before migrate reached them, are lost.`,
 		},
 	}
 	f := c.Flags()
-	f.StringVar(&o.from, "from", "", "serializer the sessions are stored with now (required)")
-	f.StringVar(&o.to, "to", "", "serializer to rewrite them with (required)")
+	f.StringVar(&o.from, "from", "", "`FORMAT` the sessions are stored in now: H[+C[:LEVEL]] or auto (required)")
+	f.StringVar(&o.to, "to", "", "`FORMAT` to rewrite them in: H[+C[:LEVEL]] (required)")
 	f.BoolVar(&o.dryRun, "dry-run", false, "only report what would be converted, skipped or failed")
 	f.StringVar(&o.state, "state", "", "checkpoint `FILE` making the migration resumable")
 	f.StringVar(&o.match, "match", "*", "`GLOB` on session IDs")
@@ -125,7 +135,7 @@ format after the switch, before migrate reached them, are lost.`,
 	f.BoolVar(&o.keepTTL, "keep-ttl", true, "keep each session's remaining TTL (false: reset it to 24h)")
 	for _, n := range []string{"from", "to"} {
 		_ = c.RegisterFlagCompletionFunc(n, func(*cobra.Command, []string, string) ([]string, cobra.ShellCompDirective) {
-			return []string{"php", "php_serialize", "php_binary"}, cobra.ShellCompDirectiveNoFileComp
+			return handlerNames(true), cobra.ShellCompDirectiveNoFileComp
 		})
 	}
 	return c
@@ -170,25 +180,46 @@ func saveState(path string, s *migrateState) error {
 
 // classify decides what migrating b means: already in the target format
 // (nil, false, nil), convertible (new bytes, true, nil), or not (reason).
-func classify(from, to codec.Handler, b []byte) ([]byte, bool, error) {
-	if s, err := codec.DecodeSession(to, b, nil); err == nil {
+// The source must be in from's serializer (any compression, as phpredis
+// reads it) unless fromAuto.
+func classify(from codec.Format, fromAuto bool, to codec.Format, b []byte) ([]byte, bool, error) {
+	if to.Compression == "" {
+		to.Compression = codec.NoCompression
+	}
+	s, found, err := to.Read(b, nil)
+	if err != nil {
+		return nil, false, fmt.Errorf("not %s data (nor %s): %w", fromName(from, fromAuto), to, err)
+	}
+	if found.Handler == to.Handler && found.Compression == to.Compression {
+		// Already converted (a re-run, or PHP wrote it in the new format);
+		// uncompressed data must also be exactly what the serializer
+		// writes, so that data merely readable as --to is converted.
+		if to.Compression != codec.NoCompression {
+			return nil, false, nil
+		}
 		if enc, err := s.Encode(); err == nil && bytes.Equal(enc, b) {
 			return nil, false, nil
 		}
 	}
-	s, err := codec.DecodeSession(from, b, nil)
-	if err != nil {
-		return nil, false, fmt.Errorf("not %s data (nor %s): %w", from, to, err)
+	if !fromAuto && found.Handler != from.Handler && found.Handler != to.Handler {
+		return nil, false, fmt.Errorf("not %s data (nor %s): it is %s session data", from.Handler, to.Handler, found.Handler)
 	}
-	c, err := s.Convert(to)
+	c, err := s.Convert(to.Handler)
 	if err != nil {
-		return nil, false, fmt.Errorf("cannot convert to %s: %w", to, err)
+		return nil, false, fmt.Errorf("cannot convert to %s: %w", to.Handler, err)
 	}
-	enc, err := c.Encode()
+	enc, err := to.Encode(c)
 	if err != nil {
 		return nil, false, fmt.Errorf("cannot encode as %s: %w", to, err)
 	}
 	return enc, true, nil
+}
+
+func fromName(f codec.Format, auto bool) string {
+	if auto {
+		return handlerAuto
+	}
+	return string(f.Handler)
 }
 
 type outcome int
@@ -201,7 +232,7 @@ const (
 )
 
 // migrateOne converts one session under its lock.
-func migrateOne(ctx context.Context, st *redisio.Store, o migrateOpts, from, to codec.Handler, id string) (outcome, error) {
+func migrateOne(ctx context.Context, st *redisio.Store, o migrateOpts, from codec.Format, fromAuto bool, to codec.Format, id string) (outcome, error) {
 	c := st.Client()
 	if o.dryRun {
 		b, err := c.Do(ctx, c.B().Get().Key(st.Key(id)).Build()).AsBytes()
@@ -211,7 +242,7 @@ func migrateOne(ctx context.Context, st *redisio.Store, o migrateOpts, from, to 
 			}
 			return outFailed, err
 		}
-		_, conv, err := classify(from, to, b)
+		_, conv, err := classify(from, fromAuto, to, b)
 		switch {
 		case err != nil:
 			return outFailed, err
@@ -229,7 +260,7 @@ func migrateOne(ctx context.Context, st *redisio.Store, o migrateOpts, from, to 
 		release()
 		return outGone, nil
 	}
-	enc, conv, err := classify(from, to, d.Bytes)
+	enc, conv, err := classify(from, fromAuto, to, d.Bytes)
 	if err != nil || !conv {
 		release()
 		if err != nil {
@@ -271,16 +302,20 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 	if o.from == "" || o.to == "" {
 		return usageError{errors.New("migrate: --from and --to are required")}
 	}
-	from, err := parseHandlerFlag("from", o.from)
+	from, fromAuto, err := parseFormatArg("from", o.from, true)
 	if err != nil {
 		return err
 	}
-	to, err := parseHandlerFlag("to", o.to)
+	to, _, err := parseFormatArg("to", o.to, false)
 	if err != nil {
 		return err
 	}
-	if from == to {
-		return usageError{fmt.Errorf("migrate: --from and --to are both %s", from)}
+	if !fromAuto && from.Handler == to.Handler && from.Compression == to.Compression {
+		return usageError{fmt.Errorf("migrate: --from and --to are both %s", storedFormatName(to))}
+	}
+	fromKey, toKey := o.from, to.String()
+	if !fromAuto {
+		fromKey = from.String()
 	}
 	cfg := g.storeConfig()
 	cfg.LockTimeout = o.lockTimeout
@@ -292,7 +327,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 	ctx := cmd.Context()
 	prefix := st.Config().Prefix
 
-	state := &migrateState{Version: 1, From: from, To: to, Prefix: prefix, Match: o.match, DryRun: o.dryRun, Nodes: map[string]*migrateNode{}}
+	state := &migrateState{Version: 1, From: fromKey, To: toKey, Prefix: prefix, Match: o.match, DryRun: o.dryRun, Nodes: map[string]*migrateNode{}}
 	resumed := false
 	if o.state != "" {
 		old, err := loadState(o.state)
@@ -300,7 +335,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 			return fmt.Errorf("migrate: %w", err)
 		}
 		if old != nil {
-			if old.From != from || old.To != to || old.Prefix != prefix || old.Match != o.match || old.DryRun != o.dryRun {
+			if old.From != fromKey || old.To != toKey || old.Prefix != prefix || old.Match != o.match || old.DryRun != o.dryRun {
 				return usageError{fmt.Errorf("migrate: state file %s belongs to another migration (--from %s --to %s, prefix %q, match %q, dry-run %t); use another --state",
 					o.state, old.From, old.To, old.Prefix, old.Match, old.DryRun)}
 			}
@@ -316,7 +351,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 		return migrateSummary(cmd, state, o)
 	}
 	if state.Complete && int64(len(state.Failures)) >= state.Failed {
-		return retryFailures(cmd, st, o, from, to, state)
+		return retryFailures(cmd, st, o, from, fromAuto, to, state)
 	}
 	if state.Complete {
 		// More failures than the state file lists: scan everything again
@@ -399,7 +434,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 			go func() {
 				defer wg.Done()
 				for id := range jobs {
-					out, err := migrateOne(ctx, st, o, from, to, id)
+					out, err := migrateOne(ctx, st, o, from, fromAuto, to, id)
 					if ctx.Err() != nil && err != nil {
 						continue // interrupted: this session is redone on resume
 					}
@@ -458,7 +493,7 @@ func runMigrate(cmd *cobra.Command, o migrateOpts) error {
 // retryFailures runs the sessions that failed in a finished migration
 // again (a re-run of the same command with --state): each is converted,
 // skipped or fails again, and the state file is updated.
-func retryFailures(cmd *cobra.Command, st *redisio.Store, o migrateOpts, from, to codec.Handler, state *migrateState) error {
+func retryFailures(cmd *cobra.Command, st *redisio.Store, o migrateOpts, from codec.Format, fromAuto bool, to codec.Format, state *migrateState) error {
 	ctx := cmd.Context()
 	fmt.Fprintf(cmd.ErrOrStderr(), "phpsess: migration recorded in %s is complete; retrying its %d failed session(s)\n", o.state, len(state.Failures))
 	failures := state.Failures
@@ -475,7 +510,7 @@ func retryFailures(cmd *cobra.Command, st *redisio.Store, o migrateOpts, from, t
 			break
 		}
 		state.Failed--
-		out, err := migrateOne(ctx, st, o, from, to, f.ID)
+		out, err := migrateOne(ctx, st, o, from, fromAuto, to, f.ID)
 		switch out {
 		case outConverted:
 			state.Converted++

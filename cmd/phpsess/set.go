@@ -41,7 +41,8 @@ func newSetCmd() *cobra.Command {
 		Long: `set stores VALUE in variable KEY of session ID through the phpsession
 coordinator: it takes the session's lock exactly as phpredis does (waiting
 up to --lock-timeout while PHP holds it), reads, changes the one variable,
-writes the session back in the --handler format and releases the lock. The
+writes the session back in the --handler and --compression format (with
+--handler auto: the format it is stored in) and releases the lock. The
 other variables are written back byte for byte, so a live PHP application
 is safe.
 
@@ -115,11 +116,11 @@ set to --ttl, as PHP sets it to session.gc_maxlifetime on every write.`,
 					v, isJSONField = codec.String(text), true
 				}
 			}
-			h, err := g.serializer()
+			f, err := mo.resolveFormat(cmd.Context(), id)
 			if err != nil {
 				return err
 			}
-			if err := h.ValidName(key); err != nil {
+			if err := f.Handler.ValidName(key); err != nil {
 				return fmt.Errorf("set: %w", err)
 			}
 			m, err := openManager(mo)
@@ -183,6 +184,9 @@ live PHP application is safe. A missing session or variable is an error
 			id := args[0]
 			if !phpsession.ValidID(id) {
 				return usageError{fmt.Errorf("del: %q is not a valid PHP session ID (1-256 of [A-Za-z0-9,-])", id)}
+			}
+			if _, err := mo.resolveFormat(cmd.Context(), id); err != nil {
+				return err
 			}
 			m, err := openManager(mo)
 			if err != nil {

@@ -117,7 +117,7 @@ func FuzzPretty(f *testing.F) {
 			return
 		}
 		_, _ = prettySession(sess)
-		sn := takeSnapshot(codec.PHP, redisio.Data{Bytes: []byte(s), Found: true})
+		sn := takeSnapshot(codec.Format{Handler: codec.PHP}, false, redisio.Data{Bytes: []byte(s), Found: true})
 		_, _ = diff("x", snapshot{}, sn)
 	})
 }
@@ -141,7 +141,7 @@ func TestClassify(t *testing.T) {
 		{codec.PHPSerialize, codec.PHP, `a:1:{i:7;i:1;}`, "", false, "cannot"},
 		{codec.PHP, codec.PHPSerialize, `a|a:1:{i:0;i:1;}b|R:2;`, `a:2:{s:1:"a";a:1:{i:0;i:1;}s:1:"b";R:3;}`, true, ""},
 	} {
-		out, conv, err := classify(tc.from, tc.to, []byte(tc.in))
+		out, conv, err := classify(codec.Format{Handler: tc.from}, false, codec.Format{Handler: tc.to}, []byte(tc.in))
 		if tc.err != "" {
 			require.Error(t, err, tc.in)
 			assert.Contains(t, err.Error(), tc.err)
@@ -155,6 +155,54 @@ func TestClassify(t *testing.T) {
 	}
 }
 
+// classify between formats with compression: php -> igbinary+zstd and
+// back, already-converted data skipped, data in a third serializer refused
+// unless --from auto.
+func TestClassifyCompression(t *testing.T) {
+	php := codec.Format{Handler: codec.PHP}
+	igz := codec.Format{Handler: codec.Igbinary, Compression: codec.Zstd, Level: 3}
+	s := codec.NewSession(codec.PHP)
+	require.NoError(t, s.Set("n", codec.Int(1)))
+	plain, err := php.Encode(s)
+	require.NoError(t, err)
+
+	out, conv, err := classify(php, false, igz, plain)
+	require.NoError(t, err)
+	require.True(t, conv)
+	back, found, err := igz.Read(out, nil)
+	require.NoError(t, err)
+	assert.Equal(t, igz.Handler, found.Handler)
+	assert.Equal(t, igz.Compression, found.Compression)
+	v, _, _ := back.Get("n")
+	assert.Equal(t, codec.Int(1), v)
+
+	_, conv, err = classify(php, false, igz, out) // re-run: already converted
+	require.NoError(t, err)
+	assert.False(t, conv)
+
+	out2, conv, err := classify(igz, false, php, out) // and back
+	require.NoError(t, err)
+	require.True(t, conv)
+	assert.Equal(t, string(plain), string(out2))
+
+	lz := codec.Format{Handler: codec.PHP, Compression: codec.LZ4}
+	phpLZ4, err := lz.Encode(s)
+	require.NoError(t, err)
+	out3, conv, err := classify(php, false, igz, phpLZ4) // php under another compression is still php
+	require.NoError(t, err)
+	require.True(t, conv)
+	assert.Equal(t, string(out), string(out3))
+
+	msg, err := codec.Format{Handler: codec.Msgpack}.Encode(s)
+	require.NoError(t, err)
+	_, _, err = classify(php, false, igz, msg)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "msgpack")
+	_, conv, err = classify(php, true, igz, msg)
+	require.NoError(t, err)
+	assert.True(t, conv)
+}
+
 func TestGlobEscape(t *testing.T) {
 	assert.Equal(t, `PHPREDIS_SESSION:`, globEscape("PHPREDIS_SESSION:"))
 	assert.Equal(t, `a\*b\?c\[d\]e\\f`, globEscape(`a*b?c[d]e\f`))
@@ -162,7 +210,7 @@ func TestGlobEscape(t *testing.T) {
 
 func TestWatchDiff(t *testing.T) {
 	snap := func(s string) snapshot {
-		return takeSnapshot(codec.PHP, redisio.Data{Bytes: []byte(s), Found: true})
+		return takeSnapshot(codec.Format{Handler: codec.PHP}, false, redisio.Data{Bytes: []byte(s), Found: true})
 	}
 	ev, ok := diff("x", snap(`a|i:1;b|i:2;`), snap(`a|i:1;b|i:3;c|s:1:"z";`))
 	require.True(t, ok)

@@ -163,7 +163,7 @@ message goes to stderr once the session is being tracked.`,
 		Args:              exactArgs("ID"),
 		ValidArgsFunction: completeSessionIDs,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			h, err := g.serializer()
+			f, auto, err := g.format()
 			if err != nil {
 				return err
 			}
@@ -181,7 +181,7 @@ message goes to stderr once the session is being tracked.`,
 			if !st.Tracking() && poll <= 0 {
 				poll = time.Second // no invalidations without tracking
 			}
-			n, err := runWatch(ctx, cmd, st, h, args[0], count, poll)
+			n, err := runWatch(ctx, cmd, st, f, auto, args[0], count, poll)
 			if err != nil && ctx.Err() == nil {
 				return err
 			}
@@ -206,12 +206,12 @@ type snapshot struct {
 	err   error                  // decode error
 }
 
-func takeSnapshot(h codec.Handler, d redisio.Data) snapshot {
+func takeSnapshot(f codec.Format, auto bool, d redisio.Data) snapshot {
 	sn := snapshot{found: d.Found, raw: d.Bytes}
 	if !d.Found {
 		return sn
 	}
-	s, err := codec.DecodeSession(h, d.Bytes, nil)
+	s, _, err := readStored(f, auto, d.Bytes)
 	if err != nil {
 		sn.err = err
 		return sn
@@ -350,7 +350,7 @@ func (ev watchEvent) text() string {
 
 // runWatch prints changes until ctx ends or count changes were printed, and
 // returns how many were printed.
-func runWatch(ctx context.Context, cmd *cobra.Command, st *redisio.Store, h codec.Handler, id string, count int, poll time.Duration) (int, error) {
+func runWatch(ctx context.Context, cmd *cobra.Command, st *redisio.Store, f codec.Format, auto bool, id string, count int, poll time.Duration) (int, error) {
 	wake := make(chan struct{}, 1)
 	cancel := st.OnInvalidate(func(ids []string) {
 		if ids == nil || slices.Contains(ids, id) {
@@ -366,7 +366,7 @@ func runWatch(ctx context.Context, cmd *cobra.Command, st *redisio.Store, h code
 		if err != nil {
 			return snapshot{}, err
 		}
-		return takeSnapshot(h, d), nil
+		return takeSnapshot(f, auto, d), nil
 	}
 	cur, err := read()
 	if err != nil {
