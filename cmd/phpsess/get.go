@@ -246,4 +246,3 @@ func completeSessionIDs(cmd *cobra.Command, args []string, toComplete string) ([
 	})
 	return ids, cobra.ShellCompDirectiveNoFileComp
 }
-
