@@ -139,6 +139,13 @@
 //     the array are ignored, as PHP does.
 //   - The historic php-handler "!name|" undefined marker is rejected, as
 //     PHP 8.2 does.
+//   - igbinary: a PHP reference held by an array whose storage PHP
+//     shares between copies is shared by the Go copies too (PHP would drop
+//     a reference only that array holds when a copy is changed).
+//   - The JSON form (SessionToJSON) keeps values, not igbinary/msgpack
+//     layout details: which copies shared storage, which empty arrays
+//     were PHP's shared one, uninitialized typed properties, and which
+//     objects msgpack wrote through __serialize().
 //   - Serializable (C:) payloads: PHP numbers the values inside a payload
 //     only when the class's serialize()/unserialize() call
 //     serialize()/unserialize() themselves, which the bytes alone cannot
