@@ -112,7 +112,8 @@ func (a *sessionActor) runBatch() {
 }
 
 // failBatch answers the write ops with err and serves the reads without the
-// lock (a failed write does not make a read fail).
+// lock (a failed write does not make a read fail), unless Redis is
+// unavailable: then the reads get the same error at once.
 func (a *sessionActor) failBatch(ops []*Op, err error) {
 	var reads []*Op
 	for _, op := range ops {
@@ -126,6 +127,15 @@ func (a *sessionActor) failBatch(ops []*Op, err error) {
 	}
 	if a.env.Memo != nil {
 		a.env.Memo.Remove(a.id)
+	}
+	if errors.Is(err, redisio.ErrUnavailable) {
+		// Redis did not answer just now: a read would wait as long again.
+		for _, op := range reads {
+			if op.claim() {
+				op.answer(err)
+			}
+		}
+		return
 	}
 	if len(reads) > 0 {
 		a.serveReads(reads)

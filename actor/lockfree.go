@@ -2,6 +2,7 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/phpsession/phpsession/cache"
@@ -72,7 +73,12 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 		// Nothing known of the session: read it (no lock; the script
 		// checks that it is still what we read).
 		d, err := a.env.Store.GetUntracked(a.env.Ctx, a.id)
-		if a.env.redisErr("get", err) != nil {
+		if err := a.env.redisErr("get", err); err != nil {
+			if errors.Is(err, redisio.ErrUnavailable) {
+				// Redis does not answer: the locked path would wait as long
+				// again before failing the same way.
+				return 0, true, err
+			}
 			return 0, false, nil // the locked path reads (and reports) again
 		}
 		doc, err := a.env.Codec.decode(d)

@@ -40,7 +40,7 @@ func (s *Store) unavailable(bctx context.Context, res rueidis.RedisResult) rueid
 		if context.Cause(bctx) != errNoReply {
 			return res // the caller's context ended
 		}
-		return rueidis.NewErrorResult(fmt.Errorf("%w: no reply within %v", ErrUnavailable, s.cfg.Timeout))
+		return rueidis.NewErrorResult(fmt.Errorf("%w: %w within %v", ErrUnavailable, errNoReply, s.cfg.Timeout))
 	}
 	if errors.Is(err, rueidis.ErrClosing) && s.closed.Load() {
 		return rueidis.NewErrorResult(ErrClosed)

@@ -450,6 +450,12 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 // may have executed. If the lock holds our token we own it: continue (or
 // give it back when the caller's ctx is done).
 func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lock, Data, bool, error) {
+	if errors.Is(cause, errNoReply) {
+		// Redis did not answer within Timeout: a GET behind the SET would
+		// not either. Give up now; the caller's abandon removes the lock
+		// should the SET still land (it also retries while Redis is silent).
+		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w: %w", errLostReply, cause)
+	}
 	rctx, cancel := s.reconcileCtx(ctx)
 	defer cancel()
 	v, err := s.do(rctx, s.c.B().Get().Key(l.Key).Build().Pin()).ToString()
