@@ -11,12 +11,15 @@ import (
 // B3 differ from the coordinator only in how they talk to Redis.
 type ProjectCodec struct{}
 
+// projectFormat is how the baselines store sessions: php, uncompressed.
+var projectFormat = codec.Format{Handler: codec.PHP}
+
 // Name implements SessionCodec.
 func (ProjectCodec) Name() string { return "phpsession/codec" }
 
 // Incr implements SessionCodec.
 func (ProjectCodec) Incr(blob []byte, key string) ([]byte, error) {
-	s, err := codec.DecodeSession(codec.PHP, blob, nil)
+	s, err := projectFormat.Decode(blob, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -27,12 +30,12 @@ func (ProjectCodec) Incr(blob []byte, key string) ([]byte, error) {
 	if err := s.Set(key, codec.Int(n+1)); err != nil {
 		return nil, err
 	}
-	return s.AppendEncode(make([]byte, 0, len(blob)+16))
+	return projectFormat.AppendEncode(make([]byte, 0, len(blob)+16), s)
 }
 
 // Int implements SessionCodec.
 func (ProjectCodec) Int(blob []byte, key string) (int64, error) {
-	s, err := codec.DecodeSession(codec.PHP, blob, nil)
+	s, err := projectFormat.Decode(blob, nil)
 	if err != nil {
 		return 0, err
 	}
