@@ -2,7 +2,27 @@
 // session serializers php, php_binary and php_serialize, byte for byte as
 // PHP 8.x writes them, and igbinary and msgpack as PHP's igbinary 3.2
 // (igbinary.compact_strings=On) and msgpack 2.2 (msgpack.php_only=On)
-// extensions write them. It uses the standard library only.
+// extensions write them, compressed or not by phpredis 6
+// (redis.session.compression: lzf, zstd, lz4). Besides the standard library
+// it uses klauspost/compress (zstd) and pierrec/lz4; LZF is implemented
+// here.
+//
+// # Formats and compression
+//
+// A [Format] is how a session is stored: a serializer ([Handler]), a
+// [Compression] and its level. [Format.Decode] and [Format.Encode] are what
+// the library's Config, its session actors and the phpsess CLI go through.
+// Compressed data is framed exactly as phpredis 6.1 frames it (see
+// [Compression]), and bytes that do not decompress are used as they are,
+// as phpredis does. Data in another format than the configured one is
+// read too — another compression recognised by its frame, another
+// serializer by its header ([DetectHandler]) or by decoding — and
+// [Format.Read] reports the format it was found in; [Format.Decode] returns
+// it converted to the configured serializer, so that it is written back in
+// the configured format. Data nothing reads is a *[FormatError] naming what
+// it looks like. A frame declaring more than [Options].MaxSessionSize
+// (default [DefaultMaxSessionSize], 64 MiB) fails with [ErrSessionTooLarge]
+// before the output is allocated.
 //
 // # Serializers
 //
