@@ -170,6 +170,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			ContendedGap:    cgap,
 			Linger:          cfg.Linger,
 			NoLockFree:      cfg.NoLockFree,
+			ReadRefresh:     max(cfg.ReadRefresh, 0),
 		},
 		Events:     m.sink,
 		Ctx:        context.Background(),
@@ -281,6 +282,10 @@ func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 		if e, fresh := m.memo.Get(rid); fresh {
 			err := e.Value.Run(fn, e.Found)
 			m.sink.Event(event.Event{Kind: event.Cache, Hit: true})
+			if e.Found && m.cfg.ReadRefresh > 0 && e.Value.ClaimRefresh(time.Now(), m.cfg.ReadRefresh) {
+				// the session's actor sends the EXPIRE; nobody waits for it
+				_ = m.coord.Submit(ctx, rid, actor.NewRefreshOp())
+			}
 			return m.opDone(event.Read, t0, wrap(op, rid, err))
 		}
 		id = rid

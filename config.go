@@ -30,6 +30,9 @@ const (
 	// DefaultCompressionLevel is phpredis's redis.session.compression_level
 	// default (3).
 	DefaultCompressionLevel = codec.DefaultCompressionLevel
+	// DefaultReadRefreshDivisor: by default reads refresh a session's TTL
+	// at most once per TTL/16 (90 s of PHP's default 1440 s).
+	DefaultReadRefreshDivisor = 16
 	// DefaultRedisTimeout bounds each round trip to Redis (Config.RedisTimeout).
 	DefaultRedisTimeout = redisio.DefaultTimeout // 3 s
 	// DefaultClientCacheBytes is the size of rueidis's client-side cache per
@@ -53,6 +56,17 @@ type Config struct {
 	// TTL of session data, written with SETEX/EXPIRE (PHP's
 	// session.gc_maxlifetime). Default 86400 s (the Python library's).
 	TTL time.Duration
+	// ReadRefresh: reads of an existing session refresh its TTL (EXPIRE),
+	// as PHP's read-only requests do (session.lazy_write=1 calls
+	// update_timestamp: phpredis sends EXPIRE key gc_maxlifetime), so that
+	// a user active only through Go is not logged out after TTL. To keep
+	// reads free (served from memory), a session is refreshed at most
+	// once per ReadRefresh, by one EXPIRE sent from its actor after the
+	// reads; a write refreshes it too. A session Go only reads therefore
+	// expires between TTL-ReadRefresh and TTL after its last read.
+	// Default TTL/DefaultReadRefreshDivisor; negative: reads never
+	// refresh (phpsess does this: inspection is not activity).
+	ReadRefresh time.Duration
 	// LockTimeout bounds the wait for a session lock held by someone else.
 	// Default 30 s.
 	LockTimeout time.Duration
@@ -238,6 +252,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.TTL <= 0 {
 		c.TTL = DefaultTTL
+	}
+	if c.ReadRefresh == 0 {
+		c.ReadRefresh = c.TTL / DefaultReadRefreshDivisor
 	}
 	if c.LockTimeout <= 0 {
 		c.LockTimeout = DefaultLockTimeout

@@ -81,3 +81,29 @@ func TestDispatcherReusesWorkersAndShutsDown(t *testing.T) {
 	}
 	require.LessOrEqual(t, runtime.NumGoroutine(), base)
 }
+
+// TestClaimRefresh: of concurrent readers one claims a due refresh; a
+// recorded refresh (a write) makes none due until the interval passed.
+func TestClaimRefresh(t *testing.T) {
+	d := NewDoc(codec.NewSession(codec.PHP))
+	now := time.Now()
+	var claimed atomic.Int64
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if d.ClaimRefresh(now, time.Minute) {
+				claimed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, int64(1), claimed.Load())
+	require.False(t, d.ClaimRefresh(now.Add(59*time.Second), time.Minute))
+	require.True(t, d.ClaimRefresh(now.Add(time.Minute), time.Minute))
+	d.markRefreshed(now.Add(5 * time.Minute))
+	require.False(t, d.ClaimRefresh(now.Add(5*time.Minute+time.Second), time.Minute))
+	d.markRefreshed(now) // older: ignored
+	require.False(t, d.ClaimRefresh(now.Add(5*time.Minute+time.Second), time.Minute))
+}

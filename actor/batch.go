@@ -237,6 +237,11 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 		a.committed.raw, a.committed.found = base.Bytes, base.Found
 	}
 	a.lastBatchEnd = time.Now()
+	if mode == redisio.WriteData || mode == redisio.WriteTouch {
+		// SETEX and EXPIRE refresh the TTL: reads need not for a while
+		a.lastRefresh = a.lastBatchEnd
+		r.cur.markRefreshed(a.lastBatchEnd)
+	}
 	a.lastBatchOps = r.used
 	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
 	a.env.emit(event.Event{Kind: event.Batch, Ops: r.used, Duration: hold, Write: mode, LockFree: lockFree})

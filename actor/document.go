@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"runtime/debug"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/redisio"
@@ -19,6 +21,33 @@ import (
 type Doc struct {
 	mu sync.Mutex // guards s
 	s  *codec.Session
+	// refreshed is when the session's TTL was last known refreshed
+	// (UnixNano; 0: not known), shared by the actor and the fast path.
+	refreshed atomic.Int64
+}
+
+// ClaimRefresh reports whether a read of this session should refresh its
+// TTL at now: when the last known refresh is at least every old. A true
+// answer claims the refresh (records now), so that of concurrent readers
+// one only submits it.
+func (d *Doc) ClaimRefresh(now time.Time, every time.Duration) bool {
+	last := d.refreshed.Load()
+	n := now.UnixNano()
+	if last != 0 && n-last < int64(every) {
+		return false
+	}
+	return d.refreshed.CompareAndSwap(last, n)
+}
+
+// markRefreshed records that the session's TTL was refreshed at t.
+func (d *Doc) markRefreshed(t time.Time) {
+	n := t.UnixNano()
+	for {
+		last := d.refreshed.Load()
+		if last >= n || d.refreshed.CompareAndSwap(last, n) {
+			return
+		}
+	}
 }
 
 // NewDoc wraps s; the Doc owns it from then on.

@@ -44,6 +44,9 @@ type sessionActor struct {
 	lingered     bool      // the pending batch already waited for joiners
 	lastBatchOps int       // ops carried by the last committed batch
 	lastBatchEnd time.Time // when the last batch (locked or lock-free) committed
+	// lastRefresh is when this actor last refreshed the session's TTL, by
+	// a write or by a read (reads.go).
+	lastRefresh time.Time
 	// lingerWant: ops known to the actor when the last batch ended (its
 	// callers, about to be answered and resubmit, plus the ops already
 	// waiting): how many the next batch waits for while lingering.

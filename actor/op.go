@@ -55,12 +55,22 @@ type Op struct {
 	// nothing from a refused attempt reaches the caller.
 	view      *Doc
 	viewFound bool
+	// refresh marks a NewRefreshOp.
+	refresh bool
 }
 
 // NewOp returns an operation bound to ctx (an op whose ctx ended before the
 // actor started it is skipped and never applied).
 func NewOp(ctx context.Context, kind event.OpKind, fn Fn) *Op {
 	return &Op{Kind: kind, Fn: fn, ctx: ctx, done: make(chan struct{})}
+}
+
+// NewRefreshOp returns an op that only refreshes the session's TTL, for a
+// read served outside the actor (the Manager's fast path) whose
+// Doc.ClaimRefresh said a refresh is due. Nobody waits for it: submit it
+// and forget it. It never creates a session.
+func NewRefreshOp() *Op {
+	return &Op{Kind: event.Read, ctx: context.Background(), done: make(chan struct{}), refresh: true}
 }
 
 // Wait is WaitOutcome without grace.

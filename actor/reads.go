@@ -3,19 +3,22 @@ package actor
 import (
 	"bytes"
 	"context"
+	"time"
 
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
 )
 
-// serveReads answers read ops without the lock.
+// serveReads answers read ops without the lock, then refreshes the
+// session's TTL if one is due (refreshIfDue).
 func (a *sessionActor) serveReads(ops []*Op) {
 	var (
-		doc   *Doc
-		found bool
-		err   error
-		have  bool
+		doc    *Doc
+		found  bool
+		err    error
+		have   bool
+		forced bool
 	)
 	for _, op := range ops {
 		if !op.claim() {
@@ -25,11 +28,43 @@ func (a *sessionActor) serveReads(ops []*Op) {
 			doc, found, err = a.readDoc()
 			have = true
 		}
+		forced = forced || op.refresh
 		if err != nil {
 			op.answer(err)
 			continue
 		}
 		op.answer(doc.Run(op.Fn, found))
+	}
+	if have && err == nil && found {
+		a.refreshIfDue(doc, forced)
+	}
+}
+
+// refreshIfDue keeps a session that is only read alive, as PHP's
+// read-only requests do (lazy_write: update_timestamp, phpredis's EXPIRE):
+// at most once per Settings.ReadRefresh for all the reads of the session,
+// after they were answered, and never for a session that does not exist
+// (EXPIRE does not recreate one that vanished meanwhile). forced: the fast
+// path already claimed the refresh on doc.
+func (a *sessionActor) refreshIfDue(doc *Doc, forced bool) {
+	every := a.set.ReadRefresh
+	if every <= 0 {
+		return
+	}
+	now := time.Now()
+	if !forced && (now.Sub(a.lastRefresh) < every || !doc.ClaimRefresh(now, every)) {
+		return
+	}
+	a.lastRefresh = now
+	doc.markRefreshed(now)
+	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.ReadTimeout)
+	_, err := a.env.Store.Touch(ctx, a.id)
+	cancel()
+	if err != nil {
+		// the next read tries again
+		a.lastRefresh = time.Time{}
+		doc.refreshed.Store(0)
+		a.env.redisErr("expire", err)
 	}
 }
 

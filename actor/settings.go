@@ -35,6 +35,11 @@ type Settings struct {
 	// NoLockFree makes every batch take the lock, even where the store
 	// can write this session lock-free (Store.CanWriteIfUnlocked).
 	NoLockFree bool
+	// ReadRefresh makes reads of an existing session refresh its TTL
+	// (Store.Touch, PHP's update_timestamp on a read-only request) when
+	// it was last refreshed, by a read or a write, at least this long ago
+	// (0: reads never refresh).
+	ReadRefresh time.Duration
 }
 
 func (s Settings) withDefaults() Settings {

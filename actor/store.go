@@ -47,6 +47,9 @@ type Store interface {
 	// GetUntracked reads the session without the lock and without arming
 	// any client-side cache (the batch is about to write it).
 	GetUntracked(ctx context.Context, id string) (redisio.Data, error)
+	// Touch refreshes the session's TTL without the lock (EXPIRE, as
+	// phpredis's update_timestamp); a missing session is not recreated.
+	Touch(ctx context.Context, id string) (bool, error)
 }
 
 // Env is what all actors of one coordinator share. It is set up before the

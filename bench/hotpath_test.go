@@ -66,7 +66,8 @@ func (m *memStore) CanWriteIfUnlocked(string) bool { return false }
 func (m *memStore) WriteIfUnlocked(context.Context, string, redisio.Data, redisio.WriteMode, []byte) (redisio.CASResult, error) {
 	return redisio.CASResult{}, errors.New("memStore: no lock-free writes")
 }
-func (m *memStore) WaitUnlocked(context.Context, string) error { return nil }
+func (m *memStore) WaitUnlocked(context.Context, string) error  { return nil }
+func (m *memStore) Touch(context.Context, string) (bool, error) { return true, nil }
 
 // memCoordinator returns a coordinator over a memStore seeded with one
 // 1 KiB session "s", and a counter of batches.

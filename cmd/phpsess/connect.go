@@ -298,6 +298,7 @@ func openManager(mo managerOpts) (*phpsession.Manager, error) {
 		LockTimeout:        mo.lockTimeout,
 		JSONFields:         &codec.JSONFields{},
 		DisableClientCache: g.noTracking,
+		ReadRefresh:        -1, // inspecting a session does not keep it alive
 	}
 	opt, err := redisio.ParseURL(u)
 	if err != nil {

@@ -34,8 +34,8 @@ type Store struct {
 	tok     atomic.Int64
 
 	// Counters
-	LockCalls, Commits, Gets, Renews, Releases atomic.Int64
-	Writes                                     [4]atomic.Int64 // committed under the lock, by redisio.WriteMode
+	LockCalls, Commits, Gets, Renews, Releases, Touches atomic.Int64
+	Writes                                              [4]atomic.Int64 // committed under the lock, by redisio.WriteMode
 	// CASCalls counts WriteIfUnlocked calls; CASWrites the applied ones
 	// by redisio.WriteMode; CASHeld and CASChanged the refusals.
 	CASCalls, CASHeld, CASChanged, Waits atomic.Int64
@@ -257,6 +257,16 @@ func (s *Store) Get(ctx context.Context, id string) (redisio.Data, error) {
 	defer s.mu.Unlock()
 	b, ok := s.data[id]
 	return redisio.Data{Bytes: b, Found: ok}, nil
+}
+
+// Touch implements actor.Store: it counts the call and reports whether id
+// exists (the fake keeps no TTLs).
+func (s *Store) Touch(ctx context.Context, id string) (bool, error) {
+	s.Touches.Add(1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.data[id]
+	return ok, nil
 }
 
 // GetUntracked implements actor.Store (the fake has no client-side cache).
