@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/phpsession/phpsession/cache"
@@ -115,6 +116,12 @@ func (a *sessionActor) runBatch() {
 // lock (a failed write does not make a read fail), unless Redis is
 // unavailable: then the reads get the same error at once.
 func (a *sessionActor) failBatch(ops []*Op, err error) {
+	if errors.Is(err, context.Canceled) && a.env.Ctx.Err() != nil && !errors.Is(err, ErrClosed) {
+		// Close aborted the batch: say so (the context error stays
+		// wrapped: nothing was applied, or the error would say
+		// ErrOutcomeUnknown).
+		err = fmt.Errorf("%w: %w", ErrClosed, err)
+	}
 	var reads []*Op
 	for _, op := range ops {
 		if op.Kind == event.Read {
