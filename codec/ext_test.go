@@ -2,8 +2,10 @@ package codec
 
 import (
 	"errors"
+	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -187,4 +189,54 @@ func TestIgbinarySharedArrays(t *testing.T) {
 	enc, err = g.Encode()
 	require.NoError(t, err)
 	assert.Equal(t, "\x00\x00\x00\x02\x14\x02\x11\x01e\x14\x00\x11\x01f\x01\x01", string(enc))
+}
+
+// TestWholeSessionClone: igbinary and msgpack sessions share their decoded
+// values with clones until one is handed out; a clone's changes never
+// reach the original or other clones, concurrently too.
+func TestWholeSessionClone(t *testing.T) {
+	for _, h := range []Handler{Igbinary, Msgpack} {
+		t.Run(string(h), func(t *testing.T) {
+			data := benchDataT(t, h)
+			s, err := DecodeSession(h, data, nil)
+			require.NoError(t, err)
+			require.False(t, s.Modified())
+			var wg sync.WaitGroup
+			errs := make(chan error, 8)
+			for g := 0; g < 8; g++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					c := s.Clone()
+					v, _, err := c.Get("cart")
+					if err != nil {
+						errs <- err
+						return
+					}
+					v.(*Array).Append(String("added"))
+					if !c.Modified() {
+						errs <- errors.New("clone not modified after a change")
+					}
+				}()
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			enc, err := s.Encode()
+			require.NoError(t, err)
+			require.Equal(t, data, enc, "the original changed")
+			require.False(t, s.Modified())
+			cart, _, err := s.Get("cart")
+			require.NoError(t, err)
+			require.Equal(t, 20, cart.(*Array).Len())
+		})
+	}
+}
+
+func benchDataT(t *testing.T, h Handler) []byte {
+	b, err := os.ReadFile("testdata/bench_session_" + string(h) + ".bin")
+	require.NoError(t, err)
+	return b
 }

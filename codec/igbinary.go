@@ -553,13 +553,10 @@ func sessionFromArray(ser *serializer, data string, a *Array, opts *Options) *Se
 	// serializers (no walk of the values).
 	size := size32(2*len(data)/max(len(a.m.e), 1) + 32)
 	for i, e := range a.m.e {
-		st := stClean
-		if !isScalar(e.v) {
-			st = stExposed
-		}
-		s.ents[i] = sEntry{key: e.k, val: e.v, start: -1, end: -1, st: st, vsize: size}
+		s.ents[i] = sEntry{key: e.k, val: e.v, start: -1, end: -1, st: stClean, vsize: size}
 		s.valBytes += int(size)
 	}
+	s.sh = new(uint32)
 	return s
 }
 

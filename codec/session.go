@@ -3,6 +3,7 @@ package codec
 import (
 	"fmt"
 	"math"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -71,6 +72,12 @@ type Session struct {
 	depth0   int // nesting depth of top-level values in src (1 for php_serialize)
 	srcH     Handler
 	valBytes int
+
+	// sh, for whole-decoded serializers (igbinary, msgpack): when *sh is
+	// 1, the decoded (stClean) values are shared with clones and are
+	// copied before one is handed out (see unshare). Set atomically by
+	// Clone, which otherwise only reads s.
+	sh *uint32
 
 	// srcB is a []byte copy of src that Serializable payloads view (made
 	// on first need; immutable, so clones share it).
@@ -217,6 +224,9 @@ func (s *Session) GetKey(k Key) (Value, bool, error) {
 		s.valBytes += int(e.vsize)
 	}
 	if e.st == stClean && !isScalar(e.val) {
+		if s.sh != nil && atomic.LoadUint32(s.sh) == 1 {
+			s.unshare()
+		}
 		e.st = stExposed
 	}
 	return e.val, true, nil
@@ -299,6 +309,9 @@ func (s *Session) Modified() bool {
 		return true
 	}
 	if s.whole {
+		if s.sh != nil && !s.anyExposed() {
+			return false // decoded values are only handed out by Get
+		}
 		b, err := s.Encode()
 		return err != nil || string(b) != s.src
 	}
@@ -393,6 +406,9 @@ func appendInt(b []byte, n int) []byte {
 // references; undecoded variables share the immutable original bytes. Cost:
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
+	if s.sh != nil && s.whole && !s.anyExposed() {
+		return s.cloneShared()
+	}
 	c := *s
 	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
 	c.ents = make([]sEntry, len(s.ents))
@@ -428,6 +444,7 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 		return nil, fmt.Errorf("%w: %q", ErrUnknownHandler, string(h))
 	}
 	c := s.Clone()
+	c.unshare() // the values are changed below
 	for i := range c.ents {
 		e := &c.ents[i]
 		if e.start >= 0 {
@@ -794,4 +811,54 @@ func (s *Session) decodeWhole(segs []seg) error {
 		s.valBytes += int(s.ents[i].vsize)
 	}
 	return nil
+}
+
+// anyExposed reports whether a variable's value was handed out by Get.
+func (s *Session) anyExposed() bool {
+	for i := range s.ents {
+		if s.ents[i].st == stExposed {
+			return true
+		}
+	}
+	return false
+}
+
+// cloneShared is Clone for a whole-decoded session none of whose values
+// was handed out: the decoded values are shared (both sessions copy them
+// before handing one out), values Set are copied.
+func (s *Session) cloneShared() *Session {
+	atomic.StoreUint32(s.sh, 1)
+	c := *s
+	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
+	c.ents = make([]sEntry, len(s.ents))
+	copy(c.ents, s.ents)
+	c.idx = nil
+	var memo map[any]Value
+	for i := range c.ents {
+		e := &c.ents[i]
+		if e.st == stSet && e.val != nil && !isScalar(e.val) {
+			if memo == nil {
+				memo = make(map[any]Value)
+			}
+			e.val = deepCopy(e.val, memo)
+		}
+	}
+	return &c
+}
+
+// unshare gives s its own copy of the decoded values it may share with
+// clones (one copy for all variables, so that values shared between
+// variables stay shared).
+func (s *Session) unshare() {
+	if s.sh == nil || atomic.LoadUint32(s.sh) == 0 {
+		return
+	}
+	memo := make(map[any]Value)
+	for i := range s.ents {
+		e := &s.ents[i]
+		if e.st == stClean && e.val != nil && !isScalar(e.val) {
+			e.val = deepCopy(e.val, memo)
+		}
+	}
+	s.sh = new(uint32)
 }
