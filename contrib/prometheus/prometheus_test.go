@@ -1,0 +1,123 @@
+package phpprom_test
+
+import (
+	"context"
+	"io"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/prometheus/client_golang/prometheus/testutil"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession"
+	phpprom "github.com/phpsession/phpsession/contrib/prometheus"
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// value returns the value of the metric name whose labels include want
+// (counter, gauge, or a histogram's sample count), or -1.
+func value(t *testing.T, reg *prometheus.Registry, name string, want map[string]string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	require.NoError(t, err)
+	total, found := 0.0, false
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	metrics:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue metrics
+				}
+			}
+			found = true
+			total += sample(m)
+		}
+	}
+	if !found {
+		return -1
+	}
+	return total
+}
+
+func sample(m *dto.Metric) float64 {
+	switch {
+	case m.Counter != nil:
+		return m.Counter.GetValue()
+	case m.Gauge != nil:
+		return m.Gauge.GetValue()
+	case m.Histogram != nil:
+		return float64(m.Histogram.GetSampleCount())
+	}
+	return 0
+}
+
+// TestCollector: a Manager on a real redis-server reports through the
+// Collector; the values read back from the registry match what was done.
+func TestCollector(t *testing.T) {
+	r := testenv.StartRedis(t)
+	col := phpprom.NewCollector(phpprom.Options{ConstLabels: prometheus.Labels{"app": "test"}})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(col)
+	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{Events: col, LockTimeout: 20 * time.Second})
+	require.NoError(t, err)
+	defer m.Close(context.Background())
+	ctx := context.Background()
+	id := phpsession.NewID()
+
+	for i := 0; i < 10; i++ {
+		require.NoError(t, m.Set(ctx, id, "n", i))
+	}
+	for i := 0; i < 5; i++ {
+		_, err := m.Get(ctx, id, "n")
+		require.NoError(t, err)
+	}
+	_, err = m.Get(ctx, phpsession.NewID(), "n") // no such session
+	require.ErrorIs(t, err, phpsession.ErrNotFound)
+
+	// PHP holds the lock for a moment: the next write waits for it.
+	r.MustDo("SET", "PHPREDIS_SESSION:"+id+phpsession.DefaultLockSuffix, "php-host|1", "PX", "300")
+	require.NoError(t, m.Set(ctx, id, "n", 99))
+
+	assert.Equal(t, 11.0, value(t, reg, "phpsession_operations_total", map[string]string{"op": "update", "outcome": "ok", "app": "test"}))
+	// (a read that finds nothing is an "ok" operation: ErrNotFound is
+	// decided after it)
+	assert.Equal(t, 6.0, value(t, reg, "phpsession_operations_total", map[string]string{"op": "read"}))
+	assert.Equal(t, 17.0, value(t, reg, "phpsession_operation_duration_seconds", nil), "every call timed")
+	batches := value(t, reg, "phpsession_batches_total", nil)
+	assert.GreaterOrEqual(t, batches, 1.0)
+	assert.LessOrEqual(t, batches, 11.0)
+	assert.Equal(t, batches, value(t, reg, "phpsession_batch_ops", nil), "one batch size per batch")
+	assert.GreaterOrEqual(t, value(t, reg, "phpsession_lock_waits_total", nil), 1.0, "the write waited for PHP's lock")
+	assert.GreaterOrEqual(t, value(t, reg, "phpsession_cache_lookups_total", map[string]string{"result": "hit"}), 1.0)
+	ratio := value(t, reg, "phpsession_cache_hit_ratio", nil)
+	assert.Greater(t, ratio, 0.0)
+	assert.LessOrEqual(t, ratio, 1.0)
+	assert.Equal(t, float64(m.LiveSessions()), value(t, reg, "phpsession_live_actors", nil))
+	assert.Equal(t, float64(m.Stats().Batches), batches, "the same events feed Stats")
+
+	// The exposition a Prometheus server scrapes.
+	srv := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer srv.Close()
+	res, err := srv.Client().Get(srv.URL)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	assert.Contains(t, string(body), `phpsession_operations_total{app="test",op="update",outcome="ok"} 11`)
+	assert.True(t, strings.Contains(string(body), "phpsession_batch_ops_bucket"))
+	problems, err := testutil.GatherAndLint(reg)
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
