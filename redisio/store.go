@@ -309,23 +309,22 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	return s, nil
 }
 
-// OpenURL parses url with rueidis.ParseURL (redis://, rediss://, unix://,
-// with ?addr= for more seed nodes and ?master_set= for Sentinel) and calls
-// Open. The schemes redis-sentinel:// and rediss-sentinel://
-// (host:port[,host:port...]/master-name) are translated to a Sentinel
-// configuration. Whether the server is a cluster is detected by rueidis.
+// OpenURL parses url with ParseURL (redis://, rediss://, unix://,
+// redis-sentinel://, rediss-sentinel://; ACL users, TLS files, Sentinel
+// credentials) and calls Open. Whether the server is a cluster is detected
+// by rueidis.
 func OpenURL(url string, cfg Config) (*Store, error) {
 	opt, err := ParseURL(url)
 	if err != nil {
-		return nil, fmt.Errorf("redisio: %w", err)
+		return nil, err
 	}
 	return Open(opt, cfg)
 }
 
-// ParseURL is rueidis.ParseURL plus the redis-sentinel:// and
+// parseURLBase is rueidis.ParseURL plus the redis-sentinel:// and
 // rediss-sentinel:// forms (host:port[,host:port...]/master-name), which it
 // translates to a Sentinel configuration.
-func ParseURL(u string) (rueidis.ClientOption, error) {
+func parseURLBase(u string) (rueidis.ClientOption, error) {
 	for _, scheme := range []string{"redis-sentinel://", "rediss-sentinel://"} {
 		if !strings.HasPrefix(u, scheme) {
 			continue
