@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"unsafe"
 )
 
 // Format is how PHP stores a session in Redis: the serializer
@@ -168,7 +169,7 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 		}
 	}
 	try := func(c Compression, plain []byte) (*Session, Format, bool) {
-		s, h, err := f.decodePlain(plain, opts)
+		s, h, err := f.decodePlain(plain, c != NoCompression, opts)
 		if err != nil {
 			note(err)
 			return nil, Format{}, false
@@ -231,14 +232,23 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 // decodePlain decodes uncompressed session bytes with f's serializer;
 // when that fails, with the one the data's header names, then with each
 // other serializer (a header is a guess; a complete decode is not).
-func (f Format) decodePlain(plain []byte, opts *Options) (*Session, Handler, error) {
-	s, err := DecodeSession(f.Handler, plain, opts)
+// Decompressed bytes (owned) are not copied again: the session keeps
+// them.
+func (f Format) decodePlain(plain []byte, owned bool, opts *Options) (*Session, Handler, error) {
+	var str string
+	switch {
+	case owned && len(plain) > 0:
+		str = unsafe.String(&plain[0], len(plain))
+	default:
+		str = string(plain)
+	}
+	s, err := DecodeSessionString(f.Handler, str, opts)
 	if err == nil {
 		return s, f.Handler, nil
 	}
 	detected, _ := DetectHandler(plain)
 	if detected != "" && detected != f.Handler {
-		if s, err2 := DecodeSession(detected, plain, opts); err2 == nil {
+		if s, err2 := DecodeSessionString(detected, str, opts); err2 == nil {
 			return s, detected, nil
 		}
 	}
@@ -246,7 +256,7 @@ func (f Format) decodePlain(plain []byte, opts *Options) (*Session, Handler, err
 		if h == f.Handler || h == detected {
 			continue
 		}
-		if s, err2 := DecodeSession(h, plain, opts); err2 == nil {
+		if s, err2 := DecodeSessionString(h, str, opts); err2 == nil {
 			return s, h, nil
 		}
 	}
