@@ -168,3 +168,71 @@ func TestPHPRedis6InteropThroughRedis(t *testing.T) {
 		}
 	}
 }
+
+// TestPHPRedis6InteropUnderLoad: Go writers and phpredis 6.1 PHP processes
+// (6.x lock defaults: 100 retries × 20 ms) increment counters in one
+// igbinary+zstd session at the same time. No update is lost on either
+// side, PHP always gets the lock, and the session stays igbinary+zstd.
+// Skipped without a phpredis 6 build.
+func TestPHPRedis6InteropUnderLoad(t *testing.T) {
+	php := testenv.PHPRedis6(t)
+	r := testenv.StartRedis(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	for _, c := range []codec.Compression{codec.Zstd, codec.LZ4, codec.LZF} {
+		t.Run(string(c), func(t *testing.T) {
+			m := openTest(t, r, phpsession.Config{Serializer: codec.Igbinary, Compression: c,
+				PHPLockRetries: 100, PHPLockWaitTime: 20 * time.Millisecond})
+			id := phpsession.NewID()
+			require.NoError(t, m.Set(ctx, id, "pad", strings.Repeat("padding to compress ", 40)))
+			script := filepath.Join(t.TempDir(), "incr.php")
+			require.NoError(t, os.WriteFile(script, []byte(phpIncrScript), 0o644))
+			cfg := testenv.PHPSession{Addr: r.Addr, Serializer: "igbinary", Locking: true,
+				LockRetries: 100, LockWaitTime: 20000,
+				Extra: map[string]string{"redis.session.compression": string(c)}}
+			const procs, iters, writers, perWriter = 2, 40, 8, 50
+			errs := make(chan error, procs+writers)
+			for range procs {
+				go func() {
+					args := append(append(append([]string{}, php[1:]...), cfg.Args()...), script, id, fmt.Sprint(iters), "1000")
+					out, err := exec.CommandContext(ctx, php[0], args...).CombinedOutput()
+					if err == nil && strings.TrimSpace(string(out)) != "done 0" {
+						err = fmt.Errorf("php: %s", out)
+					}
+					errs <- err
+				}()
+			}
+			for range writers {
+				go func() {
+					var err error
+					for range perWriter {
+						if err = m.Update(ctx, id, func(s *phpsession.Session) error {
+							var n int
+							if _, err := s.Unmarshal("go", &n); err != nil {
+								return err
+							}
+							return s.Set("go", n+1)
+						}); err != nil {
+							break
+						}
+					}
+					errs <- err
+				}()
+			}
+			for range procs + writers {
+				assert.NoError(t, <-errs)
+			}
+			goN, err := phpsession.GetAs[int](ctx, m, id, "go")
+			require.NoError(t, err)
+			phpN, err := phpsession.GetAs[int](ctx, m, id, "php")
+			require.NoError(t, err)
+			assert.Equal(t, writers*perWriter, goN, "Go updates")
+			assert.Equal(t, procs*iters, phpN, "PHP updates")
+			raw := r.MustDo("GET", "PHPREDIS_SESSION:"+id)
+			_, found, err := codec.Format{Handler: codec.Igbinary, Compression: c}.Read([]byte(raw), nil)
+			require.NoError(t, err)
+			assert.Equal(t, codec.Igbinary, found.Handler)
+			assert.Equal(t, c, found.Compression)
+		})
+	}
+}

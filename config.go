@@ -71,7 +71,10 @@ type Config struct {
 	// Default 30 s.
 	LockTimeout time.Duration
 	// LockExpiry is the PX of the locks Go takes. Default 30 s; batches
-	// that hold the lock long renew it.
+	// that hold the lock long renew it. (PHP's own lock TTL is
+	// redis.session.lock_expire; its default 0 means max_execution_time
+	// in phpredis 5.3 and 6.x alike, which is 0 — a lock without TTL —
+	// under the PHP CLI: set lock_expire on the PHP side.)
 	LockExpiry time.Duration
 	// Serializer is PHP's session.serialize_handler: codec.PHP (default),
 	// codec.PHPSerialize, codec.PHPBinary, codec.Igbinary (extension
