@@ -127,10 +127,10 @@ func startStatsServer(cmd *cobra.Command, addr string) error {
 
 func newStatsCmd() *cobra.Command {
 	var (
-		from     string
-		interval time.Duration
-		count    int
-		wait     time.Duration
+		from, metricsURL, namespace string
+		interval                    time.Duration
+		count                       int
+		wait                        time.Duration
 	)
 	c := &cobra.Command{
 		Use:   "stats --from ADDR",
@@ -148,19 +148,34 @@ The metrics are plain expvar JSON at http://ADDR/debug/vars (variable
 "phpsession"), so any expvar reader works too. With --json one JSON object
 per poll is printed: the totals plus the per-second rates of the interval.
 
+With --metrics-url URL the same figures are read from a Prometheus
+/metrics page that a service exports with contrib/prometheus (metric
+names phpsession_*; --namespace if the collector was given another one),
+so the counters of any Go service using the library can be followed.
+
 stats waits up to --wait for the source to come up; it ends after --count
 polls, on Ctrl-C, or when the source goes away.`,
 		Example: `  phpsess bench --scenario hot --targets lib --duration 30s --stats-addr 127.0.0.1:7070 &
-  phpsess stats --from 127.0.0.1:7070`,
+  phpsess stats --from 127.0.0.1:7070
+  phpsess stats --metrics-url http://10.0.0.7:9090/metrics --interval 5s`,
 		Args: exactArgs(),
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if from == "" {
-				return usageError{errors.New("stats: --from ADDR is required (the --stats-addr of a running phpsess)")}
+			switch {
+			case from != "" && metricsURL != "":
+				return usageError{errors.New("stats: --from and --metrics-url are mutually exclusive")}
+			case metricsURL != "":
+				fetch := func(cl *http.Client) (statsJSON, error) { return fetchPromStats(cl, metricsURL, namespace) }
+				return runStats(cmd, fetch, interval, count, wait)
+			case from == "":
+				return usageError{errors.New("stats: --from ADDR (the --stats-addr of a running phpsess) or --metrics-url URL is required")}
 			}
-			return runStats(cmd, from, interval, count, wait)
+			u := statsURL(from)
+			return runStats(cmd, func(cl *http.Client) (statsJSON, error) { return fetchStats(cl, u) }, interval, count, wait)
 		},
 	}
 	c.Flags().StringVar(&from, "from", "", "`ADDR` (host:port or URL) a phpsess process serves --stats-addr on")
+	c.Flags().StringVar(&metricsURL, "metrics-url", "", "read a Prometheus /metrics `URL` served with contrib/prometheus instead")
+	c.Flags().StringVar(&namespace, "namespace", "phpsession", "metric name prefix of --metrics-url (phpprom.Options.Namespace)")
 	c.Flags().DurationVar(&interval, "interval", time.Second, "time between polls")
 	c.Flags().IntVar(&count, "count", 0, "stop after `N` polls (0: until interrupted or the source goes away)")
 	c.Flags().DurationVar(&wait, "wait", 10*time.Second, "how long to wait for the source to answer the first time")
@@ -246,9 +261,8 @@ func rates(prev, cur statsJSON, dt time.Duration, now time.Time) statsRates {
 	return r
 }
 
-func runStats(cmd *cobra.Command, from string, interval time.Duration, count int, wait time.Duration) error {
+func runStats(cmd *cobra.Command, fetch func(*http.Client) (statsJSON, error), interval time.Duration, count int, wait time.Duration) error {
 	ctx := cmd.Context()
-	u := statsURL(from)
 	cl := &http.Client{Timeout: 5 * time.Second}
 	out := cmd.OutOrStdout()
 	if interval <= 0 {
@@ -261,7 +275,7 @@ func runStats(cmd *cobra.Command, from string, interval time.Duration, count int
 	retry := time.NewTicker(100 * time.Millisecond)
 	defer retry.Stop()
 	for {
-		prev, err = fetchStats(cl, u)
+		prev, err = fetch(cl)
 		if err == nil {
 			break
 		}
@@ -287,7 +301,7 @@ func runStats(cmd *cobra.Command, from string, interval time.Duration, count int
 			return nil
 		case <-tick.C:
 		}
-		cur, err := fetchStats(cl, u)
+		cur, err := fetch(cl)
 		if err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "phpsess: stats source went away: %v\n", err)
 			return nil

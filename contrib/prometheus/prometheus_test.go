@@ -2,8 +2,11 @@ package phpprom_test
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -120,4 +123,35 @@ func TestCollector(t *testing.T) {
 	problems, err := testutil.GatherAndLint(reg)
 	require.NoError(t, err)
 	assert.Empty(t, problems)
+
+	// phpsess stats --metrics-url reads the same figures from the page.
+	bin := filepath.Join(t.TempDir(), "phpsess")
+	build := exec.Command("go", "build", "-o", bin, ".")
+	build.Dir = filepath.Join("..", "..", "cmd", "phpsess")
+	out, err := build.CombinedOutput()
+	require.NoError(t, err, "%s", out)
+	cctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	out, err = exec.CommandContext(cctx, bin, "--json", "stats", "--metrics-url", srv.URL, "--count", "1", "--interval", "50ms").Output()
+	require.NoError(t, err)
+	var line struct {
+		Totals struct {
+			Reads        uint64 `json:"reads"`
+			Updates      uint64 `json:"updates"`
+			Batches      uint64 `json:"batches"`
+			BatchedOps   uint64 `json:"batched_ops"`
+			LockWaits    uint64 `json:"lock_waits"`
+			CacheHits    uint64 `json:"cache_hits"`
+			LiveSessions int    `json:"live_sessions"`
+		} `json:"totals"`
+	}
+	require.NoError(t, json.Unmarshal(out, &line), "%s", out)
+	st := m.Stats()
+	assert.Equal(t, uint64(6), line.Totals.Reads)
+	assert.Equal(t, uint64(11), line.Totals.Updates)
+	assert.Equal(t, st.Batches, line.Totals.Batches)
+	assert.Equal(t, st.BatchedOps, line.Totals.BatchedOps)
+	assert.Equal(t, st.LockWaits, line.Totals.LockWaits)
+	assert.Equal(t, st.CacheHits, line.Totals.CacheHits)
+	assert.Equal(t, m.LiveSessions(), line.Totals.LiveSessions)
 }
