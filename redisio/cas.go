@@ -38,9 +38,9 @@ const casStageOver = 4 << 10
 //	marker) ARGV[7]=marker PX ms ARGV[8]="k": the data is in KEYS[5]
 //
 // Returns {-1} when the lock is held (mode n skips that check); {0, cur}
-// when the data differs ({0} when it is missing); {-2} when it differs and
-// is longer than casStageOver (the caller reads it: a long value would cost
-// a Lua hash to return); {1, r} when written (r: EXPIRE's or DEL's integer,
+// when the data differs ({0} when it is missing); {-2} when a staged
+// expectation differs from data longer than casStageOver (the caller reads
+// it: the script never makes a long value a Lua string); {1, r} when written (r: EXPIRE's or DEL's integer,
 // 1 for a write and n). Staged keys are deleted whatever the outcome; a
 // staged write is renamed onto the data key and given the session TTL.
 // With a token (Config.WriteMarkers) a write also creates the write's own
@@ -59,15 +59,21 @@ local function changed(n)
   return drop({0,redis.call("get",KEYS[2])})
 end
 if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return drop({-1}) end
-local n = redis.call("strlen",KEYS[2])
-if n == 0 and redis.call("exists",KEYS[2]) == 0 then
-  if e ~= "0" then return drop({0}) end
-elseif e == "0" then return changed(n)
-elseif e == "k" then
-  if n ~= redis.call("strlen",KEYS[4]) then return changed(n) end
+if e == "k" then
+  local n = redis.call("strlen",KEYS[2])
+  if n ~= redis.call("strlen",KEYS[4]) then
+    if n == 0 and redis.call("exists",KEYS[2]) == 0 then return drop({0}) end
+    return changed(n)
+  end
   redis.call("bitop","xor",KEYS[4],KEYS[4],KEYS[2])
   if redis.call("bitpos",KEYS[4],1) ~= -1 then return changed(n) end
-elseif n ~= #ARGV[2] or redis.call("get",KEYS[2]) ~= ARGV[2] then return changed(n) end
+else
+  local cur = redis.call("get",KEYS[2])
+  if e == "0" then
+    if cur then return drop({0,cur}) end
+  elseif not cur then return drop({0})
+  elseif cur ~= ARGV[2] then return drop({0,cur}) end
+end
 local r = 1
 if m == "w" then
   if sd then
