@@ -159,16 +159,38 @@ type batchResult struct {
 	used      int  // ops of the batch covered
 }
 
-// apply runs batch in order on clones of base (found: whether the session
-// exists), for at most maxHold after start; each op's result is kept in its
-// scratch fields until the batch is committed. A Read only notes what it
-// sees: its fn runs once the batch is committed, so that when a batch is
-// applied again (refused lock-free commit, lost lock) nothing a read saw
-// in a refused attempt reaches its caller.
+// apply runs batch in order on a private copy of base (found: whether the
+// session exists), for at most maxHold after start; each op's result is
+// kept in its scratch fields until the batch is committed. A Read only
+// notes what it sees: its fn runs once the batch is committed, so that when
+// a batch is applied again (refused lock-free commit, lost lock) nothing a
+// read saw in a refused attempt reaches its caller.
+//
+// Updates run in place on one working copy, cloned from base at the first
+// Update and again only after a Read took the copy as its view (copy on
+// write): one clone per batch, not one per op. An Update whose fn fails
+// (or panics) may have changed the copy before failing, so the batch is
+// then applied again from base with that op left out (its error kept): a
+// failed fn leaves no trace, and the other fns may run once more, as when
+// a batch is applied again after a conflict.
 func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time, maxHold time.Duration) batchResult {
+	for _, op := range batch {
+		op.failed = false
+	}
+	for {
+		if r, ok := a.applyOnce(batch, base, found, start, maxHold); ok {
+			return r
+		}
+	}
+}
+
+// applyOnce is one pass of apply; false when an Update failed (it is then
+// marked failed and skipped by the next pass).
+func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.Time, maxHold time.Duration) (batchResult, bool) {
 	r := batchResult{cur: base, exists: found}
+	owned := false // r.cur is this pass's private copy
 	for i, op := range batch {
-		if i > 0 && time.Since(start) > maxHold {
+		if i > 0 && i&7 == 0 && time.Since(start) > maxHold {
 			break
 		}
 		r.used = i + 1
@@ -182,13 +204,22 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 		case event.Read:
 			// runs once the batch is committed (committedBatch)
 			op.view, op.viewFound, op.res = r.cur, r.exists, nil
+			owned = false
 		case event.Update:
-			next := r.cur.clone()
-			err := next.Run(op.Fn, r.exists)
+			if op.failed {
+				continue // op.res holds its error
+			}
+			if !owned {
+				r.cur, owned = r.cur.clone(), true
+			}
+			err := r.cur.Run(op.Fn, r.exists)
 			op.res = err
-			r.anyOK = r.anyOK || err == nil
-			if err == nil && next.modified() {
-				r.cur = next
+			if err != nil {
+				op.failed = true
+				return r, false
+			}
+			r.anyOK = true
+			if r.cur.modified() {
 				r.changed = true
 				r.exists = true
 			}
@@ -196,13 +227,13 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 			r.anyOK = true
 			op.resFound = r.exists
 			op.res = nil
-			r.cur = a.env.Codec.empty()
+			r.cur, owned = a.env.Codec.empty(), true
 			r.exists = false
 			r.changed = false
 			r.destroyed = true
 		}
 	}
-	return r
+	return r, true
 }
 
 // outcome decides what a batch applied to d writes: its bytes, only a TTL

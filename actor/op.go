@@ -49,6 +49,7 @@ type Op struct {
 	res      error
 	resFound bool
 	applied  bool
+	failed   bool // its fn failed in this apply: skipped by the next pass
 	// view is what a Read in a batch sees (the working copy at its place
 	// in the batch, viewFound whether the session exists there). Its fn
 	// runs once, on the view of the attempt that was committed, so
