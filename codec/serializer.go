@@ -168,7 +168,7 @@ func noBadName(string) string { return "" }
 // looksLike wraps a decoding error with the serializer the data seems to
 // come from, when that is not h.
 func looksLike(h Handler, data string, err error) error {
-	other, ok := DetectHandler([]byte(data[:min(len(data), 64)]))
+	other, ok := DetectHandler([]byte(data[:min(len(data), 256)]))
 	if !ok || other == h {
 		return err
 	}
