@@ -68,6 +68,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 	if err := cfg.Format().Validate(); err != nil {
 		return nil, newErr("open", "", nil, err)
 	}
+	if err := checkIDSettings(cfg.IDLength, cfg.IDBitsPerChar); err != nil {
+		return nil, newErr("open", "", ErrConfig, err)
+	}
 	if cfg.DisableClientCache || opt.DisableCache {
 		opt.DisableCache = true
 		c, err := rueidis.NewClient(opt)
@@ -96,6 +99,9 @@ func OpenURL(url string, cfg Config) (*Manager, error) {
 	if err := cfg.Format().Validate(); err != nil {
 		return nil, newErr("open", "", nil, err)
 	}
+	if err := checkIDSettings(cfg.IDLength, cfg.IDBitsPerChar); err != nil {
+		return nil, newErr("open", "", ErrConfig, err)
+	}
 	if cfg.DisableClientCache {
 		opt, err := redisio.ParseURL(url)
 		if err != nil {
@@ -118,6 +124,9 @@ func New(client rueidis.Client, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Format().Validate(); err != nil {
 		return nil, newErr("open", "", nil, err)
+	}
+	if err := checkIDSettings(cfg.IDLength, cfg.IDBitsPerChar); err != nil {
+		return nil, newErr("open", "", ErrConfig, err)
 	}
 	return newManager(client, cfg)
 }

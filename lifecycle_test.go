@@ -388,3 +388,12 @@ func TestRegenerateIDLockTimeout(t *testing.T) {
 	keys := r.MustDo("KEYS", "PHPREDIS_SESSION:*")
 	require.Equal(t, 2, len(strings.Fields(keys)), "no new session left behind: %s", keys)
 }
+
+// TestOpenRejectsBadIDSettings: ID settings that cannot work are an error
+// at Open, not at the first RegenerateID.
+func TestOpenRejectsBadIDSettings(t *testing.T) {
+	for _, cfg := range []phpsession.Config{{IDLength: 10}, {IDLength: 300}, {IDBitsPerChar: 7}} {
+		_, err := phpsession.OpenURL("redis://127.0.0.1:1", cfg)
+		require.ErrorIs(t, err, phpsession.ErrConfig)
+	}
+}
