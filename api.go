@@ -152,35 +152,10 @@ func build(s *redisio.Store, cfg Config) *Manager {
 			m.cancelInv = s.OnInvalidate(m.memo.Invalidate)
 		}
 	}
-	var gap, window, cgap time.Duration
-	if !cfg.NoFairness {
-		gap, window, cgap = actor.FairnessFromPHP(cfg.PHPLockWaitTime, cfg.PHPLockRetries)
-	}
-	maxHold := cfg.MaxHold
-	if maxHold <= 0 {
-		maxHold = 4 * time.Millisecond
-		if window > 0 && (window-gap)/2 < maxHold {
-			maxHold = (window - gap) / 2
-		}
-	}
-	renew := cfg.LockExpiry / 3
 	env := &actor.Env{
-		Store: s,
-		Codec: cd,
-		Settings: actor.Settings{
-			MaxBatch:        cfg.MaxBatch,
-			MaxHold:         maxHold,
-			RenewAfter:      renew,
-			LockTimeout:     cfg.LockTimeout,
-			LockLostRetries: cfg.LockLostRetries,
-			IdleTimeout:     cfg.IdleTimeout,
-			Gap:             gap,
-			Window:          window,
-			ContendedGap:    cgap,
-			Linger:          cfg.Linger,
-			NoLockFree:      cfg.NoLockFree,
-			ReadRefresh:     max(cfg.ReadRefresh, 0),
-		},
+		Store:      s,
+		Codec:      cd,
+		Settings:   cfg.actorSettings(),
 		Events:     m.sink,
 		Ctx:        context.Background(),
 		Revalidate: !s.Tracking(),

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/event"
 	"github.com/phpsession/phpsession/redisio"
@@ -11,11 +12,11 @@ import (
 
 // Defaults of Config, matching the original Python library and phpredis.
 const (
-	DefaultPrefix      = redisio.DefaultPrefix     // "PHPREDIS_SESSION:"
-	DefaultLockSuffix  = redisio.DefaultLockSuffix // "_LOCK"
-	DefaultTTL         = 86400 * time.Second
-	DefaultLockTimeout = 30 * time.Second
-	DefaultLockExpiry  = 30 * time.Second
+	DefaultPrefix      = redisio.DefaultPrefix      // "PHPREDIS_SESSION:"
+	DefaultLockSuffix  = redisio.DefaultLockSuffix  // "_LOCK"
+	DefaultTTL         = redisio.DefaultTTL         // 86400 s
+	DefaultLockTimeout = redisio.DefaultLockTimeout // 30 s
+	DefaultLockExpiry  = redisio.DefaultLockExpiry  // 30 s
 	// DefaultPHPLockWaitTime and DefaultPHPLockRetries are phpredis 5.3's
 	// redis.session.lock_wait_time (2000 µs) and lock_retries (10).
 	DefaultPHPLockWaitTime = 2 * time.Millisecond
@@ -33,6 +34,9 @@ const (
 	// DefaultReadRefreshDivisor: by default reads refresh a session's TTL
 	// at most once per TTL/16 (90 s of PHP's default 1440 s).
 	DefaultReadRefreshDivisor = 16
+	// DefaultMaxHold caps a locked batch's hold when Config.MaxHold is 0;
+	// the fairness window for PHP may make it shorter (see actorSettings).
+	DefaultMaxHold = 4 * time.Millisecond
 	// DefaultRedisTimeout bounds each round trip to Redis (Config.RedisTimeout).
 	DefaultRedisTimeout = redisio.DefaultTimeout // 3 s
 	// DefaultClientCacheBytes is the size of rueidis's client-side cache per
@@ -320,10 +324,44 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
+// actorSettings resolves the settings of the session actors from c (with
+// defaults filled in): the actor package has no defaults of its own.
+func (c Config) actorSettings() actor.Settings {
+	var gap, window, cgap time.Duration
+	if !c.NoFairness {
+		gap, window, cgap = actor.FairnessFromPHP(c.PHPLockWaitTime, c.PHPLockRetries)
+	}
+	maxHold := c.MaxHold
+	if maxHold <= 0 {
+		// a batch holds the lock at most half of what the fairness window
+		// leaves between two gaps
+		maxHold = DefaultMaxHold
+		if window > 0 && (window-gap)/2 < maxHold {
+			maxHold = (window - gap) / 2
+		}
+	}
+	return actor.Settings{
+		MaxBatch:        c.MaxBatch,
+		MaxHold:         maxHold,
+		RenewAfter:      c.LockExpiry / 3, // renewed twice before it can expire
+		LockTimeout:     c.LockTimeout,
+		LockLostRetries: max(c.LockLostRetries, 0),
+		IdleTimeout:     c.IdleTimeout,
+		Gap:             gap,
+		Window:          window,
+		ContendedGap:    cgap,
+		Linger:          max(c.Linger, 0),
+		NoLockFree:      c.NoLockFree,
+		ReadRefresh:     max(c.ReadRefresh, 0),
+	}
+}
+
+// redisConfig is the redisio configuration resolved from c (with defaults
+// filled in); what c does not set keeps redisio's defaults.
 func (c Config) redisConfig() redisio.Config {
 	return redisio.Config{
 		Prefix:           c.Prefix,
-		EmptyPrefix:      c.NoPrefix,
+		NoPrefix:         c.NoPrefix,
 		LockSuffix:       c.LockSuffix,
 		TTL:              c.TTL,
 		LockExpiry:       c.LockExpiry,

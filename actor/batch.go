@@ -69,7 +69,11 @@ func (a *sessionActor) runBatch() {
 	)
 	bounded := func() context.Context {
 		if ctx == nil {
-			ctx, cancel = context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
+			if a.set.LockTimeout > 0 {
+				ctx, cancel = context.WithTimeout(a.env.Ctx, a.set.LockTimeout)
+			} else {
+				ctx = a.env.Ctx
+			}
 		}
 		return ctx
 	}

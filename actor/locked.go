@@ -95,10 +95,13 @@ func (a *sessionActor) release(ctx context.Context, lk *redisio.Lock) {
 // RenewAfter (a slow function must not let the lock expire under it). The
 // returned stop waits for the renewer and reports a lost lock.
 func (a *sessionActor) startRenewer(ctx context.Context, lk *redisio.Lock) (stop func() error) {
+	every := a.set.RenewAfter
+	if every <= 0 {
+		return func() error { return nil }
+	}
 	quit := make(chan struct{})
 	done := make(chan struct{})
 	var rerr error // written by the renewer before it closes done
-	every := a.set.RenewAfter
 	t := time.AfterFunc(every, func() {
 		defer close(done)
 		tick := time.NewTicker(every)

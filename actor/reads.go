@@ -2,7 +2,6 @@ package actor
 
 import (
 	"bytes"
-	"context"
 	"time"
 
 	"github.com/phpsession/phpsession/cache"
@@ -57,9 +56,7 @@ func (a *sessionActor) refreshIfDue(doc *Doc, forced bool) {
 	}
 	a.lastRefresh = now
 	doc.markRefreshed(now)
-	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.ReadTimeout)
-	_, err := a.env.Store.Touch(ctx, a.id)
-	cancel()
+	_, err := a.env.Store.Touch(a.env.Ctx, a.id) // bounded by the store
 	if err != nil {
 		// the next read tries again
 		a.lastRefresh = time.Time{}
@@ -85,9 +82,8 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 	if memo != nil {
 		seq = memo.Seq()
 	}
-	ctx, cancel := context.WithTimeout(a.env.Ctx, a.set.ReadTimeout)
-	data, err := a.env.Store.Get(ctx, a.id)
-	cancel()
+	// bounded by Env.Ctx and by the store (redisio bounds every call)
+	data, err := a.env.Store.Get(a.env.Ctx, a.id)
 	if err != nil {
 		return nil, false, a.env.redisErr("get", err)
 	}

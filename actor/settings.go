@@ -2,32 +2,34 @@ package actor
 
 import "time"
 
-// Settings tune one actor. Zero values take the defaults noted.
+// Settings tune the actors. They carry resolved values: the package has
+// no defaults (the Manager computes them in one place, its config.go). A
+// zero value means what is noted on each field.
 type Settings struct {
-	// MaxBatch caps the operations in one locked batch (default 512).
+	// MaxBatch caps the operations in one batch (less than 1: 1).
 	MaxBatch int
-	// MaxHold caps how long one batch applies operations while holding
-	// the lock; what does not fit runs in the next batch (default 4 ms).
+	// MaxHold caps how long one locked batch applies operations while
+	// holding the lock; what does not fit runs in the next batch (0: one
+	// operation per batch).
 	MaxHold time.Duration
 	// RenewAfter renews the lock when a batch has held it this long
-	// (default 5 s; should be well below the lock expiry).
+	// (should be well below the lock expiry; 0: never renewed).
 	RenewAfter time.Duration
-	// LockTimeout bounds the wait for the lock (default 30 s).
+	// LockTimeout bounds the wait for the lock (0: only Env.Ctx and the
+	// store bound it).
 	LockTimeout time.Duration
-	// ReadTimeout bounds an unlocked read (default LockTimeout).
-	ReadTimeout time.Duration
 	// LockLostRetries is how often a batch is re-run after a lost lock
-	// before its callers get ErrLockLost (default 3; negative = none).
+	// before its callers get redisio.ErrLockLost (0 or less: never).
 	LockLostRetries int
-	// IdleTimeout passivates an actor idle this long (default 30 s).
+	// IdleTimeout passivates an actor idle this long (0: as soon as it is
+	// idle).
 	IdleTimeout time.Duration
-	// Gap and Window implement fairness to PHP: while the actor keeps
-	// the lock busy, it leaves the lock free for at least Gap in every
-	// Window. Gap 0 disables this.
+	// Gap and Window implement fairness to PHP: while the actor keeps the
+	// lock busy, it leaves the lock free for at least Gap in every Window
+	// (Window > Gap; FairnessFromPHP derives both). Gap 0 disables this.
 	Gap, Window time.Duration
 	// Linger is how long a hot session's actor yields before a batch so
-	// that callers answered by the previous batch can join (default 0:
-	// off; the Manager sets 100 µs).
+	// that callers answered by the previous batch can join (0: off).
 	Linger time.Duration
 	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
 	// was seen on the session (0: Gap).
@@ -40,36 +42,6 @@ type Settings struct {
 	// it was last refreshed, by a read or a write, at least this long ago
 	// (0: reads never refresh).
 	ReadRefresh time.Duration
-}
-
-func (s Settings) withDefaults() Settings {
-	if s.MaxBatch <= 0 {
-		s.MaxBatch = 512
-	}
-	if s.MaxHold <= 0 {
-		s.MaxHold = 4 * time.Millisecond
-	}
-	if s.RenewAfter <= 0 {
-		s.RenewAfter = 5 * time.Second
-	}
-	if s.LockTimeout <= 0 {
-		s.LockTimeout = 30 * time.Second
-	}
-	if s.ReadTimeout <= 0 {
-		s.ReadTimeout = s.LockTimeout
-	}
-	if s.LockLostRetries == 0 {
-		s.LockLostRetries = 3
-	} else if s.LockLostRetries < 0 {
-		s.LockLostRetries = 0
-	}
-	if s.IdleTimeout <= 0 {
-		s.IdleTimeout = 30 * time.Second
-	}
-	if s.Gap > 0 && s.Window <= s.Gap {
-		s.Window = 4 * s.Gap
-	}
-	return s
 }
 
 // FairnessFromPHP derives Gap and Window from phpredis's lock_wait_time and

@@ -65,7 +65,8 @@ type Handle struct {
 // Spawn starts the actor for session id.
 func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
 	h := &Handle{ID: id, root: s.as.Root}
-	a := &sessionActor{id: id, env: env, owner: owner, h: h, set: env.Settings.withDefaults()}
+	a := &sessionActor{id: id, env: env, owner: owner, h: h, set: env.Settings}
+	a.set.MaxBatch = max(a.set.MaxBatch, 1)
 	h.a = a
 	props := pa.PropsFromProducer(func() pa.Actor { return a },
 		pa.WithDispatcher(s.disp),

@@ -77,7 +77,14 @@ func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
 	env := &actor.Env{
 		Store: st,
 		Codec: actor.Codec{Format: codec.Format{Handler: codec.PHP}},
-		Memo:  cache.New[*actor.Doc](1000, 64<<20),
+		Settings: actor.Settings{
+			MaxBatch:    phpsession.DefaultMaxBatch,
+			MaxHold:     phpsession.DefaultMaxHold,
+			RenewAfter:  phpsession.DefaultLockExpiry / 3,
+			LockTimeout: phpsession.DefaultLockTimeout,
+			IdleTimeout: phpsession.DefaultIdleTimeout,
+		},
+		Memo: cache.New[*actor.Doc](1000, 64<<20),
 		Events: event.Func(func(e event.Event) {
 			if e.Kind == event.Batch {
 				batches.Add(1)

@@ -12,6 +12,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/phpsession/phpsession"
 	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/codec"
@@ -30,8 +31,33 @@ type rig struct {
 	batches, retries, passivated atomic.Int64
 }
 
+// withManagerDefaults fills the zero fields of set with the values a
+// Manager resolves by default (the actor package has no defaults).
+func withManagerDefaults(set actor.Settings) actor.Settings {
+	if set.MaxBatch == 0 {
+		set.MaxBatch = phpsession.DefaultMaxBatch
+	}
+	if set.MaxHold == 0 {
+		set.MaxHold = phpsession.DefaultMaxHold
+	}
+	if set.RenewAfter == 0 {
+		set.RenewAfter = phpsession.DefaultLockExpiry / 3
+	}
+	if set.LockTimeout == 0 {
+		set.LockTimeout = phpsession.DefaultLockTimeout
+	}
+	if set.LockLostRetries == 0 {
+		set.LockLostRetries = phpsession.DefaultLockLostRetries
+	}
+	if set.IdleTimeout == 0 {
+		set.IdleTimeout = phpsession.DefaultIdleTimeout
+	}
+	return set
+}
+
 func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 	t.Helper()
+	set = withManagerDefaults(set)
 	r := &rig{store: fake.NewStore(), memo: cache.New[*actor.Doc](10000, 64<<20)}
 	r.store.OnInvalidate = r.memo.Invalidate
 	env := &actor.Env{

@@ -225,7 +225,7 @@ func TestUnlockedOps(t *testing.T) {
 		t.Fatal(ok, err)
 	}
 	// Empty prefix (phpredis prefix=).
-	e := openTest(t, r, Config{EmptyPrefix: true})
+	e := openTest(t, r, Config{NoPrefix: true})
 	if e.Key("a") != "a" {
 		t.Fatal(e.Key("a"))
 	}

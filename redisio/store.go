@@ -81,11 +81,11 @@ var (
 type Config struct {
 	// Prefix of session keys. Default "PHPREDIS_SESSION:" (the cluster
 	// handler of phpredis uses "PHPREDIS_CLUSTER_SESSION:", set it
-	// explicitly when sharing sessions with it). Set EmptyPrefix for "".
+	// explicitly when sharing sessions with it). Set NoPrefix for "".
 	Prefix string
-	// EmptyPrefix makes an empty Prefix mean "no prefix" (phpredis
+	// NoPrefix makes an empty Prefix mean "no prefix" (phpredis
 	// `prefix=`), instead of the default.
-	EmptyPrefix bool
+	NoPrefix bool
 	// LockSuffix appended to the session key to name the lock. Default "_LOCK".
 	LockSuffix string
 	// TTL of session data (session.gc_maxlifetime), written with SETEX and
@@ -150,7 +150,7 @@ type Config struct {
 }
 
 func (c *Config) fill(tracking bool) {
-	if c.Prefix == "" && !c.EmptyPrefix {
+	if c.Prefix == "" && !c.NoPrefix {
 		c.Prefix = DefaultPrefix
 	}
 	if c.LockSuffix == "" {

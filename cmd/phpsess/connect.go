@@ -101,9 +101,9 @@ func (o *globalOpts) format() (codec.Format, bool, error) {
 // storeConfig is the redisio configuration from the flags.
 func (o *globalOpts) storeConfig() redisio.Config {
 	return redisio.Config{
-		Prefix:      o.prefix,
-		EmptyPrefix: o.prefix == "",
-		LockSuffix:  o.lockSuffix,
+		Prefix:     o.prefix,
+		NoPrefix:   o.prefix == "",
+		LockSuffix: o.lockSuffix,
 	}
 }
 

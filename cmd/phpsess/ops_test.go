@@ -497,7 +497,7 @@ func TestCustomPrefix(t *testing.T) {
 // With an empty session prefix every key is a candidate; the library's
 // write marker (left for a few seconds by a lock-free write of a process
 // with WriteMarkers on) is not listed.
-func TestLsSkipsWriteMarkerWithEmptyPrefix(t *testing.T) {
+func TestLsSkipsWriteMarkerWithNoPrefix(t *testing.T) {
 	t.Parallel()
 	r := testenv.StartRedis(t)
 	u := "--redis=" + r.URL()
