@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"math"
+	"runtime"
 	"strings"
 	"sync"
 
@@ -259,7 +260,9 @@ func zstdEncoder(level int) *zstd.Encoder {
 	z.once.Do(func() {
 		e, err := zstd.NewWriter(nil,
 			zstd.WithEncoderLevel(lv),
-			zstd.WithEncoderConcurrency(1),
+			// EncodeAll waits for a free encoder: one per CPU (up to 8;
+			// each holds its match tables, ~1-4 MB).
+			zstd.WithEncoderConcurrency(min(runtime.GOMAXPROCS(0), 8)),
 			// Like ZSTD_compress: a frame even for empty data, the
 			// content size in the header (phpredis needs it: klauspost
 			// omits it for inputs under 256 bytes unless the frame is a

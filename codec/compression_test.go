@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -346,4 +347,36 @@ func TestParseCompression(t *testing.T) {
 func TestCompressionErrorsIs(t *testing.T) {
 	err := error(&CompressionError{Compression: Zstd, Msg: "x", Err: ErrSessionTooLarge})
 	assert.True(t, errors.Is(err, ErrSessionTooLarge))
+}
+
+// The shared zstd encoders and decoder and the pooled lz4 compressors are
+// safe for concurrent use (run with -race).
+func TestCompressionConcurrent(t *testing.T) {
+	inputs := compressionInputs()
+	errs := make(chan error, 8)
+	for g := range 8 {
+		go func() {
+			var err error
+			defer func() { errs <- err }()
+			for i := range 30 {
+				for name, in := range inputs {
+					c := Compressions()[(g+i)%4]
+					level := []int{-1, 3, 9, 19}[i%4]
+					out, e := c.AppendCompress(nil, in, level)
+					if e != nil {
+						err = e
+						return
+					}
+					back, _, e := c.Decompress(out, 0)
+					if e != nil || !bytes.Equal(back, in) {
+						err = fmt.Errorf("%s %s %d: %v", name, c, level, e)
+						return
+					}
+				}
+			}
+		}()
+	}
+	for range 8 {
+		require.NoError(t, <-errs)
+	}
 }
