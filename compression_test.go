@@ -110,6 +110,8 @@ func TestManagerMaxSessionSize(t *testing.T) {
 
 	_, err = phpsession.OpenURL(r.URL(), phpsession.Config{Compression: "gzip"})
 	require.ErrorIs(t, err, codec.ErrUnknownCompression)
+	// phpredis reads "ZSTD" as zstd; so does Config.
+	assert.Equal(t, codec.Zstd, phpsession.Config{Compression: "ZSTD"}.Format().Compression)
 }
 
 // phpIncr6Script: one PHP request (phpredis 6, locking on) that reads the

@@ -100,7 +100,9 @@ type Config struct {
 	// MaxSessionSize caps the decompressed size of a compressed session
 	// (0: codec.DefaultMaxSessionSize, 64 MiB; negative: phpredis's own
 	// 2 GiB limit). A frame declaring more is refused with an error
-	// matching ErrCodec before anything that size is allocated.
+	// matching ErrCodec before anything that size is allocated. It must
+	// exceed the largest session the applications write: it bounds
+	// reading, not writing.
 	MaxSessionSize int
 	// JSONFields names the variables whose PHP string values hold JSON:
 	// Get decodes them, Set encodes Go values to JSON. nil means the
@@ -275,8 +277,10 @@ func (c Config) withDefaults() Config {
 	if c.Serializer == "" {
 		c.Serializer = codec.PHP
 	}
-	if c.Compression == "" {
-		c.Compression = codec.NoCompression
+	// phpredis reads the setting case-insensitively ("ZSTD"); an unknown
+	// name is kept for Open to refuse.
+	if cc, err := codec.ParseCompression(string(c.Compression)); err == nil {
+		c.Compression = cc
 	}
 	if c.CompressionLevel == 0 {
 		c.CompressionLevel = DefaultCompressionLevel
