@@ -149,7 +149,7 @@ func run(ctx context.Context, redisURL, redisAddr string, caching bool, addr str
 	base := "http://" + ln.Addr().String()
 	fmt.Printf("Go server on %s\n", base)
 
-	if err := demo(ctx, m, base, redisAddr); err != nil {
+	if err := demo(ctx, m, base, redisURL, redisAddr); err != nil {
 		return fmt.Errorf("demo failed: %w", err)
 	}
 	if serve {
@@ -159,7 +159,7 @@ func run(ctx context.Context, redisURL, redisAddr string, caching bool, addr str
 	return nil
 }
 
-func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) error {
+func demo(ctx context.Context, m *phpsession.Manager, base, redisURL, redisAddr string) error {
 	jar, _ := cookiejar.New(nil)
 	client := &http.Client{Jar: jar, Timeout: 30 * time.Second}
 	post := func(sku string, qty int) error {
@@ -208,10 +208,8 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 		return err
 	}
 	st1 := m.Stats()
-	fmt.Printf("   done in %v: %d updates in %d batches (%d of them lock-free: one atomic script, no lock held), %.1f updates per Redis write, 0 lost.\n",
-		time.Since(t0).Round(time.Millisecond), st1.Updates-st0.Updates, st1.Batches-st0.Batches,
-		st1.LockFreeBatches-st0.LockFreeBatches,
-		float64(st1.BatchedOps-st0.BatchedOps)/float64(max(1, st1.Batches-st0.Batches)))
+	fmt.Printf("   done in %v; none lost. What the Manager did (Manager.Stats):\n", time.Since(t0).Round(time.Millisecond))
+	explain(st0, st1)
 
 	phpRuns, phpDropped := 0, 0 // PHP requests started; dropped after giving up on the lock
 	if php, why := findPHP(); php == "" {
@@ -304,10 +302,30 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisAddr string) er
 		return err
 	}
 	fmt.Printf("\n5. The bytes in Redis are PHP's own session format:\n   %s\n", raw.Bytes)
-	st := m.Stats()
-	fmt.Printf("\nStats: %d updates in %d batches (%d lock-free, %d lock-free conflicts), %d cache hits / %d misses, %d fairness pauses for PHP.\n",
-		st.Updates, st.Batches, st.LockFreeBatches, st.Conflicts, st.CacheHits, st.CacheMisses, st.FairnessGaps)
-	return nil
+	fmt.Println("\n6. The whole run (Manager.Stats since the start):")
+	explain(phpsession.Stats{}, m.Stats())
+	fmt.Printf("   %-9d pauses left for PHP (fairness: an actor that keeps the session busy leaves PHP's lock retries a free window)\n", m.Stats().FairnessGaps)
+
+	return compare(ctx, m, redisURL, concurrent)
+}
+
+// explain prints the figures of the interval from a to b, one line each.
+func explain(a, b phpsession.Stats) {
+	updates, reads := b.Updates-a.Updates, b.Reads-a.Reads
+	batches, writes := b.Batches-a.Batches, b.Writes-a.Writes
+	lockFree, conflicts := b.LockFreeBatches-a.LockFreeBatches, b.Conflicts-a.Conflicts
+	hits, misses := b.CacheHits-a.CacheHits, b.CacheMisses-a.CacheMisses
+	fmt.Printf("   %-9d updates: Update calls of the POST handlers (each adds to the cart and counts the request)\n", updates)
+	fmt.Printf("   %-9d batches: the session's actor applies together what was queued while Redis was busy; one Redis write per batch that changed something\n", batches)
+	fmt.Printf("   %-9.1f updates per Redis write (%d updates / %d writes): what per-request locking would pay a lock, a read and a write for each\n",
+		float64(updates)/float64(max(1, writes)), updates, writes)
+	fmt.Printf("   %-9d lock-free batches: written by one atomic script that checks PHP holds no lock and the data is unchanged, without taking the lock\n", lockFree)
+	fmt.Printf("   %-9d lock-free conflicts: such a write refused because PHP held the lock or someone changed the session first; the batch waited or re-ran (nothing lost)\n", conflicts)
+	fmt.Printf("   %-9d reads (the GET /cart after each POST; reads are not updates): %d served from memory at once, %d read from Redis, %d answered by the actor after the queued updates\n",
+		reads, hits, misses, reads-min(reads, hits+misses))
+	if w := b.LockWaits - a.LockWaits; w > 0 {
+		fmt.Printf("   %-9d waits for a lock held by PHP (%v in all)\n", w, (b.LockWaitTime - a.LockWaitTime).Round(time.Millisecond))
+	}
 }
 
 // findPHP returns the php binary when it has the redis extension.

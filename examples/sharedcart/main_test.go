@@ -2,29 +2,68 @@ package main
 
 import (
 	"context"
+	"io"
+	"os"
+	"regexp"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession/internal/testenv"
 )
+
+// output runs f with os.Stdout captured.
+func output(t *testing.T, f func() error) string {
+	t.Helper()
+	r, w, err := os.Pipe()
+	require.NoError(t, err)
+	old := os.Stdout
+	os.Stdout = w
+	done := make(chan string)
+	go func() {
+		b, _ := io.ReadAll(r)
+		done <- string(b)
+	}()
+	ferr := f()
+	os.Stdout = old
+	w.Close()
+	out := <-done
+	require.NoError(t, ferr, out)
+	return out
+}
+
+// checkFigures: the demo counts the 200 POST updates as updates (the reads
+// after them apart), and the side-by-side run shows per-request locking
+// sending more commands than phpsession for the same work.
+func checkFigures(t *testing.T, out string) {
+	t.Helper()
+	assert.Regexp(t, `200\s+updates: Update calls`, out)
+	assert.Regexp(t, `\(200 updates / \d+ writes\)`, out)
+	assert.Regexp(t, `200\s+reads \(the GET /cart after each POST; reads are not updates\)`, out)
+	assert.Contains(t, out, "lock-free conflicts: such a write refused")
+	m := regexp.MustCompile(`Redis commands\s+(\d+)\s+(\d+)`).FindStringSubmatch(out)
+	require.NotNil(t, m, out)
+	lib, _ := strconv.Atoi(m[1])
+	per, _ := strconv.Atoi(m[2])
+	assert.Greater(t, per, lib, "per-request locking sends more commands")
+	assert.GreaterOrEqual(t, per, 4*200, "at least SET NX, GET, SETEX and release per request")
+}
 
 // The demo runs end to end (and with php on PATH, its PHP part too).
 func TestDemoRedisServer(t *testing.T) {
 	r := testenv.StartRedis(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := run(ctx, r.URL(), r.Addr, true, "127.0.0.1:0", false); err != nil {
-		t.Fatal(err)
-	}
+	checkFigures(t, output(t, func() error { return run(ctx, r.URL(), r.Addr, true, "127.0.0.1:0", false) }))
 }
 
 func TestDemoMiniredis(t *testing.T) {
 	mr := miniredis.RunT(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := run(ctx, "redis://"+mr.Addr(), mr.Addr(), false, "127.0.0.1:0", false); err != nil {
-		t.Fatal(err)
-	}
+	checkFigures(t, output(t, func() error { return run(ctx, "redis://"+mr.Addr(), mr.Addr(), false, "127.0.0.1:0", false) }))
 }
