@@ -23,7 +23,8 @@ import (
 var allHandlers = []Handler{PHP, PHPSerialize, PHPBinary, Igbinary, Msgpack}
 
 // msgpackLossless reports whether the msgpack extension stores v as PHP
-// holds it: no references to scalars or to empty arrays, and no enums.
+// holds it: no references to scalars, empty arrays or objects, no enums,
+// no __serialize or nested-serialize() objects.
 func msgpackLossless(s *Session) bool {
 	seen := map[any]bool{}
 	var walk func(v Value, inRef bool) bool
@@ -40,10 +41,11 @@ func msgpackLossless(s *Session) bool {
 					return false
 				}
 				return walk(y, true)
-			case *Object:
-				return walk(y, true)
-			case *Serializable:
-				return false // written without the reference marker
+			case *Object, *Serializable:
+				// msgpack keeps the object but not always which places
+				// are the reference (an object property holding it is
+				// written as the object itself).
+				return false
 			}
 			return false
 		case Enum:
