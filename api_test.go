@@ -5,17 +5,32 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/internal/testenv"
 )
+
+// waitUntil yields until cond holds; it fails the test (instead of
+// spinning forever) when cond still does not hold after a generous 30 s.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still waiting after 30 s: %s", what)
+		}
+		runtime.Gosched()
+	}
+}
 
 func openTest(t *testing.T, r *testenv.Redis, cfg phpsession.Config) *phpsession.Manager {
 	t.Helper()
@@ -210,7 +225,7 @@ func TestManagerWithoutMemo(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, m.Update(ctx, "nomemo", func(s *phpsession.Session) error {
+			assert.NoError(t, m.Update(ctx, "nomemo", func(s *phpsession.Session) error {
 				var n int
 				_, _ = s.Unmarshal("n", &n)
 				return s.Set("n", n+1)

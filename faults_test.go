@@ -3,7 +3,6 @@ package phpsession_test
 import (
 	"context"
 	"errors"
-	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -133,9 +132,7 @@ func TestCloseAbortsStuckWork(t *testing.T) {
 	ctx := context.Background()
 	done := make(chan error, 1)
 	go func() { done <- m.Set(ctx, "stuck", "k", 1) }()
-	for m.Stats().Submitted == 0 {
-		runtime.Gosched()
-	}
+	waitUntil(t, "the Set is queued", func() bool { return m.Stats().Submitted > 0 })
 	cctx, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
 	err = m.Close(cctx)

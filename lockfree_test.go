@@ -138,9 +138,14 @@ func TestLockFreeFirstWriteWaitsForHolder(t *testing.T) {
 			return s.Set("n", n+1)
 		})
 	}()
-	for m.Stats().Conflicts == 0 {
-		runtime.Gosched()
-	}
+	waitUntil(t, "the lock-free commit is refused", func() bool {
+		select {
+		case err := <-done:
+			t.Fatalf("Update returned before its commit was refused: %v", err)
+		default:
+		}
+		return m.Stats().Conflicts > 0
+	})
 	r.MustDo("SET", "PHPREDIS_SESSION:fw", "n|i:7;")
 	r.MustDo("DEL", "PHPREDIS_SESSION:fw_LOCK")
 	require.NoError(t, <-done)

@@ -8,6 +8,7 @@ import (
 
 	"github.com/alicebob/miniredis/v2"
 	"github.com/redis/rueidis"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
@@ -42,7 +43,7 @@ func TestWithoutClientCache(t *testing.T) {
 				wg.Add(1)
 				go func() {
 					defer wg.Done()
-					require.NoError(t, m.Update(ctx, "s1", func(s *phpsession.Session) error {
+					assert.NoError(t, m.Update(ctx, "s1", func(s *phpsession.Session) error {
 						var n int
 						_, _ = s.Unmarshal("n", &n)
 						return s.Set("n", n+1)

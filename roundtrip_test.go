@@ -3,12 +3,12 @@ package phpsession_test
 import (
 	"context"
 	"fmt"
-	"runtime"
 	"sort"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
@@ -62,7 +62,7 @@ func testRoundTripsPerBatch(t *testing.T, cfg phpsession.Config, perBatch int64)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+			assert.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
 				once.Do(func() { close(started) })
 				<-gate
 				return nil
@@ -73,16 +73,14 @@ func testRoundTripsPerBatch(t *testing.T, cfg phpsession.Config, perBatch int64)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				require.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+				assert.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
 					var v int
 					_, _ = s.Unmarshal("n", &v)
 					return s.Set("n", v+1)
 				}))
 			}()
 		}
-		for m.Stats().Submitted < base+uint64(n)+1 {
-			runtime.Gosched()
-		}
+		waitUntil(t, "every update is queued", func() bool { return m.Stats().Submitted >= base+uint64(n)+1 })
 		close(gate)
 		wg.Wait()
 		after, err := testenv.CommandCalls(r.Addr)

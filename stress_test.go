@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
@@ -152,7 +153,7 @@ func TestTwoManagersOneSession(t *testing.T) {
 				m, key = b, "b"
 			}
 			for j := 0; j < 20; j++ {
-				require.NoError(t, m.Update(ctx, "shared", func(s *phpsession.Session) error {
+				assert.NoError(t, m.Update(ctx, "shared", func(s *phpsession.Session) error {
 					var n int
 					_, _ = s.Unmarshal(key, &n)
 					if err := s.Set(key, n+1); err != nil {

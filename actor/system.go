@@ -117,13 +117,6 @@ func (h *Handle) Close() {
 // owner is at its live-actor cap).
 func (h *Handle) Nudge() { h.sendSelf(idleCheck{force: true}) }
 
-// Dead reports whether the handle no longer accepts ops.
-func (h *Handle) Dead() bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	return h.dead
-}
-
 // tryForget marks the handle dead if the actor has nothing queued.
 func (h *Handle) tryForget(idle func() bool) bool {
 	h.mu.Lock()

@@ -101,6 +101,14 @@ func memCoordinator(b *testing.B) (*coordinator.Coordinator, *atomic.Int64) {
 	return c, &batches
 }
 
+// do queues op on the actor of id and waits for its answer.
+func do(c *coordinator.Coordinator, ctx context.Context, id string, op *actor.Op) error {
+	if err := c.Submit(ctx, id, op); err != nil {
+		return err
+	}
+	return op.Wait(ctx)
+}
+
 func incrFn(s *codec.Session, _ bool) error {
 	var n int64
 	if v, ok, _ := s.Get("n"); ok {
@@ -115,13 +123,13 @@ func BenchmarkActorSend(b *testing.B) {
 	c, _ := memCoordinator(b)
 	ctx := context.Background()
 	read := func(*codec.Session, bool) error { return nil }
-	if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
+	if err := do(c, ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
 		b.Fatal(err)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
+		if err := do(c, ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -137,7 +145,7 @@ func BenchmarkActorSendParallel(b *testing.B) {
 	b.SetParallelism(8)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
+			if err := do(c, ctx, "s", actor.NewOp(ctx, event.Read, read)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -155,7 +163,7 @@ func BenchmarkBatchApply(b *testing.B) {
 	b.SetParallelism(32)
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
-			if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Update, incrFn)); err != nil {
+			if err := do(c, ctx, "s", actor.NewOp(ctx, event.Update, incrFn)); err != nil {
 				b.Error(err)
 				return
 			}
@@ -172,7 +180,7 @@ func BenchmarkBatchApplySerial(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := c.Do(ctx, "s", actor.NewOp(ctx, event.Update, incrFn)); err != nil {
+		if err := do(c, ctx, "s", actor.NewOp(ctx, event.Update, incrFn)); err != nil {
 			b.Fatal(err)
 		}
 	}

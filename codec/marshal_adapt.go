@@ -3,8 +3,6 @@ package codec
 // Adapters between the Go-native mapping / JSON rendering and the value
 // model's internals.
 
-func deref(v Value) Value { return Deref(v) }
-
 // serializableInner returns the decoded values of a Serializable payload
 // (set when PHP numbered values inside it, see Serializable).
 func serializableInner(x *Serializable) (Value, bool) {

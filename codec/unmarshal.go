@@ -314,7 +314,7 @@ func (d *decState) valueK(val Value, v reflect.Value, depth int, plainKnown int8
 		}
 		defer delete(d.active, r)
 	}
-	val = deref(val)
+	val = Deref(val)
 	if val == nil {
 		val = Null{}
 	}
@@ -723,7 +723,7 @@ func (d *decState) natural(val Value, depth int) (any, error) {
 		d.natMemo[r] = nat
 		return nat, nil
 	}
-	val = deref(val)
+	val = Deref(val)
 	switch x := val.(type) {
 	case nil, Null:
 		return nil, nil

@@ -94,14 +94,6 @@ func (c *Coordinator) shard(id string) *shard {
 // Live returns the number of live actors.
 func (c *Coordinator) Live() int { return int(c.live.Load()) }
 
-// Do queues op on the actor of id and waits for its answer or ctx.
-func (c *Coordinator) Do(ctx context.Context, id string, op *actor.Op) error {
-	if err := c.Submit(ctx, id, op); err != nil {
-		return err
-	}
-	return op.Wait(ctx)
-}
-
 // Submit queues op on the actor of id without waiting for the answer.
 func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error {
 	haveSlot := false

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
@@ -29,6 +30,14 @@ type rig struct {
 	c     *coordinator.Coordinator
 
 	batches, retries, passivated atomic.Int64
+}
+
+// do queues op on the actor of id and waits for its answer or ctx.
+func do(c *coordinator.Coordinator, ctx context.Context, id string, op *actor.Op) error {
+	if err := c.Submit(ctx, id, op); err != nil {
+		return err
+	}
+	return op.Wait(ctx)
 }
 
 // withManagerDefaults fills the zero fields of set with the values a
@@ -85,7 +94,7 @@ func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 }
 
 func (r *rig) incr(ctx context.Context, id, key string, n int) error {
-	return r.c.Do(ctx, id, actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+	return do(r.c, ctx, id, actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		return add(s, key, n)
 	}))
 }
@@ -93,7 +102,7 @@ func (r *rig) incr(ctx context.Context, id, key string, n int) error {
 func (r *rig) get(ctx context.Context, id, key string) (int, bool, error) {
 	var v int
 	var found bool
-	err := r.c.Do(ctx, id, actor.NewOp(ctx, event.Read, func(s *codec.Session, f bool) error {
+	err := do(r.c, ctx, id, actor.NewOp(ctx, event.Read, func(s *codec.Session, f bool) error {
 		v, found = intVar(s, key), f
 		return nil
 	}))
@@ -130,12 +139,12 @@ func TestUpdateReadDestroy(t *testing.T) {
 	require.Equal(t, "n|i:5;", string(raw))
 
 	op := actor.NewOp(ctx, event.Destroy, nil)
-	require.NoError(t, r.c.Do(ctx, "s1", op))
+	require.NoError(t, do(r.c, ctx, "s1", op))
 	require.True(t, op.Existed)
 	_, ok := r.store.Raw("s1")
 	require.False(t, ok)
 	op = actor.NewOp(ctx, event.Destroy, nil)
-	require.NoError(t, r.c.Do(ctx, "s1", op))
+	require.NoError(t, do(r.c, ctx, "s1", op))
 	require.False(t, op.Existed)
 }
 
@@ -143,11 +152,11 @@ func TestUnchangedUpdateOnlyTouches(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
 	r.store.Put("s", []byte("a|i:1;"))
-	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(*codec.Session, bool) error { return nil })))
+	require.NoError(t, do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(*codec.Session, bool) error { return nil })))
 	require.EqualValues(t, 1, r.store.Writes[redisio.WriteTouch].Load())
 	require.EqualValues(t, 0, r.store.Writes[redisio.WriteData].Load())
 	// setting the same value re-encodes to the same bytes: still a touch
-	require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+	require.NoError(t, do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		_ = s.Set("a", codec.Int(1))
 		return nil
 	})))
@@ -165,7 +174,7 @@ func TestOpAtomicityErrorAndPanic(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+			errs[i] = do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 				_ = add(s, "n", 1)
 				switch i % 3 {
 				case 1:
@@ -204,7 +213,7 @@ func TestBatchingCoalescesLocks(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			require.NoError(t, r.incr(ctx, "hot", "n", 1))
+			assert.NoError(t, r.incr(ctx, "hot", "n", 1))
 		}()
 	}
 	wg.Wait()
@@ -236,7 +245,7 @@ func TestLostLockRetriesThenFails(t *testing.T) {
 	ctx := context.Background()
 	runs := 0
 	r.store.StealNext.Store(1)
-	err := r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+	err := do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		runs++
 		return add(s, "n", 1)
 	}))
@@ -273,7 +282,7 @@ func TestCachedReadsAvoidStoreAndDecode(t *testing.T) {
 	// the session a read sees: a new pointer means a new decode
 	seen := func() *codec.Session {
 		var p *codec.Session
-		require.NoError(t, r.c.Do(ctx, "s", actor.NewOp(ctx, event.Read, func(s *codec.Session, _ bool) error { p = s; return nil })))
+		require.NoError(t, do(r.c, ctx, "s", actor.NewOp(ctx, event.Read, func(s *codec.Session, _ bool) error { p = s; return nil })))
 		return p
 	}
 	gets, first := r.store.Gets.Load(), seen()
@@ -299,7 +308,7 @@ func TestCallerGivesUpBeforeStart(t *testing.T) {
 	short, cancel := context.WithTimeout(ctx, 10*time.Millisecond)
 	defer cancel()
 	applied := false
-	err = r.c.Do(short, "s", actor.NewOp(short, event.Update, func(s *codec.Session, _ bool) error {
+	err = do(r.c, short, "s", actor.NewOp(short, event.Update, func(s *codec.Session, _ bool) error {
 		applied = true
 		return add(s, "x", 1)
 	}))
@@ -429,7 +438,7 @@ func TestFairnessLeavesGaps(t *testing.T) {
 					return
 				default:
 				}
-				require.NoError(t, r.incr(ctx, "hot", "n", 1))
+				assert.NoError(t, r.incr(ctx, "hot", "n", 1))
 			}
 		}()
 	}
@@ -478,7 +487,7 @@ func TestFailedBatchWritesNothing(t *testing.T) {
 	r := newRig(t, actor.Settings{}, 0)
 	ctx := context.Background()
 	r.store.Put("s", []byte("a|i:1;"))
-	err := r.c.Do(ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+	err := do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
 		_ = s.Set("a", codec.Int(2))
 		return errors.New("no")
 	}))
@@ -490,4 +499,157 @@ func TestFailedBatchWritesNothing(t *testing.T) {
 	}
 	raw, _ := r.store.Raw("s")
 	require.Equal(t, "a|i:1;", string(raw))
+}
+
+// newCASRig is a rig whose store commits lock-free (fake.Store.CAS).
+func newCASRig(t *testing.T, set actor.Settings) *rig {
+	r := newRig(t, set, 0)
+	r.store.CAS = true
+	return r
+}
+
+// An update on a store that supports it commits with one check-and-write
+// and never takes the lock; a destroy still takes it.
+func TestLockFreeCommitsWithoutLock(t *testing.T) {
+	r := newCASRig(t, actor.Settings{})
+	ctx := context.Background()
+	r.store.Put("s", []byte("n|i:1;"))
+	require.NoError(t, r.incr(ctx, "s", "n", 1))
+	require.NoError(t, r.incr(ctx, "s", "n", 1))
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n|i:3;", string(raw))
+	require.Zero(t, r.store.LockCalls.Load(), "no lock taken")
+	require.EqualValues(t, 2, r.store.CASWrites[redisio.WriteData].Load())
+	require.EqualValues(t, 2, r.batches.Load())
+
+	op := actor.NewOp(ctx, event.Destroy, nil)
+	require.NoError(t, do(r.c, ctx, "s", op))
+	require.True(t, op.Existed)
+	require.EqualValues(t, 1, r.store.LockCalls.Load(), "destroy takes the lock")
+}
+
+// NoLockFree makes every batch take the lock even where the store could
+// commit without it.
+func TestNoLockFreeTakesTheLock(t *testing.T) {
+	r := newCASRig(t, actor.Settings{NoLockFree: true})
+	ctx := context.Background()
+	require.NoError(t, r.incr(ctx, "s", "n", 1))
+	require.EqualValues(t, 1, r.store.LockCalls.Load())
+	require.Zero(t, r.store.CASCalls.Load())
+}
+
+// A change under a lock-free batch (a writer that does not lock) makes the
+// check-and-write refuse; the batch re-runs on the new data, so the change
+// is kept and the update applied once on top.
+func TestLockFreeRerunsOnChangedData(t *testing.T) {
+	r := newCASRig(t, actor.Settings{})
+	ctx := context.Background()
+	r.store.Put("s", []byte("n|i:1;"))
+	runs := 0
+	err := do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+		runs++
+		if runs == 1 {
+			r.store.Put("s", []byte("n|i:100;")) // between the read and the write
+		}
+		return add(s, "n", 1)
+	}))
+	require.NoError(t, err)
+	require.Equal(t, 2, runs, "re-run on the changed data")
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n|i:101;", string(raw))
+	require.EqualValues(t, 1, r.store.CASChanged.Load())
+	require.Zero(t, r.store.LockCalls.Load())
+}
+
+// A held lock makes the batch wait for its release without taking it, then
+// send the same write; what the holder wrote meanwhile is kept.
+func TestLockFreeWaitsOutHolder(t *testing.T) {
+	r := newCASRig(t, actor.Settings{})
+	ctx := context.Background()
+	r.store.Put("s", []byte("n|i:1;"))
+	require.NoError(t, r.incr(ctx, "s", "n", 1)) // the actor now knows the session
+	release, err := r.store.ForeignLock(ctx, "s")
+	require.NoError(t, err)
+	done := make(chan error, 1)
+	go func() { done <- r.incr(ctx, "s", "n", 10) }()
+	deadline := time.Now().Add(30 * time.Second)
+	for r.store.Waits.Load() == 0 {
+		require.True(t, time.Now().Before(deadline), "the batch never waited for the holder")
+		runtime.Gosched()
+	}
+	r.store.Put("s", []byte("n|i:50;")) // the holder's write
+	release()
+	require.NoError(t, <-done)
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n|i:60;", string(raw))
+	require.EqualValues(t, 1, r.store.CASHeld.Load())
+	require.EqualValues(t, 1, r.store.CASChanged.Load(), "the holder's write is seen, and applied on")
+	require.Zero(t, r.store.LockCalls.Load(), "Go never took the lock")
+}
+
+// A writer that changes the session before every try cannot starve a
+// batch: after maxConflicts (8) changes without a holder the batch takes
+// the lock and runs once more under it.
+func TestLockFreeFallsBackToLock(t *testing.T) {
+	r := newCASRig(t, actor.Settings{})
+	ctx := context.Background()
+	r.store.Put("s", []byte("n|i:0;"))
+	runs := 0
+	err := do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+		runs++
+		r.store.Put("s", []byte(fmt.Sprintf("n|i:%d;", runs*100)))
+		return add(s, "n", 1)
+	}))
+	require.NoError(t, err)
+	require.EqualValues(t, 9, r.store.CASChanged.Load(), "8 re-runs allowed, the 9th change sends it to the lock")
+	require.EqualValues(t, 1, r.store.LockCalls.Load())
+	require.Equal(t, 10, runs, "9 lock-free runs and one under the lock")
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n|i:901;", string(raw), "the locked run applies on what it read under the lock")
+}
+
+// Concurrent updates on one session share lock-free commits; every one is
+// applied exactly once.
+func TestLockFreeBatching(t *testing.T) {
+	r := newCASRig(t, actor.Settings{})
+	r.store.Delay = time.Millisecond // let ops pile up behind each commit
+	ctx := context.Background()
+	const n = 300
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs <- r.incr(ctx, "hot", "n", 1)
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		require.NoError(t, err)
+	}
+	raw, _ := r.store.Raw("hot")
+	require.Equal(t, fmt.Sprintf("n|i:%d;", n), string(raw))
+	require.Zero(t, r.store.LockCalls.Load())
+	calls := r.store.CASCalls.Load()
+	t.Logf("%d updates in %d lock-free commits", n, calls)
+	require.Less(t, calls, int64(n/4), "updates should share commits")
+}
+
+// An update whose fn fails leaves no trace; a lock-free batch with only
+// failed updates writes nothing.
+func TestLockFreeFailedUpdateWritesNothing(t *testing.T) {
+	r := newCASRig(t, actor.Settings{})
+	ctx := context.Background()
+	r.store.Put("s", []byte("n|i:1;"))
+	boom := errors.New("boom")
+	err := do(r.c, ctx, "s", actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+		_ = add(s, "n", 5)
+		return boom
+	}))
+	require.ErrorIs(t, err, boom)
+	raw, _ := r.store.Raw("s")
+	require.Equal(t, "n|i:1;", string(raw))
+	require.Zero(t, r.store.CASWrites[redisio.WriteData].Load())
 }
