@@ -162,7 +162,7 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 		return f.New(), f, nil
 	}
 	maxSize := opts.maxSessionSize()
-	var firstErr error
+	var firstErr, tooBig error
 	note := func(err error) {
 		if firstErr == nil {
 			firstErr = err
@@ -176,42 +176,40 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 		}
 		return s, Format{Handler: h, Compression: c, Level: f.Level}, true
 	}
+	// attempt reads data as compressed with c. A frame over the size
+	// limit is not decompressed; its error is returned at the end unless
+	// another reading works (bytes stored uncompressed may by chance
+	// carry an lz4 header checksum).
+	attempt := func(c Compression) (*Session, Format, bool) {
+		plain, st, err := c.decompress(data, maxSize)
+		switch {
+		case err != nil:
+			if tooBig == nil {
+				tooBig = err
+			}
+		case st == frameOK:
+			return try(c, plain)
+		case st == frameCorrupt && c == f.Compression:
+			note(&CompressionError{Compression: c, Msg: "the data has a " + c.String() + " header but does not decompress", Err: ErrSyntax})
+		}
+		return nil, Format{}, false
+	}
 
 	// 1. f's own compression, as phpredis reads it.
 	if !f.Compression.none() {
-		plain, st, err := f.Compression.decompress(data, maxSize)
-		if err != nil {
-			return nil, Format{}, err
-		}
-		if st == frameOK {
-			if s, got, ok := try(f.Compression, plain); ok {
-				return s, got, nil
-			}
-		} else if st == frameCorrupt {
-			note(&CompressionError{Compression: f.Compression, Msg: "the data has a " + f.Compression.String() + " header but does not decompress", Err: ErrSyntax})
+		if s, got, ok := attempt(f.Compression); ok {
+			return s, got, nil
 		}
 	}
 	// 2. Another compression whose frame is recognisable (zstd's magic
 	// number, lz4's header checksum), then 3. the bytes as they are
 	// (phpredis's fallback, or no compression), then 4. LZF, which has no
 	// header: any bytes starting with a literal run (0x00-0x1f) may pass.
-	other := func(c Compression) (*Session, Format, bool, error) {
-		if c == f.Compression {
-			return nil, Format{}, false, nil
-		}
-		plain, st, err := c.decompress(data, maxSize)
-		if st != frameOK {
-			return nil, Format{}, false, nil
-		}
-		if err != nil {
-			return nil, Format{}, false, err
-		}
-		s, got, ok := try(c, plain)
-		return s, got, ok, nil
-	}
 	for _, c := range []Compression{Zstd, LZ4} {
-		if s, got, ok, err := other(c); ok || err != nil {
-			return s, got, err
+		if c != f.Compression {
+			if s, got, ok := attempt(c); ok {
+				return s, got, nil
+			}
 		}
 	}
 	rawS, rawF, rawOK := try(NoCompression, data)
@@ -220,11 +218,16 @@ func (f Format) Read(data []byte, opts *Options) (*Session, Format, error) {
 	if rawOK && !(rawF.Handler == PHP && data[0] < 0x20) {
 		return rawS, rawF, nil
 	}
-	if s, got, ok, err := other(LZF); ok || err != nil {
-		return s, got, err
+	if f.Compression != LZF {
+		if s, got, ok := attempt(LZF); ok {
+			return s, got, nil
+		}
 	}
 	if rawOK {
 		return rawS, rawF, nil
+	}
+	if tooBig != nil {
+		return nil, Format{}, tooBig
 	}
 	return nil, Format{}, &FormatError{Format: f, LooksLike: looksLikeFormat(data, maxSize), Err: firstErr}
 }

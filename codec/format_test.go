@@ -3,6 +3,7 @@ package codec
 import (
 	"encoding/hex"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -117,4 +118,20 @@ func TestParseFormat(t *testing.T) {
 	assert.Equal(t, PHP, Format{}.New().Handler())
 	_, err := Format{Compression: "gzip"}.Encode(NewSession(PHP))
 	assert.ErrorIs(t, err, ErrUnknownCompression)
+}
+
+// Bytes stored uncompressed that happen to start with a valid lz4 header
+// checksum declaring more than the size limit are still read as they are
+// (the limit error is only returned when no reading works).
+func TestFormatOverLimitHeaderFallsBack(t *testing.T) {
+	hdr := []byte{0, 200, 0, 0, 0} // declares 200 bytes
+	hdr[0] = crc8(hdr[1:5])
+	data := append(hdr, `x|s:300:"`+strings.Repeat("y", 300)+`";`...)
+	opts := &Options{MaxSessionSize: 100}
+	_, _, err := LZ4.Decompress(data, 100)
+	require.ErrorIs(t, err, ErrSessionTooLarge, "the header alone is over the limit")
+	s, found, err := Format{Handler: PHP, Compression: LZ4}.Read(data, opts)
+	require.NoError(t, err)
+	assert.Equal(t, NoCompression, found.Compression)
+	assert.Equal(t, 1, s.Len())
 }
