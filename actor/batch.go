@@ -286,7 +286,13 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 	}
 	a.lastBatchOps = r.used
 	a.lingerWant = len(a.pending) + a.mb.UserMessageCount()
-	a.env.emit(event.Event{Kind: event.Batch, Ops: r.used, Duration: hold, Write: mode, LockFree: lockFree})
+	var byKind [3]int
+	for _, o := range ops[:min(r.used, len(ops))] {
+		if int(o.Kind) < len(byKind) {
+			byKind[o.Kind]++
+		}
+	}
+	a.env.emit(event.Event{Kind: event.Batch, Ops: r.used, OpsByKind: byKind, Duration: hold, Write: mode, LockFree: lockFree})
 	// The memo entry of what we commit is stored stale: Redis tracking is
 	// one-shot and neither the locked read nor the lock-free write arms
 	// it, so after our write nobody tracks the key until a cached read

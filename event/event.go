@@ -164,6 +164,9 @@ type Event struct {
 
 	// Ops is the number of operations a batch carried (Batch).
 	Ops int
+	// OpsByKind splits Ops by kind, indexed by OpKind (Batch): how many
+	// reads, updates and destroys the batch carried.
+	OpsByKind [3]int
 	// Write is what a batch wrote (Batch).
 	Write redisio.WriteMode
 	// LockFree: the batch committed, or the wait happened, without taking

@@ -26,8 +26,12 @@
 // With Options.TracerProvider, each committed batch becomes a span named
 // "phpsession.batch" (from when it took the lock, for a locked batch, to
 // its commit), with the attributes phpsession.batch.ops, .lock_free and
-// .write. Events carry no session ID (IDs are credentials), so spans are
-// not tied to the request that queued an operation.
+// .write, and its operations as span events named "phpsession.op" with the
+// attribute op (read, update, destroy), reads first, then updates, then
+// destroys (at most MaxSpanOps; the rest are counted in the attribute
+// phpsession.batch.ops_not_shown). Events carry no session ID (IDs are
+// credentials), so spans are not tied to the request that queued an
+// operation.
 //
 // It is its own Go module, so that the phpsession module does not depend
 // on OpenTelemetry.
@@ -48,6 +52,9 @@ import (
 
 // ScopeName is the instrumentation scope of the meter and tracer.
 const ScopeName = "github.com/phpsession/phpsession"
+
+// MaxSpanOps bounds the op events added to one batch span.
+const MaxSpanOps = 128
 
 // Options configure an Exporter.
 type Options struct {
@@ -79,6 +86,7 @@ type Exporter struct {
 	// precomputed attribute sets (no allocation per event)
 	opAttrs    [3][4]metric.MeasurementOption
 	opKindAttr [3]metric.MeasurementOption
+	opEvent    [3]trace.EventOption
 	boolAttr   [2]metric.MeasurementOption // lock_free
 	heldAttr   [2]metric.MeasurementOption // reason
 	hitAttr    [2]metric.MeasurementOption // result
@@ -152,6 +160,9 @@ func New(o Options) (*Exporter, error) {
 		for oc := event.OK; oc <= event.Failed; oc++ {
 			x.opAttrs[k][oc] = metric.WithAttributeSet(attribute.NewSet(attribute.String("op", k.String()), attribute.String("outcome", oc.String())))
 		}
+	}
+	for k := event.Read; k <= event.Destroy; k++ {
+		x.opEvent[k] = trace.WithAttributes(attribute.String("op", k.String()))
 	}
 	for i, b := range []bool{false, true} {
 		x.boolAttr[i] = metric.WithAttributeSet(attribute.NewSet(attribute.Bool("lock_free", b)))
@@ -229,5 +240,15 @@ func (x *Exporter) span(ctx context.Context, e event.Event) {
 			attribute.Bool("phpsession.batch.lock_free", e.LockFree),
 			attribute.String("phpsession.batch.write", e.Write.String()),
 		))
+	shown := 0
+	for k, n := range e.OpsByKind {
+		for i := 0; i < n && shown < MaxSpanOps; i++ {
+			sp.AddEvent("phpsession.op", x.opEvent[k], trace.WithTimestamp(end))
+			shown++
+		}
+	}
+	if shown < e.Ops {
+		sp.SetAttributes(attribute.Int("phpsession.batch.ops_not_shown", e.Ops-shown))
+	}
 	sp.End(trace.WithTimestamp(end))
 }

@@ -116,7 +116,7 @@ func TestExporter(t *testing.T) {
 
 	ended := spans.Ended()
 	assert.Len(t, ended, int(st.Batches), "one span per batch")
-	ops := 0
+	ops, opEvents := 0, 0
 	for _, s := range ended {
 		assert.Equal(t, "phpsession.batch", s.Name())
 		for _, a := range s.Attributes() {
@@ -124,6 +124,13 @@ func TestExporter(t *testing.T) {
 				ops += int(a.Value.AsInt64())
 			}
 		}
+		for _, ev := range s.Events() {
+			assert.Equal(t, "phpsession.op", ev.Name)
+			require.Len(t, ev.Attributes, 1)
+			assert.Contains(t, []string{"read", "update"}, ev.Attributes[0].Value.AsString())
+			opEvents++
+		}
 	}
 	assert.Equal(t, int(st.BatchedOps), ops)
+	assert.Equal(t, ops, opEvents, "each op of a batch is an event of its span")
 }
