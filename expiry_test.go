@@ -17,7 +17,8 @@ import (
 func TestExpiredSessionNotServed(t *testing.T) {
 	r := testenv.StartRedis(t, "--enable-debug-command", "yes")
 	r.MustDo("DEBUG", "SET-ACTIVE-EXPIRE", "0")
-	m := openTest(t, r, phpsession.Config{})
+	// reads do not refresh the TTL here: the key must expire
+	m := openTest(t, r, phpsession.Config{ReadRefresh: -1})
 	ctx := context.Background()
 	r.MustDo("SET", "PHPREDIS_SESSION:exp", "x|i:1;", "PX", "300")
 	v, err := phpsession.GetAs[int](ctx, m, "exp", "x")
@@ -28,7 +29,9 @@ func TestExpiredSessionNotServed(t *testing.T) {
 	require.True(t, ok)
 	// wait until Redis reports the key gone (EXISTS expires it lazily, on
 	// another connection: no invalidation reaches the Manager's)
+	deadline := time.Now().Add(30 * time.Second)
 	for r.MustDo("PEXPIRETIME", "PHPREDIS_SESSION:exp") != "-2" {
+		require.True(t, time.Now().Before(deadline), "the key never expired")
 		time.Sleep(20 * time.Millisecond)
 	}
 	_, err = m.Get(ctx, "exp", "x")
