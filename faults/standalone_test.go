@@ -98,8 +98,10 @@ func standaloneFaults() []standaloneFault {
 					srv.Restart()
 				})
 			}},
-		{name: "ExpiryActive", cfg: phpsession.Config{TTL: 2 * time.Second}, inject: expire},
-		{name: "ExpiryLazy", args: debugCmd, cfg: phpsession.Config{TTL: 2 * time.Second},
+		// reads keep sessions alive (Config.ReadRefresh): off here, so
+		// that the keys expire while the readers read them
+		{name: "ExpiryActive", cfg: phpsession.Config{TTL: 2 * time.Second, ReadRefresh: -1}, inject: expire},
+		{name: "ExpiryLazy", args: debugCmd, cfg: phpsession.Config{TTL: 2 * time.Second, ReadRefresh: -1},
 			inject: func(t *testing.T, r *run, srv *testenv.Redis) {
 				srv.MustDo("DEBUG", "SET-ACTIVE-EXPIRE", "0")
 				expire(t, r, srv)
