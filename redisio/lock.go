@@ -554,18 +554,32 @@ func (s *Store) retryBusy(ctx context.Context, f func() []rueidis.RedisResult) [
 			deadline = time.Now().Add(s.cfg.ReconcileTimeout)
 		}
 		if time.Now().Add(pause).After(deadline) {
-			return rs
+			return busyUnavailable(rs)
 		}
 		s.st.busyRetries.Add(1)
 		t := time.NewTimer(pause)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return rs
+			return busyUnavailable(rs)
 		case <-t.C:
 		}
 		pause = min(2*pause, 100*time.Millisecond)
 	}
+}
+
+// busyUnavailable wraps the busy replies of rs (still refused when the
+// retries ran out) in ErrUnavailable: Redis refused to run the command for
+// now (a failover, a slot being migrated), so it was not applied, and the
+// caller gets the error that says Redis cannot serve the session at the
+// moment. The reply stays a Redis reply for isRedisReply.
+func busyUnavailable(rs []rueidis.RedisResult) []rueidis.RedisResult {
+	for i := range rs {
+		if err := rs[i].Error(); busyReply(err) {
+			rs[i] = rueidis.NewErrorResult(fmt.Errorf("%w: %w", ErrUnavailable, err))
+		}
+	}
+	return rs
 }
 
 // cachedGet is DoCache GET, tried again (up to twice) when rueidis aborts

@@ -726,8 +726,8 @@ func isRedisReply(err error) bool {
 	if err == nil || rueidis.IsRedisNil(err) {
 		return true
 	}
-	_, ok := rueidis.IsRedisErr(err)
-	return ok
+	var re *rueidis.RedisError
+	return errors.As(err, &re)
 }
 
 // Get reads the session data without a lock. With Open/OpenURL it is a
