@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -274,9 +275,33 @@ func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 		}
 		id = rid
 	}
-	_, err := m.do(ctx, op, id, event.Read, fn)
+	// fn writes into the caller's memory (Unmarshal's v, GetAs's T): it
+	// must not run once the caller has returned, e.g. when ctx ended
+	// while the read was queued. The guard skips it from then on, and a
+	// caller leaving early waits for a run in progress to finish.
+	var g readGuard
+	_, err := m.do(ctx, op, id, event.Read, func(s *codec.Session, found bool) error {
+		g.mu.Lock()
+		defer g.mu.Unlock()
+		if g.left {
+			return errCallerLeft
+		}
+		return fn(s, found)
+	})
+	g.mu.Lock()
+	g.left = true
+	g.mu.Unlock()
 	return err
 }
+
+// readGuard: see read.
+type readGuard struct {
+	mu   sync.Mutex
+	left bool
+}
+
+// errCallerLeft answers a read whose caller has returned; nobody sees it.
+var errCallerLeft = errors.New("phpsession: caller returned before the read ran")
 
 // Get returns the value of one session variable as a codec.Value (a
 // private copy), without taking the lock: codec.Int for a PHP int,
