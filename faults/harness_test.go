@@ -35,7 +35,7 @@ import (
 //     shows no data from before it;
 //   - bounds: every call returns within its bound with an error of the
 //     package's types; calls started while Redis is down return within
-//     3× the configured bound (plus slack);
+//     downBounds× the configured bound (plus slack);
 //   - recovery: after the fault, writes and reads succeed again on the
 //     same Manager; after Close no goroutine and no lock key is left.
 
@@ -53,6 +53,10 @@ const (
 	// invalidation while answering that client, and the library reads it
 	// from its own connection a moment later.
 	invalidationGrace = 250 * time.Millisecond
+	// downBounds: while Redis does not answer, a call returns within this
+	// many bounds: the batch queued in front of it (a round trip and the
+	// settling of its lost reply), then its own.
+	downBounds = 4
 	// slack absorbs a noisy, shared machine in every duration check.
 	slack = time.Second
 )
@@ -131,6 +135,9 @@ type run struct {
 	acked  []atomic.Int64 // per session
 
 	baseGoroutines int
+	// lateRuns counts Update functions that ran after their call returned
+	// (lateAcked: after it returned success)
+	lateRuns, lateAcked atomic.Int64
 }
 
 // startRun opens a Manager on top with cfg (bounds and short lock times
@@ -181,23 +188,35 @@ func (r *run) writer(seed int64) {
 		s := rnd.Intn(nSessions)
 		ctx, cancel, d := callCtx(rnd)
 		id := r.seq.Add(1)
-		var n int
+		// n and returned are atomics: fn runs on the session's actor, and
+		// may still run there after the call returned
+		var n atomic.Int64
+		var returned, acked atomic.Bool
 		start := time.Now()
 		err := r.m.Update(ctx, r.sessions[s], func(ss *phpsession.Session) error {
+			if returned.Load() {
+				r.lateRuns.Add(1)
+				if acked.Load() {
+					r.lateAcked.Add(1)
+				}
+			}
 			var cur int
 			if _, err := ss.Unmarshal("n", &cur); err != nil {
 				return err
 			}
-			n = cur + 1
-			if err := ss.Set("n", n); err != nil {
+			n.Store(int64(cur + 1))
+			if err := ss.Set("n", cur+1); err != nil {
 				return err
 			}
 			return ss.Set("w", id)
 		})
+		acked.Store(err == nil)
+		returned.Store(true)
 		end := time.Now()
 		cancel()
 		r.writeGate.RUnlock()
-		rec := writeRec{sess: s, id: id, start: start, end: end, deadline: d, n: n, err: err, out: classify(err)}
+		rec := writeRec{sess: s, id: id, start: start, end: end, deadline: d, n: int(n.Load()), err: err, out: classify(err)}
+
 		if rec.out == applied {
 			r.acked[s].Add(1)
 		}
@@ -302,6 +321,19 @@ func (r *run) waitAcked(since time.Time, n int, max time.Duration, what string) 
 			r.t.Fatalf("%s: sessions did not get %d acknowledged writes within %v (got %v); errors: %s", what, n, max, cnt, r.errorSummary())
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// waitStarted waits until n more write calls have started.
+func (r *run) waitStarted(n int64, max time.Duration, what string) {
+	r.t.Helper()
+	target := r.seq.Load() + n
+	deadline := time.Now().Add(max)
+	for r.seq.Load() < target {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%s: %d writes did not start within %v; errors: %s", what, n, max, r.errorSummary())
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
@@ -585,8 +617,14 @@ func (r *run) check() {
 			}
 		}
 	}
+	if n := r.lateAcked.Load(); n > 0 {
+		report("%d Update functions ran again after their call had returned success", n)
+	}
 	if bad > 10 {
 		t.Errorf("... %d violations in all", bad)
+	}
+	if n := r.lateRuns.Load(); n > 0 {
+		t.Logf("%d Update functions ran after their call had returned an error", n)
 	}
 	t.Logf("%d writes, %d reads; %s", len(r.writes), len(r.reads), r.summaryLocked())
 }
@@ -603,11 +641,11 @@ func (r *run) overlapsLossy(start, end time.Time) bool {
 // checkCalls checks every call's error type and duration.
 func (r *run) checkCalls(report func(string, ...any)) {
 	bound := callBound(r.cfg)
-	hard := lockTimeout + 3*bound + slack
+	hard := lockTimeout + downBounds*bound + slack
 	inDown := func(start time.Time) *window {
 		for i := range r.down {
 			w := &r.down[i]
-			if !start.Before(w.start) && start.Add(3*bound+slack).Before(w.end) {
+			if !start.Before(w.start) && start.Add(downBounds*bound+slack).Before(w.end) {
 				return w
 			}
 		}
@@ -620,7 +658,7 @@ func (r *run) checkCalls(report func(string, ...any)) {
 			limit = deadline + bound + slack
 		}
 		if w := inDown(start); w != nil {
-			limit = 3*bound + slack
+			limit = downBounds*bound + slack
 		}
 		if d > limit {
 			report("%s at %s took %v (limit %v, deadline %v): %v", kind, r.rel(start), d, limit, deadline, err)

@@ -15,9 +15,9 @@ import (
 )
 
 // downFor is how long a fault keeps Redis from answering: longer than
-// 3× the call bound plus slack, so that calls started in it must fail
+// downBounds× the call bound plus slack, so that calls started in it must fail
 // before it ends.
-const downFor = 3*bound + slack + time.Second
+const downFor = downBounds*bound + slack + time.Second
 
 func standalone(srv *testenv.Redis) topology {
 	return topology{
