@@ -66,3 +66,29 @@ func ExampleJSONFields_IsZero() {
 	// Output:
 	// true false
 }
+
+// An array marshals as a JSON array when it is a list, else as an object.
+func ExampleArray_MarshalJSON() {
+	list := codec.NewArrayOf(codec.Int(1), codec.String("x"))
+	m := codec.NewArray()
+	m.Set(codec.StrKey("qty"), codec.Int(2))
+	a, _ := json.Marshal(list)
+	b, _ := json.Marshal(m)
+	fmt.Println(string(a), string(b))
+	// Output:
+	// [1,"x"] {"qty":2}
+}
+
+// fmt prints objects with their class (String); JSON has only the
+// properties (MarshalJSON), private and protected ones by plain name.
+func ExampleObject_String() {
+	o := codec.NewObject("User")
+	o.Set("name", codec.String("bob"))
+	o.SetKey(codec.MangledKey("role", codec.Protected, ""), codec.String("admin"))
+	b, _ := json.Marshal(o)
+	fmt.Println(o)
+	fmt.Println(string(b))
+	// Output:
+	// User{"name":"bob","role":"admin"}
+	// {"name":"bob","role":"admin"}
+}

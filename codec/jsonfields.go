@@ -25,6 +25,8 @@ import (
 //	                       encoded, such as `{"a":1}`), else as the JSON
 //	                       string literal of its text ("hello" → "\"hello\"")
 //	json.RawMessage        stored as is (it must be valid JSON)
+//	[]byte                 stored as is when it is valid JSON (the output of
+//	                       json.Marshal), else encoded (base64, as encoding/json)
 //	other codec values     their natural JSON (MarshalJSON), so what
 //	                       FromPHP returned is written back as JSON
 //	any other Go value     encoding/json, without HTML escaping
@@ -93,6 +95,10 @@ func (f JSONFields) ToPHP(name string, v any) (Value, error) {
 			return nil, fmt.Errorf("%w: json.RawMessage for %q is not valid JSON", ErrJSON, name)
 		}
 		return String(x), nil
+	case []byte:
+		if json.Valid(x) { // json.Marshal's output, passed on as is
+			return String(x), nil
+		}
 	case string:
 		if json.Valid([]byte(x)) {
 			return String(x), nil

@@ -77,6 +77,8 @@ func TestJSONFieldsToPHP(t *testing.T) {
 		{String("not json"), `"not json"`}, // a codec String: like a string
 		{String(`[1]`), `[1]`},
 		{json.RawMessage(`{"b":[true]}`), `{"b":[true]}`},
+		{[]byte(`{"c":1}`), `{"c":1}`}, // json.Marshal output: as is
+		{[]byte{0xff, 0}, `"/wA="`},    // not JSON: encoding/json's base64
 		{NewArrayOf(Int(1), Float(2), String("<&>")), `[1,2.0,"<&>"]`}, // codec values: natural JSON
 		{map[string]any{"a": NewArrayOf(Null{})}, `{"a":[null]}`},
 		{nil, `null`},

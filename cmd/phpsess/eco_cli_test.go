@@ -136,7 +136,7 @@ $_SESSION["user"]->name = "b"; session_write_close();`)
 	assert.Contains(t, line, `+cart.coupon="X"`)
 	assert.Contains(t, line, "-cart.note")
 	assert.Contains(t, line, `~user.name: "a" → "b"`)
-	w2 := startCLI(t, u, "--json", "watch", "wp", "--count", "1", "--timeout", "50s")
+	w2 := startCLI(t, u, "--json", "watch", "wp", "--count", "3", "--timeout", "50s")
 	readLine(t, w2.err, 30*time.Second)
 	phpRun(t, php, `session_id("wp"); session_start(); $_SESSION["cart"]["items"][0]["qty"] = 5; session_write_close();`)
 	var ev struct {
@@ -145,6 +145,13 @@ $_SESSION["user"]->name = "b"; session_write_close();`)
 	require.NoError(t, json.Unmarshal([]byte(readLine(t, w2.out, 30*time.Second)), &ev))
 	assert.Equal(t, []pathChange{{Path: "cart.items[0].qty", Op: "changed", Old: "int(1)", New: "int(5)"}}, ev.Paths)
 	readLine(t, w.out, 30*time.Second)
+	// inside a JSON field's JSON text (the library's default fields)
+	phpRun(t, php, `session_id("wp"); session_start(); $_SESSION["scart_items"] = json_encode([["sku" => "a", "qty" => 1]]); session_write_close();`)
+	readLine(t, w2.out, 30*time.Second) // added
+	phpRun(t, php, `session_id("wp"); session_start(); $_SESSION["scart_items"] = json_encode([["sku" => "a", "qty" => 3]]); session_write_close();`)
+	ev.Paths = nil
+	require.NoError(t, json.Unmarshal([]byte(readLine(t, w2.out, 30*time.Second)), &ev))
+	assert.Equal(t, []pathChange{{Path: "scart_items[0].qty", Op: "changed", Old: "int(1)", New: "int(3)"}}, ev.Paths)
 	require.Equal(t, 0, w.wait(t, 30*time.Second))
 	require.Equal(t, 0, w2.wait(t, 30*time.Second))
 }

@@ -266,9 +266,19 @@ func diff(id string, a, b snapshot) (watchEvent, bool) {
 		case !bytes.Equal(old, b.vals[n]):
 			ev.Changed = append(ev.Changed, n)
 			ev.Values[n] = compactValue(a.view[n], 40) + " → " + compactValue(b.view[n], 40)
-			if isContainer(a.view[n]) && isContainer(b.view[n]) {
+			av, bv := a.view[n], b.view[n]
+			if jf := codec.DefaultJSONFields(); jf.Match(n) {
+				// JSON text of the library's default JSON fields: diff the
+				// decoded JSON, so a change inside a cart shows by path
+				if x, ok := codec.DecodeJSONString(av); ok && isContainer(x) {
+					if y, ok := codec.DecodeJSONString(bv); ok && isContainer(y) {
+						av, bv = x, y
+					}
+				}
+			}
+			if isContainer(av) && isContainer(bv) {
 				var ps []pathChange
-				diffPaths(nameText(n), a.view[n], b.view[n], &ps, 0)
+				diffPaths(nameText(n), av, bv, &ps, 0)
 				if len(ps) > maxPathChanges {
 					more := len(ps) - maxPathChanges
 					ps = append(ps[:maxPathChanges], pathChange{Path: nameText(n), Op: "more", New: fmt.Sprintf("%d more changes", more)})
