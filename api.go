@@ -28,8 +28,12 @@ import (
 // All operations on one session go through that session's actor, in the
 // order they were submitted: a read submitted after a write sees it.
 // Writes are batched: concurrent Set/Update/Save/Delete calls on one session
-// share one lock acquisition, one read and one write. Each call returns
-// after Redis acknowledged the write that contains its change.
+// share one write — by default one check-and-write script that needs no
+// lock (it refuses while PHP holds the lock or the data changed, and the
+// batch then waits or re-runs), else one lock acquisition, one read and one
+// write (Destroy, Config.NoLockFree, Cluster sessions whose keys are in
+// different slots). Each call returns after Redis acknowledged the write
+// that contains its change.
 //
 // # Contexts and outcomes
 //

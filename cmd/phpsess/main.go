@@ -36,8 +36,10 @@ type usageError struct{ error }
 func (e usageError) Unwrap() error { return e.error }
 
 const rootLong = `phpsess looks into and edits the PHP sessions that phpredis keeps in Redis
-(session.save_handler=redis), safely beside a live PHP application: every
-write takes the session's lock exactly as phpredis does.
+(session.save_handler=redis), safely beside a live PHP application: a write
+never happens while PHP holds the session's lock (one atomic check-and-write
+that refuses while the lock is held or the data changed, or the phpredis lock
+itself), and what it does not change is written back byte for byte.
 
 Connection (global flags, for every command that talks to Redis):
   --redis URL        redis://[user:pass@]host:port[/db], rediss:// (TLS),

@@ -39,10 +39,13 @@ func newSetCmd() *cobra.Command {
 		Use:   "set ID KEY VALUE",
 		Short: "Set one session variable, atomically with respect to the session lock",
 		Long: `set stores VALUE in variable KEY of session ID through the phpsession
-coordinator: it takes the session's lock exactly as phpredis does (waiting
-up to --lock-timeout while PHP holds it), reads, changes the one variable,
-writes the session back in the --handler and --compression format (with
---handler auto: the format it is stored in) and releases the lock. The
+coordinator: it reads the session, changes the one variable and writes the
+session back in the --handler and --compression format (with --handler
+auto: the format it is stored in) with one atomic check-and-write that
+refuses while PHP holds the session's lock (it then waits, up to
+--lock-timeout) or while the session changed since the read (it then
+re-reads and changes again). On a Redis Cluster whose slots split the
+session's two keys it takes the lock exactly as phpredis does instead. The
 other variables are written back byte for byte, so a live PHP application
 is safe.
 

@@ -58,8 +58,10 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "need sku and qty>0", http.StatusBadRequest)
 		return
 	}
-	// Update runs under the session lock, batched with every other update
-	// of this session that is in flight; PHP waits while it runs.
+	// Update is batched with every other update of this session in flight
+	// and written by one check-and-write that refuses while PHP holds the
+	// session lock or the session changed (the batch then waits or re-runs
+	// on the new data): PHP never waits for it, and no write is lost.
 	err := a.m.Update(r.Context(), "", func(s *phpsession.Session) error {
 		var items []Item
 		if _, err := s.Unmarshal("scart_items", &items); err != nil {
