@@ -163,3 +163,25 @@ func ExampleWithSessionID() {
 	fmt.Println(id, ok)
 	// Output: 3d4ef09de403e9bae3f4abd929ca7a7c true
 }
+
+// What an error of a write says about its change (docs/guarantees.md): a
+// plain context error means it was never applied, ErrOutcomeUnknown that
+// it may have been, ErrUnavailable that Redis did not answer within
+// Config.RedisTimeout (and, without ErrOutcomeUnknown, that nothing was
+// applied). Only the first and the last are safe to retry blindly.
+func ExampleErrOutcomeUnknown() {
+	var m *phpsession.Manager // from OpenURL
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	err := m.Set(ctx, "3d4ef09de403e9bae3f4abd929ca7a7c", "cart", []string{"apple"})
+	switch {
+	case err == nil:
+		// applied
+	case errors.Is(err, phpsession.ErrOutcomeUnknown):
+		// maybe applied: read the session before doing it again
+	case errors.Is(err, context.DeadlineExceeded), errors.Is(err, context.Canceled):
+		// not applied, and never will be
+	case errors.Is(err, phpsession.ErrUnavailable):
+		// Redis is down or silent: not applied; the Manager recovers by itself
+	}
+}
