@@ -158,6 +158,11 @@ func wrap(op, id string, err error) error {
 	}
 	var e *Error
 	if errors.As(err, &e) {
+		if top, ok := err.(*Error); ok && top.ID == "" && id != "" {
+			// an error of a Session method inside Update: it names the
+			// operation and session the caller ran
+			return &Error{Op: op, ID: redactIf(id), Kind: top.Kind, Err: top.Err}
+		}
 		return err
 	}
 	if errors.Is(err, ErrSession) {

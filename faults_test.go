@@ -87,7 +87,9 @@ func TestLostLockIsRetriedNotClobbered(t *testing.T) {
 // Hot reads cost no Redis command; foreign writes and FLUSHALL are seen.
 func TestCachedReadsAndInvalidation(t *testing.T) {
 	r := testenv.StartRedis(t)
-	m := openTest(t, r, phpsession.Config{})
+	// read refresh off: its EXPIRE (once per ReadRefresh, after the first
+	// read) re-arms tracking with one read; refresh_test.go covers it
+	m := openTest(t, r, phpsession.Config{ReadRefresh: -1})
 	ctx := context.Background()
 	r.MustDo("SET", "PHPREDIS_SESSION:c1", `a|s:1:"x";b|i:2;`)
 	v, err := phpsession.GetAs[string](ctx, m, "c1", "a")

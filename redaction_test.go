@@ -137,8 +137,9 @@ func TestNoSecretsInErrorsOrLogs(t *testing.T) {
 	cctx, cancel := context.WithCancel(ctx)
 	cancel()
 	expect(m.Set(cctx, lc.id(), "a", 1), context.Canceled, "set")
-	// a name the serializer cannot hold
+	// a name the serializer cannot hold, directly and inside Update
 	expect(m.Set(ctx, lc.id(), "a|b", 1), phpsession.ErrCodec, "set")
+	expect(m.Update(ctx, lc.id(), func(s *phpsession.Session) error { return s.Set("a|b", 1) }), phpsession.ErrCodec, "update")
 
 	// middleware logs (debug level): invalid, unknown and new IDs
 	mw, err := m.Middleware(phpsession.MiddlewareOptions{Start: true, StrictMode: true, Logger: lc.logger()})
