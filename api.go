@@ -240,6 +240,11 @@ func (m *Manager) do(ctx context.Context, op string, id string, kind event.OpKin
 	if m.closed.Load() {
 		return nil, m.errClosed(op, id)
 	}
+	if fn != nil {
+		g := &callGuard{}
+		fn = g.wrap(fn)
+		defer g.leave()
+	}
 	o := actor.NewOp(ctx, kind, fn)
 	if err := m.coord.Submit(ctx, id, o); err != nil {
 		return o, m.opDone(kind, t0, wrap(op, id, err))
@@ -279,33 +284,41 @@ func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 		}
 		id = rid
 	}
-	// fn writes into the caller's memory (Unmarshal's v, GetAs's T): it
-	// must not run once the caller has returned, e.g. when ctx ended
-	// while the read was queued. The guard skips it from then on, and a
-	// caller leaving early waits for a run in progress to finish.
-	var g readGuard
-	_, err := m.do(ctx, op, id, event.Read, func(s *codec.Session, found bool) error {
+	_, err := m.do(ctx, op, id, event.Read, fn)
+	return err
+}
+
+// callGuard keeps an op's function from running once its caller has
+// returned: the function writes into the caller's memory (Unmarshal's v,
+// GetAs's T, Delete's result, an Update function's captured variables),
+// and the caller owns that memory again, e.g. after its context ended
+// while the op was queued or being applied. A caller leaving waits for a
+// run in progress; later runs fail with errCallerLeft, so their change
+// is not applied.
+type callGuard struct {
+	mu   sync.Mutex
+	left bool
+}
+
+func (g *callGuard) wrap(fn actor.Fn) actor.Fn {
+	return func(s *codec.Session, found bool) error {
 		g.mu.Lock()
 		defer g.mu.Unlock()
 		if g.left {
 			return errCallerLeft
 		}
 		return fn(s, found)
-	})
+	}
+}
+
+func (g *callGuard) leave() {
 	g.mu.Lock()
 	g.left = true
 	g.mu.Unlock()
-	return err
 }
 
-// readGuard: see read.
-type readGuard struct {
-	mu   sync.Mutex
-	left bool
-}
-
-// errCallerLeft answers a read whose caller has returned; nobody sees it.
-var errCallerLeft = errors.New("phpsession: caller returned before the read ran")
+// errCallerLeft answers an op whose caller has returned; nobody sees it.
+var errCallerLeft = errors.New("phpsession: the caller returned before its function ran")
 
 // Get returns the value of one session variable as a codec.Value (a
 // private copy), without taking the lock: codec.Int for a PHP int,

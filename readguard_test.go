@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,4 +54,44 @@ func TestReadDoesNotWriteAfterReturn(t *testing.T) {
 	close(stop)
 	wg.Wait()
 	t.Logf("%d of 3000 reads returned on their deadline", left)
+}
+
+// The same for Update: its function never runs once the call returned
+// (here it would write the caller's variable, which the caller reuses at
+// once; -race reports it), and a call that returned a plain context error
+// is not applied.
+func TestUpdateDoesNotRunAfterReturn(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	require.NoError(t, m.Set(ctx, "guardu", "list", make([]int, 2000)))
+	var late atomic.Int64
+	applied := 0
+	for i := 0; i < 3000; i++ {
+		var seen int
+		var returned atomic.Bool
+		cctx, cancel := context.WithTimeout(ctx, time.Duration(i%300)*time.Microsecond)
+		err := m.Update(cctx, "guardu", func(s *phpsession.Session) error {
+			if returned.Load() {
+				late.Add(1)
+			}
+			var n int
+			if _, err := s.Unmarshal("n", &n); err != nil {
+				return err
+			}
+			seen = n
+			return s.Set("n", n+1)
+		})
+		returned.Store(true)
+		cancel()
+		if err == nil {
+			applied++
+		}
+		seen = -1 // ours again
+		_ = seen
+	}
+	require.Zero(t, late.Load(), "update functions ran after their call returned")
+	n, err := phpsession.GetAs[int](ctx, m, "guardu", "n")
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, n, applied)
 }
