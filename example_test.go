@@ -185,3 +185,18 @@ func ExampleErrOutcomeUnknown() {
 		// Redis is down or silent: not applied; the Manager recovers by itself
 	}
 }
+
+// Move a session to a new ID at login, as session_regenerate_id(true)
+// does: the data follows, the old ID stops working. Behind
+// Manager.Middleware, RegenerateRequest also sends the new cookie.
+func ExampleManager_RegenerateID() {
+	var m *phpsession.Manager // from OpenURL
+	ctx := context.Background()
+	oldID := "3d4ef09de403e9bae3f4abd929ca7a7c" // from the request's cookie
+	newID, err := m.RegenerateID(ctx, oldID, true)
+	if err != nil {
+		return // the old session is unchanged
+	}
+	_ = m.Set(ctx, newID, "user", "alice")
+	fmt.Println("log in as", phpsession.RedactID(newID)) // never log a full ID
+}
