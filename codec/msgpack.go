@@ -359,7 +359,10 @@ func (d *mpDecoder) mapValue(n, depth int) (Value, int, error) {
 		d.pos += 2
 		n--
 		ref = &Reference{}
-		nilKey, mark = d.markerAhead()
+		nilKey, mark = false, 0
+		if n > 0 {
+			nilKey, mark = d.markerAhead()
+		}
 	}
 	if nilKey && (mark >= 0xa0 && mark <= 0xbf || mark == 0xd9 || mark == 0xda || mark == 0xdb) {
 		d.pos++
