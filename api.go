@@ -471,7 +471,7 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 //
 // fn may run more than once (when the session changed under a lock-free
 // batch, or the lock was lost, the batch is re-run), so it must not have
-// side effects outside the session. The *Session is valid only during fn.
+// side effects outside the session; it never runs after Update returned. The *Session is valid only during fn.
 // fn runs on the session's actor: it must be quick (it delays the other
 // calls on the session, and under the lock PHP waits) and must not call the
 // Manager for the same session (that would wait for itself until ctx ends).
