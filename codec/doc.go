@@ -58,6 +58,21 @@
 // ([FormatFloat]): shortest round-trip digits, "1.0E+25" exponent form
 // outside 1e-4..1e17, no trailing ".0", and -0, INF, -INF, NAN.
 //
+// # JSON and plain Go values
+//
+// Every value type and [Session] has MarshalJSON and a readable String:
+// json.Marshal writes the natural JSON PHP's json_encode() would write (a
+// list is a JSON array, other arrays and objects JSON objects), and
+// [ToGo] gives the same view as plain Go values (int64, float64, string,
+// bool, nil, []any, map[string]any). The rules for what JSON cannot hold
+// (NAN/INF, cycles, references, Serializable payloads, enums) are at
+// [ToGo]. Numbers have one type per PHP type on each side: [Int] and
+// [Float] wherever a Value is returned, int64 and float64 wherever plain
+// Go values are. [ParseJSON] reads JSON into Values as json_decode() does;
+// [JSONFields] stores and reads session variables that hold JSON text.
+// The lossless JSON form, which round-trips to the same bytes, is
+// [SessionToJSON].
+//
 // # References
 //
 // PHP numbers every serialized value (1, 2, ...) and writes a repeated
