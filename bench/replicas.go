@@ -37,6 +37,7 @@ type workerReport struct {
 	Seconds   float64 `json:"seconds"`
 	P50us     float64 `json:"p50_us"`
 	P99us     float64 `json:"p99_us"`
+	Notes     string  `json:"notes,omitempty"`
 }
 
 // RunWorker is one replica process of the replicas scenario (`phpsess
@@ -81,6 +82,9 @@ func RunWorker(ctx context.Context, lib LibraryFactory, args []string, in io.Rea
 	}
 	if c, ok := t.(Conflicter); ok {
 		rep.Conflicts = c.Conflicts()
+	}
+	if nt, ok := t.(Noter); ok {
+		rep.Notes = nt.Notes()
 	}
 	return json.NewEncoder(out).Encode(rep)
 }
@@ -153,6 +157,9 @@ func (r *runner) replicas(ctx context.Context) {
 			res.P50us, res.P99us = p50s[len(p50s)/2], p99
 		}
 		res.Note = appendNote(res.Note, fmt.Sprintf("%d processes × %d writers, %d lock-free conflicts", n, per, conflicts))
+		if len(reps) > 0 && reps[0].Notes != "" {
+			res.Note = appendNote(res.Note, "first process: "+reps[0].Notes)
+		}
 		if werr != nil {
 			res.Note = appendNote(res.Note, werr.Error())
 		}
