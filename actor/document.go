@@ -70,6 +70,18 @@ func (d *Doc) Run(fn Fn, found bool) (err error) {
 	return fn(d.s, found)
 }
 
+// Value returns a private copy (codec.CopyValue) of variable name, under
+// the Doc's lock: a read without a closure.
+func (d *Doc) Value(name string) (codec.Value, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	v, ok, err := d.s.Get(name)
+	if err != nil || !ok {
+		return nil, false, err
+	}
+	return codec.CopyValue(v), true, nil
+}
+
 func (d *Doc) clone() *Doc {
 	d.mu.Lock()
 	defer d.mu.Unlock()

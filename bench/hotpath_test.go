@@ -322,3 +322,33 @@ func commandCalls(b *testing.B, r *testenv.Redis) int64 {
 	}
 	return total
 }
+
+// TestCachedGetAllocFree: a GetValue served from the memo allocates
+// nothing.
+func TestCachedGetAllocFree(t *testing.T) {
+	r := testenv.StartRedis(t)
+	r.MustDo("SETEX", bench.KeyPrefix+"s", "86400", string(bench.SeedSession(1024))+"n|i:7;")
+	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = m.Close(context.Background()) }()
+	ctx := context.Background()
+	for range 3 { // the first reads fill and revalidate the memo
+		if _, err := m.GetValue(ctx, "s", "n"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	hits := m.Stats().CacheHits
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := m.GetValue(ctx, "s", "n"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if m.Stats().CacheHits-hits < 200 {
+		t.Fatalf("only %d of the reads were cache hits", m.Stats().CacheHits-hits)
+	}
+	if allocs != 0 {
+		t.Fatalf("cached GetValue: %.1f allocations per call, want 0", allocs)
+	}
+}
