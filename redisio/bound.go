@@ -31,28 +31,45 @@ func (s *Store) bound(ctx context.Context) (context.Context, context.CancelFunc)
 // errors are returned as they are. The bound's context.DeadlineExceeded is
 // not wrapped: a caller testing for its own deadline must not mistake
 // Redis's silence for it.
-func (s *Store) unavailable(bctx context.Context, res rueidis.RedisResult) rueidis.RedisResult {
+func (s *Store) unavailable(ctx, bctx context.Context, res rueidis.RedisResult) rueidis.RedisResult {
 	err := res.Error()
 	if err == nil || isRedisReply(err) {
 		return res
 	}
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
-		if context.Cause(bctx) != errNoReply {
+		// Also a dial's "i/o timeout" matches context.DeadlineExceeded:
+		// only the caller's own context ending is the caller's business.
+		if ctx.Err() != nil && context.Cause(bctx) != errNoReply {
 			return res // the caller's context ended
 		}
-		return rueidis.NewErrorResult(fmt.Errorf("%w: %w within %v", ErrUnavailable, errNoReply, s.cfg.Timeout))
+		if context.Cause(bctx) == errNoReply {
+			return rueidis.NewErrorResult(fmt.Errorf("%w: %w within %v", ErrUnavailable, errNoReply, s.cfg.Timeout))
+		}
 	}
 	if errors.Is(err, rueidis.ErrClosing) && s.closed.Load() {
 		return rueidis.NewErrorResult(ErrClosed)
 	}
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		// The connection could not be made: the command never left.
+		return rueidis.NewErrorResult(fmt.Errorf("%w: %w: %v", ErrUnavailable, errNotSent, err))
+	}
+	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// a network timeout: not the caller's context, so not wrapped
+		return rueidis.NewErrorResult(fmt.Errorf("%w: %v", ErrUnavailable, err))
+	}
 	return rueidis.NewErrorResult(fmt.Errorf("%w: %w", ErrUnavailable, err))
 }
+
+// errNotSent marks an error that proves the command never left this
+// process (see notSent).
+var errNotSent = errors.New("not sent")
 
 // do is c.Do bounded by Config.Timeout.
 func (s *Store) do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
 	bctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.unavailable(bctx, s.c.Do(bctx, cmd))
+	return s.unavailable(ctx, bctx, s.c.Do(bctx, cmd))
 }
 
 // doMulti is c.DoMulti bounded by Config.Timeout.
@@ -61,7 +78,7 @@ func (s *Store) doMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidi
 	defer cancel()
 	rs := s.c.DoMulti(bctx, cmds...)
 	for i := range rs {
-		rs[i] = s.unavailable(bctx, rs[i])
+		rs[i] = s.unavailable(ctx, bctx, rs[i])
 	}
 	return rs
 }
@@ -70,7 +87,7 @@ func (s *Store) doMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidi
 func (s *Store) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
 	bctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.unavailable(bctx, s.c.DoCache(bctx, cmd, ttl))
+	return s.unavailable(ctx, bctx, s.c.DoCache(bctx, cmd, ttl))
 }
 
 // exec runs a Lua script (EVALSHA, NOSCRIPT → EVAL) bounded by
@@ -78,13 +95,10 @@ func (s *Store) doCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Dur
 func (s *Store) exec(ctx context.Context, script *rueidis.Lua, keys, args []string) rueidis.RedisResult {
 	bctx, cancel := s.bound(ctx)
 	defer cancel()
-	return s.unavailable(bctx, script.Exec(bctx, s.c, keys, args))
+	return s.unavailable(ctx, bctx, script.Exec(bctx, s.c, keys, args))
 }
 
 // notSent reports whether err proves that the command never left this
 // process: the connection to Redis could not be established. Such a write
 // was not applied, so there is nothing to reconcile.
-func notSent(err error) bool {
-	var op *net.OpError
-	return errors.As(err, &op) && op.Op == "dial"
-}
+func notSent(err error) bool { return errors.Is(err, errNotSent) }
