@@ -42,7 +42,8 @@ func (s Stats) OpsPerBatch() float64 {
 
 type stats struct {
 	submitted                                 atomic.Uint64
-	reads, updates, destroys, errors          atomic.Uint64
+	ops                                       [3]atomic.Uint64 // by event.OpKind
+	errors                                    atomic.Uint64
 	batches, batchedOps, maxBatch             atomic.Uint64
 	writes, touches, deletes                  atomic.Uint64
 	lockWaits, lockWaitNs                     atomic.Uint64
@@ -56,7 +57,7 @@ func (m *Manager) Stats() Stats {
 	s := &m.stats
 	return Stats{
 		Submitted: s.submitted.Load(),
-		Reads:     s.reads.Load(), Updates: s.updates.Load(), Destroys: s.destroys.Load(), Errors: s.errors.Load(),
+		Reads:     s.ops[event.Read].Load(), Updates: s.ops[event.Update].Load(), Destroys: s.ops[event.Destroy].Load(), Errors: s.errors.Load(),
 		Batches: s.batches.Load(), LockFreeBatches: s.lockFree.Load(), Conflicts: s.conflicts.Load(), BatchedOps: s.batchedOps.Load(), MaxBatch: s.maxBatch.Load(),
 		Writes: s.writes.Load(), Touches: s.touches.Load(), Deletes: s.deletes.Load(),
 		LockWaits: s.lockWaits.Load(), LockWaitTime: time.Duration(s.lockWaitNs.Load()),
@@ -82,13 +83,8 @@ func (k *sink) Event(e event.Event) {
 	s, u := k.s, k.u
 	switch e.Kind {
 	case event.Op:
-		switch e.Op {
-		case event.Read:
-			s.reads.Add(1)
-		case event.Update:
-			s.updates.Add(1)
-		case event.Destroy:
-			s.destroys.Add(1)
+		if int(e.Op) < len(s.ops) {
+			s.ops[e.Op].Add(1)
 		}
 		if e.Err != nil {
 			s.errors.Add(1)
