@@ -448,7 +448,8 @@ func (a *Array) IsList() bool {
 // Visibility is the visibility of an object member.
 type Visibility uint8
 
-// Member visibilities, from the mangled member name (PHP-COMPAT §13.5).
+// Member visibilities, from the mangled member name: "\x00*\x00name" is
+// protected, "\x00Class\x00name" private, a plain name public.
 const (
 	Public Visibility = iota
 	Protected
