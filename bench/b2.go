@@ -14,7 +14,7 @@ import (
 // phpredis session with locking — go-redis v9, bsm/redislock on the
 // phpredis lock key (polling every 2 ms, like phpredis 5.3), and
 // yvasiyarov/php_session_decoder, the only peer that reads and writes the
-// `php` session-handler format (PEERS.md §1; the faster stlong5 and trim21
+// `php` session-handler format (the faster stlong5 and trim21
 // codecs only handle single serialize() values). Per Incr: obtain (Lua
 // MSETNX+PEXPIRE), GET, decode, modify, encode, SET with TTL, release (Lua).
 type Assembled struct {
