@@ -349,13 +349,14 @@ func (m *Manager) servedFast(ctx context.Context, op, rid string, e *cache.Entry
 // Go values. A missing session or variable gives ErrNotFound.
 func (m *Manager) Get(ctx context.Context, id, name string) (any, error) {
 	var out any
-	found := false
 	err := m.read(ctx, "get", id, func(s *codec.Session, _ bool) error {
 		v, ok, err := s.Get(name)
-		if err != nil || !ok {
+		if err != nil {
 			return err
 		}
-		found = true
+		if !ok {
+			return m.notFound(ctx, "get", id, name)
+		}
 		if m.jf.Match(name) {
 			if j, isJSON := codec.DecodeJSONString(v); isJSON {
 				out = j // freshly decoded: private already
@@ -368,12 +369,12 @@ func (m *Manager) Get(ctx context.Context, id, name string) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !found {
-		return nil, m.notFound(ctx, "get", id, name)
-	}
 	return out, nil
 }
 
+// notFound is the error of a read whose session or variable is missing.
+// The read's function returns it, so that the operation's event
+// (opDone) reports it as event.NotFound.
 func (m *Manager) notFound(ctx context.Context, op, id, name string) error {
 	if id == "" {
 		id, _ = SessionIDFromContext(ctx)
@@ -396,11 +397,11 @@ func (m *Manager) GetValue(ctx context.Context, id, name string) (codec.Value, e
 		}
 		if e != nil {
 			v, ok, err := e.Value.Value(name)
+			if err == nil && !ok {
+				err = m.notFound(ctx, "get", id, name)
+			}
 			if err := m.servedFast(ctx, "get", rid, e, t0, err); err != nil {
 				return nil, err
-			}
-			if !ok {
-				return nil, m.notFound(ctx, "get", id, name)
 			}
 			return v, nil
 		}
@@ -408,17 +409,17 @@ func (m *Manager) GetValue(ctx context.Context, id, name string) (codec.Value, e
 	var out codec.Value
 	err := m.read(ctx, "get", id, func(s *codec.Session, _ bool) error {
 		v, ok, err := s.Get(name)
-		if err != nil || !ok {
+		if err != nil {
 			return err
+		}
+		if !ok {
+			return m.notFound(ctx, "get", id, name)
 		}
 		out = codec.CopyValue(v)
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if out == nil {
-		return nil, m.notFound(ctx, "get", id, name)
 	}
 	return out, nil
 }
@@ -428,19 +429,14 @@ func (m *Manager) GetValue(ctx context.Context, id, name string) (codec.Value, e
 // codec.UnmarshalValue. ErrNotFound when the session or variable is missing.
 func GetAs[T any](ctx context.Context, m *Manager, id, name string) (T, error) {
 	var out T
-	found := false
 	err := m.read(ctx, "get", id, func(s *codec.Session, _ bool) error {
 		ok, err := unmarshalVar(s, m.jf, name, &out)
-		found = ok
+		if err == nil && !ok {
+			return m.notFound(ctx, "get", id, name)
+		}
 		return err
 	})
-	if err != nil {
-		return out, err
-	}
-	if !found {
-		return out, m.notFound(ctx, "get", id, name)
-	}
-	return out, nil
+	return out, err
 }
 
 // Load returns a snapshot of the whole session without taking the lock.
@@ -449,16 +445,14 @@ func GetAs[T any](ctx context.Context, m *Manager, id, name string) (T, error) {
 func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 	var out *Session
 	err := m.read(ctx, "load", id, func(s *codec.Session, found bool) error {
-		if found {
-			out = &Session{s: s.Clone(), jf: m.jf, found: true}
+		if !found {
+			return m.notFound(ctx, "load", id, "")
 		}
+		out = &Session{s: s.Clone(), jf: m.jf, found: true}
 		return nil
 	})
 	if err != nil {
 		return nil, err
-	}
-	if out == nil {
-		return nil, m.notFound(ctx, "load", id, "")
 	}
 	return out, nil
 }
@@ -468,21 +462,13 @@ func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 // tag or name (see codec.UnmarshalValue); JSON fields are decoded from
 // their JSON text. ErrNotFound when the session does not exist.
 func (m *Manager) Unmarshal(ctx context.Context, id string, v any) error {
-	found := false
 	err := m.read(ctx, "unmarshal", id, func(s *codec.Session, ok bool) error {
-		found = ok
 		if !ok {
-			return nil
+			return m.notFound(ctx, "unmarshal", id, "")
 		}
 		return unmarshalSession(s, m.jf, v)
 	})
-	if err != nil {
-		return wrap("unmarshal", id, err)
-	}
-	if !found {
-		return m.notFound(ctx, "unmarshal", id, "")
-	}
-	return nil
+	return wrap("unmarshal", id, err)
 }
 
 // Exists reports whether the session exists in Redis (no lock).

@@ -230,8 +230,9 @@ type Config struct {
 // non-blocking.
 type Metrics struct {
 	// Op: an operation ("read", "update", "destroy") returned, with its
-	// error (nil on success). Every Manager call counts once, including
-	// reads served from memory.
+	// error (nil on success; one wrapping ErrNotFound for a read of a
+	// missing session or variable). Every Manager call counts once,
+	// including reads served from memory.
 	Op func(kind string, err error)
 	// Batch: a batch of ops operations committed after holding the lock
 	// for hold (0 for a lock-free batch); mode is "data", "touch",

@@ -158,3 +158,69 @@ func TestEventMulti(t *testing.T) {
 		require.NotEqual(t, "unknown", k.String())
 	}
 }
+
+// A read of a missing session or variable is reported as event.NotFound
+// (not ok, not an error) by Stats, the Metrics callbacks and the Events
+// sink, whether the read was served from memory or by the session's actor.
+func TestEventsReportNotFound(t *testing.T) {
+	r := testenv.StartRedis(t)
+	for _, tc := range []struct {
+		name   string
+		cfg    phpsession.Config
+		cached bool // reads after the first are served from memory
+	}{
+		{"cached", phpsession.Config{}, true},
+		{"actor", phpsession.Config{NoFastReads: true}, false},
+		{"no client cache", phpsession.Config{DisableClientCache: true}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			var mu sync.Mutex
+			var metricNotFound int
+			cfg := tc.cfg
+			cfg.Events = rec
+			cfg.Metrics = &phpsession.Metrics{Op: func(_ string, err error) {
+				if errors.Is(err, phpsession.ErrNotFound) {
+					mu.Lock()
+					metricNotFound++
+					mu.Unlock()
+				}
+			}}
+			m := openTest(t, r, cfg)
+			ctx := context.Background()
+			missing, present := phpsession.NewID(), phpsession.NewID()
+			require.NoError(t, m.Set(ctx, present, "n", 1))
+			var v struct{ N int }
+			reads := []func() error{
+				func() error { _, err := m.Get(ctx, missing, "n"); return err },
+				func() error { _, err := m.GetValue(ctx, missing, "n"); return err },
+				func() error { _, err := phpsession.GetAs[int](ctx, m, missing, "n"); return err },
+				func() error { _, err := m.Load(ctx, missing); return err },
+				func() error { return m.Unmarshal(ctx, missing, &v) },
+				func() error { _, err := m.Get(ctx, present, "nope"); return err },
+				func() error { _, err := m.GetValue(ctx, present, "nope"); return err },
+				func() error { _, err := phpsession.GetAs[int](ctx, m, present, "nope"); return err },
+			}
+			const rounds = 3
+			for i := 0; i < rounds; i++ {
+				for _, read := range reads {
+					require.ErrorIs(t, read(), phpsession.ErrNotFound)
+				}
+			}
+			want := rounds * len(reads)
+			st := m.Stats()
+			assert.EqualValues(t, want, st.NotFound)
+			assert.Zero(t, st.Errors, "ErrNotFound is not an error of the Manager")
+			assert.Equal(t, want, rec.count(func(e event.Event) bool {
+				return e.Kind == event.Op && e.Op == event.Read && e.Outcome == event.NotFound && errors.Is(e.Err, phpsession.ErrNotFound)
+			}))
+			assert.Zero(t, rec.count(func(e event.Event) bool { return e.Kind == event.Op && e.Op == event.Read && e.Outcome == event.OK }))
+			mu.Lock()
+			assert.Equal(t, want, metricNotFound)
+			mu.Unlock()
+			if tc.cached {
+				assert.Positive(t, st.CacheHits, "reads served from memory were checked")
+			}
+		})
+	}
+}

@@ -14,7 +14,8 @@ import (
 type Stats struct {
 	Submitted                uint64 // operations queued on a session actor
 	Reads, Updates, Destroys uint64 // operations returned, by kind (every call, incl. reads served from memory)
-	Errors                   uint64 // operations that returned an error (ErrNotFound excluded)
+	Errors                   uint64 // operations that returned an error (ErrNotFound excluded: see NotFound)
+	NotFound                 uint64 // reads that returned ErrNotFound (a missing session or variable)
 	Batches                  uint64 // batches committed (locked or lock-free)
 	LockFreeBatches          uint64 // batches committed without taking the lock
 	Conflicts                uint64 // lock-free commits refused: the lock was held or the data changed
@@ -43,7 +44,7 @@ func (s Stats) OpsPerBatch() float64 {
 type stats struct {
 	submitted                                 atomic.Uint64
 	ops                                       [3]atomic.Uint64 // by event.OpKind
-	errors                                    atomic.Uint64
+	errors, notFound                          atomic.Uint64
 	batches, batchedOps, maxBatch             atomic.Uint64
 	writes, touches, deletes                  atomic.Uint64
 	lockWaits, lockWaitNs                     atomic.Uint64
@@ -57,7 +58,7 @@ func (m *Manager) Stats() Stats {
 	s := &m.stats
 	return Stats{
 		Submitted: s.submitted.Load(),
-		Reads:     s.ops[event.Read].Load(), Updates: s.ops[event.Update].Load(), Destroys: s.ops[event.Destroy].Load(), Errors: s.errors.Load(),
+		Reads:     s.ops[event.Read].Load(), Updates: s.ops[event.Update].Load(), Destroys: s.ops[event.Destroy].Load(), Errors: s.errors.Load(), NotFound: s.notFound.Load(),
 		Batches: s.batches.Load(), LockFreeBatches: s.lockFree.Load(), Conflicts: s.conflicts.Load(), BatchedOps: s.batchedOps.Load(), MaxBatch: s.maxBatch.Load(),
 		Writes: s.writes.Load(), Touches: s.touches.Load(), Deletes: s.deletes.Load(),
 		LockWaits: s.lockWaits.Load(), LockWaitTime: time.Duration(s.lockWaitNs.Load()),
@@ -86,7 +87,10 @@ func (k *sink) Event(e event.Event) {
 		if int(e.Op) < len(s.ops) {
 			s.ops[e.Op].Add(1)
 		}
-		if e.Err != nil {
+		switch {
+		case e.Outcome == event.NotFound:
+			s.notFound.Add(1)
+		case e.Err != nil:
 			s.errors.Add(1)
 		}
 		if u.Op != nil {
@@ -168,6 +172,8 @@ func (m *Manager) opDone(kind event.OpKind, t0 time.Time, err error) error {
 	e := event.Event{Kind: event.Op, Op: kind, Err: err}
 	switch {
 	case err == nil:
+	case errors.Is(err, ErrNotFound):
+		e.Outcome = event.NotFound
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		e.Outcome = event.Canceled
 	default:

@@ -32,6 +32,7 @@ type statsJSON struct {
 	Updates         uint64 `json:"updates"`
 	Destroys        uint64 `json:"destroys"`
 	Errors          uint64 `json:"errors"`
+	NotFound        uint64 `json:"not_found"`
 	Batches         uint64 `json:"batches"`
 	BatchedOps      uint64 `json:"batched_ops"`
 	MaxBatch        uint64 `json:"max_batch"`
@@ -55,6 +56,7 @@ func (a *statsJSON) add(s phpsession.Stats) {
 	a.Updates += s.Updates
 	a.Destroys += s.Destroys
 	a.Errors += s.Errors
+	a.NotFound += s.NotFound
 	a.Batches += s.Batches
 	a.BatchedOps += s.BatchedOps
 	a.MaxBatch = max(a.MaxBatch, s.MaxBatch)

@@ -139,8 +139,11 @@ func promToStats(samples []promSample, ns, u string) (statsJSON, error) {
 			case "destroy":
 				s.Destroys += n(x.value)
 			}
-			if o := x.labels["outcome"]; o == "error" || o == "canceled" {
+			switch x.labels["outcome"] {
+			case "error", "canceled":
 				s.Errors += n(x.value)
+			case "not_found":
+				s.NotFound += n(x.value)
 			}
 		case "batches_total":
 			s.Batches += n(x.value)

@@ -94,6 +94,15 @@ func TestExporter(t *testing.T) {
 		_, err := m.Get(ctx, id, "n")
 		require.NoError(t, err)
 	}
+	// a missing variable: the first read of a missing session asks Redis
+	// (through the actor), the next ones are served from memory
+	missing := phpsession.NewID()
+	for i := 0; i < 2; i++ {
+		_, err = m.GetValue(ctx, missing, "n")
+		require.ErrorIs(t, err, phpsession.ErrNotFound)
+	}
+	_, err = m.Get(ctx, id, "nope")
+	require.ErrorIs(t, err, phpsession.ErrNotFound)
 	// PHP holds the lock for a moment: the next write waits for it.
 	r.MustDo("SET", "PHPREDIS_SESSION:"+id+phpsession.DefaultLockSuffix, "php-host|1", "PX", "300")
 	require.NoError(t, m.Set(ctx, id, "n", 99))
@@ -102,8 +111,11 @@ func TestExporter(t *testing.T) {
 	require.NoError(t, reader.Collect(ctx, &rm))
 	st := m.Stats()
 	assert.Equal(t, 11.0, find(rm, "phpsession.operations", attribute.String("op", "update"), attribute.String("outcome", "ok")))
-	assert.Equal(t, 5.0, find(rm, "phpsession.operations", attribute.String("op", "read")))
-	assert.Equal(t, 16.0, find(rm, "phpsession.operation.duration"), "every call timed")
+	assert.Equal(t, 5.0, find(rm, "phpsession.operations", attribute.String("op", "read"), attribute.String("outcome", "ok")))
+	assert.Equal(t, 3.0, find(rm, "phpsession.operations", attribute.String("op", "read"), attribute.String("outcome", "not_found")))
+	assert.Equal(t, -1.0, find(rm, "phpsession.operations", attribute.String("outcome", "error")))
+	assert.EqualValues(t, 3, st.NotFound)
+	assert.Equal(t, 19.0, find(rm, "phpsession.operation.duration"), "every call timed")
 	assert.Equal(t, float64(st.Batches), find(rm, "phpsession.batches"), "the same events feed Stats")
 	assert.Equal(t, float64(st.Batches), find(rm, "phpsession.batch.size"))
 	assert.GreaterOrEqual(t, find(rm, "phpsession.lock.waits"), 1.0, "the write waited for PHP's lock")

@@ -87,18 +87,28 @@ func TestCollector(t *testing.T) {
 		_, err := m.Get(ctx, id, "n")
 		require.NoError(t, err)
 	}
-	_, err = m.Get(ctx, phpsession.NewID(), "n") // no such session
+	// no such session: the first read asks Redis, the second is served
+	// from memory; both are not_found
+	missing := phpsession.NewID()
+	for i := 0; i < 2; i++ {
+		_, err = m.Get(ctx, missing, "n")
+		require.ErrorIs(t, err, phpsession.ErrNotFound)
+	}
+	hitsBefore := m.Stats().CacheHits
+	_, err = m.GetValue(ctx, missing, "n")
 	require.ErrorIs(t, err, phpsession.ErrNotFound)
+	require.Equal(t, hitsBefore+1, m.Stats().CacheHits, "served from memory")
 
 	// PHP holds the lock for a moment: the next write waits for it.
 	r.MustDo("SET", "PHPREDIS_SESSION:"+id+phpsession.DefaultLockSuffix, "php-host|1", "PX", "300")
 	require.NoError(t, m.Set(ctx, id, "n", 99))
 
 	assert.Equal(t, 11.0, value(t, reg, "phpsession_operations_total", map[string]string{"op": "update", "outcome": "ok", "app": "test"}))
-	// (a read that finds nothing is an "ok" operation: ErrNotFound is
-	// decided after it)
-	assert.Equal(t, 6.0, value(t, reg, "phpsession_operations_total", map[string]string{"op": "read"}))
-	assert.Equal(t, 17.0, value(t, reg, "phpsession_operation_duration_seconds", nil), "every call timed")
+	assert.Equal(t, 5.0, value(t, reg, "phpsession_operations_total", map[string]string{"op": "read", "outcome": "ok"}))
+	assert.Equal(t, 3.0, value(t, reg, "phpsession_operations_total", map[string]string{"op": "read", "outcome": "not_found"}))
+	assert.Equal(t, -1.0, value(t, reg, "phpsession_operations_total", map[string]string{"outcome": "error"}))
+	assert.EqualValues(t, 3, m.Stats().NotFound)
+	assert.Equal(t, 19.0, value(t, reg, "phpsession_operation_duration_seconds", nil), "every call timed")
 	batches := value(t, reg, "phpsession_batches_total", nil)
 	assert.GreaterOrEqual(t, batches, 1.0)
 	assert.LessOrEqual(t, batches, 11.0)
@@ -137,6 +147,7 @@ func TestCollector(t *testing.T) {
 	var line struct {
 		Totals struct {
 			Reads        uint64 `json:"reads"`
+			NotFound     uint64 `json:"not_found"`
 			Updates      uint64 `json:"updates"`
 			Batches      uint64 `json:"batches"`
 			BatchedOps   uint64 `json:"batched_ops"`
@@ -147,7 +158,8 @@ func TestCollector(t *testing.T) {
 	}
 	require.NoError(t, json.Unmarshal(out, &line), "%s", out)
 	st := m.Stats()
-	assert.Equal(t, uint64(6), line.Totals.Reads)
+	assert.Equal(t, uint64(8), line.Totals.Reads)
+	assert.Equal(t, uint64(3), line.Totals.NotFound)
 	assert.Equal(t, uint64(11), line.Totals.Updates)
 	assert.Equal(t, st.Batches, line.Totals.Batches)
 	assert.Equal(t, st.BatchedOps, line.Totals.BatchedOps)
