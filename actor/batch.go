@@ -245,7 +245,7 @@ func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.
 func (a *sessionActor) outcome(r batchResult, d redisio.Data) (redisio.WriteMode, []byte, error) {
 	switch {
 	case r.changed:
-		out, err := a.env.Codec.encode(r.cur)
+		out, err := a.env.Codec.encode(r.cur, len(d.Bytes))
 		if err != nil {
 			// Cannot happen for ops that succeeded individually unless the
 			// codec rejects the combination; fail the batch.

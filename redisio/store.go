@@ -242,6 +242,10 @@ type Store struct {
 
 	st stats
 
+	// shared and boundSlack: see bound.
+	shared     atomic.Pointer[sharedBound]
+	boundSlack time.Duration
+
 	// waitHook, when set (tests), is called each time LockAndRead is about
 	// to block waiting for a foreign lock.
 	waitHook func(id, holder string)
@@ -393,6 +397,7 @@ func (s *Store) initConfig(cfg Config) {
 	// twice that, so its absence then proves the write was not applied.
 	s.markerMs = max(int64(2*(cfg.Timeout+cfg.ReconcileTimeout)/time.Millisecond), 1000)
 	s.ttlArg, s.expiryArg, s.markerArg = fmtInt(s.ttlSec), fmtInt(s.expiryMs), fmtInt(s.markerMs)
+	s.boundSlack = min(cfg.Timeout/32, 50*time.Millisecond)
 	s.waiters = map[string][]*waiter{}
 	s.armed = map[string]*armState{}
 	s.armSweepAt = min(1024, cfg.MaxCachedKeys)
