@@ -28,6 +28,10 @@ const (
 	DefaultCacheEntries    = 10_000
 	DefaultCacheBytes      = 64 << 20
 	DefaultLockLostRetries = 3
+	// DefaultWriteLeaseExpiry and DefaultWriteLeaseTerm: see
+	// Config.WriteLeaseExpiry and Config.WriteLeaseTerm.
+	DefaultWriteLeaseExpiry = 20 * time.Millisecond
+	DefaultWriteLeaseTerm   = 4 * time.Millisecond
 	// DefaultCompressionLevel is phpredis's redis.session.compression_level
 	// default (3).
 	DefaultCompressionLevel = codec.DefaultCompressionLevel
@@ -144,6 +148,22 @@ type Config struct {
 	// PHP that is a lock held for an instant: PHP never waits for it, and
 	// it never writes while PHP holds the lock. See docs/coordinator.md.
 	NoLockFree bool
+	// WriteLeaseExpiry and WriteLeaseTerm tune how processes of this
+	// package share a session they all write (replicas behind a load
+	// balancer on one hot session): once a lock-free commit was refused
+	// because another writer changed the data, a process writes that
+	// session only while it holds a short advisory lease
+	// (phpsession:lease:<data key>, PX WriteLeaseExpiry, default 20 ms);
+	// the others queue their operations meanwhile and are woken when it is
+	// given up. A holder gives it up after WriteLeaseTerm (default 4 ms)
+	// when another process waits, or when it has nothing to write for
+	// that long. PHP does not see the lease: the lock-free check-and-write
+	// is unchanged, so PHP's requests and writers that do not lock are
+	// treated as before. A holder that stops or crashes delays the others
+	// by at most WriteLeaseExpiry. NoWriteLease turns it off.
+	WriteLeaseExpiry time.Duration
+	WriteLeaseTerm   time.Duration
+	NoWriteLease     bool
 	// WriteMarkers makes lock-free batches settle a reply lost to a broken
 	// connection exactly, also while other processes write the session:
 	// each write also stores its own short-lived marker key
@@ -302,6 +322,12 @@ func (c Config) withDefaults() Config {
 	if c.Linger == 0 {
 		c.Linger = DefaultLinger
 	}
+	if c.WriteLeaseExpiry <= 0 {
+		c.WriteLeaseExpiry = DefaultWriteLeaseExpiry
+	}
+	if c.WriteLeaseTerm <= 0 {
+		c.WriteLeaseTerm = DefaultWriteLeaseTerm
+	}
 	if c.LockLostRetries == 0 {
 		c.LockLostRetries = DefaultLockLostRetries
 	}
@@ -345,7 +371,13 @@ func (c Config) actorSettings() actor.Settings {
 			maxHold = (window - gap) / 2
 		}
 	}
+	leaseExpiry := c.WriteLeaseExpiry
+	if c.NoWriteLease || c.NoLockFree {
+		leaseExpiry = 0
+	}
 	return actor.Settings{
+		LeaseExpiry:     leaseExpiry,
+		LeaseTerm:       c.WriteLeaseTerm,
 		MaxBatch:        c.MaxBatch,
 		MaxHold:         maxHold,
 		RenewAfter:      c.LockExpiry / 3, // renewed twice before it can expire

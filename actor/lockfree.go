@@ -1,6 +1,7 @@
 package actor
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"time"
@@ -60,6 +61,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 	var (
 		expect redisio.Data
 		base   *Doc
+		good   bool
 	)
 	// Peek: a successful batch stores its result right after (PutStale),
 	// which marks the entry used.
@@ -67,7 +69,18 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 	if a.env.Memo != nil {
 		e, _ = a.env.Memo.Peek(a.id)
 	}
-	if e != nil {
+	// While other processes write the session too, write under the lease
+	// (lease.go); taking it reads the current data.
+	fresh, isFresh, err := a.leaseBegin(bounded)
+	if err != nil {
+		return 0, true, err
+	}
+	if isFresh {
+		expect = fresh
+		if base, good = a.baseFor(e, fresh); !good {
+			return 0, false, nil // the locked path reports it
+		}
+	} else if e != nil {
 		expect, base = redisio.Data{Bytes: e.Raw, Found: e.Found}, e.Value
 	} else {
 		// Nothing known of the session: read it (no lock; the script
@@ -110,6 +123,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 			}
 			if res.Applied {
 				a.committedBatch(batch[:r.used], r, expect, mode, out, 0, true)
+				a.leaseAfterCommit()
 				return r.used, true, nil
 			}
 			unseal(batch[:r.used]) // refused: nothing applied
@@ -141,12 +155,34 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 					return 0, false, nil
 				}
 			}
-			doc, err := a.env.Codec.decode(res.Current)
-			if err != nil {
+			cur := res.Current
+			if a.lease.held == nil && a.leaseContended() {
+				// Another process writes this session too: go on under
+				// the lease (waiting for it if that process has it),
+				// from the data read when it is taken.
+				d, isFresh, err := a.leaseBegin(bounded)
+				if err != nil {
+					return r.used, true, err
+				}
+				if isFresh {
+					cur = d
+				}
+			}
+			if base, good = a.baseFor(nil, cur); !good {
 				return 0, false, nil // the locked path reports it
 			}
-			base, expect = doc, res.Current
+			expect = cur
 			break
 		}
 	}
+}
+
+// baseFor returns the decoded session of d: the memo entry's copy when e
+// holds the same bytes, else d decoded (false when that fails).
+func (a *sessionActor) baseFor(e *cache.Entry[*Doc], d redisio.Data) (*Doc, bool) {
+	if e != nil && e.Found == d.Found && bytes.Equal(e.Raw, d.Bytes) {
+		return e.Value, true
+	}
+	doc, err := a.env.Codec.decode(d)
+	return doc, err == nil
 }

@@ -54,6 +54,7 @@ type sessionActor struct {
 
 	fair     fairness      // fairness.go
 	lockFree lockFreeState // lockfree.go
+	lease    leaseState    // lease.go
 	// committed is what the session held after our last commit
 	// (batch.go).
 	committed committedState
@@ -76,13 +77,20 @@ func (a *sessionActor) Receive(c pa.Context) {
 			// ops deferred by a flush that waited for more messages
 			a.safeFlush(false)
 		}
+	case leaseCheck:
+		a.onLeaseCheck()
+		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
+			a.safeFlush(false)
+		}
 	case closeMsg:
 		a.closing = true
 		a.safeFlush(true)
 		a.stopTimer()
+		a.leaseRelease()
 		c.Stop(c.Self())
 	case *pa.Stopped:
 		a.stopTimer()
+		a.leaseRelease()
 		// answer anything that slipped in (cannot happen through Handle)
 		for _, op := range a.pending {
 			op.answer(ErrClosed)
@@ -139,6 +147,7 @@ func (a *sessionActor) safeFlush(final bool) {
 		}
 		a.lastActivity = time.Now()
 		if len(a.pending) == 0 {
+			a.leaseIdle()
 			if a.env.Pressure != nil && a.env.Pressure() && !a.closing {
 				a.h.sendSelf(idleCheck{force: true})
 			} else {

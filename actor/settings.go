@@ -34,6 +34,15 @@ type Settings struct {
 	// ContendedGap replaces Gap for a while after a foreign holder (PHP)
 	// was seen on the session (0: Gap).
 	ContendedGap time.Duration
+	// LeaseExpiry is the PX of the write lease that keeps the processes
+	// of this package from writing one hot session at the same time
+	// (lease.go; 0: no lease). A holder that stops or crashes delays the
+	// others by at most this.
+	LeaseExpiry time.Duration
+	// LeaseTerm is how long a process keeps the lease, while another
+	// waits for it, before it hands it over (also how long an idle holder
+	// keeps it).
+	LeaseTerm time.Duration
 	// NoLockFree makes every batch take the lock, even where the store
 	// can write this session lock-free (Store.CanWriteIfUnlocked).
 	NoLockFree bool

@@ -8,6 +8,7 @@ import (
 
 	"github.com/phpsession/phpsession"
 	"github.com/phpsession/phpsession/codec"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // Library is the coordinator target factory used by `phpsess bench`.
@@ -16,8 +17,9 @@ var Library LibraryFactory = NewLibrary
 // LibTarget is the coordinator under test: a phpsession.Manager with its
 // defaults (client-side caching, batching, fairness to phpredis 5.3).
 type LibTarget struct {
-	M    *phpsession.Manager
-	last phpsession.Stats
+	M         *phpsession.Manager
+	last      phpsession.Stats
+	lastStore redisio.Stats
 }
 
 // NewLibrary opens a Manager on url for the benchmarks.
@@ -81,6 +83,9 @@ func (l *LibTarget) Notes() string {
 	st := l.M.Stats()
 	p := l.last
 	l.last = st
+	rs := l.M.Store().Stats()
+	pr := l.lastStore
+	l.lastStore = rs
 	b := st.Batches - p.Batches
 	if b == 0 {
 		return ""
@@ -98,6 +103,9 @@ func (l *LibTarget) Notes() string {
 	}
 	if r := st.LockLostRetries - p.LockLostRetries; r > 0 {
 		out += fmt.Sprintf(", %d lost-lock retries", r)
+	}
+	if t := rs.LeaseTaken - pr.LeaseTaken; t > 0 {
+		out += fmt.Sprintf(", %d write leases taken (%d found busy)", t, rs.LeaseBusy-pr.LeaseBusy)
 	}
 	return out
 }

@@ -898,10 +898,13 @@ type Stats struct {
 	CASApplied      int64 // WriteIfUnlocked calls that wrote (or confirmed)
 	CASHeld         int64 // WriteIfUnlocked calls refused because the lock was held
 	CASChanged      int64 // WriteIfUnlocked calls refused because the data had changed
+	LeaseTaken      int64 // write leases taken by AcquireLease (renewals not counted)
+	LeaseBusy       int64 // AcquireLease calls that found another holder
+	LeaseReleased   int64 // write leases given back by ReleaseLease
 }
 
 type stats struct {
-	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged atomic.Int64
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged, leaseTaken, leaseBusy, leaseReleased atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
@@ -912,5 +915,6 @@ func (s *Store) Stats() Stats {
 		Commits: s.st.commits.Load(), LockLost: s.st.lockLost.Load(), Reconciled: s.st.reconciled.Load(),
 		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(), BusyRetries: s.st.busyRetries.Load(),
 		CASApplied: s.st.casApplied.Load(), CASHeld: s.st.casHeld.Load(), CASChanged: s.st.casChanged.Load(),
+		LeaseTaken: s.st.leaseTaken.Load(), LeaseBusy: s.st.leaseBusy.Load(), LeaseReleased: s.st.leaseReleased.Load(),
 	}
 }

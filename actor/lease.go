@@ -1,0 +1,238 @@
+package actor
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/phpsession/phpsession/event"
+	"github.com/phpsession/phpsession/redisio"
+)
+
+// LeaseStore is implemented by stores that offer write leases: a short
+// advisory lease per session, respected only by the processes of this
+// package (PHP never sees it), that keeps several processes from writing
+// one hot session at the same time. *redisio.Store implements it; a Store
+// without it simply never uses a lease. See redisio.LeasePrefix.
+type LeaseStore interface {
+	// CanLease reports whether leases work for id.
+	CanLease(id string) bool
+	// AcquireLease takes id's lease for px, or renews l (nil: take a new
+	// one). It returns a nil lease when another process holds it (which is
+	// then told that someone waits). With read, the session data is read
+	// right after in the same round trip. renewed: l was still ours.
+	AcquireLease(ctx context.Context, id string, l *redisio.Lease, px time.Duration, read bool) (lease *redisio.Lease, d redisio.Data, renewed bool, err error)
+	// ReleaseLease gives l back.
+	ReleaseLease(ctx context.Context, l *redisio.Lease) error
+	// LeaseWanted reports whether another process waits for id's lease
+	// (cheap: a client-side cached read).
+	LeaseWanted(ctx context.Context, id string) (bool, error)
+	// WaitLease waits until id's lease is free (first leaving it to others
+	// for grace, when positive), at most until ctx ends or the store's
+	// lock timeout.
+	WaitLease(ctx context.Context, id string, grace time.Duration) error
+}
+
+// leaseFor is how long after the last sign of another process writing the
+// session (a lock-free commit refused because the data changed, the lease
+// found held by someone else, or someone waiting for ours) the actor keeps
+// writing under the lease.
+const leaseFor = time.Second
+
+// leaseReadMax: up to this many bytes, the session is read in the round
+// trip that takes the lease (wasted when the lease is not taken); longer
+// sessions are read separately once it is.
+const leaseReadMax = 16 << 10
+
+// leaseState is the actor's write lease. It is part of sessionActor: only
+// the actor goroutine touches it (the idle timer only sends a message).
+type leaseState struct {
+	checked bool       // ls was looked up
+	ls      LeaseStore // nil: no leases for this session
+	until   time.Time  // leases are used until then (see leaseFor)
+	held    *redisio.Lease
+	// yield: the lease was given up because another process wanted it;
+	// the next acquisition first leaves it to others for a moment.
+	yield bool
+	timer *time.Timer // armed while the lease is held and nothing is pending
+}
+
+// leaseCheck is sent by the lease's idle timer.
+type leaseCheck struct{}
+
+// leaseStore returns the store's lease interface when leases are on for
+// this session.
+func (a *sessionActor) leaseStore() LeaseStore {
+	if !a.lease.checked {
+		a.lease.checked = true
+		if ls, ok := a.env.Store.(LeaseStore); ok && a.set.LeaseExpiry > 0 && ls.CanLease(a.id) {
+			a.lease.ls = ls
+		}
+	}
+	return a.lease.ls
+}
+
+// leaseContended records a sign of another process writing the session
+// and reports whether leases are available.
+func (a *sessionActor) leaseContended() bool {
+	if a.leaseStore() == nil {
+		return false
+	}
+	a.lease.until = time.Now().Add(leaseFor)
+	return true
+}
+
+// leaseBegin makes sure the actor holds the lease before a lock-free
+// write, while leases are in use for the session: it renews a lease about
+// to expire, or takes it, waiting for another holder to give it up. fresh
+// reports that d holds the session as read right after the lease was
+// taken (when the memo's copy cannot be trusted: another process wrote
+// since). An error is returned only when the batch cannot go on (Redis
+// unavailable, Close, the wait timed out); other failures let the batch
+// go on without the lease (which only saves conflicts: the
+// check-and-write is what keeps writes correct).
+func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Data, fresh bool, err error) {
+	ls := a.leaseStore()
+	if ls == nil {
+		return redisio.Data{}, false, nil
+	}
+	now := time.Now()
+	px := a.set.LeaseExpiry
+	if now.After(a.lease.until) {
+		a.leaseRelease()
+		return redisio.Data{}, false, nil
+	}
+	read := true
+	if a.env.Memo != nil {
+		if e, _ := a.env.Memo.Peek(a.id); e != nil && len(e.Raw) > leaseReadMax {
+			read = false
+		}
+	}
+	if l := a.lease.held; l != nil {
+		if now.Before(l.ValidUntil().Add(-px / 2)) {
+			return redisio.Data{}, false, nil
+		}
+		// Renewed (the data is not read: nobody who respects the lease
+		// wrote since our last write), or taken again after it expired
+		// (another process may have written meanwhile: the
+		// check-and-write tells, and returns the current data).
+		nl, _, _, err := ls.AcquireLease(a.env.Ctx, a.id, l, px, false)
+		if err != nil {
+			a.lease.held = nil
+			return a.leaseFailed("lease", err)
+		}
+		if nl != nil {
+			a.lease.held = nl
+			return redisio.Data{}, false, nil
+		}
+		// it expired and someone else took it
+		a.lease.held = nil
+	}
+	if a.lease.yield {
+		a.lease.yield = false
+		t0 := time.Now()
+		if err := ls.WaitLease(bounded(), a.id, px/4); err != nil {
+			return a.leaseFailed("wait_lease", err)
+		}
+		a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
+	}
+	for {
+		l, nd, _, err := ls.AcquireLease(a.env.Ctx, a.id, nil, px, read)
+		if err != nil {
+			return a.leaseFailed("lease", err)
+		}
+		if l != nil {
+			a.lease.held = l
+			return nd, read, nil
+		}
+		a.lease.until = time.Now().Add(leaseFor)
+		t0 := time.Now()
+		if err := ls.WaitLease(bounded(), a.id, 0); err != nil {
+			return a.leaseFailed("wait_lease", err)
+		}
+		a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
+	}
+}
+
+// leaseFailed reports a failed lease call; the batch goes on without the
+// lease unless Redis is unavailable or the actor is closing.
+func (a *sessionActor) leaseFailed(call string, err error) (redisio.Data, bool, error) {
+	a.env.redisErr(call, err)
+	if errors.Is(err, redisio.ErrUnavailable) || errors.Is(err, redisio.ErrClosed) || a.env.Ctx.Err() != nil {
+		return redisio.Data{}, false, err
+	}
+	var he *redisio.HolderError
+	if errors.As(err, &he) {
+		return redisio.Data{}, false, err // LockTimeout (or the batch's context) ran out
+	}
+	a.lease.until = time.Time{}
+	return redisio.Data{}, false, nil
+}
+
+// leaseAfterCommit runs after a committed lock-free batch: it gives the
+// lease up when leases are no longer needed, or when another process waits
+// for it and we held it for LeaseTerm.
+func (a *sessionActor) leaseAfterCommit() {
+	l := a.lease.held
+	if l == nil {
+		return
+	}
+	now := time.Now()
+	if now.After(a.lease.until) {
+		a.leaseRelease()
+		return
+	}
+	if now.Sub(l.Since) < a.set.LeaseTerm {
+		return
+	}
+	wanted, err := a.lease.ls.LeaseWanted(a.env.Ctx, a.id)
+	if err != nil || !wanted {
+		return
+	}
+	a.lease.until = now.Add(leaseFor)
+	a.leaseRelease()
+	a.lease.yield = true
+}
+
+// leaseRelease gives the lease up if held. A failed release leaves it to
+// expire (LeaseExpiry); the call is bounded by that too, so that Close is
+// not held up by a Redis that does not answer.
+func (a *sessionActor) leaseRelease() {
+	l := a.lease.held
+	if l == nil {
+		return
+	}
+	a.lease.held = nil
+	if a.lease.timer != nil {
+		a.lease.timer.Stop()
+		a.lease.timer = nil
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.env.Ctx), a.set.LeaseExpiry)
+	defer cancel()
+	a.env.redisErr("release_lease", a.lease.ls.ReleaseLease(ctx, l))
+}
+
+// leaseIdle runs when the actor has nothing pending: a lease held across a
+// short pause is kept (the next batch needs it), one held longer than
+// LeaseTerm without work is given up, so that another process waiting for
+// it gets it.
+func (a *sessionActor) leaseIdle() {
+	if a.lease.held == nil || a.lease.timer != nil || a.closing {
+		return
+	}
+	h := a.h
+	a.lease.timer = time.AfterFunc(max(a.set.LeaseTerm, time.Millisecond), func() { h.sendSelf(leaseCheck{}) })
+}
+
+// onLeaseCheck handles the lease's idle timer.
+func (a *sessionActor) onLeaseCheck() {
+	a.lease.timer = nil
+	if a.lease.held == nil || len(a.pending) > 0 {
+		return
+	}
+	if time.Since(a.lastActivity) >= a.set.LeaseTerm {
+		a.leaseRelease()
+		return
+	}
+	a.leaseIdle()
+}

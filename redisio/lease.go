@@ -1,0 +1,271 @@
+package redisio
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/redis/rueidis"
+)
+
+// LeasePrefix starts the names of the write-lease keys: LeasePrefix + the
+// session's data key holds the token of the process that writes the
+// session at the moment, and the same name + ":want" is set by the
+// processes waiting for it. Outside the session prefix (tools listing
+// sessions do not see them); in a Cluster both share the data key's hash
+// tag, hence its slot.
+//
+// The lease is advisory and known only to this package: PHP never reads
+// it, and no write depends on it for correctness (every lock-free write
+// is still the atomic check-and-write of WriteIfUnlocked, which refuses
+// while the phpredis lock is held or the data changed). It only keeps
+// several processes from writing one hot session at the same time, where
+// each would otherwise re-run its batch on the others' writes again and
+// again.
+const LeasePrefix = "phpsession:lease:"
+
+// leaseScript takes the lease, or renews it when it holds our token.
+//
+//	KEYS[1]=lease KEYS[2]=want ARGV[1]=token ARGV[2]=PX ms
+//
+// Returns 1 when renewed, 2 when newly taken (someone else may have
+// written the session since our last write), 0 when another holder has it:
+// then the want key is set (same PX), which the holder notices through its
+// tracked read of it (LeaseWanted).
+const leaseScript = `local cur = redis.call("get",KEYS[1])
+if cur == ARGV[1] then redis.call("pexpire",KEYS[1],ARGV[2]) return 1 end
+if not cur then redis.call("set",KEYS[1],ARGV[1],"px",ARGV[2]) return 2 end
+redis.call("set",KEYS[2],"1","px",ARGV[2])
+return 0`
+
+// leaseReleaseScript deletes the lease and its want key if the lease holds
+// our token. KEYS[1]=lease KEYS[2]=want ARGV[1]=token. Returns 1 or 0.
+const leaseReleaseScript = `if redis.call("get",KEYS[1]) == ARGV[1] then return redis.call("del",KEYS[1],KEYS[2]) end
+return 0`
+
+var (
+	leaseLua        = rueidis.NewLuaScript(leaseScript)
+	leaseReleaseLua = rueidis.NewLuaScript(leaseReleaseScript)
+)
+
+// Lease is a held write lease of one session (see LeasePrefix). A Lease is
+// used by one goroutine at a time.
+type Lease struct {
+	ID    string // session id
+	Token string
+	// Since is when the lease was taken (the send time of the script that
+	// took it; renewals keep it).
+	Since time.Time
+	// validUntil: send time of the last successful take or renewal plus
+	// its PX, a lower bound of when the lease can expire.
+	validUntil time.Time
+}
+
+// ValidUntil returns a local lower bound of the lease's expiry.
+func (l *Lease) ValidUntil() time.Time { return l.validUntil }
+
+// LeaseKey returns the name of id's write-lease key.
+func (s *Store) LeaseKey(id string) string { return LeasePrefix + s.Key(id) }
+
+func (s *Store) leaseWantKey(id string) string { return LeasePrefix + s.Key(id) + ":want" }
+
+// CanLease reports whether write leases work for id: on a store with
+// client tracking (the waits are woken by invalidations), where the lease
+// key, its want key and the data key share a slot (always outside a
+// Cluster; in a Cluster when the data key has a hash tag).
+func (s *Store) CanLease(id string) bool {
+	if !s.tracking {
+		return false
+	}
+	if !s.split {
+		return true
+	}
+	if s.c.Mode() != rueidis.ClientModeCluster {
+		return false
+	}
+	return hashTagged(s.Key(id))
+}
+
+// AcquireLease takes id's write lease for px, or renews l (a lease of id
+// taken earlier; nil: take a new one). It returns nil (and no error) when
+// another holder has the lease; the holder is then told that someone waits
+// (LeaseWanted). With read, the session data is read in the same round
+// trip, right after the lease was taken (Data; meaningless when the lease
+// was not taken). renewed reports that l was still ours (nobody else can
+// have held the lease since).
+//
+// A reply lost to a network error is reported as an error: the lease may
+// then be held by nobody who knows it, and expires by itself within px.
+func (s *Store) AcquireLease(ctx context.Context, id string, l *Lease, px time.Duration, read bool) (lease *Lease, d Data, renewed bool, err error) {
+	if s.closed.Load() {
+		return nil, Data{}, false, ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, Data{}, false, err
+	}
+	tok := ""
+	if l != nil {
+		tok = l.Token
+	} else {
+		tok = s.newToken()
+	}
+	ms := max(int64(px/time.Millisecond), 1)
+	keys := []string{s.LeaseKey(id), s.leaseWantKey(id)}
+	args := []string{tok, fmtInt(ms)}
+	var sent time.Time
+	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+		sent = time.Now()
+		cmds := make([]rueidis.Completed, 0, 2)
+		cmds = append(cmds, s.c.B().Evalsha().Sha1(leaseSHA).Numkeys(2).Key(keys...).Arg(args...).Build())
+		if read {
+			cmds = append(cmds, s.c.B().Get().Key(s.Key(id)).Build().Pin())
+		}
+		rs := s.doMulti(ctx, cmds...)
+		if rerr, ok := rueidis.IsRedisErr(rs[0].Error()); ok && rerr.IsNoScript() {
+			cmds = cmds[:0]
+			cmds = append(cmds, s.c.B().Eval().Script(leaseScript).Numkeys(2).Key(keys...).Arg(args...).Build())
+			if read {
+				cmds = append(cmds, s.c.B().Get().Key(s.Key(id)).Build().Pin())
+			}
+			rs = s.doMulti(ctx, cmds...)
+		}
+		return rs
+	})
+	n, err := rs[0].AsInt64()
+	if err != nil {
+		return nil, Data{}, false, fmt.Errorf("redisio: lease: %w", err)
+	}
+	if n == 0 {
+		s.st.leaseBusy.Add(1)
+		return nil, Data{}, false, nil
+	}
+	if read {
+		if d, err = toData(rs[1]); err != nil {
+			// the lease is ours: the caller reads again if it needs to
+			return nil, Data{}, false, s.releaseAfter(ctx, id, tok, err)
+		}
+	}
+	if l == nil || n == 2 {
+		s.st.leaseTaken.Add(1)
+		l = &Lease{ID: id, Token: tok, Since: sent}
+	}
+	l.validUntil = sent.Add(time.Duration(ms) * time.Millisecond)
+	return l, d, n == 1, nil
+}
+
+// releaseAfter gives back a lease just taken whose data read failed, and
+// returns that failure.
+func (s *Store) releaseAfter(ctx context.Context, id, tok string, cause error) error {
+	_ = s.ReleaseLease(context.WithoutCancel(ctx), &Lease{ID: id, Token: tok})
+	return cause
+}
+
+var leaseSHA = sha1hex(leaseScript)
+
+// ReleaseLease gives l back (if it still holds l's token) and clears the
+// record that others want it, so that the next holder learns of those
+// still waiting from their next attempts. A failed release is left to the
+// lease's expiry (the error is returned for the caller to report).
+func (s *Store) ReleaseLease(ctx context.Context, l *Lease) error {
+	if l == nil {
+		return nil
+	}
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	n, err := s.exec(ctx, leaseReleaseLua, []string{s.LeaseKey(l.ID), s.leaseWantKey(l.ID)}, []string{l.Token}).AsInt64()
+	if err != nil {
+		return fmt.Errorf("redisio: release lease: %w", err)
+	}
+	if n > 0 {
+		s.st.leaseReleased.Add(1)
+	}
+	return nil
+}
+
+// LeaseWanted reports whether another process waits for id's lease (it
+// failed to take it since the lease was taken). It reads the want key
+// through the client-side cache: while nothing changes, the answer costs
+// no round trip, and the waiter's write invalidates it.
+func (s *Store) LeaseWanted(ctx context.Context, id string) (bool, error) {
+	if s.closed.Load() {
+		return false, ErrClosed
+	}
+	if !s.tracking {
+		return false, nil
+	}
+	res := s.doCache(ctx, s.c.B().Get().Key(s.leaseWantKey(id)).Cache().Pin(), s.cfg.CacheTTL)
+	_, err := res.ToString()
+	if rueidis.IsRedisNil(err) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("redisio: lease wanted: %w", err)
+	}
+	return true, nil
+}
+
+// WaitLease waits until id's lease is free (without taking it), woken by
+// the tracking invalidation of the lease key, by a timer at the lease's
+// PTTL (so a holder that crashed or stopped delays others by its PX at
+// most) or by the safety poll. With a positive grace, it instead leaves a
+// free lease to others for that long: it returns as soon as another
+// process took it, or when grace ran out with nobody taking it (used right
+// after giving the lease up to a waiting process, which should get it
+// before we take it back). It gives up at
+// Config.LockTimeout or when ctx ends, with an error wrapping
+// ErrLockTimeout.
+func (s *Store) WaitLease(ctx context.Context, id string, grace time.Duration) error {
+	if s.closed.Load() {
+		return ErrClosed
+	}
+	if !s.tracking {
+		return nil
+	}
+	lk := s.LeaseKey(id)
+	w := s.addWaiter(lk)
+	defer s.removeWaiter(lk, w)
+	deadline := time.NewTimer(s.cfg.LockTimeout)
+	defer deadline.Stop()
+	var timer *time.Timer
+	var graceEnd time.Time
+	if grace > 0 {
+		graceEnd = time.Now().Add(grace)
+	}
+	for {
+		if err := ctx.Err(); err != nil {
+			return s.leaseTimeout(id, "", 0, err)
+		}
+		holder, pttl, found, err := s.holder(ctx, lk, true)
+		if err != nil {
+			return err
+		}
+		if !found {
+			left := time.Until(graceEnd)
+			if left <= 0 {
+				return nil
+			}
+			// nobody took it yet: sleep until someone does or the grace ends
+			pttl = left
+		} else if grace > 0 {
+			// taken by another: the caller's next attempt records that it
+			// waits (which the holder must learn) and waits for the release
+			return nil
+		}
+		switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline.C); {
+		case err == nil:
+		case errors.Is(err, ErrClosed):
+			return err
+		case errors.Is(err, errDeadline):
+			return s.leaseTimeout(id, holder, pttl, nil)
+		default:
+			return s.leaseTimeout(id, holder, pttl, err)
+		}
+	}
+}
+
+func (s *Store) leaseTimeout(id, holder string, pttl time.Duration, cause error) error {
+	s.st.timeouts.Add(1)
+	return &HolderError{Err: ErrLockTimeout, ID: id, Holder: holder, PTTL: pttl, Cause: cause}
+}
