@@ -154,17 +154,20 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 	}
 }
 
-// leaseFailed reports a failed lease call; the batch goes on without the
-// lease unless Redis is unavailable or the actor is closing.
+// leaseFailed handles a failed lease call: the batch goes on without the
+// lease (the check-and-write settles what it writes, also after a broken
+// connection), unless the actor is closing or the batch's wait for the
+// lease timed out. A lease taken by a call whose reply was lost expires
+// by itself.
 func (a *sessionActor) leaseFailed(call string, err error) (redisio.Data, bool, error) {
-	a.env.redisErr(call, err)
-	if errors.Is(err, redisio.ErrUnavailable) || errors.Is(err, redisio.ErrClosed) || a.env.Ctx.Err() != nil {
+	if errors.Is(err, redisio.ErrClosed) || a.env.Ctx.Err() != nil {
 		return redisio.Data{}, false, err
 	}
 	var he *redisio.HolderError
 	if errors.As(err, &he) {
 		return redisio.Data{}, false, err // LockTimeout (or the batch's context) ran out
 	}
+	a.env.redisErr(call, err)
 	a.lease.until = time.Time{}
 	return redisio.Data{}, false, nil
 }

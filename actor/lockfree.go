@@ -156,7 +156,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 				}
 			}
 			cur := res.Current
-			if a.lease.held == nil && a.leaseContended() {
+			if !afterWait && a.lease.held == nil && a.leaseContended() {
 				// Another process writes this session too: go on under
 				// the lease (waiting for it if that process has it),
 				// from the data read when it is taken.
