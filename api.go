@@ -62,6 +62,7 @@ type Manager struct {
 	sink       *sink // the one event sink: feeds stats, cfg.Metrics, cfg.Events
 	closed     atomic.Bool
 	fastReads  bool
+	calls      sync.Pool // of *call
 }
 
 // Open connects to Redis with a rueidis client option (standalone,
@@ -229,31 +230,35 @@ func (m *Manager) NewSession() *Session {
 	return &Session{s: m.cfg.Format().New(), jf: m.jf}
 }
 
-// do submits one op and waits for it.
+// do submits c's op and waits for it.
 // Every call reports one event.Op, whatever path it takes.
-func (m *Manager) do(ctx context.Context, op string, id string, kind event.OpKind, fn actor.Fn) (*actor.Op, error) {
+func (m *Manager) do(ctx context.Context, op string, id string, c *call) error {
+	kind := c.op.Kind
 	t0 := m.opStart()
 	id, err := resolveID(ctx, op, id)
 	if err != nil {
-		return nil, m.opDone(kind, t0, err)
+		return m.opDone(kind, t0, err)
 	}
 	if m.closed.Load() {
-		return nil, m.errClosed(op, id)
+		return m.errClosed(op, id)
 	}
-	if fn != nil {
-		g := &callGuard{}
-		fn = g.wrap(fn)
-		defer g.leave()
-	}
-	o := actor.NewOp(ctx, kind, fn)
-	if err := m.coord.Submit(ctx, id, o); err != nil {
-		return o, m.opDone(kind, t0, wrap(op, id, err))
+	if err := m.coord.Submit(ctx, id, &c.op); err != nil {
+		return m.opDone(kind, t0, wrap(op, id, err))
 	}
 	m.stats.submitted.Add(1)
-	if err := o.WaitOutcome(ctx, m.cfg.RedisTimeout); err != nil {
-		return o, m.opDone(kind, t0, wrap(op, id, err))
+	if err := c.op.WaitOutcome(ctx, m.cfg.RedisTimeout); err != nil {
+		return m.opDone(kind, t0, wrap(op, id, err))
 	}
-	return o, m.opDone(kind, t0, nil)
+	return m.opDone(kind, t0, nil)
+}
+
+// doFn is do for a call whose function is fn.
+func (m *Manager) doFn(ctx context.Context, op, id string, kind event.OpKind, fn actor.Fn) error {
+	c := m.newCall(ctx, kind)
+	c.op.Fn = fn
+	err := m.do(ctx, op, id, c)
+	c.release()
+	return err
 }
 
 // read runs fn on the current session without the lock.
@@ -274,41 +279,8 @@ func (m *Manager) read(ctx context.Context, op, id string, fn actor.Fn) error {
 		}
 		id = rid
 	}
-	_, err := m.do(ctx, op, id, event.Read, fn)
-	return err
+	return m.doFn(ctx, op, id, event.Read, fn)
 }
-
-// callGuard keeps an op's function from running once its caller has
-// returned: the function writes into the caller's memory (Unmarshal's v,
-// GetAs's T, Delete's result, an Update function's captured variables),
-// and the caller owns that memory again, e.g. after its context ended
-// while the op was queued or being applied. A caller leaving waits for a
-// run in progress; later runs fail with errCallerLeft, so their change
-// is not applied.
-type callGuard struct {
-	mu   sync.Mutex
-	left bool
-}
-
-func (g *callGuard) wrap(fn actor.Fn) actor.Fn {
-	return func(s *codec.Session, found bool) error {
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		if g.left {
-			return errCallerLeft
-		}
-		return fn(s, found)
-	}
-}
-
-func (g *callGuard) leave() {
-	g.mu.Lock()
-	g.left = true
-	g.mu.Unlock()
-}
-
-// errCallerLeft answers an op whose caller has returned; nobody sees it.
-var errCallerLeft = errors.New("phpsession: the caller returned before its function ran")
 
 // freshEntry is the fast read path's lookup: done when the call is settled
 // (invalid id, closed Manager: err), else the fresh memo entry of the
@@ -500,13 +472,10 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 // calls on the session, and under the lock PHP waits) and must not call the
 // Manager for the same session (that would wait for itself until ctx ends).
 func (m *Manager) Update(ctx context.Context, id string, fn func(s *Session) error) error {
-	_, err := m.do(ctx, "update", id, event.Update, func(cs *codec.Session, found bool) error {
-		sess := &Session{s: cs, jf: m.jf, found: found}
-		if err := fn(sess); err != nil {
-			return err
-		}
-		return sess.flush()
-	})
+	c := m.newCall(ctx, event.Update)
+	c.update, c.op.Fn = fn, c.fnUpdate
+	err := m.do(ctx, "update", id, c)
+	c.release()
 	return err
 }
 
@@ -520,9 +489,10 @@ func (m *Manager) Set(ctx context.Context, id, name string, value any) error {
 	if err != nil {
 		return wrap("set", id, err)
 	}
-	_, err = m.do(ctx, "set", id, event.Update, func(s *codec.Session, _ bool) error {
-		return s.Set(name, codec.CopyValue(v))
-	})
+	c := m.newCall(ctx, event.Update)
+	c.name, c.value, c.op.Fn = name, v, c.fnSet
+	err = m.do(ctx, "set", id, c)
+	c.release()
 	return err
 }
 
@@ -545,7 +515,7 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 		}
 		vals[i] = v
 	}
-	_, err := m.do(ctx, "save", id, event.Update, func(dst *codec.Session, _ bool) error {
+	return m.doFn(ctx, "save", id, event.Update, func(dst *codec.Session, _ bool) error {
 		for _, n := range dst.Names() {
 			dst.Delete(n)
 		}
@@ -556,28 +526,30 @@ func (m *Manager) Save(ctx context.Context, id string, s *Session) error {
 		}
 		return nil
 	})
-	return err
 }
 
 // Delete removes one variable (atomic with respect to the session lock,
 // like Update) and reports whether it existed.
 func (m *Manager) Delete(ctx context.Context, id, name string) (bool, error) {
-	var existed bool
-	_, err := m.do(ctx, "delete", id, event.Update, func(s *codec.Session, _ bool) error {
-		existed = s.Delete(name)
-		return nil
-	})
+	c := m.newCall(ctx, event.Update)
+	c.name, c.op.Fn = name, c.fnDelete
+	err := m.do(ctx, "delete", id, c)
+	existed := c.existed
+	c.release()
 	return existed, err
 }
 
 // Destroy deletes the whole session under the session lock (like PHP's
 // session_destroy) and reports whether it existed.
 func (m *Manager) Destroy(ctx context.Context, id string) (bool, error) {
-	o, err := m.do(ctx, "destroy", id, event.Destroy, nil)
+	c := m.newCall(ctx, event.Destroy)
+	err := m.do(ctx, "destroy", id, c)
+	existed := c.op.Existed
+	c.release()
 	if err != nil {
 		return false, err
 	}
-	return o.Existed, nil
+	return existed, nil
 }
 
 // LiveSessions returns the number of session actors currently alive.

@@ -118,7 +118,7 @@ func (m *Manager) exists(ctx context.Context, id string) (bool, error) {
 // create stores session id, empty, unless it exists (PHP writes the
 // session it started at the end of the request, even when empty).
 func (m *Manager) create(ctx context.Context, id string) error {
-	_, err := m.do(ctx, "create", id, event.Update, func(s *codec.Session, found bool) error {
+	return m.doFn(ctx, "create", id, event.Update, func(s *codec.Session, found bool) error {
 		if found {
 			return nil
 		}
@@ -129,5 +129,4 @@ func (m *Manager) create(ctx context.Context, id string) error {
 		s.Delete("_")
 		return nil
 	})
-	return err
 }

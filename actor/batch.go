@@ -26,27 +26,29 @@ type committedState struct {
 // them in one write: lock-free when it can (lockfree.go), else under the
 // lock (locked.go), re-running after a lost lock.
 func (a *sessionActor) runBatch() {
-	n := len(a.pending)
-	if n > a.set.MaxBatch {
-		n = a.set.MaxBatch
-	}
-	batch := a.pending[:n]
+	n := min(len(a.pending), a.set.MaxBatch)
 	// Drop ops whose callers are gone before waiting for the lock.
 	live := 0
-	for _, op := range batch {
+	for _, op := range a.pending[:n] {
 		if st := op.state.Load(); st == opAbandoned || (st == opPending && op.ctx != nil && op.ctx.Err() != nil) {
 			if !op.claim() { // answers it
+				op.unref()
 				continue
 			}
 		}
-		batch[live] = op
+		a.pending[live] = op
 		live++
 	}
+	if live < n {
+		// close the gap: every op in pending stays there exactly once
+		k := live + copy(a.pending[live:], a.pending[n:])
+		clear(a.pending[k:])
+		a.pending = a.pending[:k]
+	}
 	if live == 0 {
-		a.consume(n)
 		return
 	}
-	batch = batch[:live]
+	batch := a.pending[:live]
 	hasWrite := false
 	for _, op := range batch {
 		if op.Kind != event.Read {
@@ -56,7 +58,7 @@ func (a *sessionActor) runBatch() {
 	}
 	if !hasWrite {
 		a.serveReads(batch)
-		a.consume(n)
+		a.consume(live)
 		return
 	}
 
@@ -105,13 +107,7 @@ func (a *sessionActor) runBatch() {
 			a.failBatch(batch[:used], err)
 		}
 		// ops beyond `used` stay pending (hold-time cap)
-		consumed := used
-		// map back: batch is a compacted prefix view of pending[:n]
-		rest := append([]*Op(nil), batch[consumed:]...)
-		a.consume(n)
-		if len(rest) > 0 {
-			a.pending = append(rest, a.pending...)
-		}
+		a.consume(used)
 		return
 	}
 }
@@ -216,7 +212,7 @@ func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.
 			if !owned {
 				r.cur, owned = r.cur.clone(), true
 			}
-			err := r.cur.Run(op.Fn, r.exists)
+			err := op.run(r.cur, r.exists)
 			op.res = err
 			if err != nil {
 				op.failed = true
@@ -319,7 +315,7 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 			op.Existed = op.resFound
 		case event.Read:
 			if op.state.Load() != opAbandoned {
-				op.res = op.view.Run(op.Fn, op.viewFound)
+				op.res = op.run(op.view, op.viewFound)
 			}
 			op.view = nil
 		}

@@ -94,6 +94,7 @@ func (a *sessionActor) Receive(c pa.Context) {
 		// answer anything that slipped in (cannot happen through Handle)
 		for _, op := range a.pending {
 			op.answer(ErrClosed)
+			op.unref()
 		}
 		a.pending = nil
 		a.owner.Stopped(a.h, !a.closing)
@@ -141,8 +142,12 @@ func (a *sessionActor) safeFlush(final bool) {
 		if r := recover(); r != nil {
 			err := fmt.Errorf("phpsession: internal error in session actor: %v", r)
 			for _, op := range a.pending {
-				op.answer(err)
+				if op != nil { // nil: already consumed
+					op.answer(err)
+					op.unref()
+				}
 			}
+			clear(a.pending)
 			a.pending = a.pending[:0]
 		}
 		a.lastActivity = time.Now()
@@ -212,8 +217,13 @@ func (a *sessionActor) linger() bool {
 	return a.mb.UserMessageCount() > 0 && len(a.pending) < a.set.MaxBatch
 }
 
-// consume drops the first n pending ops.
+// consume drops the first n pending ops (answered by now), releasing the
+// actor's reference to them.
 func (a *sessionActor) consume(n int) {
+	for i, op := range a.pending[:n] {
+		a.pending[i] = nil
+		op.unref()
+	}
 	rest := copy(a.pending, a.pending[n:])
 	clear(a.pending[rest:])
 	a.pending = a.pending[:rest]

@@ -2,7 +2,9 @@ package actor
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -31,18 +33,44 @@ const (
 	opAbandoned
 )
 
-// Op is one queued operation. Create it with NewOp, hand it to a Handle and
-// wait with Wait.
+// Op is one queued operation. Create it with NewOp (or reuse one with
+// Reset), hand it to a Handle and wait with Wait or WaitOutcome.
+//
+// An Op may be recycled (Reset and SetRecycle): it is then shared by its
+// caller and the session's actor, each holding a reference. The caller's
+// reference is dropped by Release, the actor's when the op leaves the
+// actor's queue (after it was answered); whoever drops the last one calls
+// the recycle function, so an Op is never reused while a goroutine can
+// still touch it.
 type Op struct {
 	Kind event.OpKind
 	Fn   Fn
 	ctx  context.Context
 
 	state atomic.Int32
-	done  chan struct{}
-	err   error
+	// done receives one token when the op is answered (a channel of one
+	// slot, reused: closing it would forbid recycling the op).
+	done chan struct{}
+	// answered is set with the answer, before the token; only the actor
+	// goroutine answers, so it needs no atomic.
+	answered bool
+	err      error
 	// Existed is set for Destroy: whether the session existed.
 	Existed bool
+
+	// runMu is held while Fn runs; left (under runMu) is set when the
+	// caller returned without an answer: Fn writes into the caller's
+	// memory (an Update function's captured variables, Unmarshal's v), so
+	// it must neither run after that nor still be running when the caller
+	// returns. A run refused so fails with errCallerLeft, so its change is
+	// not applied.
+	runMu sync.Mutex
+	left  bool
+
+	// refs counts the caller's reference and the actor's (taken by
+	// Handle.Send); recycle runs when it drops to zero.
+	refs    atomic.Int32
+	recycle func()
 
 	// Per-batch scratch: written and read only by the actor goroutine
 	// while the op is in a batch (apply fills them, committedBatch reads).
@@ -60,10 +88,15 @@ type Op struct {
 	refresh bool
 }
 
+// errCallerLeft answers an op whose caller has returned; nobody sees it.
+var errCallerLeft = errors.New("phpsession: the caller returned before its function ran")
+
 // NewOp returns an operation bound to ctx (an op whose ctx ended before the
 // actor started it is skipped and never applied).
 func NewOp(ctx context.Context, kind event.OpKind, fn Fn) *Op {
-	return &Op{Kind: kind, Fn: fn, ctx: ctx, done: make(chan struct{})}
+	o := &Op{}
+	o.Reset(ctx, kind, fn)
+	return o
 }
 
 // NewRefreshOp returns an op that only refreshes the session's TTL, for a
@@ -71,7 +104,75 @@ func NewOp(ctx context.Context, kind event.OpKind, fn Fn) *Op {
 // Doc.ClaimRefresh said a refresh is due. Nobody waits for it: submit it
 // and forget it. It never creates a session.
 func NewRefreshOp() *Op {
-	return &Op{Kind: event.Read, ctx: context.Background(), done: make(chan struct{}), refresh: true}
+	o := NewOp(context.Background(), event.Read, nil)
+	o.refresh = true
+	return o
+}
+
+// Reset prepares o, new or recycled, for one call bound to ctx, as NewOp
+// does. The recycle function set by SetRecycle is kept. It must not be
+// called while another goroutine can still touch o: on a fresh Op, or
+// from its recycle function.
+func (o *Op) Reset(ctx context.Context, kind event.OpKind, fn Fn) {
+	if o.done == nil {
+		o.done = make(chan struct{}, 1)
+	} else {
+		select {
+		case <-o.done: // the answer of a caller that gave up
+		default:
+		}
+	}
+	o.Kind, o.Fn, o.ctx = kind, fn, ctx
+	o.state.Store(opPending)
+	o.answered, o.err, o.Existed = false, nil, false
+	o.left = false
+	o.refs.Store(1)
+	o.res, o.resFound, o.applied, o.failed = nil, false, false, false
+	o.view, o.viewFound, o.refresh = nil, false, false
+}
+
+// SetRecycle sets the function called when both the caller (Release) and
+// the actor are done with o; it may Reset o and hand it to the next call.
+func (o *Op) SetRecycle(f func()) { o.recycle = f }
+
+// Release drops the caller's reference: the caller reads nothing of o
+// after it (its result, Existed). An op never delivered to an actor is
+// recycled at once.
+func (o *Op) Release() { o.unref() }
+
+// ref takes the actor's reference (Handle.Send, before the op can reach
+// the actor).
+func (o *Op) ref() { o.refs.Add(1) }
+
+// unref drops one reference and recycles o after the last.
+func (o *Op) unref() {
+	if n := o.refs.Add(-1); n == 0 {
+		o.ctx, o.Fn, o.view, o.err = nil, nil, nil, nil
+		if o.recycle != nil {
+			o.recycle()
+		}
+	} else if n < 0 {
+		panic("phpsession: actor.Op released twice")
+	}
+}
+
+// run runs the op's function on d unless its caller has left (then it
+// returns errCallerLeft without running it).
+func (o *Op) run(d *Doc, found bool) error {
+	o.runMu.Lock()
+	defer o.runMu.Unlock()
+	if o.left {
+		return errCallerLeft
+	}
+	return d.Run(o.Fn, found)
+}
+
+// leave marks that the caller returns without the op's answer: it waits
+// for a run of Fn in progress, and no run starts after it.
+func (o *Op) leave() {
+	o.runMu.Lock()
+	o.left = true
+	o.runMu.Unlock()
 }
 
 // Wait is WaitOutcome without grace.
@@ -83,14 +184,21 @@ func (o *Op) Wait(ctx context.Context) error { return o.WaitOutcome(ctx, 0) }
 // sent, it waits up to grace more for the outcome; without one by then it
 // returns an error wrapping redisio.ErrOutcomeUnknown (the change may
 // still be applied). A read never changes anything: it returns ctx's
-// error at once.
+// error at once. When it returns without the op's answer, the op's
+// function is not running and never runs again.
 func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
+	cd := ctx.Done()
+	if cd == nil {
+		<-o.done
+		return o.err
+	}
 	select {
 	case <-o.done:
 		return o.err
-	case <-ctx.Done():
+	case <-cd:
 	}
 	if o.state.CompareAndSwap(opPending, opAbandoned) || o.state.CompareAndSwap(opClaimed, opAbandoned) {
+		o.leave()
 		return ctx.Err()
 	}
 	select {
@@ -99,6 +207,7 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 	default:
 	}
 	if o.state.Load() == opAbandoned {
+		o.leave()
 		return ctx.Err()
 	}
 	if grace > 0 {
@@ -110,6 +219,7 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 		case <-t.C:
 		}
 	}
+	o.leave()
 	if o.state.CompareAndSwap(opClaimed, opAbandoned) {
 		return ctx.Err() // its write was refused meanwhile, and will not be sent again
 	}
@@ -118,10 +228,11 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 	return fmt.Errorf("%w: the caller's context ended while the change was being written (%v)", redisio.ErrOutcomeUnknown, ctx.Err())
 }
 
-// Done is closed when the op was answered.
+// Done receives one value when the op was answered (Wait and WaitOutcome
+// take it: use either them or Done).
 func (o *Op) Done() <-chan struct{} { return o.done }
 
-// Err returns the op's result once Done is closed.
+// Err returns the op's result once Done delivered.
 func (o *Op) Err() error { return o.err }
 
 // claim marks the op as started; false when the caller gave up (or its
@@ -139,27 +250,20 @@ func (o *Op) claim() bool {
 	if o.state.CompareAndSwap(opPending, opClaimed) {
 		return true
 	}
-	// abandoned by Wait: still close done for anyone selecting on it
+	// abandoned by Wait: still answer it for anyone receiving from Done
 	o.answer(context.Canceled)
 	return false
 }
 
-func (o *Op) answered() bool {
-	select {
-	case <-o.done:
-		return true
-	default:
-		return false
-	}
-}
-
-// answer sets the result and wakes the caller; safe to call once.
+// answer sets the result and wakes the caller. Only the actor goroutine
+// answers; a second answer is ignored.
 func (o *Op) answer(err error) {
-	if o.answered() {
+	if o.answered {
 		return
 	}
+	o.answered = true
 	o.err = err
-	close(o.done)
+	o.done <- struct{}{}
 }
 
 // seal marks ops whose change is about to be sent (claimed → sent). It

@@ -32,7 +32,7 @@ func (a *sessionActor) serveReads(ops []*Op) {
 			op.answer(err)
 			continue
 		}
-		op.answer(doc.Run(op.Fn, found))
+		op.answer(op.run(doc, found))
 	}
 	if have && err == nil && found {
 		a.refreshIfDue(doc, forced)

@@ -88,6 +88,7 @@ func (h *Handle) Send(op *Op) bool {
 	if h.dead {
 		return false
 	}
+	op.ref() // the actor's, dropped when the op leaves its queue
 	h.root.Send(h.pid, op)
 	return true
 }
