@@ -89,8 +89,7 @@ var igbinarySerializer = serializer{
 // ---- decoding ----
 
 type igDecoder struct {
-	d        string
-	pos      int
+	cursor
 	strs     []string
 	refs     []Value
 	open     []bool // refs[i] is a plain array still being decoded
@@ -101,33 +100,8 @@ type igDecoder struct {
 	boxes   boxedSlabs
 }
 
-func (d *igDecoder) errf(format string, args ...any) error {
-	return &SyntaxError{Offset: d.pos, Msg: "igbinary: " + fmt.Sprintf(format, args...)}
-}
-
 func (d *igDecoder) tooLarge(what string, n uint64) error {
 	return &SyntaxError{Offset: d.pos, Msg: fmt.Sprintf("igbinary: %s %d exceeds the remaining input", what, n), Err: ErrTooLarge}
-}
-
-// need checks that n more bytes are there.
-func (d *igDecoder) need(n int) error {
-	if len(d.d)-d.pos < n {
-		return &SyntaxError{Offset: d.pos, Msg: "igbinary: unexpected end of data"}
-	}
-	return nil
-}
-
-// uint reads a big-endian unsigned integer of size bytes.
-func (d *igDecoder) uint(size int) (uint64, error) {
-	if err := d.need(size); err != nil {
-		return 0, err
-	}
-	var v uint64
-	for i := 0; i < size; i++ {
-		v = v<<8 | uint64(d.d[d.pos+i])
-	}
-	d.pos += size
-	return v, nil
 }
 
 // sizeOf returns the width of the length/id that follows type t, where
@@ -524,7 +498,7 @@ func (d *igDecoder) object(class string, depth int, wantRef bool) (Value, error)
 }
 
 func decodeIgbinary(ser *serializer, data string, opts *Options) (*Session, error) {
-	d := igDecoder{d: data, maxDepth: opts.maxDepth()}
+	d := igDecoder{cursor: cursor{d: data, name: "igbinary"}, maxDepth: opts.maxDepth()}
 	if len(data) < 5 {
 		return nil, &SyntaxError{Offset: 0, Msg: fmt.Sprintf("igbinary: expected at least 5 bytes, got %d", len(data))}
 	}

@@ -63,34 +63,10 @@ type mpSlot struct {
 }
 
 type mpDecoder struct {
-	d        string
-	pos      int
+	cursor
 	maxDepth int
 	ids      []mpSlot // value n is ids[n-2]; 1 is the session
 	boxes    boxedSlabs
-}
-
-func (d *mpDecoder) errf(format string, args ...any) error {
-	return &SyntaxError{Offset: d.pos, Msg: "msgpack: " + fmt.Sprintf(format, args...)}
-}
-
-func (d *mpDecoder) need(n int) error {
-	if len(d.d)-d.pos < n {
-		return &SyntaxError{Offset: d.pos, Msg: "msgpack: unexpected end of data"}
-	}
-	return nil
-}
-
-func (d *mpDecoder) uint(size int) (uint64, error) {
-	if err := d.need(size); err != nil {
-		return 0, err
-	}
-	var v uint64
-	for i := 0; i < size; i++ {
-		v = v<<8 | uint64(d.d[d.pos+i])
-	}
-	d.pos += size
-	return v, nil
 }
 
 // length reads a declared length or count of size bytes and checks it
@@ -496,7 +472,7 @@ func isObjectValue(v Value) bool {
 }
 
 func decodeMsgpack(ser *serializer, data string, opts *Options) (*Session, error) {
-	d := mpDecoder{d: data, maxDepth: opts.maxDepth()}
+	d := mpDecoder{cursor: cursor{d: data, name: "msgpack"}, maxDepth: opts.maxDepth()}
 	n, isMap, ok, err := d.header()
 	if err != nil {
 		return nil, err
