@@ -22,6 +22,9 @@ type encoder struct {
 	n      int
 	seen   map[any]int
 	cdepth int // Serializable payloads being re-encoded around this encoder
+	// prot: the arrays being written that PHP protects against recursion
+	// (array elements and object properties that are arrays; see element).
+	prot []*Array
 }
 
 // EncodeValue returns the serialize() text of v.
@@ -107,17 +110,70 @@ func (e *encoder) key(k Key) {
 	e.buf = append(e.buf, ';')
 }
 
-func (e *encoder) members(m *omap, depth int) error {
+// members writes the elements of an array (parent) or the properties of
+// an object (parent nil).
+func (e *encoder) members(m *omap, depth int, parent *Array) error {
 	e.buf = appendInt64(e.buf, int64(len(m.e)))
 	e.buf = append(e.buf, ':', '{')
 	for i := range m.e {
 		e.key(m.e[i].k)
-		if err := e.value(m.e[i].v, depth+1); err != nil {
+		if err := e.element(m.e[i].v, parent, depth+1); err != nil {
 			return err
 		}
 	}
 	e.buf = append(e.buf, '}')
 	return nil
+}
+
+// element writes v, an element of array parent or a property of an object
+// (parent nil), or a php_serialize session variable. PHP marks an array
+// held there as being serialized while it writes it, and writes N; for an
+// array whose storage is already marked or is the parent's own: an array
+// that holds itself through a PHP reference. Only igbinary data builds
+// such storage sharing in Go (an *Array with a twin; see cowCopy), so the
+// check runs for arrays that have one.
+func (e *encoder) element(v Value, parent *Array, depth int) error {
+	x, ok := v.(*Array)
+	if !ok || x == nil {
+		return e.value(v, depth)
+	}
+	if x.twin != nil && e.recursive(x, parent) {
+		e.n++
+		e.buf = append(e.buf, 'N', ';')
+		return nil
+	}
+	e.prot = append(e.prot, x)
+	err := e.value(x, depth)
+	e.prot = e.prot[:len(e.prot)-1]
+	return err
+}
+
+// recursive reports whether x shares its storage with its parent array or
+// with an array being written that PHP protects.
+func (e *encoder) recursive(x, parent *Array) bool {
+	if parent != nil && sharesStorage(x, parent) {
+		return true
+	}
+	for _, p := range e.prot {
+		if sharesStorage(x, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// sharesStorage reports whether x and p are copies of one array PHP
+// shared between places (copy on write) and still hold the same values.
+func sharesStorage(x, p *Array) bool {
+	return x != p && storageOf(x) == storageOf(p) && arraysEqual(x, p, 0)
+}
+
+// storageOf follows an array's twins to the array first decoded.
+func storageOf(a *Array) *Array {
+	for i := 0; a.twin != nil && i < maxEncodeDepth; i++ {
+		a = a.twin
+	}
+	return a
 }
 
 func classErr(kind, class string) error {
@@ -156,7 +212,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return fmt.Errorf("%w: arrays nested deeper than %d (PHP could not read them back; a cyclic *Array?)", ErrDepth, maxEncodeDepth)
 		}
 		e.buf = append(e.buf, 'a', ':')
-		return e.members(&x.m, depth)
+		return e.members(&x.m, depth, x)
 	case *Object:
 		if x == nil {
 			e.buf = append(e.buf, 'N', ';')
@@ -177,7 +233,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 		e.buf = append(e.buf, ':', '"')
 		e.buf = append(e.buf, x.Class...)
 		e.buf = append(e.buf, '"', ':')
-		return e.members(&x.m, depth)
+		return e.members(&x.m, depth, nil)
 	case *Serializable:
 		if x == nil {
 			e.buf = append(e.buf, 'N', ';')

@@ -97,6 +97,7 @@ type igDecoder struct {
 	empty    *Array // the first plain empty array (PHP's shared one)
 	// pending: copies of arrays still being decoded, by reference id.
 	pending map[uint64][]*Array
+	copied  bool // a back-reference made a copy of an array (cowCopy)
 	boxes   boxedSlabs
 }
 
@@ -279,16 +280,24 @@ func (d *igDecoder) backRef(size int, wantRef bool) (Value, error) {
 	}
 	v := d.refs[n]
 	if d.open[n] {
-		// An array that contains itself through a PHP reference: the
-		// copy is filled in when the array is complete.
+		if r, ok := v.(*Reference); ok && wantRef {
+			return r, nil // the reference whose array is being read
+		}
 		if wantRef {
 			return nil, &SyntaxError{Offset: at, Msg: "igbinary: reference to an array that contains it"}
 		}
-		p := &Array{twin: v.(*Array)}
+		// An array that contains itself through a PHP reference: the
+		// copy is filled in when the array is complete.
+		a, _ := v.(*Array)
+		if r, ok := v.(*Reference); ok {
+			a, _ = r.V.(*Array)
+		}
+		p := &Array{twin: a}
 		if d.pending == nil {
 			d.pending = map[uint64][]*Array{}
 		}
 		d.pending[n] = append(d.pending[n], p)
+		d.copied = true
 		return p, nil
 	}
 	if wantRef {
@@ -297,6 +306,7 @@ func (d *igDecoder) backRef(size int, wantRef bool) (Value, error) {
 		}
 		if a, ok := v.(*Array); ok {
 			v = cowCopy(a)
+			d.copied = true
 		}
 		r := &Reference{V: v}
 		d.refs[n] = r
@@ -306,6 +316,7 @@ func (d *igDecoder) backRef(size int, wantRef bool) (Value, error) {
 		v = r.V
 	}
 	if a, ok := v.(*Array); ok {
+		d.copied = true
 		return cowCopy(a), nil
 	}
 	return v, nil
@@ -395,11 +406,11 @@ func (d *igDecoder) array(t byte, depth int, wantRef bool) (Value, error) {
 	}
 	a := &Array{}
 	var ret Value = a
-	id := -1
+	var id int
 	if wantRef {
 		r := &Reference{V: a}
 		ret = r
-		d.addRef(r, false)
+		id = d.addRef(r, true)
 	} else {
 		id = d.addRef(a, true)
 		if n == 0 {
@@ -416,9 +427,9 @@ func (d *igDecoder) array(t byte, depth int, wantRef bool) (Value, error) {
 	for i := range a.m.e {
 		a.noteKey(a.m.e[i].k)
 	}
-	if id >= 0 {
-		d.open[id] = false
-		for _, p := range d.pending[uint64(id)] {
+	d.open[id] = false
+	if ps, ok := d.pending[uint64(id)]; ok {
+		for _, p := range ps {
 			*p = *cowCopy(a)
 		}
 		delete(d.pending, uint64(id))
@@ -513,7 +524,95 @@ func decodeIgbinary(ser *serializer, data string, opts *Options) (*Session, erro
 	if err != nil {
 		return nil, err
 	}
+	if d.copied {
+		unshareLoneRefs(v.(*Array))
+	}
 	return sessionFromArray(ser, data, v.(*Array), opts), nil
+}
+
+// unshareLoneRefs gives the copies of shared arrays (cowCopy) the value of
+// each PHP reference that only the shared storage holds. PHP counts a
+// reference once per place in storage, and copies share their twin's
+// storage, so such a reference has refcount 1: PHP reads it as a plain
+// value in every copy, and a change through one copy separates it. The
+// twin keeps the *Reference, held by one place, so that re-encoding
+// writes it again as PHP wrote it (igbinary writes every reference with a
+// refcount of 2 or more when it serializes, whatever held it then).
+func unshareLoneRefs(root *Array) {
+	var copies []*Array
+	count := storageRefCounts([]Value{root}, &copies)
+	for len(copies) > 0 {
+		c := copies[len(copies)-1]
+		copies = copies[:len(copies)-1]
+		for i := range c.m.e {
+			switch x := c.m.e[i].v.(type) {
+			case *Reference:
+				if count[x] != 1 {
+					continue
+				}
+				if a, ok := x.V.(*Array); ok {
+					a := cowCopy(a)
+					c.m.e[i].v = a
+					copies = append(copies, a)
+				} else {
+					c.m.e[i].v = x.V
+				}
+			case *Array:
+				copies = append(copies, x)
+			}
+		}
+	}
+}
+
+// storageRefCounts counts the places that hold each reference in vals as
+// PHP counts them: once per place in storage, where a copy of a shared
+// array (an *Array with a twin) has no places of its own. The copies met
+// are appended to copies when it is not nil.
+func storageRefCounts(vals []Value, copies *[]*Array) map[*Reference]int {
+	count := map[*Reference]int{}
+	seen := map[any]bool{}
+	var walk func(v Value)
+	walkMap := func(m *omap) {
+		for i := range m.e {
+			walk(m.e[i].v)
+		}
+	}
+	walk = func(v Value) {
+		switch x := v.(type) {
+		case *Reference:
+			if x == nil {
+				return
+			}
+			count[x]++
+			if count[x] == 1 {
+				walk(x.V)
+			}
+		case *Array:
+			if x == nil {
+				return
+			}
+			if x.twin != nil {
+				// Its places are its twin's (counted there).
+				if copies != nil {
+					*copies = append(*copies, x)
+				}
+				return
+			}
+			if !seen[x] { // an *Array met twice is a cycle the encoders refuse
+				seen[x] = true
+				walkMap(&x.m)
+			}
+		case *Object:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				walkMap(&x.m)
+			}
+		}
+	}
+	for _, v := range vals {
+		walk(v)
+	}
+	return count
 }
 
 // sessionFromArray makes a whole-decoded session of the variables in a.
@@ -547,6 +646,25 @@ type igEncoder struct {
 	refs  map[any]igRefInfo
 	nref  uint32
 	empty int64 // id of the shared empty array, -1 before it is written
+	sess  *Session
+	// counts: storageRefCounts of the session, computed when a copy is
+	// compared with its twin (see lone).
+	counts map[*Reference]int
+}
+
+// lone reports whether PHP will hold r in one place when it reads the
+// session back.
+func (e *igEncoder) lone(r *Reference) bool {
+	if e.counts == nil {
+		vals := make([]Value, 0, len(e.sess.ents))
+		for i := range e.sess.ents {
+			if v, err := e.sess.entryValue(&e.sess.ents[i]); err == nil {
+				vals = append(vals, v)
+			}
+		}
+		e.counts = storageRefCounts(vals, nil)
+	}
+	return e.counts[r] == 1
 }
 
 func (e *igEncoder) sized(t8 byte, n uint64) {
@@ -713,7 +831,7 @@ func (e *igEncoder) array(x *Array, depth int) error {
 	if x.twin != nil {
 		// The twin may still be open: an array that holds a copy of
 		// itself through a PHP reference.
-		if ri, ok := e.refs[x.twin]; ok && arraysEqual(x, x.twin, 0) {
+		if ri, ok := e.refs[x.twin]; ok && copyEqual(x, x.twin, e.lone, 0) {
 			e.backRef(igRef8, ri.id)
 			return nil
 		}
@@ -820,27 +938,38 @@ func (e *igEncoder) serializable(x *Serializable) error {
 
 // arraysEqual reports whether a and b hold the same keys and values in
 // the same order (objects and references by identity).
-func arraysEqual(a, b *Array, depth int) bool {
-	if a == b {
+func arraysEqual(a, b *Array, depth int) bool { return copyEqual(a, b, nil, depth) }
+
+// copyEqual reports whether c holds what b holds, where, when lone is not
+// nil, a plain value in c matches a reference in b that lone reports PHP
+// holds in one place (refcount 1: PHP reads it as a plain value in a copy
+// of b's storage).
+func copyEqual(c, b *Array, lone func(*Reference) bool, depth int) bool {
+	if c == b {
 		return true
 	}
-	if len(a.m.e) != len(b.m.e) || depth > DefaultMaxDepth {
+	if len(c.m.e) != len(b.m.e) || depth > DefaultMaxDepth {
 		return false
 	}
-	for i := range a.m.e {
-		x, y := a.m.e[i], b.m.e[i]
-		if x.k != y.k || !valuesEqual(x.v, y.v, depth+1) {
+	for i := range c.m.e {
+		x, y := c.m.e[i], b.m.e[i]
+		if x.k != y.k || !valuesEqual(x.v, y.v, lone, depth+1) {
 			return false
 		}
 	}
 	return true
 }
 
-func valuesEqual(x, y Value, depth int) bool {
+func valuesEqual(x, y Value, lone func(*Reference) bool, depth int) bool {
+	if r, ok := y.(*Reference); ok && lone != nil && r != nil {
+		if _, xr := x.(*Reference); !xr {
+			return lone(r) && valuesEqual(x, r.V, lone, depth)
+		}
+	}
 	switch a := x.(type) {
 	case *Array:
 		b, ok := y.(*Array)
-		return ok && a != nil && b != nil && arraysEqual(a, b, depth)
+		return ok && a != nil && b != nil && copyEqual(a, b, lone, depth)
 	case Float:
 		b, ok := y.(Float)
 		return ok && math.Float64bits(float64(a)) == math.Float64bits(float64(b))
@@ -863,8 +992,9 @@ var igEncoders = sync.Pool{New: func() any {
 
 func appendEncodeIgbinary(s *Session, dst []byte) ([]byte, error) {
 	e := igEncoders.Get().(*igEncoder)
+	e.sess = s
 	defer func() {
-		e.buf = nil
+		e.buf, e.sess, e.counts = nil, nil, nil
 		if len(e.strs) <= 4096 {
 			clear(e.strs)
 			clear(e.refs)

@@ -384,6 +384,10 @@ func (s *Session) encodeEntry(enc *encoder, e *sEntry) error {
 			}
 		}
 	}
+	if s.h == PHPSerialize {
+		// The variables are elements of the session array.
+		return enc.element(v, nil, s.depth0)
+	}
 	return enc.value(v, s.depth0)
 }
 
