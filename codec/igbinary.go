@@ -541,13 +541,14 @@ func decodeIgbinary(ser *serializer, data string, opts *Options) (*Session, erro
 func unshareLoneRefs(root *Array) {
 	var copies []*Array
 	count := storageRefCounts([]Value{root}, &copies)
+	cyc := map[*Reference]bool{}
 	for len(copies) > 0 {
 		c := copies[len(copies)-1]
 		copies = copies[:len(copies)-1]
 		for i := range c.m.e {
 			switch x := c.m.e[i].v.(type) {
 			case *Reference:
-				if count[x] != 1 {
+				if count[x] != 1 || cyclic(x, cyc) {
 					continue
 				}
 				if a, ok := x.V.(*Array); ok {
@@ -562,6 +563,52 @@ func unshareLoneRefs(root *Array) {
 			}
 		}
 	}
+}
+
+// cyclic reports whether r's value holds r again (through arrays, their
+// copies, objects and references). Such a reference stays shared by the
+// copies: its value is an array that holds its own storage, which only
+// sharing can represent. memo caches the answers.
+func cyclic(r *Reference, memo map[*Reference]bool) bool {
+	if c, ok := memo[r]; ok {
+		return c
+	}
+	seen := map[any]bool{}
+	found := false
+	var walk func(v Value)
+	walk = func(v Value) {
+		if found {
+			return
+		}
+		switch x := v.(type) {
+		case *Reference:
+			if x == r {
+				found = true
+				return
+			}
+			if x != nil && !seen[x] {
+				seen[x] = true
+				walk(x.V)
+			}
+		case *Array:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				for i := range x.m.e {
+					walk(x.m.e[i].v)
+				}
+			}
+		case *Object:
+			if x != nil && !seen[x] {
+				seen[x] = true
+				for i := range x.m.e {
+					walk(x.m.e[i].v)
+				}
+			}
+		}
+	}
+	walk(r.V)
+	memo[r] = found
+	return found
 }
 
 // storageRefCounts counts the places that hold each reference in vals as
