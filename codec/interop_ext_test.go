@@ -84,11 +84,23 @@ func msgpackLossless(s *Session) bool {
 	return true
 }
 
+// interopExtRegressSeeds are seeds of the random PHP-written sessions
+// that once found igbinary bugs (6: an array holding its own storage
+// through a PHP reference; 8: a reference only an array PHP shared between
+// copies holds).
+var interopExtRegressSeeds = []int64{6, 8}
+
 func TestInteropPHPWrittenExt(t *testing.T) {
 	testenv.RequirePHP(t)
 	r := testenv.StartRedis(t)
-	seed, count := interopParams(t)
+	seeds, count := interopSeeds(t, interopExtRegressSeeds...)
 	count = max(count/2, 1)
+	for _, seed := range seeds {
+		t.Run(fmt.Sprintf("seed%d", seed), func(t *testing.T) { interopPHPWrittenExt(t, r, seed, count) })
+	}
+}
+
+func interopPHPWrittenExt(t *testing.T, r *testenv.Redis, seed int64, count int) {
 	out := filepath.Join(t.TempDir(), "gen.jsonl")
 	hs := ""
 	for i, h := range allHandlers {

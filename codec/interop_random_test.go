@@ -47,19 +47,30 @@ import (
 const sessionPrefix = "PHPREDIS_SESSION:"
 
 func interopParams(t *testing.T) (seed int64, count int) {
-	seed, count = 1, 300
+	seeds, count := interopSeeds(t)
+	return seeds[0], count
+}
+
+// interopSeeds returns the seeds to run: PHPSESSION_INTEROP_SEED (one seed
+// or a comma-separated list), else 1 followed by regress, the seeds that
+// once found a bug.
+func interopSeeds(t *testing.T, regress ...int64) (seeds []int64, count int) {
+	seeds, count = append([]int64{1}, regress...), 300
 	if s := os.Getenv("PHPSESSION_INTEROP_SEED"); s != "" {
-		n, err := strconv.ParseInt(s, 10, 64)
-		require.NoError(t, err)
-		seed = n
+		seeds = nil
+		for _, f := range strings.Split(s, ",") {
+			n, err := strconv.ParseInt(strings.TrimSpace(f), 10, 64)
+			require.NoError(t, err)
+			seeds = append(seeds, n)
+		}
 	}
 	if s := os.Getenv("PHPSESSION_INTEROP_COUNT"); s != "" {
 		n, err := strconv.Atoi(s)
 		require.NoError(t, err)
 		count = n
 	}
-	t.Logf("seed %d, %d sessions per handler", seed, count)
-	return seed, count
+	t.Logf("seeds %v, %d sessions per handler", seeds, count)
+	return seeds, count
 }
 
 func testdataPath(t *testing.T, name string) string {

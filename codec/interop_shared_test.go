@@ -1,0 +1,177 @@
+package codec
+
+// Arrays PHP shares between copies (copy on write) while they hold PHP
+// references, against real PHP (testdata/interop_shared.php; skipped
+// without php and redis-server unless PHPSESSION_INTEGRATION=required):
+// igbinary and msgpack sessions decode and re-encode to PHP's bytes,
+// igbinary values are what PHP reads, Convert gives what PHP writes after
+// reading them, and sessions Go changes are read by PHP with the values
+// and references Go holds.
+
+import (
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession/internal/testenv"
+)
+
+// sharedEdits are the changes Go makes to each igbinary case before PHP
+// reads it back.
+var sharedEdits = map[string][]struct {
+	name string
+	edit func(t *testing.T, s *Session)
+}{
+	"shared_lone_ref": {
+		// The copy's element is its own value.
+		{"copy", func(t *testing.T, s *Session) { elem(t, s, "b").Set(StrKey("r"), Int(7)) }},
+		// So is the original's, through its reference.
+		{"original", func(t *testing.T, s *Session) { get(elem(t, s, "a"), "r").(*Reference).V = Int(9) }},
+		{"copy elem", func(t *testing.T, s *Session) { elem(t, s, "b").Set(StrKey("x"), Int(3)) }},
+	},
+	"shared_ref_rc2": {
+		// A reference a variable holds too: every copy sees the change.
+		{"through c", func(t *testing.T, s *Session) {
+			v, _, err := s.Get("c")
+			require.NoError(t, err)
+			v.(*Reference).V = Int(42)
+		}},
+		{"copy elem", func(t *testing.T, s *Session) {
+			get(elem(t, s, "b"), "n").(*Array).Set(StrKey("x"), Int(3))
+		}},
+	},
+	"self_storage": {
+		{"x.k", func(t *testing.T, s *Session) { elem(t, s, "x").Set(StrKey("k"), Int(2)) }},
+		{"z.in.k", func(t *testing.T, s *Session) {
+			v, _, err := s.Get("z")
+			require.NoError(t, err)
+			get(v.(*Reference).V.(*Array), "in").(*Array).Set(StrKey("k"), Int(3))
+		}},
+	},
+	"self_storage_prop": {
+		{"o.p.k", func(t *testing.T, s *Session) {
+			v, _, err := s.Get("o")
+			require.NoError(t, err)
+			p, _ := v.(*Object).Get("p")
+			p.(*Array).Set(StrKey("k"), Int(2))
+		}},
+	},
+}
+
+func elem(t *testing.T, s *Session, name string) *Array {
+	t.Helper()
+	v, _, err := s.Get(name)
+	require.NoError(t, err)
+	a, ok := Deref(v).(*Array)
+	require.True(t, ok, "%s is %T", name, v)
+	return a
+}
+
+func get(a *Array, k string) Value {
+	v, _ := a.Get(StrKey(k))
+	return v
+}
+
+func TestInteropSharedStorage(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	dir := t.TempDir()
+	out := filepath.Join(dir, "shared.jsonl")
+	runPHPScript(t, r.Addr, "interop_shared.php", out)
+
+	type rec struct {
+		Case string             `json:"case"`
+		H    Handler            `json:"h"`
+		ID   string             `json:"id"`
+		Enc  string             `json:"enc"`
+		Dump json.RawMessage    `json:"dump"`
+		Conv map[Handler]string `json:"conv"`
+	}
+	var recs []rec
+	readJSONLines(t, out, func(line []byte) {
+		var x rec
+		require.NoError(t, json.Unmarshal(line, &x))
+		recs = append(recs, x)
+	})
+	require.Len(t, recs, 2*len(sharedEdits))
+
+	type want struct{ dump, ser string }
+	wants := map[string]want{}
+	var list strings.Builder
+	for _, x := range recs {
+		name := x.Case + "/" + string(x.H)
+		data, err := r.Do("GET", sessionPrefix+x.ID)
+		require.NoError(t, err)
+		require.Equal(t, x.Enc, hex.EncodeToString([]byte(data)), name)
+
+		s, err := DecodeSession(x.H, []byte(data), nil)
+		require.NoError(t, err, name)
+		enc, err := s.Encode()
+		require.NoError(t, err, name)
+		require.Equal(t, x.Enc, hex.EncodeToString(enc), "%s re-encode", name)
+		full := s.Clone()
+		for _, k := range full.Keys() {
+			v, _, err := full.GetKey(k)
+			require.NoError(t, err)
+			require.NoError(t, full.SetKey(k, v))
+		}
+		enc, err = full.Encode()
+		require.NoError(t, err, name)
+		require.Equal(t, x.Enc, hex.EncodeToString(enc), "%s full re-encode", name)
+		if x.H != Igbinary {
+			continue
+		}
+
+		var phpDump any
+		require.NoError(t, json.Unmarshal(x.Dump, &phpDump))
+		require.Equal(t, phpDump, normJSON(t, sessionDump(t, s)), "%s values", name)
+		for _, to := range []Handler{PHP, PHPSerialize, PHPBinary} {
+			c, err := s.Clone().Convert(to)
+			require.NoError(t, err)
+			got, err := c.Encode()
+			require.NoError(t, err)
+			require.Equal(t, x.Conv[to], hex.EncodeToString(got), "%s → %s", name, to)
+		}
+
+		for i, e := range sharedEdits[x.Case] {
+			s, err := DecodeSession(Igbinary, []byte(data), nil)
+			require.NoError(t, err)
+			e.edit(t, s)
+			enc, err := s.Encode()
+			require.NoError(t, err, "%s: %s", name, e.name)
+			c, err := s.Clone().Convert(PHPSerialize)
+			require.NoError(t, err)
+			ser, err := c.Encode()
+			require.NoError(t, err)
+			dump, err := json.Marshal(normJSON(t, sessionDump(t, s)))
+			require.NoError(t, err)
+			id := fmt.Sprintf("%sedit%d", x.ID, i)
+			_, err = r.Do("SET", sessionPrefix+id, string(enc))
+			require.NoError(t, err)
+			wants[id] = want{string(dump), hex.EncodeToString(ser)}
+			fmt.Fprintf(&list, "%s %s\n", Igbinary, id)
+		}
+	}
+
+	listFile, readFile := filepath.Join(dir, "list.txt"), filepath.Join(dir, "read.jsonl")
+	require.NoError(t, os.WriteFile(listFile, []byte(list.String()), 0o644))
+	runPHPScript(t, r.Addr, "interop_read.php", listFile, readFile)
+	n := 0
+	readJSONLines(t, readFile, func(line []byte) {
+		var rd phpRead
+		require.NoError(t, json.Unmarshal(line, &rd))
+		w, ok := wants[rd.ID]
+		require.True(t, ok, rd.ID)
+		require.True(t, rd.OK, "PHP failed to read %s", rd.ID)
+		require.Equal(t, w.dump, string(rd.Dump), "%s: PHP sees other values", rd.ID)
+		require.Equal(t, w.ser, rd.Ser, "%s: serialize($_SESSION)", rd.ID)
+		n++
+	})
+	require.Equal(t, len(wants), n)
+}
