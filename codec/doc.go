@@ -129,7 +129,15 @@
 // object, reference, or array storage PHP shared between copies is a
 // back-reference. Decoding gives each copy of a shared array its own
 // *Array (changing one does not change the other), and encoding writes the
-// back-reference again while the copies are equal. PHP's empty arrays are
+// back-reference again while the copies are equal. A PHP reference the
+// shared storage holds is shared by the copies when something else holds
+// it too; when only the storage holds it (refcount 1 once PHP reads it
+// back) each copy gets its value, as PHP separates them on change. An
+// array that holds its own storage through a PHP reference (written back
+// as a back-reference to the array still being read) decodes to a copy of
+// it; converted to the php family, such a copy inside its own array is
+// written N;, as php_var_serialize does for an array it is already
+// writing. PHP's empty arrays are
 // one shared array, written once and then referred to; an empty array PHP
 // allocated itself (after removing elements, or read by msgpack) is
 // written each time, and decoding keeps that distinction. Uninitialized
@@ -174,9 +182,13 @@
 //     the array are ignored, as PHP does.
 //   - The historic php-handler "!name|" undefined marker is rejected, as
 //     PHP 8.2 does.
-//   - igbinary: a PHP reference held by an array whose storage PHP
-//     shares between copies is shared by the Go copies too (PHP would drop
-//     a reference only that array holds when a copy is changed).
+//   - igbinary: a PHP reference that only shared storage holds and whose
+//     value holds that storage again (a cycle) stays shared by the Go
+//     copies, and Convert writes it as a reference where PHP writes the
+//     value it reads (refcount 1). Data in which an array holds its own
+//     storage with no PHP reference in between (PHP writes that when such
+//     a reference had refcount 1) decodes to a finite copy and does not
+//     re-encode to the same bytes.
 //   - The JSON form (SessionToJSON) keeps values, not igbinary/msgpack
 //     layout details: which copies shared storage, which empty arrays
 //     were PHP's shared one, uninitialized typed properties, and which
