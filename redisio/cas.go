@@ -102,6 +102,32 @@ func (s *Store) MarkerKey(id, token string) string { return MarkerPrefix + s.Key
 
 var casSHA = sha1hex(casScript)
 
+// casInlineScript is casScript for the common case: both values inline
+// (no staged key) and no write marker. Same checks, same replies; only two
+// keys, five arguments and no closures, which Redis's Lua pays for on
+// every call (redis-benchmark, 1 KiB values: 11.0 against 11.9 µs per
+// call, 10-byte values 5.3 against 7.8; BenchmarkLockFreeWriteRedisCPU
+// 1 KiB: 2.33–2.35× a SETEX against 2.43–2.59×).
+//
+//	KEYS[1]=lock KEYS[2]=data
+//	ARGV[1]=mode (w, t, d, n as in casScript) ARGV[2]=expectation ("0"
+//	  missing, "b" bytes equal ARGV[3]) ARGV[3]=expected ARGV[4]=ttl
+//	  seconds ARGV[5]=data
+const casInlineScript = `local m = ARGV[1]
+if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return {-1} end
+local cur = redis.call("get",KEYS[2])
+if ARGV[2] == "0" then
+  if cur then return {0,cur} end
+elseif not cur then return {0}
+elseif cur ~= ARGV[3] then return {0,cur} end
+if m == "w" then redis.call("setex",KEYS[2],ARGV[4],ARGV[5])
+elseif m == "t" then return {1,redis.call("expire",KEYS[2],ARGV[4])}
+elseif m == "d" then return {1,redis.call("del",KEYS[2])}
+end
+return {1,1}`
+
+var casInlineSHA = sha1hex(casInlineScript)
+
 // hashTagged reports whether key has a Cluster hash tag (a non-empty
 // {...}), so that any key built by adding to its front or back lands in
 // its slot.
@@ -226,7 +252,13 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 	if stagedData != nil {
 		nStaged++
 	}
-	build := func(sha, barrier bool) []rueidis.Completed {
+	script, sha := casScript, casSHA
+	if nStaged == 0 && tok == "" {
+		script, sha = casInlineScript, casInlineSHA
+		keys = keys[:2]
+		args = append(args[:0], mode.flag(), kind, exp, s.ttlArg, rueidis.BinaryString(data))
+	}
+	build := func(useSHA, barrier bool) []rueidis.Completed {
 		// Built afresh for every attempt: rueidis recycles a sent
 		// command.
 		cmds := make([]rueidis.Completed, 0, nStaged+2)
@@ -236,10 +268,10 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		if stagedData != nil {
 			cmds = append(cmds, s.c.B().Set().Key(keys[4]).Value(rueidis.BinaryString(stagedData)).PxMilliseconds(s.markerMs).Build())
 		}
-		if sha {
-			cmds = append(cmds, s.c.B().Evalsha().Sha1(casSHA).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build())
+		if useSHA {
+			cmds = append(cmds, s.c.B().Evalsha().Sha1(sha).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build())
 		} else {
-			cmds = append(cmds, s.c.B().Eval().Script(casScript).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build())
+			cmds = append(cmds, s.c.B().Eval().Script(script).Numkeys(int64(len(keys))).Key(keys...).Arg(args...).Build())
 		}
 		if barrier {
 			cmds = append(cmds, s.c.B().Pttl().Key(k).Build().Pin())
