@@ -165,6 +165,7 @@ func build(s *redisio.Store, cfg Config) *Manager {
 		Events:     m.sink,
 		Ctx:        context.Background(),
 		Revalidate: !s.Tracking(),
+		SessionIDs: cfg.Events != nil,
 	}
 	if m.memo != nil {
 		env.Memo = m.memo
@@ -243,13 +244,11 @@ func (m *Manager) do(ctx context.Context, op string, id string, c *call) error {
 		return m.errClosed(op, id)
 	}
 	if err := m.coord.Submit(ctx, id, &c.op); err != nil {
-		return m.opDone(kind, t0, wrap(op, id, err))
+		return m.opDoneIn(kind, t0, wrap(op, id, err), id, &c.op)
 	}
 	m.stats.submitted.Add(1)
-	if err := c.op.WaitOutcome(ctx, m.cfg.RedisTimeout); err != nil {
-		return m.opDone(kind, t0, wrap(op, id, err))
-	}
-	return m.opDone(kind, t0, nil)
+	err = c.op.WaitOutcome(ctx, m.cfg.RedisTimeout)
+	return m.opDoneIn(kind, t0, wrap(op, id, err), id, &c.op)
 }
 
 // doFn is do for a call whose function is fn.
@@ -304,12 +303,13 @@ func (m *Manager) freshEntry(ctx context.Context, op, id string) (e *cache.Entry
 // servedFast records a read served from the fresh memo entry e (err: the
 // read's own error) and returns the call's error.
 func (m *Manager) servedFast(ctx context.Context, op, rid string, e *cache.Entry[*actor.Doc], t0 time.Time, err error) error {
-	m.sink.Event(event.Event{Kind: event.Cache, Hit: true})
+	sid := m.sessionRef(rid, e.Label)
+	m.sink.Event(event.Event{Kind: event.Cache, Hit: true, Session: sid})
 	if e.Found && m.cfg.ReadRefresh > 0 && e.Value.ClaimRefresh(time.Now(), m.cfg.ReadRefresh) {
 		// the session's actor sends the EXPIRE; nobody waits for it
 		_ = m.coord.Submit(ctx, rid, actor.NewRefreshOp())
 	}
-	return m.opDone(event.Read, t0, wrap(op, rid, err))
+	return m.opDoneAs(event.Read, t0, wrap(op, rid, err), sid, 0)
 }
 
 // Get returns the value of one session variable as a codec.Value (a

@@ -3,6 +3,7 @@ package phpsession_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -223,4 +224,151 @@ func TestEventsReportNotFound(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Events carry the session's redacted ID (never the ID itself) and the
+// sequence number of the batch they belong to: the Op events of the
+// operations a batch carried share its number.
+func TestEventsCarrySessionAndBatch(t *testing.T) {
+	r := testenv.StartRedis(t)
+	for _, tc := range []struct {
+		name string
+		cfg  phpsession.Config
+	}{
+		{"lock-free", phpsession.Config{}},
+		{"locked", phpsession.Config{NoLockFree: true}},
+		{"no client cache", phpsession.Config{DisableClientCache: true}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rec := &recorder{}
+			cfg := tc.cfg
+			cfg.Events = rec
+			cfg.LockTimeout = 20 * time.Second
+			m := openTest(t, r, cfg)
+			ctx := context.Background()
+			ids := []string{phpsession.NewID(), phpsession.NewID(), phpsession.NewID()}
+			var wg sync.WaitGroup
+			for _, id := range ids {
+				for g := 0; g < 8; g++ {
+					wg.Add(1)
+					go func() {
+						defer wg.Done()
+						for i := 0; i < 5; i++ {
+							assert.NoError(t, m.Update(ctx, id, func(s *phpsession.Session) error {
+								var n int
+								if _, err := s.Unmarshal("n", &n); err != nil {
+									return err
+								}
+								return s.Set("n", n+1)
+							}))
+							_, err := m.GetValue(ctx, id, "n")
+							assert.NoError(t, err)
+						}
+					}()
+				}
+			}
+			wg.Wait()
+			// PHP holds the lock for a moment: the next write waits for it
+			r.MustDo("SET", "PHPREDIS_SESSION:"+ids[0]+phpsession.DefaultLockSuffix, "php-host|1", "PX", "200")
+			require.NoError(t, m.Set(ctx, ids[0], "n", 0))
+			_, err := m.Get(ctx, ids[1], "missing")
+			require.ErrorIs(t, err, phpsession.ErrNotFound)
+			_, err = m.Destroy(ctx, ids[2])
+			require.NoError(t, err)
+			require.ErrorIs(t, m.Set(ctx, "bad id!", "n", 1), phpsession.ErrInvalidID)
+
+			rec.mu.Lock()
+			defer rec.mu.Unlock()
+			redacted := map[string]bool{}
+			for _, id := range ids {
+				redacted[phpsession.RedactID(id)] = true
+			}
+			opsIn := map[uint64]int{}    // batch → Op events carrying it
+			batches := map[uint64]int{}  // batch → its Batch event's Ops
+			during := map[uint64]bool{}  // batches named by other events
+			sessions := map[string]int{} // redacted ID → events
+			for _, e := range rec.events {
+				text := fmt.Sprintf("%#v %v", e, e.Err)
+				for _, id := range ids {
+					require.NotContains(t, text, id, "an event shows a raw session ID")
+				}
+				switch e.Kind {
+				case event.ActorStarted, event.ActorStopped:
+					continue
+				case event.Op:
+					if errors.Is(e.Err, phpsession.ErrInvalidID) {
+						assert.Empty(t, e.Session)
+						assert.Zero(t, e.Batch)
+						continue
+					}
+					if e.Batch != 0 {
+						opsIn[e.Batch]++
+					}
+				case event.Batch:
+					require.NotZero(t, e.Batch)
+					require.NotContains(t, batches, e.Batch, "batch numbers are unique")
+					batches[e.Batch] = e.Ops
+				default:
+					if e.Batch != 0 {
+						during[e.Batch] = true
+					}
+				}
+				require.True(t, redacted[e.Session], "event %v: session %q", e.Kind, e.Session)
+				sessions[e.Session]++
+			}
+			assert.Len(t, sessions, len(ids))
+			assert.NotEmpty(t, batches)
+			for b, n := range batches {
+				assert.Equal(t, n, opsIn[b], "the Op events of batch %d", b)
+			}
+			for b := range opsIn {
+				assert.Contains(t, batches, b, "an op names a committed batch")
+			}
+			for b := range during {
+				assert.Contains(t, batches, b, "an event during a batch names it")
+			}
+			assert.Positive(t, rec.countLocked(func(e event.Event) bool { return e.Kind == event.LockWait && e.Batch != 0 }))
+		})
+	}
+}
+
+// countLocked is count with r.mu held.
+func (r *recorder) countLocked(f func(e event.Event) bool) int {
+	n := 0
+	for _, e := range r.events {
+		if f(e) {
+			n++
+		}
+	}
+	return n
+}
+
+// With an Events sink, a read served from memory still allocates nothing:
+// its event's session comes from the memo entry, not from redacting the
+// ID again.
+func TestCachedReadEventAllocFree(t *testing.T) {
+	r := testenv.StartRedis(t)
+	var last event.Event
+	m := openTest(t, r, phpsession.Config{Events: event.Func(func(e event.Event) {
+		if e.Kind == event.Op {
+			last = e
+		}
+	})})
+	ctx := context.Background()
+	id := phpsession.NewID()
+	require.NoError(t, m.Set(ctx, id, "n", 7))
+	for range 3 { // the first reads revalidate the memo
+		_, err := m.GetValue(ctx, id, "n")
+		require.NoError(t, err)
+	}
+	hits := m.Stats().CacheHits
+	allocs := testing.AllocsPerRun(200, func() {
+		if _, err := m.GetValue(ctx, id, "n"); err != nil {
+			t.Fatal(err)
+		}
+	})
+	require.Equal(t, hits+201, m.Stats().CacheHits, "every read was served from memory")
+	require.Zero(t, allocs)
+	require.Equal(t, phpsession.RedactID(id), last.Session)
+	require.Zero(t, last.Batch)
 }

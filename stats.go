@@ -6,7 +6,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/event"
+	"github.com/phpsession/phpsession/internal/redact"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -167,9 +169,33 @@ func (k *sink) Event(e event.Event) {
 }
 
 // opDone reports an operation that started at t0 (zero when untimed) and
-// ended with err, and returns err.
+// ended with err before it had a session ID, and returns err.
 func (m *Manager) opDone(kind event.OpKind, t0 time.Time, err error) error {
-	e := event.Event{Kind: event.Op, Op: kind, Err: err}
+	return m.opDoneAs(kind, t0, err, "", 0)
+}
+
+// opDoneIn is opDone for op o of session id, submitted or not: the event
+// carries the session and batch o was stamped with by its actor.
+func (m *Manager) opDoneIn(kind event.OpKind, t0 time.Time, err error, id string, o *actor.Op) error {
+	sid, batch := o.Trace()
+	return m.opDoneAs(kind, t0, err, m.sessionRef(id, sid), batch)
+}
+
+// sessionRef returns known (the redacted ID an actor computed), else the
+// redacted form of id when a Config.Events sink reads it, else "".
+func (m *Manager) sessionRef(id string, known *string) string {
+	switch {
+	case known != nil:
+		return *known
+	case m.sink.ext == nil:
+		return ""
+	}
+	return redact.ID(id)
+}
+
+// opDoneAs is opDone with the event's session (redacted) and batch.
+func (m *Manager) opDoneAs(kind event.OpKind, t0 time.Time, err error, session string, batch uint64) error {
+	e := event.Event{Kind: event.Op, Op: kind, Err: err, Session: session, Batch: batch}
 	switch {
 	case err == nil:
 	case errors.Is(err, ErrNotFound):

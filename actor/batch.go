@@ -57,10 +57,13 @@ func (a *sessionActor) runBatch() {
 		}
 	}
 	if !hasWrite {
+		a.stamp(batch, 0)
 		a.serveReads(batch)
 		a.consume(live)
 		return
 	}
+	a.batch = batchSeq.Add(1)
+	a.stamp(batch, a.batch)
 
 	// The LockTimeout context is made only when a batch may wait: a
 	// lock-free commit that goes through at once is one round trip, bounded
@@ -79,7 +82,7 @@ func (a *sessionActor) runBatch() {
 		}
 		return ctx
 	}
-	defer func() { cancel() }()
+	defer func() { cancel(); a.batch = 0 }()
 
 	for attempt := 0; ; attempt++ {
 		var (
@@ -97,7 +100,7 @@ func (a *sessionActor) runBatch() {
 			used, err = a.lockedBatch(bounded(), batch)
 		}
 		if err != nil && errors.Is(err, redisio.ErrLockLost) && attempt < a.set.LockLostRetries {
-			a.env.emit(event.Event{Kind: event.LockLostRetry})
+			a.emit(event.Event{Kind: event.LockLostRetry})
 			continue
 		}
 		if err != nil {
@@ -288,7 +291,7 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 			byKind[o.Kind]++
 		}
 	}
-	a.env.emit(event.Event{Kind: event.Batch, Ops: r.used, OpsByKind: byKind, Duration: hold, Write: mode, LockFree: lockFree})
+	a.emit(event.Event{Kind: event.Batch, Ops: r.used, OpsByKind: byKind, Duration: hold, Write: mode, LockFree: lockFree})
 	// The memo entry of what we commit is stored stale: Redis tracking is
 	// one-shot and neither the locked read nor the lock-free write arms
 	// it, so after our write nobody tracks the key until a cached read
@@ -299,11 +302,11 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 		cur := r.cur
 		switch mode {
 		case redisio.WriteData:
-			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: out, Found: true, Value: cur, Size: cur.size()})
+			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: out, Found: true, Value: cur, Label: a.sessionRef(), Size: cur.size()})
 		case redisio.WriteDelete:
-			memo.PutStale(a.id, &cache.Entry[*Doc]{Found: false, Value: cur})
+			memo.PutStale(a.id, &cache.Entry[*Doc]{Found: false, Value: cur, Label: a.sessionRef()})
 		default:
-			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Size: cur.size()})
+			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Label: a.sessionRef(), Size: cur.size()})
 		}
 	}
 	for _, op := range ops {

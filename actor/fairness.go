@@ -60,7 +60,7 @@ func (a *sessionActor) fairnessPause() bool {
 		case <-a.env.Ctx.Done():
 			t.Stop()
 		}
-		a.env.emit(event.Event{Kind: event.Gap, Duration: d})
+		a.emit(event.Event{Kind: event.Gap, Duration: d})
 	}
 	f.busySince = time.Time{}
 	f.foreignSeen = false

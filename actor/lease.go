@@ -134,7 +134,7 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 		if err := ls.WaitLease(bounded(), a.id, px/4); err != nil {
 			return a.leaseFailed("wait_lease", err)
 		}
-		a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
+		a.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
 	}
 	for {
 		l, nd, _, err := ls.AcquireLease(a.env.Ctx, a.id, nil, px, read)
@@ -150,7 +150,7 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 		if err := ls.WaitLease(bounded(), a.id, 0); err != nil {
 			return a.leaseFailed("wait_lease", err)
 		}
-		a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
+		a.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
 	}
 }
 
@@ -167,7 +167,7 @@ func (a *sessionActor) leaseFailed(call string, err error) (redisio.Data, bool, 
 	if errors.As(err, &he) {
 		return redisio.Data{}, false, err // LockTimeout (or the batch's context) ran out
 	}
-	a.env.redisErr(call, err)
+	a.redisErr(call, err)
 	a.lease.until = time.Time{}
 	return redisio.Data{}, false, nil
 }
@@ -212,7 +212,7 @@ func (a *sessionActor) leaseRelease() {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.env.Ctx), a.set.LeaseExpiry)
 	defer cancel()
-	a.env.redisErr("release_lease", a.lease.ls.ReleaseLease(ctx, l))
+	a.redisErr("release_lease", a.lease.ls.ReleaseLease(ctx, l))
 }
 
 // leaseIdle runs when the actor has nothing pending: a lease held across a

@@ -20,12 +20,12 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	t0 := time.Now()
 	lk, data, err := a.env.Store.LockAndReadUntracked(ctx, a.id)
 	if err != nil {
-		return 0, a.env.redisErr("lock", err)
+		return 0, a.redisErr("lock", err)
 	}
 	lockedAt := time.Now()
 	waited := lk.Waited > 0
 	if waited {
-		a.env.emit(event.Event{Kind: event.LockWait, Duration: lk.Waited})
+		a.emit(event.Event{Kind: event.LockWait, Duration: lk.Waited})
 	}
 	// Foreign activity: we waited for a holder, or the session changed
 	// since our last commit (someone locked, wrote and released it in
@@ -56,7 +56,7 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 	}
 	used := r.used
 
-	if err := a.env.redisErr("renew", stopRenew()); err != nil {
+	if err := a.redisErr("renew", stopRenew()); err != nil {
 		// the lock was lost while the functions ran: nothing is written
 		unseal(batch[:used])
 		a.release(ctx, lk)
@@ -70,7 +70,7 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 		return used, err
 	}
 	_, err = a.env.Store.Commit(ctx, lk, mode, out)
-	a.env.redisErr("commit", err)
+	a.redisErr("commit", err)
 	a.fair.lastRelease = time.Now()
 	a.fair.lastHold = a.fair.lastRelease.Sub(lockedAt)
 	if err != nil {
@@ -87,7 +87,7 @@ func (a *sessionActor) lockedBatch(ctx context.Context, batch []*Op) (int, error
 // release gives up lk without writing (best effort: an error leaves the
 // lock to expire by its PX) and records when.
 func (a *sessionActor) release(ctx context.Context, lk *redisio.Lock) {
-	a.env.redisErr("release", a.env.Store.Release(ctx, lk))
+	a.redisErr("release", a.env.Store.Release(ctx, lk))
 	a.fair.lastRelease = time.Now()
 }
 

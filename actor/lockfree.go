@@ -86,7 +86,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 		// Nothing known of the session: read it (no lock; the script
 		// checks that it is still what we read).
 		d, err := a.env.Store.GetUntracked(a.env.Ctx, a.id)
-		if err := a.env.redisErr("get", err); err != nil {
+		if err := a.redisErr("get", err); err != nil {
 			if errors.Is(err, redisio.ErrUnavailable) {
 				// Redis does not answer: the locked path would wait as long
 				// again before failing the same way.
@@ -119,7 +119,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 			}
 			res, err := a.env.Store.WriteIfUnlocked(ctx, a.id, expect, mode, out)
 			if err != nil {
-				return r.used, true, a.env.redisErr("write_if_unlocked", err)
+				return r.used, true, a.redisErr("write_if_unlocked", err)
 			}
 			if res.Applied {
 				a.committedBatch(batch[:r.used], r, expect, mode, out, 0, true)
@@ -127,7 +127,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 				return r.used, true, nil
 			}
 			unseal(batch[:r.used]) // refused: nothing applied
-			a.env.emit(event.Event{Kind: event.Conflict, Held: res.Held})
+			a.emit(event.Event{Kind: event.Conflict, Held: res.Held})
 			afterWait := heldBefore
 			heldBefore = res.Held
 			if res.Held {
@@ -137,9 +137,9 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 				t0 := time.Now()
 				waited = true
 				if err := a.env.Store.WaitUnlocked(bounded(), a.id); err != nil {
-					return r.used, true, a.env.redisErr("wait_unlocked", err)
+					return r.used, true, a.redisErr("wait_unlocked", err)
 				}
-				a.env.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
+				a.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
 				if !seal(batch[:r.used]) {
 					break // a caller gave up while we waited: apply again without its op
 				}

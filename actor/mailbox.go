@@ -26,6 +26,8 @@ type idleCheck struct{ force bool }
 // (its own mutex) or Op (atomics and a channel).
 type sessionActor struct {
 	id    string
+	sid   *string  // redacted id for events (sessionRef); nil until needed
+	batch uint64   // sequence number of the batch in progress (0: none)
 	env   *Env     // shared by all actors; read-only
 	set   Settings // env.Settings with defaults filled in
 	owner Owner
@@ -36,12 +38,16 @@ type sessionActor struct {
 	// order; a batch takes a prefix.
 	pending []*Op
 	closing bool // closeMsg received: flush everything, then stop
+	// lingered (see linger): the pending batch already waited for
+	// joiners. Next to closing, and lockFree too, so that the struct
+	// stays in its size class.
+	lingered bool
+	lockFree lockFreeState // lockfree.go
 
 	idleTimer    *time.Timer // armed while nothing is pending
 	lastActivity time.Time   // end of the last flush (idle timeout base)
 
 	// Lingering (see linger).
-	lingered     bool      // the pending batch already waited for joiners
 	lastBatchOps int       // ops carried by the last committed batch
 	lastBatchEnd time.Time // when the last batch (locked or lock-free) committed
 	// lastRefresh is when this actor last refreshed the session's TTL, by
@@ -52,9 +58,8 @@ type sessionActor struct {
 	// waiting): how many the next batch waits for while lingering.
 	lingerWant int
 
-	fair     fairness      // fairness.go
-	lockFree lockFreeState // lockfree.go
-	lease    leaseState    // lease.go
+	fair  fairness   // fairness.go
+	lease leaseState // lease.go
 	// committed is what the session held after our last commit
 	// (batch.go).
 	committed committedState

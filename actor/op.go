@@ -44,8 +44,15 @@ const (
 // still touch it.
 type Op struct {
 	Kind event.OpKind
-	Fn   Fn
-	ctx  context.Context
+	// Existed is set for Destroy: whether the session existed.
+	Existed bool
+	// refresh marks a NewRefreshOp.
+	refresh bool
+	// heard: the caller received the answer (WaitOutcome), so it may read
+	// what the actor wrote before answering (Trace). Caller-side only.
+	heard bool
+	Fn    Fn
+	ctx   context.Context
 
 	state atomic.Int32
 	// done receives one token when the op is answered (a channel of one
@@ -55,8 +62,6 @@ type Op struct {
 	// goroutine answers, so it needs no atomic.
 	answered bool
 	err      error
-	// Existed is set for Destroy: whether the session existed.
-	Existed bool
 
 	// runMu is held while Fn runs; left (under runMu) is set when the
 	// caller returned without an answer: Fn writes into the caller's
@@ -82,10 +87,25 @@ type Op struct {
 	// in the batch, viewFound whether the session exists there). Its fn
 	// runs once, on the view of the attempt that was committed, so
 	// nothing from a refused attempt reaches the caller.
-	view      *Doc
 	viewFound bool
-	// refresh marks a NewRefreshOp.
-	refresh bool
+	view      *Doc
+	// Identity for the op's event (stamp): the session's redacted ID
+	// (the actor's, never changed) and the batch that carried it. The
+	// bools are grouped so that Op stays in its size class (144 bytes).
+	sid   *string
+	batch uint64
+}
+
+// Trace returns the session's redacted ID (nil unless Env.SessionIDs) and
+// the sequence number of the batch that carried the op (0: none, e.g. a
+// read served without a batch). Both are known only once the op was
+// answered and WaitOutcome returned its answer: before, Trace returns
+// nil, 0. Only the caller calls it.
+func (o *Op) Trace() (session *string, batch uint64) {
+	if !o.heard {
+		return nil, 0
+	}
+	return o.sid, o.batch
 }
 
 // errCallerLeft answers an op whose caller has returned; nobody sees it.
@@ -129,6 +149,7 @@ func (o *Op) Reset(ctx context.Context, kind event.OpKind, fn Fn) {
 	o.refs.Store(1)
 	o.res, o.resFound, o.applied, o.failed = nil, false, false, false
 	o.view, o.viewFound, o.refresh = nil, false, false
+	o.heard, o.sid, o.batch = false, nil, 0
 }
 
 // SetRecycle sets the function called when both the caller (Release) and
@@ -190,11 +211,11 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 	cd := ctx.Done()
 	if cd == nil {
 		<-o.done
-		return o.err
+		return o.heardErr()
 	}
 	select {
 	case <-o.done:
-		return o.err
+		return o.heardErr()
 	case <-cd:
 	}
 	if o.state.CompareAndSwap(opPending, opAbandoned) || o.state.CompareAndSwap(opClaimed, opAbandoned) {
@@ -203,7 +224,7 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 	}
 	select {
 	case <-o.done:
-		return o.err
+		return o.heardErr()
 	default:
 	}
 	if o.state.Load() == opAbandoned {
@@ -215,7 +236,7 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 		defer t.Stop()
 		select {
 		case <-o.done:
-			return o.err
+			return o.heardErr()
 		case <-t.C:
 		}
 	}
@@ -226,6 +247,12 @@ func (o *Op) WaitOutcome(ctx context.Context, grace time.Duration) error {
 	// Not wrapping ctx's error: errors.Is(err, context.DeadlineExceeded)
 	// must keep meaning "not applied".
 	return fmt.Errorf("%w: the caller's context ended while the change was being written (%v)", redisio.ErrOutcomeUnknown, ctx.Err())
+}
+
+// heardErr records that the caller received the answer and returns it.
+func (o *Op) heardErr() error {
+	o.heard = true
+	return o.err
 }
 
 // Done receives one value when the op was answered (Wait and WaitOutcome

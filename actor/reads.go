@@ -61,7 +61,7 @@ func (a *sessionActor) refreshIfDue(doc *Doc, forced bool) {
 		// the next read tries again
 		a.lastRefresh = time.Time{}
 		doc.refreshed.Store(0)
-		a.env.redisErr("expire", err)
+		a.redisErr("expire", err)
 	}
 }
 
@@ -85,13 +85,13 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 	// bounded by Env.Ctx and by the store (redisio bounds every call)
 	data, err := a.env.Store.Get(a.env.Ctx, a.id)
 	if err != nil {
-		return nil, false, a.env.redisErr("get", err)
+		return nil, false, a.redisErr("get", err)
 	}
 	if e != nil && e.Found == data.Found && bytes.Equal(e.Raw, data.Bytes) {
 		// Entries are immutable: the revalidated one carries this read's
 		// expiry (the key's TTL may have been refreshed or shortened).
 		if !e.Expires.Equal(data.Expires) {
-			e = &cache.Entry[*Doc]{Raw: e.Raw, Found: e.Found, Value: e.Value, Size: e.Size, Expires: data.Expires}
+			e = &cache.Entry[*Doc]{Raw: e.Raw, Found: e.Found, Value: e.Value, Label: e.Label, Size: e.Size, Expires: data.Expires}
 		}
 		memo.Put(a.id, e, seq)
 		a.cacheEvent(true)
@@ -103,13 +103,13 @@ func (a *sessionActor) readDoc() (*Doc, bool, error) {
 		return nil, false, err
 	}
 	if memo != nil {
-		memo.Put(a.id, &cache.Entry[*Doc]{Raw: data.Bytes, Found: data.Found, Value: doc, Size: doc.size(), Expires: data.Expires}, seq)
+		memo.Put(a.id, &cache.Entry[*Doc]{Raw: data.Bytes, Found: data.Found, Value: doc, Label: a.sessionRef(), Size: doc.size(), Expires: data.Expires}, seq)
 	}
 	return doc, data.Found, nil
 }
 
 func (a *sessionActor) cacheEvent(hit bool) {
-	a.env.emit(event.Event{Kind: event.Cache, Hit: hit})
+	a.emit(event.Event{Kind: event.Cache, Hit: hit})
 }
 
 // docUnderLock returns the decoded session for bytes read under the lock,

@@ -3,9 +3,11 @@ package actor
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 
 	"github.com/phpsession/phpsession/cache"
 	"github.com/phpsession/phpsession/event"
+	"github.com/phpsession/phpsession/internal/redact"
 	"github.com/phpsession/phpsession/redisio"
 )
 
@@ -72,7 +74,15 @@ type Env struct {
 	// Pressure, when set and true, makes idle actors passivate at once
 	// (the owner is at its live-actor cap).
 	Pressure func() bool
+	// SessionIDs makes the actors' events, their ops and the entries they
+	// store in Memo (Entry.Label) carry the session's redacted ID (redact.ID,
+	// computed once per actor): set it when someone reads Event.Session.
+	SessionIDs bool
 }
+
+// batchSeq is the last batch sequence number given out (Event.Batch):
+// one counter for the process, so numbers are unique across Managers.
+var batchSeq atomic.Uint64
 
 // Errors reported by the actor. A lost lock is reported as the store's
 // redisio.ErrLockLost.
@@ -90,10 +100,43 @@ func (e *Env) emit(ev event.Event) {
 	}
 }
 
+// emit hands e to the Env's sink, with the identity of the session and
+// of the batch in progress (0: none).
+func (a *sessionActor) emit(e event.Event) {
+	if sid := a.sessionRef(); sid != nil {
+		e.Session = *sid
+	}
+	e.Batch = a.batch
+	a.env.emit(e)
+}
+
+// sessionRef returns the session's redacted ID when Env.SessionIDs is
+// set, else nil: computed once per actor, so that events allocate
+// nothing, and shared (never changed) by its ops and memo entries
+// (Entry.Label, for the events of reads served from memory), which hold
+// it by pointer to stay small.
+func (a *sessionActor) sessionRef() *string {
+	if a.sid == nil && a.env.SessionIDs {
+		sid := redact.ID(a.id)
+		a.sid = &sid
+	}
+	return a.sid
+}
+
+// stamp records on ops the identity their Op events carry: the session's
+// redacted ID and the batch carrying them (0: read without a batch). An
+// op left for a later batch is stamped again by it.
+func (a *sessionActor) stamp(ops []*Op, batch uint64) {
+	sid := a.sessionRef()
+	for _, op := range ops {
+		op.sid, op.batch = sid, batch
+	}
+}
+
 // redisErr reports a failed Redis call and returns err.
-func (e *Env) redisErr(call string, err error) error {
+func (a *sessionActor) redisErr(call string, err error) error {
 	if err != nil {
-		e.emit(event.Event{Kind: event.RedisError, Call: call, Err: err})
+		a.emit(event.Event{Kind: event.RedisError, Call: call, Err: err})
 	}
 	return err
 }

@@ -39,6 +39,11 @@ type Entry[V any] struct {
 	Found bool
 	// Value is the decoded session.
 	Value V
+	// Label is what the entry's owner tags it with, never changed after
+	// (the session actors: the session's redacted ID, which the events of
+	// reads served from memory carry); nil: none. It fits the entry's
+	// size class.
+	Label *string
 	// Size is the entry's weight in bytes for the byte budget; when zero,
 	// len(Raw) plus a fixed overhead is used.
 	Size int64

@@ -146,6 +146,24 @@ func (o Outcome) String() string {
 type Event struct {
 	Kind Kind
 
+	// Session is the redacted ID of the session the event concerns (the
+	// form errors and logs show: phpsession.RedactID, at most 6
+	// characters and "…"; never the ID itself, which is a credential).
+	// It is set on the events of session actors and on Op events, when a
+	// Config.Events sink is set (Stats and Metrics do not need it); empty
+	// on ActorStarted and ActorStopped, and on an Op rejected before it
+	// had a session ID (ErrNoSessionID, ErrInvalidID).
+	Session string
+	// Batch is the sequence number of the batch the event belongs to,
+	// shared by the Batch event, the events during it (LockWait,
+	// Conflict, LockLostRetry, RedisError) and the Op events of the
+	// operations it carried: a sink can tie an operation to the batch
+	// (and its span) that applied it. Numbers are unique within the
+	// process (never 0); 0 when no batch is involved (a read served from
+	// memory or by a plain read, an operation that failed before reaching
+	// its session's actor).
+	Batch uint64
+
 	// Op is the operation's kind (Op events).
 	Op OpKind
 	// Outcome classifies Err (Op events).

@@ -25,13 +25,23 @@
 //
 // With Options.TracerProvider, each committed batch becomes a span named
 // "phpsession.batch" (from when it took the lock, for a locked batch, to
-// its commit), with the attributes phpsession.batch.ops, .lock_free and
-// .write, and its operations as span events named "phpsession.op" with the
+// its commit), with the attributes
+//
+//	phpsession.session        the session's redacted ID (phpsession.RedactID: at most 6
+//	                          characters and "…"; never the ID itself, a credential)
+//	phpsession.batch.seq      the batch's sequence number (event.Event.Batch, unique in the process)
+//	phpsession.batch.ops      operations carried
+//	phpsession.batch.lock_free, phpsession.batch.write
+//
+// and its operations as span events named "phpsession.op" with the
 // attribute op (read, update, destroy), reads first, then updates, then
 // destroys (at most MaxSpanOps; the rest are counted in the attribute
-// phpsession.batch.ops_not_shown). Events carry no session ID (IDs are
-// credentials), so spans are not tied to the request that queued an
-// operation.
+// phpsession.batch.ops_not_shown). To tie a request to the batch that
+// applied its change, record the same two values on the request's span:
+// the redacted ID (phpsession.RedactID) and the batch number, which the
+// Op event of the call carries (a Config.Events sink sees it; event.Multi
+// combines it with the Exporter). Metrics carry neither (they would make
+// one time series per session).
 //
 // It is its own Go module, so that the phpsession module does not depend
 // on OpenTelemetry.
@@ -236,6 +246,8 @@ func (x *Exporter) span(ctx context.Context, e event.Event) {
 		trace.WithTimestamp(end.Add(-e.Duration)),
 		trace.WithSpanKind(trace.SpanKindClient),
 		trace.WithAttributes(
+			attribute.String("phpsession.session", e.Session),
+			attribute.Int64("phpsession.batch.seq", int64(e.Batch)),
 			attribute.Int("phpsession.batch.ops", e.Ops),
 			attribute.Bool("phpsession.batch.lock_free", e.LockFree),
 			attribute.String("phpsession.batch.write", e.Write.String()),

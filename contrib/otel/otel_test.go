@@ -129,13 +129,22 @@ func TestExporter(t *testing.T) {
 	ended := spans.Ended()
 	assert.Len(t, ended, int(st.Batches), "one span per batch")
 	ops, opEvents := 0, 0
+	seqs := map[int64]bool{}
 	for _, s := range ended {
 		assert.Equal(t, "phpsession.batch", s.Name())
+		attrs := map[attribute.Key]attribute.Value{}
 		for _, a := range s.Attributes() {
+			attrs[a.Key] = a.Value
+			assert.NotContains(t, a.Value.Emit(), id, "a span shows the raw session ID")
 			if a.Key == "phpsession.batch.ops" {
 				ops += int(a.Value.AsInt64())
 			}
 		}
+		assert.Equal(t, phpsession.RedactID(id), attrs["phpsession.session"].AsString())
+		seq := attrs["phpsession.batch.seq"].AsInt64()
+		assert.Positive(t, seq)
+		assert.False(t, seqs[seq], "batch numbers are unique")
+		seqs[seq] = true
 		for _, ev := range s.Events() {
 			assert.Equal(t, "phpsession.op", ev.Name)
 			require.Len(t, ev.Attributes, 1)
