@@ -330,11 +330,14 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		s.st.casChanged.Add(1)
 		res := CASResult{Changed: true}
 		if len(arr) > 1 {
-			b, err := arr[1].ToString()
+			b, err := arr[1].AsBytes() // the reply's own memory (see ownedData)
 			if err != nil {
 				return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: %w", err)
 			}
-			res.Current = Data{Bytes: []byte(b), Found: true}
+			if b == nil {
+				b = []byte{}
+			}
+			res.Current = Data{Bytes: b, Found: true}
 		}
 		return res, nil
 	}

@@ -778,7 +778,7 @@ func (s *Store) GetUntracked(ctx context.Context, id string) (Data, error) {
 	if s.closed.Load() {
 		return Data{}, ErrClosed
 	}
-	return toData(s.do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
+	return ownedData(s.do(ctx, s.c.B().Get().Key(s.Key(id)).Build().Pin()))
 }
 
 // GetCached is Get that also reports whether the answer came from the
@@ -792,6 +792,24 @@ func (s *Store) GetCached(ctx context.Context, id string) (d Data, hit bool, err
 		return d, false, err
 	}
 	return s.trackedGet(ctx, s.Key(id))
+}
+
+// ownedData is toData for a reply nothing else holds (not from DoCache,
+// whose strings rueidis's cache keeps): the bytes are the reply's own
+// memory, not a copy (a session read by a first write was copied twice).
+// Nothing writes into Data.Bytes.
+func ownedData(res rueidis.RedisResult) (Data, error) {
+	b, err := res.AsBytes()
+	if err != nil {
+		if rueidis.IsRedisNil(err) {
+			return Data{}, nil
+		}
+		return Data{}, fmt.Errorf("redisio: GET: %w", err)
+	}
+	if b == nil {
+		b = []byte{} // an empty value is not a missing one
+	}
+	return Data{Bytes: b, Found: true}, nil
 }
 
 func toData(res rueidis.RedisResult) (Data, error) {
