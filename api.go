@@ -79,9 +79,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 	}
 	if cfg.DisableClientCache || opt.DisableCache {
 		opt.DisableCache = true
-		c, err := rueidis.NewClient(opt)
+		c, err := redisio.NewClient(opt, cfg.RedisTimeout)
 		if err != nil {
-			return nil, newErr("open", "", nil, err)
+			return nil, wrap("open", "", err)
 		}
 		m, err := newManager(c, cfg)
 		if err != nil {
@@ -93,13 +93,21 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 	}
 	s, err := redisio.Open(opt, cfg.redisConfig())
 	if err != nil {
-		return nil, newErr("open", "", nil, err)
+		return nil, wrap("open", "", err)
 	}
 	return build(s, cfg), nil
 }
 
 // OpenURL is Open with a redis://, rediss://, unix://, redis-sentinel://
 // URL (see redisio.OpenURL).
+//
+// A server that cannot be reached, or that does not answer as Redis (a
+// wrong port: an HTTP server, a listener that closes the connection or
+// never answers), gives an error wrapping ErrUnavailable within
+// Config.RedisTimeout, saying "ADDR did not answer as a Redis server" and
+// showing the URL with its password masked: the address is wrong or Redis
+// is down, as for a call that finds Redis unavailable later. An invalid
+// URL fails at once with its parse error.
 func OpenURL(url string, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Format().Validate(); err != nil {
@@ -117,7 +125,7 @@ func OpenURL(url string, cfg Config) (*Manager, error) {
 	}
 	s, err := redisio.OpenURL(url, cfg.redisConfig())
 	if err != nil {
-		return nil, newErr("open", "", nil, err)
+		return nil, wrap("open", "", err)
 	}
 	return build(s, cfg), nil
 }

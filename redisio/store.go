@@ -6,7 +6,10 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
+	"net"
+	neturl "net/url"
 	"os"
 	"strconv"
 	"strings"
@@ -305,24 +308,85 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 			prev(msgs)
 		}
 	}
-	c, err := rueidis.NewClient(opt)
+	c, err := NewClient(opt, s.cfg.Timeout)
 	if err != nil {
-		return nil, fmt.Errorf("redisio: connect: %w", err)
+		return nil, err
 	}
 	s.setClient(c)
 	return s, nil
 }
 
+// NewClient is rueidis.NewClient with the connection's handshake bounded
+// by timeout (when opt.Dialer.Timeout is 0; Config.Timeout for Open) and
+// its errors made plain: a server that cannot be reached, or that does not
+// answer in the Redis protocol (an HTTP server, a listener that closes the
+// connection or never answers), gives an error wrapping ErrUnavailable;
+// for the second it says "ADDR did not answer as a Redis server". Errors
+// Redis itself answered (a wrong password, a refused command) are returned
+// wrapped as they are.
+func NewClient(opt rueidis.ClientOption, timeout time.Duration) (rueidis.Client, error) {
+	if opt.Dialer.Timeout == 0 {
+		opt.Dialer.Timeout = timeout
+	}
+	c, err := rueidis.NewClient(opt)
+	if err != nil {
+		return nil, connectError(strings.Join(opt.InitAddress, ","), err)
+	}
+	return c, nil
+}
+
+// connectError classifies the error of a client that did not connect to
+// addr.
+func connectError(addr string, err error) error {
+	var re *rueidis.RedisError
+	var op *net.OpError
+	switch {
+	case errors.As(err, &re):
+		return fmt.Errorf("redisio: connect: %w", err) // Redis answered
+	case errors.As(err, &op) && op.Op == "dial":
+		// not wrapping a dial timeout: it must not pass for the
+		// caller's context ending
+		return fmt.Errorf("%w: connect to %s: %v", ErrUnavailable, addr, err)
+	}
+	detail := err.Error()
+	const marker = "unknown message type: "
+	if i := strings.Index(detail, marker); i >= 0 {
+		if n, perr := strconv.Atoi(detail[i+len(marker):]); perr == nil && n >= 0x20 && n < 0x7f {
+			detail = fmt.Sprintf("its reply began with %q", rune(n))
+		}
+	} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
+		detail = "no reply in time"
+	} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+		detail = "it closed the connection"
+	}
+	return fmt.Errorf("%w: %s did not answer as a Redis server (%s)", ErrUnavailable, addr, detail)
+}
+
 // OpenURL parses url with ParseURL (redis://, rediss://, unix://,
 // redis-sentinel://, rediss-sentinel://; ACL users, TLS files, Sentinel
 // credentials) and calls Open. Whether the server is a cluster is detected
-// by rueidis.
+// by rueidis. A server that cannot be reached or does not answer as Redis
+// gives an error wrapping ErrUnavailable (see NewClient) that shows the
+// URL with its password masked, within Config.Timeout.
 func OpenURL(url string, cfg Config) (*Store, error) {
 	opt, err := ParseURL(url)
 	if err != nil {
 		return nil, err
 	}
-	return Open(opt, cfg)
+	s, err := Open(opt, cfg)
+	if err != nil && errors.Is(err, ErrUnavailable) {
+		err = fmt.Errorf("%w (URL %s)", err, redactURL(url))
+	}
+	return s, err
+}
+
+// redactURL returns u with its password masked, for messages.
+func redactURL(u string) string {
+	p, err := neturl.Parse(u)
+	if err != nil {
+		return "(unparsable URL)"
+	}
+	return p.Redacted()
 }
 
 // parseURLBase is rueidis.ParseURL plus the redis-sentinel:// and
