@@ -1,17 +1,27 @@
 package phpsession_test
 
 import (
+	"bufio"
 	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
 	"regexp"
+	"runtime"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
 	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // incrN increments integer key name of session id by one.
@@ -88,4 +98,200 @@ func storedN(t *testing.T, r *testenv.Redis, id string) int {
 	n, err := strconv.Atoi(m[1])
 	require.NoError(t, err)
 	return n
+}
+
+// hammer runs writers goroutines per Manager incrementing n of id until
+// stop is closed, counting acknowledged increments, outcomes reported
+// unknown, and other errors (the first kept).
+type hammer struct {
+	acked, unknown, failed atomic.Int64
+	first                  atomic.Value
+	wg                     sync.WaitGroup
+	stop                   chan struct{}
+}
+
+func startHammer(ctx context.Context, ms []*phpsession.Manager, writers int, id string) *hammer {
+	h := &hammer{stop: make(chan struct{})}
+	for _, m := range ms {
+		for range writers {
+			h.wg.Add(1)
+			go func() {
+				defer h.wg.Done()
+				for {
+					select {
+					case <-h.stop:
+						return
+					default:
+					}
+					switch err := incrN(ctx, m, id, "n"); {
+					case err == nil:
+						h.acked.Add(1)
+					case errors.Is(err, phpsession.ErrClosed):
+						return
+					case errors.Is(err, redisio.ErrOutcomeUnknown):
+						h.unknown.Add(1)
+					default:
+						h.failed.Add(1)
+						h.first.CompareAndSwap(nil, err.Error())
+					}
+				}
+			}()
+		}
+	}
+	return h
+}
+
+func (h *hammer) finish() { close(h.stop); h.wg.Wait() }
+
+// Managers whose connections are killed again and again while they take
+// turns under the lease: no acknowledged increment is lost, none is
+// applied twice, and no call fails for another reason (a lease call that
+// fails lets the batch go on without it).
+func TestWriteLeaseUnderConnectionKills(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ctx := context.Background()
+	ms := []*phpsession.Manager{openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{})}
+	id := phpsession.NewID()
+	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+	h := startHammer(ctx, ms, 8, id)
+	kills := 0
+	for kills < 20 {
+		target := h.acked.Load() + 100
+		waitUntil(t, "increments between kills", func() bool { return h.acked.Load() >= target })
+		_, _ = r.Do("CLIENT", "KILL", "TYPE", "normal")
+		kills++
+	}
+	h.finish()
+	got := storedN(t, r, id)
+	var taken int64
+	for _, m := range ms {
+		taken += m.Store().Stats().LeaseTaken
+	}
+	t.Logf("%d acknowledged, %d unknown, %d other errors (%v); counter %d; %d kills; %d leases taken",
+		h.acked.Load(), h.unknown.Load(), h.failed.Load(), h.first.Load(), got, kills, taken)
+	require.GreaterOrEqual(t, int64(got), h.acked.Load(), "an acknowledged increment was lost")
+	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load(), "an increment was applied twice")
+	require.Zero(t, h.failed.Load())
+	require.Positive(t, taken, "the Managers used the lease")
+}
+
+// A Manager closed while its writers and two other Managers write the
+// session: its queued calls are answered, the others go on (its lease, if
+// it held one, is given back or expires), and the counter matches.
+func TestWriteLeaseCloseMidTraffic(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ctx := context.Background()
+	ms := []*phpsession.Manager{openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{})}
+	id := phpsession.NewID()
+	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+	h := startHammer(ctx, ms, 8, id)
+	waitUntil(t, "the Managers take turns under the lease", func() bool {
+		return ms[0].Store().Stats().LeaseTaken+ms[1].Store().Stats().LeaseTaken+ms[2].Store().Stats().LeaseTaken > 3
+	})
+	require.NoError(t, ms[0].Close(ctx))
+	after := h.acked.Load() + 500
+	waitUntil(t, "the other Managers go on", func() bool { return h.acked.Load() >= after })
+	h.finish()
+	got := storedN(t, r, id)
+	require.GreaterOrEqual(t, int64(got), h.acked.Load(), "an acknowledged increment was lost")
+	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load(), "an increment was applied twice")
+	require.Zero(t, h.failed.Load(), "%v", h.first.Load())
+}
+
+// leaseHelperEnv names the Redis URL and session of the helper process of
+// TestWriteLeaseHolderStopped (this test binary, re-executed).
+const leaseHelperEnv = "PHPSESSION_LEASE_HELPER"
+
+// TestLeaseHelperProcess is not a test: run by TestWriteLeaseHolderStopped
+// as a second process, it increments n of the session from 8 goroutines
+// until its stdin closes, then prints how many increments were
+// acknowledged, unknown and failed.
+func TestLeaseHelperProcess(t *testing.T) {
+	arg := os.Getenv(leaseHelperEnv)
+	if arg == "" {
+		t.Skip("helper process only")
+	}
+	url, id, _ := strings.Cut(arg, " ")
+	ctx := context.Background()
+	m, err := phpsession.OpenURL(url, phpsession.Config{})
+	require.NoError(t, err)
+	h := startHammer(ctx, []*phpsession.Manager{m}, 8, id)
+	waitUntil(t, "a first increment", func() bool { return h.acked.Load() > 0 })
+	fmt.Println("ready")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	h.finish()
+	require.NoError(t, m.Close(ctx))
+	fmt.Printf("result %d %d %d %v\n", h.acked.Load(), h.unknown.Load(), h.failed.Load(), h.first.Load())
+}
+
+// A second process that holds the lease is stopped (SIGSTOP) while it
+// and two Managers here write one session: the Managers go on once its
+// lease expired (they are never held up for longer than its PX), and
+// after SIGCONT it goes on too; every acknowledged increment of both
+// processes landed once.
+func TestWriteLeaseHolderStopped(t *testing.T) {
+	r := testenv.StartRedis(t)
+	ctx := context.Background()
+	id := phpsession.NewID()
+	ms := []*phpsession.Manager{openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{})}
+	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+
+	cmd := exec.Command(os.Args[0], "-test.run=^TestLeaseHelperProcess$", "-test.count=1")
+	cmd.Env = append(os.Environ(), leaseHelperEnv+"="+r.URL()+" "+id)
+	in, err := cmd.StdinPipe()
+	require.NoError(t, err)
+	outp, err := cmd.StdoutPipe()
+	require.NoError(t, err)
+	require.NoError(t, cmd.Start())
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGCONT)
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	out := bufio.NewScanner(outp)
+	for out.Scan() && out.Text() != "ready" {
+	}
+	pid := "|" + strconv.Itoa(cmd.Process.Pid) + "|"
+
+	h := startHammer(ctx, ms, 8, id)
+	leaseKey := "phpsession:lease:PHPREDIS_SESSION:" + id
+	// Stop the helper at a moment when it holds the lease.
+	stopped := false
+	for i := 0; i < 10000 && !stopped; i++ {
+		v, _ := r.Do("GET", leaseKey)
+		if !strings.Contains(v, pid) {
+			runtime.Gosched()
+			continue
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGSTOP))
+		if v, _ := r.Do("GET", leaseKey); strings.Contains(v, pid) {
+			stopped = true
+			break
+		}
+		require.NoError(t, cmd.Process.Signal(syscall.SIGCONT))
+	}
+	require.True(t, stopped, "the helper was never caught holding the lease")
+	before := h.acked.Load()
+	waitUntil(t, "the Managers go on while the lease holder is stopped", func() bool { return h.acked.Load() >= before+500 })
+	require.NoError(t, cmd.Process.Signal(syscall.SIGCONT))
+	after := h.acked.Load()
+	waitUntil(t, "writes after the holder resumed", func() bool { return h.acked.Load() >= after+500 })
+	h.finish()
+	require.NoError(t, in.Close())
+	var acked, unknown, failed int64
+	var first string
+	for out.Scan() {
+		if _, err := fmt.Sscanf(out.Text(), "result %d %d %d %s", &acked, &unknown, &failed, &first); err == nil {
+			break
+		}
+	}
+	require.NoError(t, cmd.Wait())
+	got := storedN(t, r, id)
+	t.Logf("here: %d acknowledged, %d unknown; helper: %d acknowledged, %d unknown, %d failed (%s); counter %d",
+		h.acked.Load(), h.unknown.Load(), acked, unknown, failed, first, got)
+	require.Positive(t, acked)
+	require.Zero(t, failed)
+	require.Zero(t, h.failed.Load(), "%v", h.first.Load())
+	require.GreaterOrEqual(t, int64(got), h.acked.Load()+acked, "an acknowledged increment was lost")
+	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load()+acked+unknown, "an increment was applied twice")
 }
