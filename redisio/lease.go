@@ -29,15 +29,15 @@ const LeasePrefix = "phpsession:lease:"
 //
 //	KEYS[1]=lease KEYS[2]=want ARGV[1]=token ARGV[2]=PX ms
 //
-// Returns 1 when renewed, 2 when newly taken (someone else may have
-// written the session since our last write), 0 when another holder has it:
-// then the want key is set (same PX), which the holder notices through its
-// tracked read of it (LeaseWanted).
+// Returns {1} when renewed, {2} when newly taken (someone else may have
+// written the session since our last write), {0, holder} when another
+// holder has it: then the want key is set (same PX), which the holder
+// notices through its tracked read of it (LeaseWanted).
 const leaseScript = `local cur = redis.call("get",KEYS[1])
-if cur == ARGV[1] then redis.call("pexpire",KEYS[1],ARGV[2]) return 1 end
-if not cur then redis.call("set",KEYS[1],ARGV[1],"px",ARGV[2]) return 2 end
+if cur == ARGV[1] then redis.call("pexpire",KEYS[1],ARGV[2]) return {1} end
+if not cur then redis.call("set",KEYS[1],ARGV[1],"px",ARGV[2]) return {2} end
 redis.call("set",KEYS[2],"1","px",ARGV[2])
-return 0`
+return {0,cur}`
 
 // leaseReleaseScript deletes the lease and its want key if the lease holds
 // our token. KEYS[1]=lease KEYS[2]=want ARGV[1]=token. Returns 1 or 0.
@@ -88,8 +88,9 @@ func (s *Store) CanLease(id string) bool {
 }
 
 // AcquireLease takes id's write lease for px, or renews l (a lease of id
-// taken earlier; nil: take a new one). It returns nil (and no error) when
-// another holder has the lease; the holder is then told that someone waits
+// taken earlier; nil: take a new one). It returns a nil lease (and no
+// error) when another holder has the lease, with that holder's token in
+// d.Bytes (for WaitLease); the holder is then told that someone waits
 // (LeaseWanted). With read, the session data is read in the same round
 // trip, right after the lease was taken (Data; meaningless when the lease
 // was not taken). renewed reports that l was still ours (nobody else can
@@ -132,13 +133,21 @@ func (s *Store) AcquireLease(ctx context.Context, id string, l *Lease, px time.D
 		}
 		return rs
 	})
-	n, err := rs[0].AsInt64()
+	arr, err := rs[0].ToArray()
+	if err != nil || len(arr) == 0 {
+		return nil, Data{}, false, fmt.Errorf("redisio: lease: %w", err)
+	}
+	n, err := arr[0].AsInt64()
 	if err != nil {
 		return nil, Data{}, false, fmt.Errorf("redisio: lease: %w", err)
 	}
 	if n == 0 {
 		s.st.leaseBusy.Add(1)
-		return nil, Data{}, false, nil
+		var holder string
+		if len(arr) > 1 {
+			holder, _ = arr[1].ToString()
+		}
+		return nil, Data{Bytes: []byte(holder), Found: true}, false, nil
 	}
 	if read {
 		if d, err = toData(rs[1]); err != nil {
@@ -206,17 +215,20 @@ func (s *Store) LeaseWanted(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// WaitLease waits until id's lease is free (without taking it), woken by
-// the tracking invalidation of the lease key, by a timer at the lease's
-// PTTL (so a holder that crashed or stopped delays others by its PX at
-// most) or by the safety poll. With a positive grace, it instead leaves a
+// WaitLease waits until id's lease is free (without taking it), or held
+// by another holder than seen (the token AcquireLease reported; "": any
+// holder), woken by the tracking invalidation of the lease key, by a
+// timer at the lease's PTTL (so a holder that crashed or stopped delays
+// others by its PX at most) or by the safety poll. A new holder must
+// learn that we wait: the caller's next AcquireLease tells it. With a
+// positive grace, it instead leaves a
 // free lease to others for that long: it returns as soon as another
 // process took it, or when grace ran out with nobody taking it (used right
 // after giving the lease up to a waiting process, which should get it
 // before we take it back). It gives up at
 // Config.LockTimeout or when ctx ends, with an error wrapping
 // ErrLockTimeout.
-func (s *Store) WaitLease(ctx context.Context, id string, grace time.Duration) error {
+func (s *Store) WaitLease(ctx context.Context, id, seen string, grace time.Duration) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -248,9 +260,9 @@ func (s *Store) WaitLease(ctx context.Context, id string, grace time.Duration) e
 			}
 			// nobody took it yet: sleep until someone does or the grace ends
 			pttl = left
-		} else if grace > 0 {
-			// taken by another: the caller's next attempt records that it
-			// waits (which the holder must learn) and waits for the release
+		} else if grace > 0 || (seen != "" && holder != seen) {
+			// taken by another holder: the caller's next attempt records
+			// that it waits (which the holder must learn)
 			return nil
 		}
 		switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline.C); {

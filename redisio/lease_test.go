@@ -30,9 +30,9 @@ func TestLease(t *testing.T) {
 	if w, _ := a.LeaseWanted(ctx, "s"); w {
 		t.Fatal("wanted (cached)")
 	}
-	lb, _, _, err := b.AcquireLease(ctx, "s", nil, px, true)
-	if err != nil || lb != nil {
-		t.Fatalf("b took a held lease: %v %v", lb, err)
+	lb, busy, _, err := b.AcquireLease(ctx, "s", nil, px, true)
+	if err != nil || lb != nil || string(busy.Bytes) != la.Token {
+		t.Fatalf("b took a held lease: %v %v, holder %q", lb, err, busy.Bytes)
 	}
 	// a round trip on a's connection: the invalidation pushed before its
 	// reply has been processed when it returns
@@ -56,7 +56,7 @@ func TestLease(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
-	go func() { done <- b.WaitLease(ctx, "s", 0) }()
+	go func() { done <- b.WaitLease(ctx, "s", "", 0) }()
 	<-waiting
 	r.MustDo("SET", a.Key("s"), "n|i:2;")
 	before := b.Stats().WakeInvalidated
@@ -105,7 +105,7 @@ func TestLeaseExpiryWakesWaiter(t *testing.T) {
 	if err != nil || l == nil {
 		t.Fatal(l, err)
 	}
-	if err := b.WaitLease(ctx, "x", 0); err != nil {
+	if err := b.WaitLease(ctx, "x", "", 0); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.MustDo("EXISTS", a.LeaseKey("x")); got != "0" {
@@ -123,10 +123,36 @@ func TestLeaseGrace(t *testing.T) {
 	a := openTest(t, r, Config{PollInterval: time.Minute})
 	ctx := context.Background()
 	t0 := time.Now()
-	if err := a.WaitLease(ctx, "g", 20*time.Millisecond); err != nil {
+	if err := a.WaitLease(ctx, "g", "", 20*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
 	if time.Since(t0) < 20*time.Millisecond {
 		t.Fatal("returned before the grace ended with nobody taking the lease")
+	}
+}
+
+// A waiter returns when another holder than the one it was refused by
+// took the lease (that holder must learn that it waits), not only when
+// the lease is free.
+func TestLeaseWaitReturnsOnNewHolder(t *testing.T) {
+	r := testenv.StartRedis(t)
+	b := openTest(t, r, Config{PollInterval: time.Minute})
+	ctx := context.Background()
+	key := b.LeaseKey("h")
+	r.MustDo("SET", key, "first", "PX", "60000")
+	waiting := make(chan struct{})
+	b.waitHook = func(string, string) {
+		select {
+		case <-waiting:
+		default:
+			close(waiting)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { done <- b.WaitLease(ctx, "h", "first", 0) }()
+	<-waiting
+	r.MustDo("SET", key, "second", "PX", "60000")
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
