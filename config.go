@@ -30,8 +30,8 @@ const (
 	DefaultLockLostRetries = 3
 	// DefaultWriteLeaseExpiry and DefaultWriteLeaseTerm: see
 	// Config.WriteLeaseExpiry and Config.WriteLeaseTerm.
-	DefaultWriteLeaseExpiry = 20 * time.Millisecond
-	DefaultWriteLeaseTerm   = 4 * time.Millisecond
+	DefaultWriteLeaseExpiry = 40 * time.Millisecond
+	DefaultWriteLeaseTerm   = 16 * time.Millisecond
 	// DefaultCompressionLevel is phpredis's redis.session.compression_level
 	// default (3).
 	DefaultCompressionLevel = codec.DefaultCompressionLevel
@@ -153,9 +153,9 @@ type Config struct {
 	// balancer on one hot session): once a lock-free commit was refused
 	// because another writer changed the data, a process writes that
 	// session only while it holds a short advisory lease
-	// (phpsession:lease:<data key>, PX WriteLeaseExpiry, default 20 ms);
+	// (phpsession:lease:<data key>, PX WriteLeaseExpiry, default 40 ms);
 	// the others queue their operations meanwhile and are woken when it is
-	// given up. A holder gives it up after WriteLeaseTerm (default 4 ms)
+	// given up. A holder gives it up after WriteLeaseTerm (default 16 ms)
 	// when another process waits, or when it has nothing to write for
 	// that long. PHP does not see the lease: the lock-free check-and-write
 	// is unchanged, so PHP's requests and writers that do not lock are

@@ -215,13 +215,14 @@ func (s *Store) LeaseWanted(ctx context.Context, id string) (bool, error) {
 	return true, nil
 }
 
-// WaitLease waits until id's lease is free (without taking it), or held
-// by another holder than seen (the token AcquireLease reported; "": any
-// holder), woken by the tracking invalidation of the lease key, by a
-// timer at the lease's PTTL (so a holder that crashed or stopped delays
-// others by its PX at most) or by the safety poll. A new holder must
-// learn that we wait: the caller's next AcquireLease tells it. With a
-// positive grace, it instead leaves a
+// WaitLease waits (without taking the lease) until id's lease is free, or
+// held by another holder than seen (the token AcquireLease reported; "":
+// any holder), or changed: it returns when woken by the tracking
+// invalidation of the lease key (its release, renewal or a new holder),
+// by a timer at the lease's PTTL (so a holder that crashed or stopped
+// delays others by its PX at most) or by the safety poll; the caller then
+// tries AcquireLease again, which also tells a new holder that we wait.
+// With a positive grace, it instead leaves a
 // free lease to others for that long: it returns as soon as another
 // process took it, or when grace ran out with nobody taking it (used right
 // after giving the lease up to a waiting process, which should get it
@@ -267,6 +268,15 @@ func (s *Store) WaitLease(ctx context.Context, id, seen string, grace time.Durat
 		}
 		switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline.C); {
 		case err == nil:
+			if grace <= 0 {
+				// Woken by a change of the lease key (released, renewed,
+				// taken by another) or its expiry: the caller's next
+				// AcquireLease is the one round trip that both looks and
+				// takes it (or tells the holder that we wait), which puts
+				// every waiter one round trip from the lease once it is
+				// released.
+				return nil
+			}
 		case errors.Is(err, ErrClosed):
 			return err
 		case errors.Is(err, errDeadline):
