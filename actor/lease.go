@@ -234,7 +234,7 @@ func (a *sessionActor) onLeaseCheck() {
 	if a.lease.held == nil || len(a.pending) > 0 {
 		return
 	}
-	if time.Since(a.lastActivity) >= a.set.LeaseTerm {
+	if time.Since(a.h.lastFlush()) >= a.set.LeaseTerm {
 		a.leaseRelease()
 		return
 	}

@@ -13,8 +13,8 @@ import (
 // closeMsg tells the actor to finish everything queued and stop.
 type closeMsg struct{}
 
-// idleCheck is sent by the actor's idle timer (or by Handle.Nudge, with
-// force) to ask whether it can passivate.
+// idleCheck is sent by Handle.CheckIdle (the owner's idle sweep) or, with
+// force, by Handle.Nudge to ask whether the actor can passivate.
 type idleCheck struct{ force bool }
 
 // sessionActor is the protoactor actor of one session.
@@ -32,7 +32,7 @@ type sessionActor struct {
 	set   Settings // env.Settings with defaults filled in
 	owner Owner
 	h     *Handle
-	mb    pa.Mailbox // set by the mailbox producer before the first message
+	mb    inbox // the actor's protoactor mailbox (inbox.go)
 
 	// pending holds the ops received and not yet answered, in arrival
 	// order; a batch takes a prefix.
@@ -43,9 +43,6 @@ type sessionActor struct {
 	// stays in its size class.
 	lingered bool
 	lockFree lockFreeState // lockfree.go
-
-	idleTimer    *time.Timer // armed while nothing is pending
-	lastActivity time.Time   // end of the last flush (idle timeout base)
 
 	// Lingering (see linger).
 	lastBatchOps int       // ops carried by the last committed batch
@@ -77,6 +74,9 @@ func (a *sessionActor) Receive(c pa.Context) {
 			a.safeFlush(false)
 		}
 	case idleCheck:
+		if !m.force {
+			a.h.checkSent.Store(false)
+		}
 		a.onIdleCheck(c, m.force)
 		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
 			// ops deferred by a flush that waited for more messages
@@ -90,11 +90,9 @@ func (a *sessionActor) Receive(c pa.Context) {
 	case closeMsg:
 		a.closing = true
 		a.safeFlush(true)
-		a.stopTimer()
 		a.leaseRelease()
 		c.Stop(c.Self())
 	case *pa.Stopped:
-		a.stopTimer()
 		a.leaseRelease()
 		// answer anything that slipped in (cannot happen through Handle)
 		for _, op := range a.pending {
@@ -106,36 +104,14 @@ func (a *sessionActor) Receive(c pa.Context) {
 	}
 }
 
-func (a *sessionActor) stopTimer() {
-	if a.idleTimer != nil {
-		a.idleTimer.Stop()
-		a.idleTimer = nil
-	}
-}
-
-func (a *sessionActor) armIdle(d time.Duration) {
-	if a.idleTimer != nil || a.closing {
-		return
-	}
-	h := a.h
-	a.idleTimer = time.AfterFunc(d, func() { h.sendSelf(idleCheck{}) })
-}
-
 func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
-	if !force {
-		a.idleTimer = nil
-	}
 	if len(a.pending) > 0 || a.closing {
 		return
 	}
-	if !force {
-		if rest := a.set.IdleTimeout - time.Since(a.lastActivity); rest > 0 {
-			a.armIdle(rest)
-			return
-		}
+	if !force && time.Since(a.h.lastFlush()) < a.set.IdleTimeout {
+		return // active since the sweep looked: it asks again later
 	}
 	if a.h.tryForget(func() bool { return a.mb.UserMessageCount() == 0 }) {
-		a.stopTimer()
 		c.Stop(c.Self())
 	}
 }
@@ -155,13 +131,13 @@ func (a *sessionActor) safeFlush(final bool) {
 			clear(a.pending)
 			a.pending = a.pending[:0]
 		}
-		a.lastActivity = time.Now()
+		a.h.flushed.Store(time.Now().UnixNano())
 		if len(a.pending) == 0 {
 			a.leaseIdle()
-			if a.env.Pressure != nil && a.env.Pressure() && !a.closing {
+			// Passivation after IdleTimeout is the owner's idle sweep
+			// (Handle.CheckIdle): no timer per actor.
+			if !a.closing && (a.set.IdleTimeout <= 0 || (a.env.Pressure != nil && a.env.Pressure())) {
 				a.h.sendSelf(idleCheck{force: true})
-			} else {
-				a.armIdle(a.set.IdleTimeout)
 			}
 		}
 	}()

@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	pa "github.com/asynkron/protoactor-go/actor"
@@ -14,6 +15,15 @@ type System struct {
 	as   *pa.ActorSystem
 	disp *dispatcher
 	once sync.Once
+
+	// props is shared by every actor of the System (a Props per actor
+	// cost ~270 bytes). Its producers return spawning, set under spawnMu
+	// for the duration of one Spawn: protoactor calls them synchronously
+	// inside Spawn, and never again since an inbox never lets protoactor
+	// restart its actor.
+	props    *pa.Props
+	spawnMu  sync.Mutex
+	spawning *sessionActor
 }
 
 // NewSystem starts an actor system whose own logging is discarded.
@@ -24,7 +34,12 @@ func NewSystem() *System {
 		}),
 		pa.WithDeadLetterRequestLogging(false),
 	)
-	return &System{as: as, disp: newDispatcher(64, time.Second)}
+	s := &System{as: as, disp: newDispatcher(64, time.Second)}
+	s.props = pa.PropsFromProducer(func() pa.Actor { return s.spawning },
+		pa.WithDispatcher(s.disp),
+		pa.WithMailbox(func() pa.Mailbox { return &s.spawning.mb }),
+	)
+	return s
 }
 
 // Shutdown stops the actor system and its worker goroutines. Actors should
@@ -60,6 +75,12 @@ type Handle struct {
 	pid  *pa.PID
 	root *pa.RootContext
 	a    *sessionActor
+
+	// flushed is when the actor's last flush ended (UnixNano; 0: none
+	// yet), written by the actor, read by CheckIdle and the actor.
+	flushed atomic.Int64
+	// checkSent: a CheckIdle message is queued and not yet received.
+	checkSent atomic.Bool
 }
 
 // Spawn starts the actor for session id.
@@ -68,15 +89,11 @@ func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
 	a := &sessionActor{id: id, env: env, owner: owner, h: h, set: env.Settings}
 	a.set.MaxBatch = max(a.set.MaxBatch, 1)
 	h.a = a
-	props := pa.PropsFromProducer(func() pa.Actor { return a },
-		pa.WithDispatcher(s.disp),
-		pa.WithMailbox(func() pa.Mailbox {
-			mb := pa.Unbounded()()
-			a.mb = mb
-			return mb
-		}),
-	)
-	h.pid = s.as.Root.Spawn(props)
+	s.spawnMu.Lock()
+	s.spawning = a
+	h.pid = s.as.Root.Spawn(s.props)
+	s.spawning = nil
+	s.spawnMu.Unlock()
 	return h
 }
 
@@ -113,6 +130,21 @@ func (h *Handle) Close() {
 	h.dead = true
 	h.root.Send(h.pid, closeMsg{})
 }
+
+// CheckIdle asks the actor to passivate if it has been idle for its
+// IdleTimeout at now (the owner's periodic idle sweep calls it for every
+// live actor; one sweep replaces a timer per actor). At most one check is
+// queued at a time.
+func (h *Handle) CheckIdle(now time.Time) {
+	last := h.flushed.Load()
+	if last == 0 || now.Sub(time.Unix(0, last)) < h.a.set.IdleTimeout || h.checkSent.Load() || !h.checkSent.CompareAndSwap(false, true) {
+		return
+	}
+	h.sendSelf(idleCheck{})
+}
+
+// lastFlush returns when the actor's last flush ended.
+func (h *Handle) lastFlush() time.Time { return time.Unix(0, h.flushed.Load()) }
 
 // Nudge asks the actor to passivate as soon as it is idle (used when the
 // owner is at its live-actor cap).

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/phpsession/phpsession/actor"
 	"github.com/phpsession/phpsession/event"
@@ -54,6 +55,10 @@ type Coordinator struct {
 	abort       context.CancelFunc
 	nudgeMu     sync.Mutex
 	waiters     atomic.Int64
+
+	// The idle sweep (sweep) runs while actors are live.
+	sweepEvery time.Duration
+	sweeping   atomic.Bool
 }
 
 // New returns a Coordinator. It owns an actor system until Close.
@@ -78,6 +83,7 @@ func New(cfg Config) *Coordinator {
 		closing: make(chan struct{}),
 	}
 	c.env.Pressure = c.underPressure
+	c.sweepEvery = sweepInterval(env.Settings.IdleTimeout)
 	for i := range c.shards {
 		c.shards[i].m = make(map[string]*actor.Handle)
 	}
@@ -120,6 +126,7 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 		}
 		s.mu.Unlock()
 		if live > 0 {
+			c.startSweep()
 			c.env.Events.Event(event.Event{Kind: event.ActorStarted, Live: int(live)})
 		}
 		if h != nil {
@@ -135,6 +142,61 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 			return err
 		}
 		haveSlot = true
+	}
+}
+
+// sweepInterval is how often the idle sweep looks at the live actors: a
+// quarter of the idle timeout, between 1 ms and 1 s, so that an actor
+// passivates at most that long after its IdleTimeout.
+func sweepInterval(idle time.Duration) time.Duration {
+	return min(max(idle/4, time.Millisecond), time.Second)
+}
+
+// startSweep starts the idle sweep unless it runs.
+func (c *Coordinator) startSweep() {
+	if !c.sweeping.Load() && c.sweeping.CompareAndSwap(false, true) {
+		go c.sweep()
+	}
+}
+
+// sweep asks every live actor to passivate if it has been idle for its
+// IdleTimeout (actor.Handle.CheckIdle), every sweepEvery: one goroutine
+// and one pass over the index instead of a timer per actor. It ends when
+// no actor is live (Submit starts it again) or on Close.
+func (c *Coordinator) sweep() {
+	t := time.NewTicker(c.sweepEvery)
+	defer t.Stop()
+	var hs []*actor.Handle
+	for {
+		select {
+		case <-c.closing:
+			c.sweeping.Store(false)
+			return
+		case now := <-t.C:
+			for i := range c.shards {
+				s := &c.shards[i]
+				s.mu.Lock()
+				for _, h := range s.m {
+					hs = append(hs, h)
+				}
+				s.mu.Unlock()
+				// outside the shard's lock: a check may make the
+				// actor forget itself (Forget takes it)
+				for _, h := range hs {
+					h.CheckIdle(now)
+				}
+				clear(hs)
+				hs = hs[:0]
+			}
+		}
+		if c.live.Load() == 0 {
+			c.sweeping.Store(false)
+			// an actor spawned after the load sees sweeping false
+			// and starts a sweep, unless this one goes on
+			if c.live.Load() == 0 || !c.sweeping.CompareAndSwap(false, true) {
+				return
+			}
+		}
 	}
 }
 
