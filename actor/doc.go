@@ -7,9 +7,9 @@
 // writes through Store (implemented by *redisio.Store, and by
 // internal/fake for unit tests), holds sessions as *codec.Session wrapped
 // in Doc, keeps decoded sessions in a cache.Memo, and reports what it does
-// as event.Events to Env.Events. protoactor-go
-// supplies the mailbox and the scheduling; it stays behind this package's
-// own API (System, Handle, Op).
+// as event.Events to Env.Events. Each actor has its own mailbox (inbox.go)
+// and runs on a shared pool of goroutines only while the mailbox holds
+// messages; the package's API is System, Handle and Op.
 //
 // # Files
 //
@@ -19,7 +19,8 @@
 //	op.go         Op, Kind, Fn: one queued operation and its answer
 //	document.go   Doc (a decoded session) and Codec
 //	system.go     System and Handle: spawning, sending, passivation handshake
-//	dispatcher.go the goroutine pool protoactor's mailboxes run on
+//	inbox.go      the actor's mailbox and the loop that delivers its messages
+//	dispatcher.go the goroutine pool actors run on
 //	mailbox.go    sessionActor: receiving, flushing, lingering, idling
 //	fairness.go   the pauses that leave PHP a free lock window
 //	reads.go      reads served without the lock (memo, revalidation, decode)
@@ -30,9 +31,8 @@
 // # Batching
 //
 // An op joins the actor's pending list when it is received; the actor
-// flushes when its mailbox is empty (protoactor's user-message count, which
-// can be transiently negative: only a positive count promises another
-// message) or MaxBatch ops are pending. Reads at the head of the list are
+// flushes when its mailbox is empty (a positive count of queued messages
+// promises another delivery) or MaxBatch ops are pending. Reads at the head of the list are
 // served at once without the lock, from the memo (cache.Memo) or from
 // Store.Get and a decode. Everything else forms one batch, lock-free where
 // possible (below), else locked: LockAndReadUntracked, then each op in
@@ -78,10 +78,13 @@
 //
 // # Passivation
 //
-// An idle actor sends itself an idleCheck (a timer that only sends a
-// message: protoactor's ReceiveTimeout races). On it, the actor asks its
-// Handle to forget it: under the Handle's write lock, with its mailbox
-// empty, the Handle is marked dead and the owner removes it from its index;
-// then the actor stops. Senders deliver under the Handle's read lock and
-// retry the lookup when it is dead, so no op reaches a stopped actor.
+// The owner sweeps its live actors every so often (the coordinator: a
+// quarter of IdleTimeout, at most a second) and sends an idleCheck to
+// those whose last flush ended IdleTimeout ago (Handle.CheckIdle; no timer
+// per actor). On it, the actor asks its Handle to forget it: under the
+// Handle's write lock, with its mailbox empty, the Handle is marked dead
+// and the owner removes it from its index; then the actor drops its memo
+// entry unless reads are served from it, and stops. Senders deliver under
+// the Handle's read lock and retry the lookup when it is dead, so no op
+// reaches a stopped actor.
 package actor

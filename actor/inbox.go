@@ -4,160 +4,111 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
-
-	pa "github.com/asynkron/protoactor-go/actor"
 )
 
-// inbox is a session actor's protoactor mailbox, embedded in the actor
-// (one allocation less per session). protoactor's default unbounded
-// mailbox costs ~390 bytes per actor before its first message (a ring of
-// 10 slots, a lock-free system queue with its stub node, the mailbox); an
-// idle session actor holds nothing but these fields here, since both
-// queues are released once drained.
-//
-// Like protoactor's, it runs system messages before user messages, stops
-// delivering user messages while suspended, yields the goroutine every
-// Throughput messages and runs on the dispatcher only while it has work.
-// A panic that escapes the actor's Receive (its flush recovers its own) is
-// dropped and delivery goes on, so the actor is never restarted: the
-// System's shared Props could not produce it again.
+// inbox is a session actor's mailbox, part of the actor's allocation. It
+// holds the messages sent to the actor (ops, idle checks, close) in
+// arrival order; while it has any, the actor runs on one of the
+// dispatcher's goroutines (sessionActor.run), one message at a time, and
+// an actor with an empty inbox owns no goroutine. It keeps no queue once
+// drained beyond a small one, so an idle actor costs its fields only.
 type inbox struct {
-	mu        sync.Mutex
-	sys       []any // system messages, FIFO
-	user      []any // user messages, FIFO from head
-	head      int
-	users     atomic.Int32 // user messages queued, updated with the queue
-	running   atomic.Bool  // scheduled on the dispatcher or draining
-	suspended bool         // read and written by the draining goroutine only
-
-	invoker pa.MessageInvoker
-	disp    pa.Dispatcher
+	mu      sync.Mutex
+	q       []any // messages from head on, FIFO
+	head    int32
+	n       atomic.Int32 // messages queued, counted with the queue
+	running atomic.Bool  // scheduled on the dispatcher or draining
 }
 
-// userKeep is the largest user queue kept allocated once drained; a
-// larger one (a burst on a hot session) is released.
-const userKeep = 64
+// qKeep is the largest queue kept allocated once drained; a larger one (a
+// burst on a hot session) is released.
+const qKeep = 64
 
-// PostUserMessage implements protoactor's Mailbox.
-func (m *inbox) PostUserMessage(msg any) {
+// UserMessageCount returns the messages queued and not yet handed to the
+// actor. It is exact (counted under the queue's lock): a positive count
+// means another message will be delivered.
+func (m *inbox) UserMessageCount() int { return int(m.n.Load()) }
+
+// put queues msg and reports whether the caller must schedule the actor.
+func (m *inbox) put(msg any) bool {
 	m.mu.Lock()
-	m.user = append(m.user, msg)
-	m.users.Add(1)
+	m.q = append(m.q, msg)
+	m.n.Add(1)
 	m.mu.Unlock()
-	m.schedule()
+	return m.claim()
 }
 
-// PostSystemMessage implements protoactor's Mailbox.
-func (m *inbox) PostSystemMessage(msg any) {
-	m.mu.Lock()
-	m.sys = append(m.sys, msg)
-	m.mu.Unlock()
-	m.schedule()
+// claim reports whether the caller takes the right to run the actor.
+func (m *inbox) claim() bool {
+	return !m.running.Load() && m.running.CompareAndSwap(false, true)
 }
 
-// RegisterHandlers implements protoactor's Mailbox.
-func (m *inbox) RegisterHandlers(invoker pa.MessageInvoker, disp pa.Dispatcher) {
-	m.invoker, m.disp = invoker, disp
-}
-
-// Start implements protoactor's Mailbox.
-func (m *inbox) Start() {}
-
-// UserMessageCount implements protoactor's Mailbox: the user messages
-// queued and not yet handed to the actor. It is exact (counted under the
-// queue's lock), so a positive count means another message will be
-// delivered.
-func (m *inbox) UserMessageCount() int { return int(m.users.Load()) }
-
-func (m *inbox) schedule() {
-	if m.running.CompareAndSwap(false, true) {
-		m.disp.Schedule(m.process)
-	}
-}
-
-func (m *inbox) process() {
-	for {
-		m.drain()
-		m.running.Store(false)
-		// a message posted after drain saw the queues empty scheduled
-		// nothing (running was still true): take it here
-		if !m.hasWork() || !m.running.CompareAndSwap(false, true) {
-			return
-		}
-	}
-}
-
-func (m *inbox) hasWork() bool {
+// take removes the next message; ok is false when there is none.
+func (m *inbox) take() (msg any, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return len(m.sys) > 0 || (!m.suspended && m.head < len(m.user))
-}
-
-// drain delivers messages until the queues are empty (or the mailbox is
-// suspended).
-func (m *inbox) drain() {
-	t := m.disp.Throughput()
-	for i := 0; ; i++ {
-		if i > t {
-			i = 0
-			runtime.Gosched()
-		}
-		msg, sys, ok := m.pop()
-		if !ok {
-			return
-		}
-		if sys {
-			switch msg.(type) {
-			case *pa.SuspendMailbox:
-				m.suspended = true
-			case *pa.ResumeMailbox:
-				m.suspended = false
-			default:
-				m.invoke(msg, true)
-			}
-			continue
-		}
-		m.invoke(msg, false)
+	if int(m.head) == len(m.q) {
+		return nil, false
 	}
-}
-
-// pop takes the next message: a system one first, a user one unless
-// suspended.
-func (m *inbox) pop() (msg any, sys, ok bool) {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	if len(m.sys) > 0 {
-		msg = m.sys[0]
-		m.sys[0] = nil
-		m.sys = m.sys[1:]
-		if len(m.sys) == 0 {
-			m.sys = nil
-		}
-		return msg, true, true
-	}
-	if m.suspended || m.head == len(m.user) {
-		return nil, false, false
-	}
-	msg = m.user[m.head]
-	m.user[m.head] = nil
+	msg = m.q[m.head]
+	m.q[m.head] = nil
 	m.head++
-	if m.head == len(m.user) {
+	if int(m.head) == len(m.q) {
 		m.head = 0
-		if cap(m.user) > userKeep {
-			m.user = nil
+		if cap(m.q) > qKeep {
+			m.q = nil
 		} else {
-			m.user = m.user[:0]
+			m.q = m.q[:0]
 		}
 	}
-	m.users.Add(-1)
-	return msg, false, true
+	m.n.Add(-1)
+	return msg, true
 }
 
-func (m *inbox) invoke(msg any, sys bool) {
-	defer func() { _ = recover() }()
-	if sys {
-		m.invoker.InvokeSystemMessage(msg)
-	} else {
-		m.invoker.InvokeUserMessage(msg)
+// send queues msg for the actor and schedules it unless it runs.
+func (a *sessionActor) send(msg any) {
+	if a.mb.put(msg) {
+		a.disp.Schedule(a.run)
 	}
+}
+
+// run delivers the inbox's messages to receive until it is empty, yielding
+// the goroutine every Throughput messages.
+func (a *sessionActor) run() {
+	t := a.disp.Throughput()
+	for {
+		for i := 0; ; i++ {
+			if i > t {
+				i = 0
+				runtime.Gosched()
+			}
+			msg, ok := a.mb.take()
+			if !ok {
+				break
+			}
+			a.deliver(msg)
+		}
+		a.mb.running.Store(false)
+		// a message queued after take found the inbox empty scheduled
+		// nothing (running was still true): deliver it here
+		if a.mb.UserMessageCount() == 0 || !a.mb.claim() {
+			return
+		}
+	}
+}
+
+// deliver hands msg to receive. After the actor stopped nothing can be
+// sent to it (its Handle is dead); an op that got in all the same is
+// answered ErrClosed. A panic that escapes receive (its flushes recover
+// their own) is dropped and delivery goes on.
+func (a *sessionActor) deliver(msg any) {
+	defer func() { _ = recover() }()
+	if a.stopped {
+		if op, ok := msg.(*Op); ok {
+			op.answer(ErrClosed)
+			op.unref() // the reference Handle.Send took
+		}
+		return
+	}
+	a.receive(msg)
 }

@@ -1,80 +1,68 @@
 package actor
 
 import (
-	"sync"
+	"context"
 	"testing"
-	"time"
+	"unsafe"
 
-	pa "github.com/asynkron/protoactor-go/actor"
 	"github.com/stretchr/testify/require"
+
+	"github.com/phpsession/phpsession/event"
 )
 
-// recorder is a MessageInvoker that records what it is handed.
-type recorder struct {
-	mu          sync.Mutex
-	got         []any
-	mb          *inbox
-	seen        []int // UserMessageCount when each message was delivered
-	first, done chan struct{}
-	want        int
+// TestInboxQueue: messages come out in order; the count seen after each
+// take is what is still queued; only the first put claims the run; a
+// drained queue is released beyond qKeep.
+func TestInboxQueue(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		n    int // messages queued before the actor runs
+	}{
+		{"one", 1},
+		{"a few", 5},
+		{"a burst beyond qKeep", 3 * qKeep},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := &sessionActor{}
+			claims := 0
+			for i := range tc.n {
+				if a.mb.put(i) {
+					claims++
+				}
+			}
+			require.Equal(t, 1, claims, "the first put schedules the actor")
+			require.Equal(t, tc.n, a.mb.UserMessageCount())
+			for i := range tc.n {
+				msg, ok := a.mb.take()
+				require.True(t, ok)
+				require.Equal(t, i, msg)
+				require.Equal(t, tc.n-1-i, a.mb.UserMessageCount())
+			}
+			_, ok := a.mb.take()
+			require.False(t, ok)
+			a.mb.mu.Lock()
+			require.Zero(t, len(a.mb.q))
+			require.LessOrEqual(t, cap(a.mb.q), qKeep)
+			a.mb.mu.Unlock()
+		})
+	}
 }
 
-func (r *recorder) InvokeSystemMessage(m any) { r.add(m) }
-func (r *recorder) InvokeUserMessage(m any) {
-	if m == "panic" {
-		r.add(m)
-		panic("boom")
-	}
-	r.add(m)
-}
-func (r *recorder) EscalateFailure(any, any) { panic("inbox escalated a failure") }
-
-func (r *recorder) add(m any) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.got = append(r.got, m)
-	r.seen = append(r.seen, r.mb.UserMessageCount())
-	if len(r.got) == 1 {
-		close(r.first)
-	}
-	if len(r.got) == r.want {
-		close(r.done)
-	}
+// TestDeliverAfterStop: an op that reaches a stopped actor is answered
+// ErrClosed, not dropped.
+func TestDeliverAfterStop(t *testing.T) {
+	a := &sessionActor{stopped: true}
+	op := NewOp(context.Background(), event.Update, nil)
+	op.ref() // as Handle.Send does
+	a.deliver(op)
+	require.ErrorIs(t, op.Wait(context.Background()), ErrClosed)
+	a.deliver(idleCheck{}) // anything else is dropped
 }
 
-// TestInbox: system messages go first, user messages in order, the count
-// is exact, a panic does not stop delivery, Suspend holds user messages
-// until Resume, and drained queues are released.
-func TestInbox(t *testing.T) {
-	d := newDispatcher(2, time.Minute)
-	defer d.shutdown()
-	mb := &inbox{}
-	r := &recorder{mb: mb, first: make(chan struct{}), done: make(chan struct{}), want: 6}
-	mb.RegisterHandlers(r, d)
-
-	// queue everything before the first run: hold the scheduler
-	mb.running.Store(true)
-	mb.PostUserMessage("u1")
-	mb.PostUserMessage("panic")
-	mb.PostSystemMessage("s1")
-	mb.PostUserMessage("u2")
-	mb.PostSystemMessage(&pa.SuspendMailbox{})
-	require.Equal(t, 3, mb.UserMessageCount())
-	mb.running.Store(false)
-	mb.schedule()
-	<-r.first // s1; then the mailbox suspends
-
-	mb.PostUserMessage("u3")
-	mb.PostSystemMessage(&pa.ResumeMailbox{})
-	mb.PostSystemMessage("s2")
-	<-r.done
-	r.mu.Lock()
-	require.Equal(t, []any{"s1", "s2", "u1", "panic", "u2", "u3"}, r.got, "suspended until Resume")
-	require.Equal(t, []int{3, 4, 3, 2, 1, 0}, r.seen, "count at delivery: the messages still queued")
-	r.mu.Unlock()
-	mb.mu.Lock()
-	require.Nil(t, mb.sys)
-	require.Zero(t, len(mb.user))
-	mb.mu.Unlock()
-	require.Zero(t, mb.UserMessageCount())
+// TestLiveActorSize guards the bytes a live session costs: the actor,
+// with its Handle and mailbox, is one allocation in the 224-byte size
+// class. State only writes need belongs in writeState (allocated by the
+// first write), state all actors share in shared.
+func TestLiveActorSize(t *testing.T) {
+	require.LessOrEqual(t, unsafe.Sizeof(sessionActor{}), uintptr(224))
 }

@@ -202,6 +202,9 @@ func (a *sessionActor) leaseAfterCommit() {
 // expire (LeaseExpiry); the call is bounded by that too, so that Close is
 // not held up by a Redis that does not answer.
 func (a *sessionActor) leaseRelease() {
+	if a.writeState == nil {
+		return // never wrote: no lease
+	}
 	l := a.lease.held
 	if l == nil {
 		return
@@ -221,10 +224,10 @@ func (a *sessionActor) leaseRelease() {
 // LeaseTerm without work is given up, so that another process waiting for
 // it gets it.
 func (a *sessionActor) leaseIdle() {
-	if a.lease.held == nil || a.lease.timer != nil || a.closing {
+	if a.writeState == nil || a.lease.held == nil || a.lease.timer != nil || a.closing {
 		return
 	}
-	h := a.h
+	h := &a.h
 	a.lease.timer = time.AfterFunc(max(a.set.LeaseTerm, time.Millisecond), func() { h.sendSelf(leaseCheck{}) })
 }
 

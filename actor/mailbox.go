@@ -5,8 +5,6 @@ import (
 	"runtime"
 	"time"
 
-	pa "github.com/asynkron/protoactor-go/actor"
-
 	"github.com/phpsession/phpsession/event"
 )
 
@@ -17,58 +15,72 @@ type closeMsg struct{}
 // force, by Handle.Nudge to ask whether the actor can passivate.
 type idleCheck struct{ force bool }
 
-// sessionActor is the protoactor actor of one session.
+// sessionActor is the actor of one session.
 //
 // Every field, including those of the embedded parts declared in
 // fairness.go, lockfree.go and batch.go, is read and written only from
-// Receive, which protoactor runs on one goroutine at a time per actor; so
+// receive, which runs on one goroutine at a time per actor (run); so
 // no field needs a lock. What other goroutines touch goes through Handle
-// (its own mutex) or Op (atomics and a channel).
+// (its own mutex and atomics) or Op (atomics and a channel).
+//
+// A live actor is kept small (there is one per live session): what all
+// actors share is behind one pointer (shared), the Handle and the
+// mailbox are part of the same allocation, and the state only writes
+// need (writeState) is allocated by the first write.
 type sessionActor struct {
+	*shared
 	id    string
-	sid   *string  // redacted id for events (sessionRef); nil until needed
-	batch uint64   // sequence number of the batch in progress (0: none)
-	env   *Env     // shared by all actors; read-only
-	set   Settings // env.Settings with defaults filled in
-	owner Owner
-	h     *Handle
-	mb    inbox // the actor's protoactor mailbox (inbox.go)
+	sid   *string // redacted id for events (sessionRef); nil until needed
+	batch uint64  // sequence number of the batch in progress (0: none)
+	h     Handle
+	mb    inbox // the actor's mailbox (inbox.go)
 
 	// pending holds the ops received and not yet answered, in arrival
 	// order; a batch takes a prefix.
 	pending []*Op
 	closing bool // closeMsg received: flush everything, then stop
-	// lingered (see linger): the pending batch already waited for
-	// joiners. Next to closing, and lockFree too, so that the struct
-	// stays in its size class.
-	lingered bool
-	lockFree lockFreeState // lockfree.go
+	stopped bool // passivated or closed: receives nothing more
 
-	// Lingering (see linger).
-	lastBatchOps int       // ops carried by the last committed batch
-	lastBatchEnd time.Time // when the last batch (locked or lock-free) committed
 	// lastRefresh is when this actor last refreshed the session's TTL, by
 	// a write or by a read (reads.go).
 	lastRefresh time.Time
+
+	*writeState // nil until the first batch that is not only reads
+}
+
+// shared is what every actor of one System and Env shares.
+type shared struct {
+	env   *Env     // read-only
+	set   Settings // env.Settings with defaults filled in
+	owner Owner
+	disp  *dispatcher
+}
+
+// writeState is the state of an actor's write batches.
+type writeState struct {
+	// Lingering (see linger).
+	lingered     bool      // the pending batch already waited for joiners
+	lastBatchOps int       // ops carried by the last committed batch
+	lastBatchEnd time.Time // when the last batch (locked or lock-free) committed
 	// lingerWant: ops known to the actor when the last batch ended (its
 	// callers, about to be answered and resubmit, plus the ops already
 	// waiting): how many the next batch waits for while lingering.
 	lingerWant int
 
-	fair  fairness   // fairness.go
-	lease leaseState // lease.go
+	fair     fairness      // fairness.go
+	lockFree lockFreeState // lockfree.go
+	lease    leaseState    // lease.go
 	// committed is what the session held after our last commit
 	// (batch.go).
 	committed committedState
 }
 
-// Receive implements protoactor's Actor.
-func (a *sessionActor) Receive(c pa.Context) {
-	switch m := c.Message().(type) {
+// receive handles one message from the inbox.
+func (a *sessionActor) receive(msg any) {
+	switch m := msg.(type) {
 	case *Op:
-		// protoactor counts a message after enqueuing it, so the count can
-		// be transiently negative; only a positive count guarantees that
-		// another message will arrive and trigger the flush.
+		// flush once the inbox is drained (or a batch is full): the ops
+		// queued behind this one join the batch
 		a.pending = append(a.pending, m)
 		if a.mb.UserMessageCount() <= 0 || len(a.pending) >= a.set.MaxBatch {
 			a.safeFlush(false)
@@ -77,8 +89,8 @@ func (a *sessionActor) Receive(c pa.Context) {
 		if !m.force {
 			a.h.checkSent.Store(false)
 		}
-		a.onIdleCheck(c, m.force)
-		if len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
+		a.onIdleCheck(m.force)
+		if !a.stopped && len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
 			// ops deferred by a flush that waited for more messages
 			a.safeFlush(false)
 		}
@@ -90,21 +102,25 @@ func (a *sessionActor) Receive(c pa.Context) {
 	case closeMsg:
 		a.closing = true
 		a.safeFlush(true)
-		a.leaseRelease()
-		c.Stop(c.Self())
-	case *pa.Stopped:
-		a.leaseRelease()
-		// answer anything that slipped in (cannot happen through Handle)
-		for _, op := range a.pending {
-			op.answer(ErrClosed)
-			op.unref()
-		}
-		a.pending = nil
-		a.owner.Stopped(a.h, !a.closing)
+		a.stop()
 	}
 }
 
-func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
+// stop ends the actor (its Handle is dead: nothing more is sent to it)
+// and tells its owner.
+func (a *sessionActor) stop() {
+	a.stopped = true
+	a.leaseRelease()
+	// answer anything that slipped in (cannot happen through Handle)
+	for _, op := range a.pending {
+		op.answer(ErrClosed)
+		op.unref()
+	}
+	a.pending = nil
+	a.owner.Stopped(&a.h, !a.closing)
+}
+
+func (a *sessionActor) onIdleCheck(force bool) {
 	if len(a.pending) > 0 || a.closing {
 		return
 	}
@@ -112,7 +128,12 @@ func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
 		return // active since the sweep looked: it asks again later
 	}
 	if a.h.tryForget(func() bool { return a.mb.UserMessageCount() == 0 }) {
-		c.Stop(c.Self())
+		if a.env.Memo != nil {
+			// nothing of an idle session stays behind, unless its
+			// memo entry still serves reads without the actor
+			a.env.Memo.RemoveUnused(a.id)
+		}
+		a.stop()
 	}
 }
 
@@ -158,6 +179,9 @@ func (a *sessionActor) flush(final bool) {
 			a.serveReads(a.pending[:i])
 			a.consume(i)
 			continue
+		}
+		if a.writeState == nil {
+			a.writeState = &writeState{}
 		}
 		if !final {
 			// A lock-free batch holds no lock, so it needs no pause for

@@ -1,54 +1,33 @@
 package actor
 
 import (
-	"io"
-	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	pa "github.com/asynkron/protoactor-go/actor"
 )
 
-// System owns the protoactor actor system that runs session actors.
+// System runs session actors on a pool of goroutines (dispatcher.go): an
+// actor runs only while its mailbox (inbox.go) holds messages, one message
+// at a time, and an idle actor owns no goroutine.
 type System struct {
-	as   *pa.ActorSystem
 	disp *dispatcher
 	once sync.Once
 
-	// props is shared by every actor of the System (a Props per actor
-	// cost ~270 bytes). Its producers return spawning, set under spawnMu
-	// for the duration of one Spawn: protoactor calls them synchronously
-	// inside Spawn, and never again since an inbox never lets protoactor
-	// restart its actor.
-	props    *pa.Props
-	spawnMu  sync.Mutex
-	spawning *sessionActor
+	mu sync.Mutex
+	// shared: the actors' shared part for the Env and Owner of the last
+	// Spawn (guarded by mu; a coordinator has one of each).
+	shared *shared
 }
 
-// NewSystem starts an actor system whose own logging is discarded.
+// NewSystem returns a System with no actor.
 func NewSystem() *System {
-	as := pa.NewActorSystem(
-		pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger {
-			return slog.New(slog.NewTextHandler(io.Discard, nil))
-		}),
-		pa.WithDeadLetterRequestLogging(false),
-	)
-	s := &System{as: as, disp: newDispatcher(64, time.Second)}
-	s.props = pa.PropsFromProducer(func() pa.Actor { return s.spawning },
-		pa.WithDispatcher(s.disp),
-		pa.WithMailbox(func() pa.Mailbox { return &s.spawning.mb }),
-	)
-	return s
+	return &System{disp: newDispatcher(64, time.Second)}
 }
 
-// Shutdown stops the actor system and its worker goroutines. Actors should
-// have been closed first.
+// Shutdown stops the System's worker goroutines once they are idle.
+// Actors should have been closed first.
 func (s *System) Shutdown() {
-	s.once.Do(func() {
-		s.as.Shutdown()
-		s.disp.shutdown()
-	})
+	s.once.Do(s.disp.shutdown)
 }
 
 // Owner is told about an actor's lifecycle by its Handle.
@@ -72,9 +51,7 @@ type Handle struct {
 
 	mu   sync.RWMutex
 	dead bool
-	pid  *pa.PID
-	root *pa.RootContext
-	a    *sessionActor
+	a    *sessionActor // the actor this Handle is part of
 
 	// flushed is when the actor's last flush ended (UnixNano; 0: none
 	// yet), written by the actor, read by CheckIdle and the actor.
@@ -85,15 +62,17 @@ type Handle struct {
 
 // Spawn starts the actor for session id.
 func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
-	h := &Handle{ID: id, root: s.as.Root}
-	a := &sessionActor{id: id, env: env, owner: owner, h: h, set: env.Settings}
-	a.set.MaxBatch = max(a.set.MaxBatch, 1)
-	h.a = a
-	s.spawnMu.Lock()
-	s.spawning = a
-	h.pid = s.as.Root.Spawn(s.props)
-	s.spawning = nil
-	s.spawnMu.Unlock()
+	a := &sessionActor{id: id}
+	h := &a.h
+	h.ID, h.a = id, a
+	s.mu.Lock()
+	if sh := s.shared; sh == nil || sh.env != env || sh.owner != owner {
+		sh = &shared{env: env, set: env.Settings, owner: owner, disp: s.disp}
+		sh.set.MaxBatch = max(sh.set.MaxBatch, 1)
+		s.shared = sh
+	}
+	a.shared = s.shared
+	s.mu.Unlock()
 	return h
 }
 
@@ -106,7 +85,7 @@ func (h *Handle) Send(op *Op) bool {
 		return false
 	}
 	op.ref() // the actor's, dropped when the op leaves its queue
-	h.root.Send(h.pid, op)
+	h.a.send(op)
 	return true
 }
 
@@ -114,7 +93,7 @@ func (h *Handle) sendSelf(msg any) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if !h.dead {
-		h.root.Send(h.pid, msg)
+		h.a.send(msg)
 	}
 }
 
@@ -128,7 +107,7 @@ func (h *Handle) Close() {
 		return
 	}
 	h.dead = true
-	h.root.Send(h.pid, closeMsg{})
+	h.a.send(closeMsg{})
 }
 
 // CheckIdle asks the actor to passivate if it has been idle for its

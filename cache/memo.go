@@ -64,6 +64,7 @@ type slot[V any] struct {
 	e     *Entry[V]
 	size  int64
 	stale bool
+	used  bool // a fresh Get returned e (see RemoveUnused)
 }
 
 // Memo is a concurrency-safe LRU of decoded sessions. The zero value is not
@@ -114,6 +115,9 @@ func (m *Memo[V]) Get(id string) (e *Entry[V], fresh bool) {
 		return nil, false
 	}
 	e, fresh = s.e, !s.stale
+	if fresh && !s.used {
+		s.used = true
+	}
 	m.mu.Unlock()
 	fresh = fresh && e.live()
 	if fresh {
@@ -193,6 +197,18 @@ func (m *Memo[V]) put(id string, e *Entry[V], seen uint64, stale bool) {
 func (m *Memo[V]) Remove(id string) {
 	m.mu.Lock()
 	m.lru.Remove(id)
+	m.mu.Unlock()
+}
+
+// RemoveUnused drops id's entry unless a Get found it fresh since it was
+// stored: for the owner of a session that goes idle (its actor
+// passivates), so that the memo does not keep what nobody reads, while a
+// session still read from the memo stays in it.
+func (m *Memo[V]) RemoveUnused(id string) {
+	m.mu.Lock()
+	if s, ok := m.lru.Peek(id); ok && !s.used {
+		m.lru.Remove(id)
+	}
 	m.mu.Unlock()
 }
 

@@ -214,3 +214,35 @@ func TestMemoEntryExpiry(t *testing.T) {
 	_, fresh := m.Get("a")
 	require.False(t, fresh, "fresh after its key expired")
 }
+
+// TestMemoRemoveUnused: an entry no fresh Get returned since it was
+// stored goes; one that served a fresh read stays.
+func TestMemoRemoveUnused(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		use  func(m *Memo[string])
+		kept bool
+	}{
+		{"never read", func(*Memo[string]) {}, false},
+		{"read fresh", func(m *Memo[string]) { m.Get("a") }, true},
+		{"read stale only", func(m *Memo[string]) { m.Invalidate([]string{"a"}); m.Get("a") }, false},
+		{"peeked only", func(m *Memo[string]) { m.Peek("a") }, false},
+		{"read, then stored again", func(m *Memo[string]) {
+			e, _ := m.Get("a")
+			m.Put("a", e, m.Seq())
+		}, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := New[string](10, 0)
+			m.Put("a", &Entry[string]{Raw: []byte("x"), Found: true, Value: "X"}, m.Seq())
+			tc.use(m)
+			m.RemoveUnused("a")
+			m.RemoveUnused("missing")
+			e, _ := m.Peek("a")
+			require.Equal(t, tc.kept, e != nil)
+			if !tc.kept {
+				require.Zero(t, m.Bytes(), "its bytes are released")
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"context"
 	"errors"
 	"hash/maphash"
+	"maps"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -32,9 +33,32 @@ type Config struct {
 const shards = 64
 
 type shard struct {
-	mu sync.Mutex
-	m  map[string]*actor.Handle
+	mu   sync.Mutex
+	m    map[string]*actor.Handle
+	peak int // len(m) at its largest since m was made
 }
+
+// put indexes h. Called with mu held.
+func (s *shard) put(id string, h *actor.Handle) {
+	s.m[id] = h
+	s.peak = max(s.peak, len(s.m))
+}
+
+// remove drops id. A Go map keeps the memory of its largest size, so once
+// it holds an eighth of its peak it is copied into a map of its current
+// size (a burst of sessions leaves no index memory behind once idle).
+// Called with mu held.
+func (s *shard) remove(id string) {
+	delete(s.m, id)
+	if s.peak >= minShrink && len(s.m) <= s.peak/8 {
+		m := make(map[string]*actor.Handle, len(s.m))
+		maps.Copy(m, s.m) // not maps.Clone: it keeps the capacity
+		s.m, s.peak = m, len(m)
+	}
+}
+
+// minShrink is the smallest peak of a shard's map that remove shrinks.
+const minShrink = 512
 
 // Coordinator routes operations to per-session actors.
 type Coordinator struct {
@@ -122,7 +146,7 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 			haveSlot = false
 			live = c.live.Add(1)
 			h = c.sys.Spawn(id, c.env, c)
-			s.m[id] = h
+			s.put(id, h)
 		}
 		s.mu.Unlock()
 		if live > 0 {
@@ -261,7 +285,7 @@ func (c *Coordinator) Forget(h *actor.Handle) {
 	s := c.shard(h.ID)
 	s.mu.Lock()
 	if s.m[h.ID] == h {
-		delete(s.m, h.ID)
+		s.remove(h.ID)
 	}
 	s.mu.Unlock()
 }
