@@ -29,15 +29,21 @@ func ValidID(id string) bool {
 		return false
 	}
 	for i := 0; i < len(id); i++ {
-		c := id[i]
-		switch {
-		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == ',', c == '-':
-		default:
+		if !idChar[id[i]] {
 			return false
 		}
 	}
 	return true
 }
+
+// idChar marks the bytes ValidID accepts: a table lookup per byte, as
+// every call checks its ID.
+var idChar = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == ',' || c == '-'
+	}
+	return t
+}()
 
 // ValidateID returns nil for a valid session ID and an error wrapping
 // ErrInvalidID otherwise.

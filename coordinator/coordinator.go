@@ -32,8 +32,10 @@ type Config struct {
 
 const shards = 64
 
+// shard is one part of the session index. Lookups of a live session, the
+// common case on a hot session, take only the read lock.
 type shard struct {
-	mu   sync.Mutex
+	mu   sync.RWMutex
 	m    map[string]*actor.Handle
 	peak int // len(m) at its largest since m was made
 }
@@ -139,16 +141,20 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 			c.closeMu.RUnlock()
 			return ErrClosed
 		}
-		s.mu.Lock()
+		s.mu.RLock()
 		h := s.m[id]
+		s.mu.RUnlock()
 		var live int64 // > 0: an actor was spawned
-		if h == nil && (c.slots == nil || haveSlot || c.trySlot()) {
-			haveSlot = false
-			live = c.live.Add(1)
-			h = c.sys.Spawn(id, c.env, c)
-			s.put(id, h)
+		if h == nil {
+			s.mu.Lock()
+			if h = s.m[id]; h == nil && (c.slots == nil || haveSlot || c.trySlot()) {
+				haveSlot = false
+				live = c.live.Add(1)
+				h = c.sys.Spawn(id, c.env, c)
+				s.put(id, h)
+			}
+			s.mu.Unlock()
 		}
-		s.mu.Unlock()
 		if live > 0 {
 			c.startSweep()
 			c.env.Events.Event(event.Event{Kind: event.ActorStarted, Live: int(live)})
