@@ -3,6 +3,8 @@ package phpsession_test
 import (
 	"context"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -95,4 +97,108 @@ func BenchmarkUpdateSpread(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkWriteRedisCPU measures what the library costs Redis per write
+// of a long session: the Redis main-thread CPU (INFO cpu,
+// used_cpu_{user,sys}_main_thread deltas) of one Manager.Update that
+// changes one small variable of a session of 1 KiB, 100 KiB or 20 MiB
+// (whatever path the library takes: lock-free check-and-write, or the
+// tracked commit under the lock for long sessions), against one SETEX of
+// the same bytes, in interleaved rounds. ×SETEX is the ratio; the target
+// is ≤ 2. cmds/write counts the commands Redis ran per Update (INFO
+// commandstats, including those inside scripts).
+func BenchmarkWriteRedisCPU(b *testing.B) {
+	r := testenv.StartRedis(b)
+	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer m.Close(context.Background())
+	ctx := context.Background()
+	raw := testenv.MustDial(b, r.Addr)
+	cpu := func() float64 {
+		info, err := raw.Do("INFO", "cpu")
+		if err != nil {
+			b.Fatal(err)
+		}
+		var tot float64
+		for _, l := range strings.Split(info, "\n") {
+			l = strings.TrimSpace(l)
+			for _, key := range []string{"used_cpu_user_main_thread:", "used_cpu_sys_main_thread:"} {
+				if v, ok := strings.CutPrefix(l, key); ok {
+					f, _ := strconv.ParseFloat(v, 64)
+					tot += f
+				}
+			}
+		}
+		return tot
+	}
+	for _, size := range []int{1 << 10, 100 << 10, 20 << 20} {
+		name := strconv.Itoa(size>>10) + "KiB"
+		if size >= 1<<20 {
+			name = strconv.Itoa(size>>20) + "MiB"
+		}
+		b.Run(name, func(b *testing.B) {
+			id := "cpu" + name
+			k := "PHPREDIS_SESSION:" + id
+			blob := make([]byte, size)
+			for i := range blob {
+				blob[i] = byte('a' + i*7919%26)
+			}
+			r.MustDo("SETEX", k, "86400", fmt.Sprintf("blob|s:%d:\"%s\";n|i:100000;", size, blob))
+			update := func() {
+				err := m.Update(ctx, id, func(s *phpsession.Session) error {
+					var n int
+					_, _ = s.Unmarshal("n", &n)
+					return s.Set("n", n+1)
+				})
+				if err != nil {
+					b.Fatal(err)
+				}
+			}
+			for range 3 { // first read, then the steady state
+				update()
+			}
+			var lib, set float64
+			var cmds int64
+			n := 0
+			b.ResetTimer()
+			for done := 0; done < b.N; {
+				chunk := max(1, min(b.N-done, 64))
+				cur, err := raw.Do("GET", k)
+				if err != nil {
+					b.Fatal(err)
+				}
+				c0, _ := testenv.CommandCalls(r.Addr)
+				t0 := cpu()
+				for range chunk {
+					update()
+				}
+				t1 := cpu()
+				c1, _ := testenv.CommandCalls(r.Addr)
+				for range chunk {
+					// another key: the session's memo entry stays tracked
+					if _, err := raw.Do("SETEX", k+":setex", "86400", cur); err != nil {
+						b.Fatal(err)
+					}
+				}
+				t2 := cpu()
+				for c, v := range c1 {
+					if c != "info" {
+						cmds += v - c0[c]
+					}
+				}
+				lib += t1 - t0
+				set += t2 - t1
+				done += chunk
+				n += chunk
+			}
+			b.StopTimer()
+			b.ReportMetric(lib/float64(n)*1e6, "redis-µs/write")
+			b.ReportMetric(set/float64(n)*1e6, "redis-µs/SETEX")
+			b.ReportMetric(lib/set, "×SETEX")
+			b.ReportMetric(float64(cmds)/float64(n), "cmds/write")
+		})
+	}
 }

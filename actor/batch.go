@@ -91,7 +91,12 @@ func (a *sessionActor) runBatch() {
 			ok   bool
 		)
 		if attempt == 0 {
-			used, ok, err = a.lockFreeBatch(bounded, batch)
+			// A long session: under the lock, without reading it when the
+			// memo's copy is tracked (tracked.go); else lock-free.
+			used, ok, err = a.trackedBatch(bounded, batch)
+			if !ok {
+				used, ok, err = a.lockFreeBatch(bounded, batch)
+			}
 		}
 		if ok && err != nil {
 			a.committed.known = false // what the session holds is unknown
@@ -297,18 +302,20 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 	// it, so after our write nobody tracks the key until a cached read
 	// re-arms it, and a fresh entry would miss the next foreign write. The
 	// next read revalidates it (one cached GET, no decode when unchanged);
-	// the next lock-free batch checks it in its script.
+	// the next lock-free batch checks it in its script. A tracked commit
+	// that re-armed tracking and proved it stores it fresh (putCommitted).
 	if memo := a.env.Memo; memo != nil {
 		cur := r.cur
 		switch mode {
 		case redisio.WriteData:
-			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: out, Found: true, Value: cur, Label: a.sessionRef(), Size: cur.size()})
+			a.putCommitted(memo, &cache.Entry[*Doc]{Raw: out, Found: true, Value: cur, Label: a.sessionRef(), Size: cur.size()})
 		case redisio.WriteDelete:
-			memo.PutStale(a.id, &cache.Entry[*Doc]{Found: false, Value: cur, Label: a.sessionRef()})
+			a.putCommitted(memo, &cache.Entry[*Doc]{Found: false, Value: cur, Label: a.sessionRef()})
 		default:
-			memo.PutStale(a.id, &cache.Entry[*Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Label: a.sessionRef(), Size: cur.size()})
+			a.putCommitted(memo, &cache.Entry[*Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Label: a.sessionRef(), Size: cur.size()})
 		}
 	}
+	a.tracked = trackedState{}
 	for _, op := range ops {
 		if !op.applied {
 			continue

@@ -54,6 +54,29 @@ type Store interface {
 	Touch(ctx context.Context, id string) (bool, error)
 }
 
+// TrackedStore is implemented by a Store that can write a long session
+// under the lock without reading it when the memo's copy is tracked
+// (*redisio.Store; see tracked.go). A Store without it writes long
+// sessions like short ones.
+type TrackedStore interface {
+	// CanCommitTracked reports whether LockWatched, ReadWatched and
+	// CommitTracked keep their tracking guarantee for id (a store that
+	// delivers invalidations, both keys on one server).
+	CanCommitTracked(id string) bool
+	// LockWatched takes the lock (waiting like LockAndReadUntracked)
+	// without reading, with a Watch of the data key made before the lock
+	// was asked for: see redisio.Store.LockWatched.
+	LockWatched(ctx context.Context, id string) (*redisio.Lock, *redisio.Watch, error)
+	// ReadWatched reads the session under the lock, arming client
+	// tracking, with a Watch made before the read.
+	ReadWatched(ctx context.Context, id string) (redisio.Data, *redisio.Watch, error)
+	// CommitTracked writes data while the lock is ours, re-arms tracking
+	// of the data key and releases the lock (one script; long data
+	// staged, never through Lua): see redisio.Store.CommitTracked for
+	// when the written copy may be stored as fresh.
+	CommitTracked(ctx context.Context, l *redisio.Lock, data []byte) (redisio.CommitResult, error)
+}
+
 // Env is what all actors of one coordinator share. It is set up before the
 // first actor spawns and read-only afterwards.
 type Env struct {

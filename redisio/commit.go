@@ -63,6 +63,9 @@ type CommitResult struct {
 	// and Commit established from the lock's state that the write was
 	// applied, or re-sent it while the lock was still ours.
 	Reconciled bool
+	// Expires, set by CommitTracked, is a lower bound of when the data
+	// key expires (the send time of the write plus the session TTL).
+	Expires time.Time
 	// ReleaseErr is set (split mode only) when the write was acknowledged
 	// but releasing the lock failed; the lock then expires by its PX.
 	ReleaseErr error

@@ -138,9 +138,26 @@ func (s *Store) lockAndReadToken(ctx context.Context, id string, wait bool, tok 
 	return s.lockAndReadOpt(ctx, id, wait, tok, true)
 }
 
+// readMode says what a lock acquisition reads with the lock.
+type readMode int
+
+const (
+	readUntracked readMode = iota // GET
+	readTracked                   // CLIENT CACHING YES + GET: arms client tracking of the data key
+	readNone                      // nothing (LockWatched)
+)
+
 // lockAndReadOpt: track says whether the locked read arms client tracking
 // of the data key.
 func (s *Store) lockAndReadOpt(ctx context.Context, id string, wait bool, tok string, track bool) (*Lock, Data, error) {
+	mode := readUntracked
+	if track {
+		mode = readTracked
+	}
+	return s.lockAndReadMode(ctx, id, wait, tok, mode)
+}
+
+func (s *Store) lockAndReadMode(ctx context.Context, id string, wait bool, tok string, mode readMode) (*Lock, Data, error) {
 	lk := s.LockKey(id)
 	start := time.Now()
 	// The waiter and the LockTimeout timer are set up at the first busy
@@ -183,7 +200,7 @@ func (s *Store) lockAndReadOpt(ctx context.Context, id string, wait bool, tok st
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		default:
 		}
-		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok, track)
+		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok, mode)
 		if errors.Is(err, errLostReply) {
 			lost = true
 		}
@@ -228,7 +245,7 @@ func (s *Store) lockAndReadOpt(ctx context.Context, id string, wait bool, tok st
 		if holder == tok {
 			// An earlier SET NX of ours whose reply was lost landed late:
 			// the lock is ours.
-			l, d, err := s.adopt(ctx, id, lk, tok)
+			l, d, err := s.adopt(ctx, id, lk, tok, mode)
 			if err == nil {
 				s.st.acquired.Add(1)
 				l.Waited = l.Acquired.Sub(start)
@@ -297,11 +314,14 @@ func (s *Store) sleepUntilRelease(ctx context.Context, timer **time.Timer, w *wa
 
 // adopt takes over a lock found holding our token: it confirms ownership
 // with a token-checked renew (which also fixes its expiry) and reads.
-func (s *Store) adopt(ctx context.Context, id, lk, tok string) (*Lock, Data, error) {
+func (s *Store) adopt(ctx context.Context, id, lk, tok string, mode readMode) (*Lock, Data, error) {
 	l := &Lock{ID: id, Key: lk, Token: tok, Acquired: time.Now(), Expiry: s.cfg.LockExpiry}
 	l.validUntil = l.Acquired // until the renew confirms it
 	if err := s.renew(ctx, l); err != nil {
 		return nil, Data{}, err
+	}
+	if mode == readNone {
+		return l, Data{}, nil
 	}
 	d, err := s.readAfterLock(ctx, id, true)
 	if err != nil {
@@ -381,7 +401,7 @@ func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, p
 
 // tryOnce sends one acquisition attempt. On success it returns the lock and
 // the data.
-func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*Lock, Data, bool, error) {
+func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, mode readMode) (*Lock, Data, bool, error) {
 	l := &Lock{ID: id, Key: lk, Token: tok, Expiry: s.cfg.LockExpiry}
 	// set builds a fresh command (rueidis recycles sent commands) and
 	// records its send time.
@@ -393,7 +413,10 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 	if !s.split {
 		k := s.Key(id)
 		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
-			if s.tracking && track {
+			if mode == readNone {
+				return []rueidis.RedisResult{s.do(ctx, set())}
+			}
+			if s.tracking && mode == readTracked {
 				// CLIENT CACHING YES makes Redis track the data key for
 				// this connection, so later changes by others are reported
 				// through OnInvalidate (and our Commit needs its barrier).
@@ -406,6 +429,8 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 		})
 		err := rs[0].Error()
 		switch {
+		case err == nil && mode == readNone:
+			return l, Data{}, true, nil
 		case err == nil:
 			d, err := toData(rs[1])
 			if err != nil {
@@ -423,7 +448,7 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 		case isRedisReply(err) || notSent(err):
 			return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", err)
 		default:
-			return s.reconcileAcquire(ctx, l, err)
+			return s.reconcileAcquire(ctx, l, mode, err)
 		}
 	}
 	err := s.retryBusy(ctx, func() []rueidis.RedisResult {
@@ -436,7 +461,10 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 	case isRedisReply(err) || notSent(err):
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", err)
 	default:
-		return s.reconcileAcquire(ctx, l, err)
+		return s.reconcileAcquire(ctx, l, mode, err)
+	}
+	if mode == readNone {
+		return l, Data{}, true, nil
 	}
 	d, err := s.readAfterLock(ctx, id, true)
 	if err != nil {
@@ -449,7 +477,7 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, track bool) (*L
 // reconcileAcquire runs after a network error or timeout on SET NX: the SET
 // may have executed. If the lock holds our token we own it: continue (or
 // give it back when the caller's ctx is done).
-func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lock, Data, bool, error) {
+func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, mode readMode, cause error) (*Lock, Data, bool, error) {
 	if errors.Is(cause, errNoReply) {
 		// Redis did not answer within Timeout: a GET behind the SET would
 		// not either. Give up now; the caller's abandon removes the lock
@@ -471,6 +499,9 @@ func (s *Store) reconcileAcquire(ctx context.Context, l *Lock, cause error) (*Lo
 	if ctx.Err() != nil {
 		s.releaseQuiet(rctx, l)
 		return nil, Data{}, false, fmt.Errorf("redisio: SET lock: %w", cause)
+	}
+	if mode == readNone {
+		return l, Data{}, true, nil
 	}
 	d, err := s.readAfterLock(ctx, l.ID, true)
 	if err != nil {

@@ -3,6 +3,7 @@ package redisio
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -243,6 +244,13 @@ type Store struct {
 	armSweepAt  int       // size of armed at which sweepArmed runs
 	armAllUntil time.Time // after an overflow: every key may be cached until then
 
+	// watches: data key → the Watches counting its invalidations
+	// (watch.go); nWatch is their number, so that the invalidation hook
+	// skips the map when nobody watches.
+	watchMu sync.Mutex
+	watches map[string][]*Watch
+	nWatch  atomic.Int32
+
 	st stats
 
 	// shared and boundSlack: see bound.
@@ -301,6 +309,32 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	// Everything the invalidation hook reads is set before the client
 	// starts its connections.
 	s.initConfig(cfg)
+	// Every new connection starts with nothing tracked: whatever was
+	// cached or tracked on the old one is dropped before the new one
+	// carries a command (rueidis reports the old connection's end with a
+	// nil invalidation too, but possibly after the new one answered). So a
+	// memo entry that is fresh was read on the connection in use.
+	dial := opt.DialCtxFn
+	if dial == nil && opt.DialFn != nil {
+		old := opt.DialFn
+		dial = func(_ context.Context, dst string, d *net.Dialer, tc *tls.Config) (net.Conn, error) {
+			return old(dst, d, tc)
+		}
+	}
+	if dial == nil {
+		dial = func(ctx context.Context, dst string, d *net.Dialer, tc *tls.Config) (net.Conn, error) {
+			if tc != nil {
+				td := tls.Dialer{NetDialer: d, Config: tc}
+				return td.DialContext(ctx, "tcp", dst)
+			}
+			return d.DialContext(ctx, "tcp", dst)
+		}
+	}
+	opt.DialFn = nil
+	opt.DialCtxFn = func(ctx context.Context, dst string, d *net.Dialer, tc *tls.Config) (net.Conn, error) {
+		s.handleInvalidations(nil)
+		return dial(ctx, dst, d, tc)
+	}
 	prev := opt.OnInvalidations
 	opt.OnInvalidations = func(msgs []rueidis.RedisMessage) {
 		s.handleInvalidations(msgs)
@@ -686,7 +720,11 @@ func (s *Store) mayHoldCached(k string) bool {
 }
 
 func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
+	watching := s.nWatch.Load() > 0
 	if msgs == nil {
+		if watching {
+			s.countWatches("")
+		}
 		s.disarm("")
 		s.wakeAll()
 		s.notify(nil)
@@ -700,6 +738,9 @@ func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
 		}
 		s.wake(k)
 		if strings.HasPrefix(k, s.cfg.Prefix) && !strings.HasSuffix(k, s.cfg.LockSuffix) {
+			if watching {
+				s.countWatches(k)
+			}
 			s.disarm(k)
 			ids = append(ids, k[len(s.cfg.Prefix):])
 		}
