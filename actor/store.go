@@ -65,8 +65,9 @@ type TrackedStore interface {
 	CanCommitTracked(id string) bool
 	// LockWatched takes the lock (waiting like LockAndReadUntracked)
 	// without reading, with a Watch of the data key made before the lock
-	// was asked for: see redisio.Store.LockWatched.
-	LockWatched(ctx context.Context, id string) (*redisio.Lock, *redisio.Watch, error)
+	// was asked for; data (nil: none yet) is uploaded for CommitTracked
+	// before the lock is taken: see redisio.Store.LockWatched.
+	LockWatched(ctx context.Context, id string, data []byte) (*redisio.Lock, *redisio.Watch, error)
 	// ReadWatched reads the session under the lock, arming client
 	// tracking, with a Watch made before the read.
 	ReadWatched(ctx context.Context, id string) (redisio.Data, *redisio.Watch, error)

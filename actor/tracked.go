@@ -74,7 +74,7 @@ func (a *sessionActor) trackedBatch(bounded func() context.Context, batch []*Op)
 	}
 	ctx := bounded()
 	t0 := time.Now()
-	lk, w, err := ts.LockWatched(ctx, a.id)
+	lk, w, err := ts.LockWatched(ctx, a.id, out)
 	if err != nil {
 		if fresh {
 			unseal(batch[:r.used])

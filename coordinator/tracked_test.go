@@ -34,9 +34,9 @@ func run(p *atomic.Pointer[func()]) {
 	}
 }
 
-func (h *hookStore) LockWatched(ctx context.Context, id string) (*redisio.Lock, *redisio.Watch, error) {
+func (h *hookStore) LockWatched(ctx context.Context, id string, data []byte) (*redisio.Lock, *redisio.Watch, error) {
 	run(&h.beforeLock)
-	l, w, err := h.Store.LockWatched(ctx, id)
+	l, w, err := h.Store.LockWatched(ctx, id, data)
 	h.watched.Add(1)
 	run(&h.afterLock)
 	return l, w, err
@@ -213,6 +213,18 @@ func TestTrackedCommitAdversarial(t *testing.T) {
 			f := func() { tr.r.MustDo("FLUSHALL") }
 			tr.store.afterLock.Store(&f)
 		}, 1, 2},
+		{"staged data deleted during the hold", func(tr *trackedRig) {
+			f := func() {
+				keys := tr.r.MustDo("KEYS", redisio.MarkerPrefix+"*")
+				if keys == "" {
+					panic("the new bytes were not staged with the lock")
+				}
+				for _, k := range strings.Split(keys, "\n") {
+					tr.r.MustDo("DEL", k)
+				}
+			}
+			tr.store.afterLock.Store(&f)
+		}, 3, 4},
 		{"restart during the hold", func(tr *trackedRig) {
 			f := func() { tr.r.Restart() }
 			tr.store.afterLock.Store(&f)

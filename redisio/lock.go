@@ -31,6 +31,10 @@ type Lock struct {
 	// time of the last SET/renew that succeeded, plus Expiry.
 	validUntil time.Time
 	done       bool
+	// staged: the key LockWatched uploaded stagedData to (CommitTracked
+	// uses it for that same slice).
+	staged     string
+	stagedData []byte
 }
 
 // ValidUntil returns a local lower bound of the lock's expiry: until then
@@ -154,10 +158,12 @@ func (s *Store) lockAndReadOpt(ctx context.Context, id string, wait bool, tok st
 	if track {
 		mode = readTracked
 	}
-	return s.lockAndReadMode(ctx, id, wait, tok, mode)
+	return s.lockAndReadMode(ctx, id, wait, tok, mode, nil)
 }
 
-func (s *Store) lockAndReadMode(ctx context.Context, id string, wait bool, tok string, mode readMode) (*Lock, Data, error) {
+// lockAndReadMode: pre, when set, builds commands sent right before the
+// first SET NX, in the same round trip (their replies are ignored).
+func (s *Store) lockAndReadMode(ctx context.Context, id string, wait bool, tok string, mode readMode, pre func() []rueidis.Completed) (*Lock, Data, error) {
 	lk := s.LockKey(id)
 	start := time.Now()
 	// The waiter and the LockTimeout timer are set up at the first busy
@@ -200,7 +206,8 @@ func (s *Store) lockAndReadMode(ctx context.Context, id string, wait bool, tok s
 			return nil, Data{}, s.timeoutError(ctx, id, lk, holder, pttl, nil)
 		default:
 		}
-		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok, mode)
+		l, d, acquired, err := s.tryOnce(ctx, id, lk, tok, mode, pre)
+		pre = nil
 		if errors.Is(err, errLostReply) {
 			lost = true
 		}
@@ -401,7 +408,7 @@ func (s *Store) holder(ctx context.Context, lk string, wait bool) (tok string, p
 
 // tryOnce sends one acquisition attempt. On success it returns the lock and
 // the data.
-func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, mode readMode) (*Lock, Data, bool, error) {
+func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, mode readMode, pre func() []rueidis.Completed) (*Lock, Data, bool, error) {
 	l := &Lock{ID: id, Key: lk, Token: tok, Expiry: s.cfg.LockExpiry}
 	// set builds a fresh command (rueidis recycles sent commands) and
 	// records its send time.
@@ -413,6 +420,10 @@ func (s *Store) tryOnce(ctx context.Context, id, lk, tok string, mode readMode) 
 	if !s.split {
 		k := s.Key(id)
 		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
+			if mode == readNone && pre != nil {
+				rs := s.doMulti(ctx, append(pre(), set())...)
+				return rs[len(rs)-1:]
+			}
 			if mode == readNone {
 				return []rueidis.RedisResult{s.do(ctx, set())}
 			}

@@ -119,7 +119,13 @@ func (s *Store) CanCommitTracked(id string) bool {
 // with Invalidations() == 0, therefore knows that the data key held that
 // copy when the lock was taken, and that a holder of the lock alone can
 // change it now: it needs no read. The caller closes the Watch.
-func (s *Store) LockWatched(ctx context.Context, id string) (*Lock, *Watch, error) {
+//
+// data, when over LongValue bytes, is the write the caller means to
+// commit: it is uploaded as a short-lived staged key in the round trip of
+// the first SET NX, before the lock is taken, so that the lock is not held
+// while it travels; CommitTracked with the same slice then sends only the
+// script (or uploads it again if the staged key is gone).
+func (s *Store) LockWatched(ctx context.Context, id string, data []byte) (*Lock, *Watch, error) {
 	if s.closed.Load() {
 		return nil, nil, ErrClosed
 	}
@@ -127,11 +133,24 @@ func (s *Store) LockWatched(ctx context.Context, id string) (*Lock, *Watch, erro
 		return nil, nil, err
 	}
 	w := s.watch(s.Key(id))
-	l, _, err := s.lockAndReadMode(ctx, id, true, s.newToken(), readNone)
+	var pre func() []rueidis.Completed
+	staged := ""
+	if len(data) > LongValue && s.sameNode(id) {
+		staged = s.MarkerKey(id, s.newToken()) + ":d"
+		pre = func() []rueidis.Completed {
+			return []rueidis.Completed{s.c.B().Set().Key(staged).Value(rueidis.BinaryString(data)).PxMilliseconds(s.markerMs).Build()}
+		}
+	}
+	l, _, err := s.lockAndReadMode(ctx, id, true, s.newToken(), readNone, pre)
 	if err != nil {
 		w.Close()
+		if staged != "" {
+			// best effort: it expires by itself otherwise
+			_ = s.do(context.WithoutCancel(ctx), s.c.B().Del().Key(staged).Build()).Error()
+		}
 		return nil, nil, err
 	}
+	l.staged, l.stagedData = staged, data
 	return l, w, nil
 }
 
@@ -228,15 +247,24 @@ func (s *Store) CommitTracked(ctx context.Context, l *Lock, data []byte) (Commit
 	stage := len(data) > LongValue
 	keys := []string{l.Key, k, k}
 	args := []string{l.Token, s.ttlArg, "", ""}
+	// upload: the staged key is not known to hold data yet
+	upload := stage
 	if stage {
 		keys[2] = s.MarkerKey(l.ID, s.newToken()) + ":d"
+		if l.staged != "" {
+			// LockWatched staged this very slice (no upload), or other
+			// bytes (overwritten rather than left to expire)
+			keys[2] = l.staged
+			upload = len(l.stagedData) != len(data) || &l.stagedData[0] != &data[0]
+		}
 		args[3] = "k"
 	} else {
 		args[2] = rueidis.BinaryString(data)
 	}
+	l.staged, l.stagedData = "", nil
 	build := func(sha bool) []rueidis.Completed {
 		cmds := make([]rueidis.Completed, 0, 4)
-		if stage {
+		if upload {
 			cmds = append(cmds, s.c.B().Set().Key(keys[2]).Value(rueidis.BinaryString(data)).PxMilliseconds(s.markerMs).Build())
 		}
 		if s.tracking {
@@ -249,15 +277,15 @@ func (s *Store) CommitTracked(ctx context.Context, l *Lock, data []byte) (Commit
 		}
 		return append(cmds, s.c.B().Pttl().Key(k).Build().Pin())
 	}
-	at := 0 // index of the script's reply
-	if stage {
-		at++
-	}
-	if s.tracking {
-		at++
-	}
 	var sent time.Time
 	for try := 0; ; try++ {
+		at := 0 // index of the script's reply
+		if upload {
+			at++
+		}
+		if s.tracking {
+			at++
+		}
 		rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
 			sent = time.Now()
 			rs := s.doMulti(ctx, build(true)...)
@@ -266,7 +294,7 @@ func (s *Store) CommitTracked(ctx context.Context, l *Lock, data []byte) (Commit
 			}
 			return rs
 		})
-		if stage {
+		if upload {
 			if err := rs[0].Error(); err != nil && isRedisReply(err) {
 				// not staged (e.g. OOM): the script found nothing to move
 				s.releaseQuiet(ctx, l)
@@ -301,8 +329,10 @@ func (s *Store) CommitTracked(ctx context.Context, l *Lock, data []byte) (Commit
 			return CommitResult{}, fmt.Errorf("%w: nothing written", ErrLockLost)
 		case -2:
 			// The staged key vanished before the script ran (a flush, an
-			// eviction): nothing was written and the lock is still ours.
+			// eviction, its expiry while we waited for the lock): nothing
+			// was written and the lock is still ours. Upload it again.
 			if try == 0 {
+				upload = true
 				continue
 			}
 			s.releaseQuiet(ctx, l)
