@@ -315,7 +315,7 @@ func (a *sessionActor) committedBatch(ops []*Op, r batchResult, base redisio.Dat
 			a.putCommitted(memo, &cache.Entry[*Doc]{Raw: base.Bytes, Found: base.Found, Value: cur, Label: a.sessionRef(), Size: cur.size()})
 		}
 	}
-	a.tracked = trackedState{}
+	a.tracked = nil
 	for _, op := range ops {
 		if !op.applied {
 			continue

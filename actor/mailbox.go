@@ -73,9 +73,9 @@ type writeState struct {
 	// committed is what the session held after our last commit
 	// (batch.go).
 	committed committedState
-	// tracked: the last tracked commit proved its copy fresh
-	// (tracked.go); consumed by committedBatch.
-	tracked trackedState
+	// tracked: set by trackedBatch when a tracked commit
+	// proved its copy fresh is recorded (tracked.go); nil otherwise.
+	tracked *trackedState
 }
 
 // receive handles one message from the inbox.

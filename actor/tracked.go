@@ -134,7 +134,7 @@ func (a *sessionActor) trackedBatch(bounded func() context.Context, batch []*Op)
 		// or comes after seen: either way Put stores the entry stale.
 		seen := memo.Seq()
 		if w.Invalidations() == 1 {
-			a.tracked = trackedState{fresh: true, seen: seen, expires: res.Expires}
+			a.tracked = &trackedState{fresh: true, seen: seen, expires: res.Expires}
 		}
 	}
 	return r.used, true, a.afterTrackedCommit(batch, r, data, mode, out, lockedAt, err)
@@ -146,7 +146,7 @@ func (a *sessionActor) afterTrackedCommit(batch []*Op, r batchResult, base redis
 	a.fair.lastRelease = time.Now()
 	a.fair.lastHold = a.fair.lastRelease.Sub(lockedAt)
 	if err != nil {
-		a.tracked = trackedState{}
+		a.tracked = nil
 		a.redisErr("commit", err)
 		if errors.Is(err, redisio.ErrLockLost) {
 			unseal(batch[:r.used]) // nothing was written
@@ -163,8 +163,8 @@ func (a *sessionActor) afterTrackedCommit(batch []*Op, r batchResult, base redis
 // and a write disarms it: nobody would report the next change).
 func (a *sessionActor) putCommitted(memo *cache.Memo[*Doc], e *cache.Entry[*Doc]) {
 	t := a.tracked
-	a.tracked = trackedState{}
-	if t.fresh && e.Found {
+	a.tracked = nil
+	if t != nil && t.fresh && e.Found {
 		e.Expires = t.expires
 		memo.Put(a.id, e, t.seen)
 		return
