@@ -73,8 +73,8 @@ type writeState struct {
 	// committed is what the session held after our last commit
 	// (batch.go).
 	committed committedState
-	// tracked: set by trackedBatch when a tracked commit
-	// proved its copy fresh is recorded (tracked.go); nil otherwise.
+	// tracked: set by trackedBatch when a tracked commit proved its copy
+	// fresh, until committedBatch stores it (tracked.go); nil otherwise.
 	tracked *trackedState
 }
 
