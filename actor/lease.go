@@ -23,8 +23,9 @@ type LeaseStore interface {
 	// With read, the session data is read
 	// right after in the same round trip. renewed: l was still ours.
 	AcquireLease(ctx context.Context, id string, l *redisio.Lease, px time.Duration, read bool) (lease *redisio.Lease, d redisio.Data, renewed bool, err error)
-	// ReleaseLease gives l back.
-	ReleaseLease(ctx context.Context, l *redisio.Lease) error
+	// ReleaseLease gives l up: to the process that has waited longest
+	// (for px), else by deleting it.
+	ReleaseLease(ctx context.Context, l *redisio.Lease, px time.Duration) error
 	// LeaseWanted reports whether another process waits for id's lease
 	// (cheap: a client-side cached read).
 	LeaseWanted(ctx context.Context, id string) (bool, error)
@@ -52,9 +53,6 @@ type leaseState struct {
 	ls      LeaseStore // nil: no leases for this session
 	until   time.Time  // leases are used until then (see leaseFor)
 	held    *redisio.Lease
-	// yield: the lease was given up because another process wanted it;
-	// the next acquisition first leaves it to others for a moment.
-	yield bool
 	timer *time.Timer // armed while the lease is held and nothing is pending
 }
 
@@ -129,14 +127,6 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 		// it expired and someone else took it
 		a.lease.held = nil
 	}
-	if a.lease.yield {
-		a.lease.yield = false
-		t0 := time.Now()
-		if err := ls.WaitLease(bounded(), a.id, "", px/4); err != nil {
-			return a.leaseFailed("wait_lease", err)
-		}
-		a.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})
-	}
 	for {
 		l, nd, _, err := ls.AcquireLease(a.env.Ctx, a.id, nil, px, read)
 		if err != nil {
@@ -195,7 +185,6 @@ func (a *sessionActor) leaseAfterCommit() {
 	}
 	a.lease.until = now.Add(leaseFor)
 	a.leaseRelease()
-	a.lease.yield = true
 }
 
 // leaseRelease gives the lease up if held. A failed release leaves it to
@@ -216,7 +205,7 @@ func (a *sessionActor) leaseRelease() {
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(a.env.Ctx), a.set.LeaseExpiry)
 	defer cancel()
-	a.redisErr("release_lease", a.lease.ls.ReleaseLease(ctx, l))
+	a.redisErr("release_lease", a.lease.ls.ReleaseLease(ctx, l, a.set.LeaseExpiry))
 }
 
 // leaseIdle runs when the actor has nothing pending: a lease held across a

@@ -11,8 +11,9 @@ import (
 
 // LeasePrefix starts the names of the write-lease keys: LeasePrefix + the
 // session's data key holds the token of the process that writes the
-// session at the moment, and the same name + ":want" is set by the
-// processes waiting for it. Outside the session prefix (tools listing
+// session at the moment, and the same name + ":queue" (a sorted set) lists
+// the processes waiting for it, oldest first: a release hands the lease
+// straight to the oldest waiter. Outside the session prefix (tools listing
 // sessions do not see them); in a Cluster both share the data key's hash
 // tag, hence its slot.
 //
@@ -27,22 +28,50 @@ const LeasePrefix = "phpsession:lease:"
 
 // leaseScript takes the lease, or renews it when it holds our token.
 //
-//	KEYS[1]=lease KEYS[2]=want ARGV[1]=token ARGV[2]=PX ms
+//	KEYS[1]=lease KEYS[2]=queue ARGV[1]=token ARGV[2]=PX ms
+//	ARGV[3]=now (ms, the caller's clock) ARGV[4]=queue PX ms
 //
-// Returns {1} when renewed, {2} when newly taken (someone else may have
+// Returns {1} when it holds our token (renewed, or handed to us by the
+// last holder's release), {2} when newly taken (someone else may have
 // written the session since our last write), {0, holder} when another
-// holder has it: then the want key is set (same PX), which the holder
-// notices through its tracked read of it (LeaseWanted).
+// holder has it: then our token joins the queue (unless already in it,
+// keeping its place), which the holder notices through its tracked read
+// of the queue's size (LeaseWanted).
 const leaseScript = `local cur = redis.call("get",KEYS[1])
 if cur == ARGV[1] then redis.call("pexpire",KEYS[1],ARGV[2]) return {1} end
-if not cur then redis.call("set",KEYS[1],ARGV[1],"px",ARGV[2]) return {2} end
-redis.call("set",KEYS[2],"1","px",ARGV[2])
+if not cur then
+  redis.call("set",KEYS[1],ARGV[1],"px",ARGV[2])
+  redis.call("zrem",KEYS[2],ARGV[1])
+  return {2}
+end
+redis.call("zadd",KEYS[2],"NX",ARGV[3],ARGV[1])
+redis.call("pexpire",KEYS[2],ARGV[4])
 return {0,cur}`
 
-// leaseReleaseScript deletes the lease and its want key if the lease holds
-// our token. KEYS[1]=lease KEYS[2]=want ARGV[1]=token. Returns 1 or 0.
-const leaseReleaseScript = `if redis.call("get",KEYS[1]) == ARGV[1] then return redis.call("del",KEYS[1],KEYS[2]) end
-return 0`
+// leaseReleaseScript gives the lease up if it holds our token: to the
+// oldest waiter of the queue (its entry removed), dropping entries older
+// than the cutoff first (waiters that gave up or died), else by deleting it.
+//
+//	KEYS[1]=lease KEYS[2]=queue ARGV[1]=token ARGV[2]=PX ms ARGV[3]=cutoff
+//	(ms, entries with a lower score are dropped)
+//
+// Returns 0 when the lease was not ours, 1 when deleted, 2 when handed over.
+const leaseReleaseScript = `if redis.call("get",KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call("zremrangebyscore",KEYS[2],"-inf","(" .. ARGV[3])
+local nxt = redis.call("zrange",KEYS[2],0,0)
+if nxt[1] then
+  redis.call("zrem",KEYS[2],nxt[1])
+  redis.call("set",KEYS[1],nxt[1],"px",ARGV[2])
+  return 2
+end
+redis.call("del",KEYS[1])
+return 1`
+
+// leaseQueueAge: a waiter's queue entry older than this is dropped by the
+// next release (a waiter still there joins again at the back on its next
+// attempt); a waiter that died delays the others by one lease PX at most
+// before that.
+const leaseQueueAge = time.Second
 
 var (
 	leaseLua        = rueidis.NewLuaScript(leaseScript)
@@ -68,11 +97,11 @@ func (l *Lease) ValidUntil() time.Time { return l.validUntil }
 // LeaseKey returns the name of id's write-lease key.
 func (s *Store) LeaseKey(id string) string { return LeasePrefix + s.Key(id) }
 
-func (s *Store) leaseWantKey(id string) string { return LeasePrefix + s.Key(id) + ":want" }
+func (s *Store) leaseQueueKey(id string) string { return LeasePrefix + s.Key(id) + ":queue" }
 
 // CanLease reports whether write leases work for id: on a store with
 // client tracking (the waits are woken by invalidations), where the lease
-// key, its want key and the data key share a slot (always outside a
+// key, its queue and the data key share a slot (always outside a
 // Cluster; in a Cluster when the data key has a hash tag).
 func (s *Store) CanLease(id string) bool {
 	if !s.tracking {
@@ -105,15 +134,12 @@ func (s *Store) AcquireLease(ctx context.Context, id string, l *Lease, px time.D
 	if err := ctx.Err(); err != nil {
 		return nil, Data{}, false, err
 	}
-	tok := ""
-	if l != nil {
-		tok = l.Token
-	} else {
-		tok = s.newToken()
-	}
+	// One token per Store for all its leases: a waiter keeps its place in
+	// the queue across attempts, and finds the lease handed to it.
+	tok := s.cfg.TokenPrefix + "lease:" + s.tokenRand
 	ms := max(int64(px/time.Millisecond), 1)
-	keys := []string{s.LeaseKey(id), s.leaseWantKey(id)}
-	args := []string{tok, fmtInt(ms)}
+	keys := []string{s.LeaseKey(id), s.leaseQueueKey(id)}
+	args := []string{tok, fmtInt(ms), fmtInt(time.Now().UnixMilli()), fmtInt(leaseQueueAge.Milliseconds())}
 	var sent time.Time
 	rs := s.retryBusy(ctx, func() []rueidis.RedisResult {
 		sent = time.Now()
@@ -152,38 +178,43 @@ func (s *Store) AcquireLease(ctx context.Context, id string, l *Lease, px time.D
 	if read {
 		if d, err = toData(rs[1]); err != nil {
 			// the lease is ours: the caller reads again if it needs to
-			return nil, Data{}, false, s.releaseAfter(ctx, id, tok, err)
+			return nil, Data{}, false, s.releaseAfter(ctx, id, tok, px, err)
 		}
 	}
-	if l == nil || n == 2 {
+	renewed = l != nil && n == 1
+	if !renewed {
+		// taken, or handed to us by the last holder's release
 		s.st.leaseTaken.Add(1)
 		l = &Lease{ID: id, Token: tok, Since: sent}
 	}
 	l.validUntil = sent.Add(time.Duration(ms) * time.Millisecond)
-	return l, d, n == 1, nil
+	return l, d, renewed, nil
 }
 
 // releaseAfter gives back a lease just taken whose data read failed, and
 // returns that failure.
-func (s *Store) releaseAfter(ctx context.Context, id, tok string, cause error) error {
-	_ = s.ReleaseLease(context.WithoutCancel(ctx), &Lease{ID: id, Token: tok})
+func (s *Store) releaseAfter(ctx context.Context, id, tok string, px time.Duration, cause error) error {
+	_ = s.ReleaseLease(context.WithoutCancel(ctx), &Lease{ID: id, Token: tok}, px)
 	return cause
 }
 
 var leaseSHA = sha1hex(leaseScript)
 
-// ReleaseLease gives l back (if it still holds l's token) and clears the
-// record that others want it, so that the next holder learns of those
-// still waiting from their next attempts. A failed release is left to the
-// lease's expiry (the error is returned for the caller to report).
-func (s *Store) ReleaseLease(ctx context.Context, l *Lease) error {
+// ReleaseLease gives l up (if it still holds l's token): to the oldest
+// process in its queue, which its next AcquireLease finds holding the
+// lease (it is woken by the key's change), else by deleting it. px is the
+// lease's PX for the next holder. A failed release is left to the lease's
+// expiry (the error is returned for the caller to report).
+func (s *Store) ReleaseLease(ctx context.Context, l *Lease, px time.Duration) error {
 	if l == nil {
 		return nil
 	}
 	if s.closed.Load() {
 		return ErrClosed
 	}
-	n, err := s.exec(ctx, leaseReleaseLua, []string{s.LeaseKey(l.ID), s.leaseWantKey(l.ID)}, []string{l.Token}).AsInt64()
+	ms := max(int64(px/time.Millisecond), 1)
+	cutoff := time.Now().Add(-leaseQueueAge).UnixMilli()
+	n, err := s.exec(ctx, leaseReleaseLua, []string{s.LeaseKey(l.ID), s.leaseQueueKey(l.ID)}, []string{l.Token, fmtInt(ms), fmtInt(cutoff)}).AsInt64()
 	if err != nil {
 		return fmt.Errorf("redisio: release lease: %w", err)
 	}
@@ -193,10 +224,10 @@ func (s *Store) ReleaseLease(ctx context.Context, l *Lease) error {
 	return nil
 }
 
-// LeaseWanted reports whether another process waits for id's lease (it
-// failed to take it since the lease was taken). It reads the want key
-// through the client-side cache: while nothing changes, the answer costs
-// no round trip, and the waiter's write invalidates it.
+// LeaseWanted reports whether another process waits for id's lease (its
+// queue is not empty). It reads the queue's size through the client-side
+// cache: while nothing changes, the answer costs no round trip, and a
+// waiter joining the queue invalidates it.
 func (s *Store) LeaseWanted(ctx context.Context, id string) (bool, error) {
 	if s.closed.Load() {
 		return false, ErrClosed
@@ -204,15 +235,11 @@ func (s *Store) LeaseWanted(ctx context.Context, id string) (bool, error) {
 	if !s.tracking {
 		return false, nil
 	}
-	res := s.doCache(ctx, s.c.B().Get().Key(s.leaseWantKey(id)).Cache().Pin(), s.cfg.CacheTTL)
-	_, err := res.ToString()
-	if rueidis.IsRedisNil(err) {
-		return false, nil
-	}
+	n, err := s.doCache(ctx, s.c.B().Zcard().Key(s.leaseQueueKey(id)).Cache().Pin(), s.cfg.CacheTTL).AsInt64()
 	if err != nil {
 		return false, fmt.Errorf("redisio: lease wanted: %w", err)
 	}
-	return true, nil
+	return n > 0, nil
 }
 
 // WaitLease waits (without taking the lease) until id's lease is free, or

@@ -2,6 +2,7 @@ package redisio
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
@@ -9,9 +10,9 @@ import (
 )
 
 // The lease protocol between two stores (two processes): one takes it,
-// the other is refused and recorded as waiting, the holder sees that
-// through its cached read, renews, gives it back, and the waiter, woken
-// by the release, takes it with the current data.
+// the other is refused and queued, the holder sees that through its cached
+// read, renews, gives it up to the queued waiter, which is woken by the
+// change and finds it holds the lease, with the current data.
 func TestLease(t *testing.T) {
 	r := testenv.StartRedis(t)
 	a := openTest(t, r, Config{PollInterval: time.Minute})
@@ -60,7 +61,7 @@ func TestLease(t *testing.T) {
 	<-waiting
 	r.MustDo("SET", a.Key("s"), "n|i:2;")
 	before := b.Stats().WakeInvalidated
-	if err := a.ReleaseLease(ctx, la2); err != nil {
+	if err := a.ReleaseLease(ctx, la2, px); err != nil {
 		t.Fatal(err)
 	}
 	if err := <-done; err != nil {
@@ -69,8 +70,11 @@ func TestLease(t *testing.T) {
 	if b.Stats().WakeInvalidated <= before {
 		t.Fatal("waiter not woken by the release's invalidation (the poll is a minute)")
 	}
-	if r.MustDo("EXISTS", a.leaseWantKey("s")) != "0" {
-		t.Fatal("release left the want key")
+	if r.MustDo("EXISTS", a.leaseQueueKey("s")) != "0" {
+		t.Fatal("the waiter is still queued")
+	}
+	if got := r.MustDo("GET", a.LeaseKey("s")); !strings.HasSuffix(got, b.tokenRand) {
+		t.Fatalf("lease not handed to the waiter: %q", got)
 	}
 	lb, d, _, err = b.AcquireLease(ctx, "s", nil, px, true)
 	if err != nil || lb == nil || string(d.Bytes) != "n|i:2;" {
