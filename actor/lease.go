@@ -53,7 +53,7 @@ type leaseState struct {
 	ls      LeaseStore // nil: no leases for this session
 	until   time.Time  // leases are used until then (see leaseFor)
 	held    *redisio.Lease
-	timer *time.Timer // armed while the lease is held and nothing is pending
+	timer   *time.Timer // armed while the lease is held and nothing is pending
 }
 
 // leaseCheck is sent by the lease's idle timer.
