@@ -346,3 +346,43 @@ func (m *Manager) RegenerateRequest(w http.ResponseWriter, r *http.Request, dele
 
 // SessionID returns the session ID the middleware put in r's context.
 func SessionID(r *http.Request) (string, bool) { return SessionIDFromContext(r.Context()) }
+
+// MiddlewareRunner runs the session middleware inside another web
+// framework's handler chain: it is what the framework adapters of
+// contrib/ (gin, echo, fiber) share, so that each is only the glue
+// between its framework's request and net/http's.
+type MiddlewareRunner struct {
+	mw func(http.Handler) http.Handler
+}
+
+// NewMiddlewareRunner builds the net/http middleware with opts: m's
+// (Manager.Middleware), or with a nil m the package-level Middleware
+// (StrictMode then needs m). Invalid options give the middleware's error.
+func NewMiddlewareRunner(m *Manager, opts MiddlewareOptions) (*MiddlewareRunner, error) {
+	var mw func(http.Handler) http.Handler
+	var err error
+	if m != nil {
+		mw, err = m.Middleware(opts)
+	} else {
+		mw, err = Middleware(opts)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &MiddlewareRunner{mw: mw}, nil
+}
+
+// Run runs the middleware on the request r answered through w, calling
+// next with the request that carries the session ID in its context (the
+// framework hands it to the rest of its chain). It reports whether next
+// was called: false when the middleware answered the request itself (it
+// could not generate an ID, or Redis did not answer the strict-mode
+// check), and the framework's chain must stop.
+func (x *MiddlewareRunner) Run(w http.ResponseWriter, r *http.Request, next func(r *http.Request)) bool {
+	passed := false
+	x.mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+		passed = true
+		next(r)
+	})).ServeHTTP(w, r)
+	return passed
+}

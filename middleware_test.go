@@ -136,3 +136,43 @@ func TestMiddlewareWithServeMuxAndManager(t *testing.T) {
 	require.NotEmpty(t, sc)
 	require.NotContains(t, sc, "attackerchosen")
 }
+
+// MiddlewareRunner is the net/http middleware run around a framework's
+// chain: next gets the request carrying the ID; when the middleware
+// answers itself (strict mode with Redis down), next is not called and
+// Run says so.
+func TestMiddlewareRunner(t *testing.T) {
+	_, err := phpsession.NewMiddlewareRunner(nil, phpsession.MiddlewareOptions{StrictMode: true})
+	require.ErrorIs(t, err, phpsession.ErrConfig, "StrictMode needs a Manager")
+
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{RedisTimeout: 200 * time.Millisecond})
+	for _, tc := range []struct {
+		name string
+		m    *phpsession.Manager
+	}{{"package-level", nil}, {"manager", m}} {
+		t.Run(tc.name, func(t *testing.T) {
+			run, err := phpsession.NewMiddlewareRunner(tc.m, phpsession.MiddlewareOptions{})
+			require.NoError(t, err)
+			req := httptest.NewRequest("GET", "/", nil)
+			req.AddCookie(&http.Cookie{Name: "PHPSESSID", Value: hexID})
+			var got string
+			passed := run.Run(httptest.NewRecorder(), req, func(r *http.Request) {
+				got, _ = phpsession.SessionID(r)
+			})
+			require.True(t, passed)
+			require.Equal(t, hexID, got)
+		})
+	}
+
+	strict, err := phpsession.NewMiddlewareRunner(m, phpsession.MiddlewareOptions{StrictMode: true})
+	require.NoError(t, err)
+	r.Stop()
+	req := httptest.NewRequest("GET", "/", nil)
+	req.AddCookie(&http.Cookie{Name: "PHPSESSID", Value: hexID})
+	w := httptest.NewRecorder()
+	called := false
+	require.False(t, strict.Run(w, req, func(*http.Request) { called = true }))
+	require.False(t, called)
+	require.GreaterOrEqual(t, w.Code, 500, "the middleware answered the request itself")
+}

@@ -3,8 +3,6 @@ package phpsession_test
 import (
 	"context"
 	"errors"
-	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
@@ -14,59 +12,21 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/internal/testenv"
 )
-
-// fakeServer listens on a free loopback port and serves each connection
-// with serve (then keeps it open until the test ends); it returns the
-// address.
-func fakeServer(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				serve(c)
-				<-done
-				c.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
 
 // OpenURL on an address where something else than Redis listens fails
 // with ErrUnavailable, naming the address and masking the password,
 // within Config.RedisTimeout (not rueidis's 5 s dial default).
 func TestOpenURLNotRedis(t *testing.T) {
-	servers := []struct {
-		name  string
-		serve func(c net.Conn)
-	}{
-		{"http", func(c net.Conn) {
-			_, _ = c.Read(make([]byte, 512))
-			_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
-		}},
-		{"silent", func(net.Conn) {}},
-		{"closes", func(c net.Conn) { c.Close() }},
-	}
-	for _, srv := range servers {
+	for _, srv := range testenv.NotRedisServers {
 		for _, cache := range []bool{true, false} {
-			name := srv.name
+			name := srv.Name
 			if !cache {
 				name += "/no client cache"
 			}
 			t.Run(name, func(t *testing.T) {
-				addr := fakeServer(t, srv.serve)
+				addr := testenv.FakeServer(t, srv.Serve)
 				t0 := time.Now()
 				m, err := phpsession.OpenURL("redis://app:s3cret@"+addr+"/0", phpsession.Config{
 					RedisTimeout:       100 * time.Millisecond,

@@ -2,65 +2,24 @@ package redisio
 
 import (
 	"errors"
-	"io"
-	"net"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/redis/rueidis"
-)
 
-// notRedisServer listens on a free loopback port and serves each
-// connection with serve until the test ends; it returns the address.
-func notRedisServer(t *testing.T, serve func(c net.Conn)) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	t.Cleanup(func() {
-		close(done)
-		ln.Close()
-	})
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				serve(c)
-				<-done
-				c.Close()
-			}()
-		}
-	}()
-	return ln.Addr().String()
-}
+	"github.com/phpsession/phpsession/internal/testenv"
+)
 
 // OpenURL against a server that does not speak the Redis protocol fails
 // with ErrUnavailable, names the address (never a password) and returns
-// within the configured Timeout.
+// within the configured Timeout (not rueidis's 5 s dial default).
 func TestOpenURLNotRedis(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		serve func(c net.Conn)
-	}{
-		{"http", func(c net.Conn) {
-			buf := make([]byte, 512)
-			_, _ = c.Read(buf)
-			_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
-		}},
-		{"silent", func(c net.Conn) {}},
-		{"closes", func(c net.Conn) { c.Close() }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			addr := notRedisServer(t, tc.serve)
-			url := "redis://user:s3cret@" + addr + "/0"
+	for _, srv := range testenv.NotRedisServers {
+		t.Run(srv.Name, func(t *testing.T) {
+			addr := testenv.FakeServer(t, srv.Serve)
 			t0 := time.Now()
-			s, err := OpenURL(url, Config{Timeout: 300 * time.Millisecond})
+			s, err := OpenURL("redis://user:s3cret@"+addr+"/0", Config{Timeout: 300 * time.Millisecond})
 			took := time.Since(t0)
 			if err == nil {
 				s.Close()

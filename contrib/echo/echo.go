@@ -36,23 +36,17 @@ import (
 // answers the request itself (it could not generate an ID, or Redis did
 // not answer the strict-mode check), the next handler is not called.
 func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (echo.MiddlewareFunc, error) {
-	var mw func(http.Handler) http.Handler
-	var err error
-	if m != nil {
-		mw, err = m.Middleware(opts)
-	} else {
-		mw, err = phpsession.Middleware(opts)
-	}
+	run, err := phpsession.NewMiddlewareRunner(m, opts)
 	if err != nil {
 		return nil, err
 	}
 	return func(next echo.HandlerFunc) echo.HandlerFunc {
 		return func(c echo.Context) error {
 			var err error
-			mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
+			run.Run(c.Response(), c.Request(), func(r *http.Request) {
 				c.SetRequest(r)
 				err = next(c)
-			})).ServeHTTP(c.Response(), c.Request())
+			})
 			return err
 		}
 	}, nil

@@ -54,13 +54,7 @@ type state struct {
 // not answer the strict-mode check), that answer is sent and the next
 // handler is not called.
 func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (fiber.Handler, error) {
-	var mw func(http.Handler) http.Handler
-	var err error
-	if m != nil {
-		mw, err = m.Middleware(opts)
-	} else {
-		mw, err = phpsession.Middleware(opts)
-	}
+	run, err := phpsession.NewMiddlewareRunner(m, opts)
 	if err != nil {
 		return nil, err
 	}
@@ -81,14 +75,12 @@ func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (fiber
 		}
 		r = r.WithContext(c.UserContext())
 		w := &recorder{h: http.Header{}}
-		passed := false
 		var chainErr error
-		mw(http.HandlerFunc(func(_ http.ResponseWriter, nr *http.Request) {
-			passed = true
+		passed := run.Run(w, r, func(nr *http.Request) {
 			c.SetUserContext(nr.Context())
 			c.Locals(localsKey{}, &state{w: w, r: nr})
 			chainErr = c.Next()
-		})).ServeHTTP(w, r)
+		})
 		w.flushCookies(c)
 		if !passed {
 			code := w.code

@@ -36,24 +36,15 @@ import (
 // answers the request itself (it could not generate an ID, or Redis did
 // not answer the strict-mode check), the chain is aborted.
 func Middleware(m *phpsession.Manager, opts phpsession.MiddlewareOptions) (gin.HandlerFunc, error) {
-	var mw func(http.Handler) http.Handler
-	var err error
-	if m != nil {
-		mw, err = m.Middleware(opts)
-	} else {
-		mw, err = phpsession.Middleware(opts)
-	}
+	run, err := phpsession.NewMiddlewareRunner(m, opts)
 	if err != nil {
 		return nil, err
 	}
 	return func(c *gin.Context) {
-		passed := false
-		mw(http.HandlerFunc(func(_ http.ResponseWriter, r *http.Request) {
-			passed = true
+		if !run.Run(c.Writer, c.Request, func(r *http.Request) {
 			c.Request = r
 			c.Next()
-		})).ServeHTTP(c.Writer, c.Request)
-		if !passed {
+		}) {
 			c.Abort()
 		}
 	}, nil

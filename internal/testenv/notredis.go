@@ -1,0 +1,53 @@
+package testenv
+
+import (
+	"io"
+	"net"
+	"testing"
+)
+
+// NotRedisServers are listeners that are not Redis, for tests of what a
+// client does when pointed at the wrong address: an HTTP server (answers
+// "HTTP/1.1 400 Bad Request"), one that never answers, one that closes
+// every connection.
+var NotRedisServers = []struct {
+	Name  string
+	Serve func(c net.Conn)
+}{
+	{"http", func(c net.Conn) {
+		_, _ = c.Read(make([]byte, 512))
+		_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
+	}},
+	{"silent", func(net.Conn) {}},
+	{"closes", func(c net.Conn) { c.Close() }},
+}
+
+// FakeServer listens on a free loopback port and serves each connection
+// with serve (then keeps it open until the test ends); it returns the
+// address.
+func FakeServer(t testing.TB, serve func(c net.Conn)) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() {
+		close(done)
+		ln.Close()
+	})
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				serve(c)
+				<-done
+				c.Close()
+			}()
+		}
+	}()
+	return ln.Addr().String()
+}
