@@ -50,22 +50,10 @@ func compare(ctx context.Context, m *phpsession.Manager, redisURL string, n int)
 		id = phpsession.NewID()
 		before, ok1 := processed()
 		t0 := time.Now()
-		var wg sync.WaitGroup
-		errs := make(chan error, n)
-		for i := 0; i < n; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				if err := add(id); err != nil {
-					errs <- err
-				}
-			}()
-		}
-		wg.Wait()
+		err = concurrently(n, func() error { return add(id) })
 		wall = time.Since(t0)
-		close(errs)
-		for e := range errs {
-			return 0, false, wall, id, e
+		if err != nil {
+			return 0, false, wall, id, err
 		}
 		after, ok2 := processed()
 		return after - before - 1, ok1 && ok2, wall, id, nil
@@ -113,23 +101,43 @@ func compare(ctx context.Context, m *phpsession.Manager, redisURL string, n int)
 	return nil
 }
 
-// addItem adds qty of sku to the cart in s (the JSON field scart_items).
+// addItem adds qty of sku to the cart in s (the JSON field scart_items,
+// stored as JSON text like PHP's json_encode).
 func addItem(s *phpsession.Session, sku string, qty int) error {
 	var items []Item
 	if _, err := s.Unmarshal("scart_items", &items); err != nil {
 		return err
 	}
-	found := false
+	return s.Set("scart_items", addTo(items, sku, qty))
+}
+
+// addTo returns items with qty more of sku (a new line when it has none).
+func addTo(items []Item, sku string, qty int) []Item {
 	for i := range items {
 		if items[i].SKU == sku {
 			items[i].Qty += qty
-			found = true
+			return items
 		}
 	}
-	if !found {
-		items = append(items, Item{sku, qty})
+	return append(items, Item{sku, qty})
+}
+
+// concurrently runs f n times at once and returns the first error.
+func concurrently(n int, f func() error) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := f(); err != nil {
+				errs <- err
+			}
+		}()
 	}
-	return s.Set("scart_items", items)
+	wg.Wait()
+	close(errs)
+	return <-errs
 }
 
 // perRequest is the per-request protocol of phpredis: SET lock NX PX,
@@ -179,17 +187,7 @@ func (p *perRequest) add(ctx context.Context, id, sku string, qty int) error {
 			}
 		}
 	}
-	found := false
-	for i := range items {
-		if items[i].SKU == sku {
-			items[i].Qty += qty
-			found = true
-		}
-	}
-	if !found {
-		items = append(items, Item{sku, qty})
-	}
-	j, err := json.Marshal(items)
+	j, err := json.Marshal(addTo(items, sku, qty))
 	if err != nil {
 		return err
 	}

@@ -63,20 +63,6 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 	// session lock or the session changed (the batch then waits or re-runs
 	// on the new data): PHP never waits for it, and no write is lost.
 	err := a.m.Update(r.Context(), "", func(s *phpsession.Session) error {
-		var items []Item
-		if _, err := s.Unmarshal("scart_items", &items); err != nil {
-			return err
-		}
-		found := false
-		for i := range items {
-			if items[i].SKU == sku {
-				items[i].Qty += qty
-				found = true
-			}
-		}
-		if !found {
-			items = append(items, Item{sku, qty})
-		}
 		var n int
 		if _, err := s.Unmarshal("go_requests", &n); err != nil {
 			return err
@@ -84,7 +70,7 @@ func (a *app) addToCart(w http.ResponseWriter, r *http.Request) {
 		if err := s.Set("go_requests", n+1); err != nil {
 			return err
 		}
-		return s.Set("scart_items", items) // stored as JSON text, like PHP's json_encode
+		return addItem(s, sku, qty)
 	})
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -193,20 +179,7 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisURL, redisAddr 
 	fmt.Printf("\n2. %d concurrent requests of that browser each add 1 sticker through the Go handler.\n", concurrent)
 	st0 := m.Stats()
 	t0 := time.Now()
-	var wg sync.WaitGroup
-	errs := make(chan error, concurrent)
-	for i := 0; i < concurrent; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := post("sticker", 1); err != nil {
-				errs <- err
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
+	if err := concurrently(concurrent, func() error { return post("sticker", 1) }); err != nil {
 		return err
 	}
 	st1 := m.Stats()
@@ -256,15 +229,11 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisURL, redisAddr 
 				}
 			}()
 		}
-		for i := 0; i < concurrent; i++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				_ = post("sticker", 1)
-			}()
-		}
-		wg.Wait()
+		goErr := concurrently(concurrent, func() error { return post("sticker", 1) })
 		pwg.Wait()
+		if goErr != nil {
+			return goErr
+		}
 		close(phpErr)
 		for err := range phpErr {
 			return err

@@ -67,3 +67,19 @@ func TestDemoMiniredis(t *testing.T) {
 	defer cancel()
 	checkFigures(t, output(t, func() error { return run(ctx, "redis://"+mr.Addr(), mr.Addr(), false, "127.0.0.1:0", false) }))
 }
+
+func TestAddTo(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		items []Item
+		want  []Item
+	}{
+		{"empty cart", nil, []Item{{"mug", 2}}},
+		{"new line", []Item{{"sticker", 1}}, []Item{{"sticker", 1}, {"mug", 2}}},
+		{"more of a line", []Item{{"mug", 1}, {"sticker", 1}}, []Item{{"mug", 3}, {"sticker", 1}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			assert.Equal(t, tc.want, addTo(tc.items, "mug", 2))
+		})
+	}
+}
