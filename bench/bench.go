@@ -246,6 +246,11 @@ type MemInfo struct {
 	IdleLive          int     `json:"idle_live_actors"`
 	IdleWaitSeconds   float64 `json:"idle_wait_seconds"`
 	BaseGoroutines    int     `json:"base_goroutines"`
+	// AllocsPerSession: heap objects allocated while touching, per
+	// session; ObjectsPerSession: heap objects still live after GC once
+	// all sessions were touched, per session (both load-independent).
+	AllocsPerSession  float64 `json:"allocs_per_session"`
+	ObjectsPerSession float64 `json:"objects_per_session"`
 }
 
 // Report is a whole run.
@@ -991,7 +996,8 @@ func (r *runner) memory(ctx context.Context) {
 		return
 	}
 	mi := &MemInfo{}
-	mi.BaseHeapMB, mi.BaseGoroutines = heapMB(), runtime.NumGoroutine()
+	ms0 := gcStats()
+	mi.BaseHeapMB, mi.BaseGoroutines = float64(ms0.HeapAlloc)/(1<<20), runtime.NumGoroutine()
 	mi.BaseRSSMB = rssMB()
 	r.logf("%s %s sessions=%d ...", ScenarioMemory, t.Name(), n)
 	var st *runStats
@@ -1003,7 +1009,10 @@ func (r *runner) memory(ctx context.Context) {
 	})
 	res := Result{Scenario: ScenarioMemory, Target: t.Name(), Writers: w, Sessions: n}
 	fill(&res, st, m)
-	mi.TouchedHeapMB, mi.TouchedGoroutines = heapMB(), runtime.NumGoroutine()
+	ms1 := gcStats()
+	mi.TouchedHeapMB, mi.TouchedGoroutines = float64(ms1.HeapAlloc)/(1<<20), runtime.NumGoroutine()
+	mi.AllocsPerSession = float64(ms1.Mallocs-ms0.Mallocs) / float64(n)
+	mi.ObjectsPerSession = (float64(ms1.HeapObjects) - float64(ms0.HeapObjects)) / float64(n)
 	mi.TouchedRSSMB = rssMB()
 	mi.RSSPerSession = (mi.TouchedRSSMB - mi.BaseRSSMB) * (1 << 20) / float64(n)
 	if r.cfg.HeapProfile != nil {
@@ -1054,9 +1063,16 @@ func rssMB() float64 {
 }
 
 func heapMB() float64 {
+	ms := gcStats()
+	return float64(ms.HeapAlloc) / (1 << 20)
+}
+
+// gcStats returns the memory statistics after two GCs (the second frees
+// what finalizers of the first released).
+func gcStats() runtime.MemStats {
 	runtime.GC()
 	runtime.GC()
 	var ms runtime.MemStats
 	runtime.ReadMemStats(&ms)
-	return float64(ms.HeapAlloc) / (1 << 20)
+	return ms
 }

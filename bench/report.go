@@ -75,8 +75,8 @@ func notes(r Result) string {
 			p.Workers, p.OK, p.LockFail, p.WriteFail, p.Lost, num(p.P50us), num(p.P99us)))
 	}
 	if m := r.Mem; m != nil {
-		parts = append(parts, fmt.Sprintf("RSS %.1f→%.1f MB (%.0f B/session), heap %.1f→%.1f MB (%.0f B/session), goroutines %d→%d, live actors %d; after %.1fs idle: RSS %.1f MB, heap %.1f MB, goroutines %d, live %d",
-			m.BaseRSSMB, m.TouchedRSSMB, m.RSSPerSession, m.BaseHeapMB, m.TouchedHeapMB, m.BytesPerSession, m.BaseGoroutines, m.TouchedGoroutines, m.TouchedLive,
+		parts = append(parts, fmt.Sprintf("RSS %.1f→%.1f MB (%.0f B/session), heap %.1f→%.1f MB (%.0f B/session, %.1f live objects/session, %.1f allocs/session), goroutines %d→%d, live actors %d; after %.1fs idle: RSS %.1f MB, heap %.1f MB, goroutines %d, live %d",
+			m.BaseRSSMB, m.TouchedRSSMB, m.RSSPerSession, m.BaseHeapMB, m.TouchedHeapMB, m.BytesPerSession, m.ObjectsPerSession, m.AllocsPerSession, m.BaseGoroutines, m.TouchedGoroutines, m.TouchedLive,
 			m.IdleWaitSeconds, m.IdleRSSMB, m.IdleHeapMB, m.IdleGoroutines, m.IdleLive))
 	}
 	if r.Note != "" {
