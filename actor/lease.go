@@ -18,8 +18,9 @@ type LeaseStore interface {
 	// CanLease reports whether leases work for id.
 	CanLease(id string) bool
 	// AcquireLease takes id's lease for px, or renews l (nil: take a new
-	// one). It returns a nil lease when another process holds it (which is
-	// then told that someone waits), with the holder's token in d.Bytes.
+	// one, or claim one handed to us). It returns a nil lease when another
+	// process holds it (we are then queued for it, which the holder sees),
+	// with the holder's token in d.Bytes.
 	// With read, the session data is read
 	// right after in the same round trip. renewed: l was still ours.
 	AcquireLease(ctx context.Context, id string, l *redisio.Lease, px time.Duration, read bool) (lease *redisio.Lease, d redisio.Data, renewed bool, err error)
@@ -29,10 +30,10 @@ type LeaseStore interface {
 	// LeaseWanted reports whether another process waits for id's lease
 	// (cheap: a client-side cached read).
 	LeaseWanted(ctx context.Context, id string) (bool, error)
-	// WaitLease waits until id's lease is free or held by another holder
-	// than seen (first leaving a free lease to others for grace, when
-	// positive), at most until ctx ends or the store's lock timeout.
-	WaitLease(ctx context.Context, id, seen string, grace time.Duration) error
+	// WaitLease waits until id's lease is free, held by another holder
+	// than seen, or changed (handed to us, say), at most until ctx ends or
+	// the store's lock timeout.
+	WaitLease(ctx context.Context, id, seen string) error
 }
 
 // leaseFor is how long after the last sign of another process writing the
@@ -138,7 +139,7 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 		}
 		a.lease.until = time.Now().Add(leaseFor)
 		t0 := time.Now()
-		if err := ls.WaitLease(bounded(), a.id, string(nd.Bytes), 0); err != nil {
+		if err := ls.WaitLease(bounded(), a.id, string(nd.Bytes)); err != nil {
 			return a.leaseFailed("wait_lease", err)
 		}
 		a.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})

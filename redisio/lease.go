@@ -117,10 +117,10 @@ func (s *Store) CanLease(id string) bool {
 }
 
 // AcquireLease takes id's write lease for px, or renews l (a lease of id
-// taken earlier; nil: take a new one). It returns a nil lease (and no
-// error) when another holder has the lease, with that holder's token in
-// d.Bytes (for WaitLease); the holder is then told that someone waits
-// (LeaseWanted). With read, the session data is read in the same round
+// taken earlier; nil: take a new one, or claim one the last holder handed
+// to us). It returns a nil lease (and no error) when another holder has
+// the lease, with that holder's token in d.Bytes (for WaitLease); we are
+// then queued for it, which the holder sees (LeaseWanted). With read, the session data is read in the same round
 // trip, right after the lease was taken (Data; meaningless when the lease
 // was not taken). renewed reports that l was still ours (nobody else can
 // have held the lease since).
@@ -242,21 +242,17 @@ func (s *Store) LeaseWanted(ctx context.Context, id string) (bool, error) {
 	return n > 0, nil
 }
 
-// WaitLease waits (without taking the lease) until id's lease is free, or
+// WaitLease waits (without taking the lease) until id's lease is free,
 // held by another holder than seen (the token AcquireLease reported; "":
 // any holder), or changed: it returns when woken by the tracking
-// invalidation of the lease key (its release, renewal or a new holder),
-// by a timer at the lease's PTTL (so a holder that crashed or stopped
-// delays others by its PX at most) or by the safety poll; the caller then
-// tries AcquireLease again, which also tells a new holder that we wait.
-// With a positive grace, it instead leaves a
-// free lease to others for that long: it returns as soon as another
-// process took it, or when grace ran out with nobody taking it (used right
-// after giving the lease up to a waiting process, which should get it
-// before we take it back). It gives up at
+// invalidation of the lease key (its release or hand-over, a renewal, a
+// new holder), by a timer at the lease's PTTL (so a holder that crashed or
+// stopped delays others by its PX at most) or by the safety poll; the
+// caller then tries AcquireLease again, which finds the lease handed to
+// it, takes a free one, or queues it again. It gives up at
 // Config.LockTimeout or when ctx ends, with an error wrapping
 // ErrLockTimeout.
-func (s *Store) WaitLease(ctx context.Context, id, seen string, grace time.Duration) error {
+func (s *Store) WaitLease(ctx context.Context, id, seen string) error {
 	if s.closed.Load() {
 		return ErrClosed
 	}
@@ -269,48 +265,25 @@ func (s *Store) WaitLease(ctx context.Context, id, seen string, grace time.Durat
 	deadline := time.NewTimer(s.cfg.LockTimeout)
 	defer deadline.Stop()
 	var timer *time.Timer
-	var graceEnd time.Time
-	if grace > 0 {
-		graceEnd = time.Now().Add(grace)
+	if err := ctx.Err(); err != nil {
+		return s.leaseTimeout(id, "", 0, err)
 	}
-	for {
-		if err := ctx.Err(); err != nil {
-			return s.leaseTimeout(id, "", 0, err)
-		}
-		holder, pttl, found, err := s.holder(ctx, lk, true)
-		if err != nil {
-			return err
-		}
-		if !found {
-			left := time.Until(graceEnd)
-			if left <= 0 {
-				return nil
-			}
-			// nobody took it yet: sleep until someone does or the grace ends
-			pttl = left
-		} else if grace > 0 || (seen != "" && holder != seen) {
-			// taken by another holder: the caller's next attempt records
-			// that it waits (which the holder must learn)
-			return nil
-		}
-		switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline.C); {
-		case err == nil:
-			if grace <= 0 {
-				// Woken by a change of the lease key (released, renewed,
-				// taken by another) or its expiry: the caller's next
-				// AcquireLease is the one round trip that both looks and
-				// takes it (or tells the holder that we wait), which puts
-				// every waiter one round trip from the lease once it is
-				// released.
-				return nil
-			}
-		case errors.Is(err, ErrClosed):
-			return err
-		case errors.Is(err, errDeadline):
-			return s.leaseTimeout(id, holder, pttl, nil)
-		default:
-			return s.leaseTimeout(id, holder, pttl, err)
-		}
+	holder, pttl, found, err := s.holder(ctx, lk, true)
+	if err != nil {
+		return err
+	}
+	if !found || (seen != "" && holder != seen) {
+		return nil
+	}
+	switch err := s.sleepUntilRelease(ctx, &timer, w, id, holder, pttl, deadline.C); {
+	case err == nil:
+		return nil
+	case errors.Is(err, ErrClosed):
+		return err
+	case errors.Is(err, errDeadline):
+		return s.leaseTimeout(id, holder, pttl, nil)
+	default:
+		return s.leaseTimeout(id, holder, pttl, err)
 	}
 }
 

@@ -57,7 +57,7 @@ func TestLease(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
-	go func() { done <- b.WaitLease(ctx, "s", "", 0) }()
+	go func() { done <- b.WaitLease(ctx, "s", "") }()
 	<-waiting
 	r.MustDo("SET", a.Key("s"), "n|i:2;")
 	before := b.Stats().WakeInvalidated
@@ -109,7 +109,7 @@ func TestLeaseExpiryWakesWaiter(t *testing.T) {
 	if err != nil || l == nil {
 		t.Fatal(l, err)
 	}
-	if err := b.WaitLease(ctx, "x", "", 0); err != nil {
+	if err := b.WaitLease(ctx, "x", ""); err != nil {
 		t.Fatal(err)
 	}
 	if got := r.MustDo("EXISTS", a.LeaseKey("x")); got != "0" {
@@ -117,21 +117,6 @@ func TestLeaseExpiryWakesWaiter(t *testing.T) {
 	}
 	if l, _, _, err := b.AcquireLease(ctx, "x", nil, time.Second, false); err != nil || l == nil {
 		t.Fatal(l, err)
-	}
-}
-
-// WaitLease with a grace returns once another holder took the free lease
-// and gave it back, or when nobody took it within the grace.
-func TestLeaseGrace(t *testing.T) {
-	r := testenv.StartRedis(t)
-	a := openTest(t, r, Config{PollInterval: time.Minute})
-	ctx := context.Background()
-	t0 := time.Now()
-	if err := a.WaitLease(ctx, "g", "", 20*time.Millisecond); err != nil {
-		t.Fatal(err)
-	}
-	if time.Since(t0) < 20*time.Millisecond {
-		t.Fatal("returned before the grace ended with nobody taking the lease")
 	}
 }
 
@@ -153,7 +138,7 @@ func TestLeaseWaitReturnsOnNewHolder(t *testing.T) {
 		}
 	}
 	done := make(chan error, 1)
-	go func() { done <- b.WaitLease(ctx, "h", "first", 0) }()
+	go func() { done <- b.WaitLease(ctx, "h", "first") }()
 	<-waiting
 	r.MustDo("SET", key, "second", "PX", "60000")
 	if err := <-done; err != nil {
