@@ -20,9 +20,11 @@ type inbox struct {
 	running atomic.Bool  // scheduled on the dispatcher or draining
 }
 
-// qKeep is the largest queue kept allocated once drained; a larger one (a
-// burst on a hot session) is released.
-const qKeep = 64
+// qKeep is the largest queue kept allocated once drained (4 KiB): a hot
+// session's queue holds about one batch (MaxBatch, 64 writers) and is
+// reused burst after burst; a larger one, left by an unusual burst, is
+// released.
+const qKeep = 256
 
 // UserMessageCount returns the messages queued and not yet handed to the
 // actor. It is exact (counted under the queue's lock): a positive count
