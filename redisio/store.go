@@ -332,7 +332,13 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	}
 	opt.DialFn = nil
 	opt.DialCtxFn = func(ctx context.Context, dst string, d *net.Dialer, tc *tls.Config) (net.Conn, error) {
-		s.handleInvalidations(nil)
+		// Not a full nil invalidation: on a Cluster the other nodes'
+		// connections keep their client-side caches, and with them the
+		// record of keys they may hold (mayHoldCached).
+		if s.nWatch.Load() > 0 {
+			s.countWatches("")
+		}
+		s.notify(nil)
 		return dial(ctx, dst, d, tc)
 	}
 	prev := opt.OnInvalidations
