@@ -27,6 +27,8 @@ const (
 	WriteNone
 )
 
+// String names the mode for metrics and logs: "data", "touch", "delete"
+// or "none".
 func (m WriteMode) String() string {
 	switch m {
 	case WriteData:

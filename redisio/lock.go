@@ -106,6 +106,8 @@ type HolderError struct {
 	Cause  error         // context error, if the wait ended because of ctx
 }
 
+// Error implements error: the wait's error, who held the lock (token
+// redacted) and for how much longer.
 func (e *HolderError) Error() string {
 	msg := e.Err.Error()
 	if e.Holder != "" {
