@@ -20,7 +20,7 @@ type trackedState struct {
 }
 
 // trackedBatch writes a long session (stored or new bytes over
-// redisio.LongValue) under the lock without reading it when it can, so
+// redisio.TrackedOver) under the lock without reading it when it can, so
 // that Redis's cost per write is about that of one SETEX of the session
 // (the lock-free check would upload the expected bytes and compare them
 // in Redis, ~3 SETEX):
@@ -49,7 +49,7 @@ func (a *sessionActor) trackedBatch(bounded func() context.Context, batch []*Op)
 		return 0, false, nil
 	}
 	e, fresh := memo.Peek(a.id)
-	if e == nil || !e.Found || len(e.Raw) <= redisio.LongValue {
+	if e == nil || !e.Found || len(e.Raw) <= redisio.TrackedOver {
 		return 0, false, nil
 	}
 	var (

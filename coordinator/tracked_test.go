@@ -79,9 +79,9 @@ func newTrackedRig(t *testing.T, cfg redisio.Config, redisArgs ...string) *track
 	return tr
 }
 
-// bigSession is a PHP session over redisio.LongValue bytes with counter n.
+// bigSession is a PHP session over redisio.TrackedOver bytes with counter n.
 func bigSession(n int) string {
-	blob := strings.Repeat("x", 3*redisio.LongValue)
+	blob := strings.Repeat("x", 3*redisio.TrackedOver)
 	return fmt.Sprintf("blob|s:%d:\"%s\";n|i:%d;", len(blob), blob, n)
 }
 

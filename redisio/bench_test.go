@@ -150,7 +150,7 @@ func BenchmarkGet(b *testing.B) {
 // replying) of one lock-free write (WriteIfUnlocked, WriteData, expected =
 // the stored value) with that of a plain SETEX of the same value, for 1
 // KiB, 100 KiB and 20 MiB sessions, in interleaved rounds. ×SETEX is the
-// ratio; the target is ≤ 2. A Manager writes sessions over LongValue with
+// ratio; the target is ≤ 2. A Manager writes sessions over TrackedOver with
 // the tracked commit instead (LockWatched + CommitTracked), measured per
 // Update by BenchmarkWriteRedisCPU in the root package.
 func BenchmarkLockFreeWriteRedisCPU(b *testing.B) {

@@ -16,6 +16,15 @@ import (
 // the session's length beyond the write itself.
 const LongValue = casStageOver
 
+// TrackedOver is the stored length above which a Manager writes a session
+// under the lock with LockWatched and CommitTracked instead of lock-free.
+// Between LongValue and TrackedOver the lock-free check (staged, ~3 SETEX
+// of Redis CPU per write) is kept: it never makes PHP wait for the lock
+// and it refuses over a write PHP made without locking (phpredis's
+// default), which a locked write cannot see. Above it the cost of the
+// value dominates and one SETEX per write matters more.
+const TrackedOver = 64 << 10
+
 // Watch counts the client-tracking invalidations of one session's data key
 // that reach the Store's connection after the Watch was made, for a caller
 // that must tell its own write's invalidation from anyone else's (see
