@@ -7,9 +7,14 @@
 // writes through Store (implemented by *redisio.Store, and by
 // internal/fake for unit tests), holds sessions as *codec.Session wrapped
 // in Doc, keeps decoded sessions in a cache.Memo, and reports what it does
-// as event.Events to Env.Events. Each actor has its own mailbox (inbox.go)
-// and runs on a shared pool of goroutines only while the mailbox holds
-// messages; the package's API is System, Handle and Op.
+// as event.Events to Env.Events. protoactor-go runs the actors: each is
+// spawned through one Props shared by the System, receives its messages
+// through its PID and is stopped through protoactor, which removes it
+// from its process registry. Its mailbox (inbox.go) is part of the
+// actor's allocation and runs on a shared pool of goroutines
+// (dispatcher.go) only while it holds messages. protoactor stays behind
+// this package's own API (System, Handle, Op); the actor uses its core
+// only (spawn, mailbox, send, stop), no receive timeout and no futures.
 //
 // # Files
 //
@@ -18,9 +23,10 @@
 //	settings.go   Settings and their defaults, FairnessFromPHP
 //	op.go         Op, Kind, Fn: one queued operation and its answer
 //	document.go   Doc (a decoded session) and Codec
-//	system.go     System and Handle: spawning, sending, passivation handshake
-//	inbox.go      the actor's mailbox and the loop that delivers its messages
-//	dispatcher.go the goroutine pool actors run on
+//	system.go     System (the protoactor system, one shared Props) and
+//	              Handle: spawning, sending, passivation handshake
+//	inbox.go      the actor's protoactor mailbox and its delivery loop
+//	dispatcher.go the goroutine pool the mailboxes run on
 //	mailbox.go    sessionActor: receiving, flushing, lingering, idling
 //	fairness.go   the pauses that leave PHP a free lock window
 //	reads.go      reads served without the lock (memo, revalidation, decode)
@@ -31,8 +37,9 @@
 // # Batching
 //
 // An op joins the actor's pending list when it is received; the actor
-// flushes when its mailbox is empty (a positive count of queued messages
-// promises another delivery) or MaxBatch ops are pending. Reads at the head of the list are
+// flushes when its mailbox is empty (the inbox's exact count of queued
+// user messages: a positive count promises another delivery) or MaxBatch
+// ops are pending. Reads at the head of the list are
 // served at once without the lock, from the memo (cache.Memo) or from
 // Store.Get and a decode. Everything else forms one batch, lock-free where
 // possible (below), else locked: LockAndReadUntracked, then each op in
@@ -84,7 +91,11 @@
 // per actor). On it, the actor asks its Handle to forget it: under the
 // Handle's write lock, with its mailbox empty, the Handle is marked dead
 // and the owner removes it from its index; then the actor drops its memo
-// entry unless reads are served from it, and stops. Senders deliver under
-// the Handle's read lock and retry the lookup when it is dead, so no op
-// reaches a stopped actor.
+// entry unless reads are served from it and asks protoactor to stop it.
+// protoactor's Stop is a system message, run before any user message: it
+// removes the actor from the process registry and hands the actor
+// *Stopped, on which the actor tells its owner. Senders deliver under the
+// Handle's read lock and retry the lookup when it is dead, so no op
+// reaches a stopped actor; one that would is answered ErrClosed by the
+// inbox.
 package actor

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"time"
 
+	pa "github.com/asynkron/protoactor-go/actor"
+
 	"github.com/phpsession/phpsession/event"
 )
 
@@ -15,11 +17,12 @@ type closeMsg struct{}
 // force, by Handle.Nudge to ask whether the actor can passivate.
 type idleCheck struct{ force bool }
 
-// sessionActor is the actor of one session.
+// sessionActor is the protoactor actor of one session.
 //
 // Every field, including those of the embedded parts declared in
 // fairness.go, lockfree.go and batch.go, is read and written only from
-// receive, which runs on one goroutine at a time per actor (run); so
+// Receive, which its mailbox (inbox.go) runs on one goroutine at a time;
+// so
 // no field needs a lock. What other goroutines touch goes through Handle
 // (its own mutex and atomics) or Op (atomics and a channel).
 //
@@ -33,13 +36,13 @@ type sessionActor struct {
 	sid   *string // redacted id for events (sessionRef); nil until needed
 	batch uint64  // sequence number of the batch in progress (0: none)
 	h     Handle
-	mb    inbox // the actor's mailbox (inbox.go)
+	mb    inbox // the actor's protoactor mailbox (inbox.go)
 
 	// pending holds the ops received and not yet answered, in arrival
 	// order; a batch takes a prefix.
 	pending []*Op
 	closing bool // closeMsg received: flush everything, then stop
-	stopped bool // passivated or closed: receives nothing more
+	stopped bool // passivated or closed: protoactor is stopping it
 
 	// lastRefresh is when this actor last refreshed the session's TTL, by
 	// a write or by a read (reads.go).
@@ -53,7 +56,7 @@ type shared struct {
 	env   *Env     // read-only
 	set   Settings // env.Settings with defaults filled in
 	owner Owner
-	disp  *dispatcher
+	root  *pa.RootContext // sends to actors' PIDs
 }
 
 // writeState is the state of an actor's write batches.
@@ -78,9 +81,9 @@ type writeState struct {
 	tracked *trackedState
 }
 
-// receive handles one message from the inbox.
-func (a *sessionActor) receive(msg any) {
-	switch m := msg.(type) {
+// Receive implements protoactor's Actor.
+func (a *sessionActor) Receive(c pa.Context) {
+	switch m := c.Message().(type) {
 	case *Op:
 		// flush once the inbox is drained (or a batch is full): the ops
 		// queued behind this one join the batch
@@ -92,7 +95,7 @@ func (a *sessionActor) receive(msg any) {
 		if !m.force {
 			a.h.checkSent.Store(false)
 		}
-		a.onIdleCheck(m.force)
+		a.onIdleCheck(c, m.force)
 		if !a.stopped && len(a.pending) > 0 && a.mb.UserMessageCount() <= 0 {
 			// ops deferred by a flush that waited for more messages
 			a.safeFlush(false)
@@ -105,25 +108,31 @@ func (a *sessionActor) receive(msg any) {
 	case closeMsg:
 		a.closing = true
 		a.safeFlush(true)
-		a.stop()
+		a.stop(c)
+	case *pa.Stopped:
+		// protoactor removed the actor from its process registry
+		a.leaseRelease()
+		// answer anything that slipped in (cannot happen through Handle)
+		for _, op := range a.pending {
+			op.answer(ErrClosed)
+			op.unref()
+		}
+		a.pending = nil
+		a.owner.Stopped(&a.h, !a.closing)
 	}
 }
 
-// stop ends the actor (its Handle is dead: nothing more is sent to it)
-// and tells its owner.
-func (a *sessionActor) stop() {
+// stop asks protoactor to stop the actor (its Handle is dead: nothing more
+// is sent to it). protoactor's Stop is a system message, which the inbox
+// runs before any user message: the actor receives *pa.Stopped next, and
+// an op that would still reach it is answered ErrClosed by the inbox.
+func (a *sessionActor) stop(c pa.Context) {
 	a.stopped = true
-	a.leaseRelease()
-	// answer anything that slipped in (cannot happen through Handle)
-	for _, op := range a.pending {
-		op.answer(ErrClosed)
-		op.unref()
-	}
-	a.pending = nil
-	a.owner.Stopped(&a.h, !a.closing)
+	a.mb.stopped = true
+	c.Stop(c.Self())
 }
 
-func (a *sessionActor) onIdleCheck(force bool) {
+func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
 	if len(a.pending) > 0 || a.closing {
 		return
 	}
@@ -136,7 +145,7 @@ func (a *sessionActor) onIdleCheck(force bool) {
 			// memo entry still serves reads without the actor
 			a.env.Memo.RemoveUnused(a.id)
 		}
-		a.stop()
+		a.stop(c)
 	}
 }
 

@@ -1,33 +1,62 @@
 package actor
 
 import (
+	"io"
+	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
+
+	pa "github.com/asynkron/protoactor-go/actor"
 )
 
-// System runs session actors on a pool of goroutines (dispatcher.go): an
-// actor runs only while its mailbox (inbox.go) holds messages, one message
-// at a time, and an idle actor owns no goroutine.
+// System owns the protoactor actor system that runs session actors: each
+// actor is spawned through it (a process registry entry under a generated
+// name, removed when the actor stops), receives its messages through its
+// PID and is stopped through it. Its mailbox (inbox.go) runs on a pool of
+// goroutines (dispatcher.go) only while it holds messages, one message at
+// a time, so an idle actor owns no goroutine.
 type System struct {
+	as   *pa.ActorSystem
 	disp *dispatcher
 	once sync.Once
 
-	mu sync.Mutex
+	// mu serialises Spawn. props is shared by every actor of the System
+	// (a Props per actor cost ~270 bytes); its producers return spawning,
+	// set under mu for the duration of one Spawn: protoactor calls them
+	// synchronously inside Spawn, and never again since an inbox never
+	// lets protoactor restart its actor.
+	mu       sync.Mutex
+	props    *pa.Props
+	spawning *sessionActor
 	// shared: the actors' shared part for the Env and Owner of the last
 	// Spawn (guarded by mu; a coordinator has one of each).
 	shared *shared
 }
 
-// NewSystem returns a System with no actor.
+// NewSystem starts an actor system whose own logging is discarded.
 func NewSystem() *System {
-	return &System{disp: newDispatcher(64, time.Second)}
+	as := pa.NewActorSystem(
+		pa.WithLoggerFactory(func(*pa.ActorSystem) *slog.Logger {
+			return slog.New(slog.NewTextHandler(io.Discard, nil))
+		}),
+		pa.WithDeadLetterRequestLogging(false),
+	)
+	s := &System{as: as, disp: newDispatcher(64, time.Second)}
+	s.props = pa.PropsFromProducer(func() pa.Actor { return s.spawning },
+		pa.WithDispatcher(s.disp),
+		pa.WithMailbox(func() pa.Mailbox { return &s.spawning.mb }),
+	)
+	return s
 }
 
-// Shutdown stops the System's worker goroutines once they are idle.
-// Actors should have been closed first.
+// Shutdown stops the actor system and its worker goroutines once they
+// are idle. Actors should have been closed first.
 func (s *System) Shutdown() {
-	s.once.Do(s.disp.shutdown)
+	s.once.Do(func() {
+		s.as.Shutdown()
+		s.disp.shutdown()
+	})
 }
 
 // Owner is told about an actor's lifecycle by its Handle.
@@ -49,15 +78,18 @@ type Owner interface {
 type Handle struct {
 	ID string
 
-	mu   sync.RWMutex
-	dead bool
-	a    *sessionActor // the actor this Handle is part of
+	mu  sync.RWMutex
+	a   *sessionActor // the actor this Handle is part of
+	pid *pa.PID       // the actor's protoactor process
 
 	// flushed is when the actor's last flush ended (UnixNano; 0: none
 	// yet), written by the actor, read by CheckIdle and the actor.
 	flushed atomic.Int64
 	// checkSent: a CheckIdle message is queued and not yet received.
 	checkSent atomic.Bool
+	// dead: no message is sent to the actor any more (guarded by mu;
+	// beside checkSent so that the Handle has no padding).
+	dead bool
 }
 
 // Spawn starts the actor for session id.
@@ -66,13 +98,16 @@ func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
 	h := &a.h
 	h.ID, h.a = id, a
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	if sh := s.shared; sh == nil || sh.env != env || sh.owner != owner {
-		sh = &shared{env: env, set: env.Settings, owner: owner, disp: s.disp}
+		sh = &shared{env: env, set: env.Settings, owner: owner, root: s.as.Root}
 		sh.set.MaxBatch = max(sh.set.MaxBatch, 1)
 		s.shared = sh
 	}
 	a.shared = s.shared
-	s.mu.Unlock()
+	s.spawning = a
+	h.pid = s.as.Root.Spawn(s.props)
+	s.spawning = nil
 	return h
 }
 
@@ -85,7 +120,7 @@ func (h *Handle) Send(op *Op) bool {
 		return false
 	}
 	op.ref() // the actor's, dropped when the op leaves its queue
-	h.a.send(op)
+	h.a.root.Send(h.pid, op)
 	return true
 }
 
@@ -93,7 +128,7 @@ func (h *Handle) sendSelf(msg any) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	if !h.dead {
-		h.a.send(msg)
+		h.a.root.Send(h.pid, msg)
 	}
 }
 
@@ -107,7 +142,7 @@ func (h *Handle) Close() {
 		return
 	}
 	h.dead = true
-	h.a.send(closeMsg{})
+	h.a.root.Send(h.pid, closeMsg{})
 }
 
 // CheckIdle asks the actor to passivate if it has been idle for its
