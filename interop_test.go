@@ -14,6 +14,7 @@ import (
 	"github.com/phpsession/phpsession"
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/internal/testenv"
+	"github.com/phpsession/phpsession/redisio"
 )
 
 // phpIncrScript increments $_SESSION['php'] argv[2] times in session argv[1],
@@ -61,12 +62,40 @@ func TestInteropUnderLoadWithPHP(t *testing.T) {
 	}
 }
 
+// TestInteropUnderLoadLongSession: the same on a session of ~100 KiB,
+// which Go writes under the lock with tracking (actor/tracked.go): no
+// update of either side is lost and PHP still gets the lock.
+func TestInteropUnderLoadLongSession(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	for attempt := 1; ; attempt++ {
+		failures := interopUnderLoadBlob(t, r, m, "", 100<<10)
+		if failures == 0 {
+			return
+		}
+		if attempt == 2 {
+			t.Fatalf("PHP requests failed to get the lock (%d failure messages) in two runs", failures)
+		}
+		t.Logf("run %d: %d PHP lock failure messages; running again", attempt, failures)
+	}
+}
+
 // interopUnderLoad runs the scenario; serializer is PHP's
 // session.serialize_handler ("" for php), which m must be configured for.
 func interopUnderLoad(t *testing.T, r *testenv.Redis, m *phpsession.Manager, serializer string) int {
+	return interopUnderLoadBlob(t, r, m, serializer, 0)
+}
+
+// interopUnderLoadBlob is interopUnderLoad on a session that also holds a
+// string of blob bytes (0: none), written by Go before the load starts.
+func interopUnderLoadBlob(t *testing.T, r *testenv.Redis, m *phpsession.Manager, serializer string, blob int) int {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	id := "interop" + phpsession.NewID()[:10]
+	if blob > 0 {
+		require.NoError(t, m.Set(ctx, id, "blob", strings.Repeat("b", blob)))
+	}
 
 	// PHP requests arrive with a little think time in between: back-to-back
 	// PHP loops on one session starve each other even without Go (measured:
@@ -139,7 +168,15 @@ func interopUnderLoad(t *testing.T, r *testenv.Redis, m *phpsession.Manager, ser
 		goOK.Load(), goN, phpProcs*phpIters, phpN, failures, st.Batches, st.LockFreeBatches, st.Conflicts, st.OpsPerBatch(), st.FairnessGaps, st.LockWaits)
 	// Beside PHP, Go's batches go lock-free (the script refuses while PHP
 	// holds the lock or after PHP changed the data): PHP never waits for Go.
-	require.Greater(t, st.LockFreeBatches, st.Batches/2, "most batches lock-free")
+	// A session over redisio.TrackedOver is written under the lock instead.
+	if blob <= redisio.TrackedOver {
+		require.Greater(t, st.LockFreeBatches, st.Batches/2, "most batches lock-free")
+	}
+	if blob > 0 {
+		b, err := phpsession.GetAs[string](ctx, m, id, "blob")
+		require.NoError(t, err)
+		require.Len(t, b, blob, "the long variable survives Go's and PHP's writes")
+	}
 	require.Equal(t, int(goOK.Load()), goN, "lost Go updates")
 	// a PHP request that failed its lock had its write refused by phpredis
 	// itself (not lost by Go): every write PHP reported done must be there

@@ -41,10 +41,12 @@ func (a *sessionActor) lockFreeAllowed() bool {
 
 // lockFreeLikely reports whether the next batch will try the lock-free
 // path (so flush skips the fairness pause before it): allowed, the actor
-// committed before (so the memo most likely holds the session), and no
-// Destroy pending.
+// committed before (so the memo most likely holds the session), no
+// Destroy pending, and the session not so long that the batch takes the
+// lock (trackedBatch): PHP waiting for that lock needs the pauses too.
 func (a *sessionActor) lockFreeLikely() bool {
-	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed()
+	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed() &&
+		!(a.committed.found && len(a.committed.raw) > redisio.TrackedOver)
 }
 
 // lockFreeBatch runs batch without the lock: it applies the ops to the
