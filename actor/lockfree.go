@@ -42,11 +42,19 @@ func (a *sessionActor) lockFreeAllowed() bool {
 // lockFreeLikely reports whether the next batch will try the lock-free
 // path (so flush skips the fairness pause before it): allowed, the actor
 // committed before (so the memo most likely holds the session), no
-// Destroy pending, and the session not so long that the batch takes the
-// lock (trackedBatch): PHP waiting for that lock needs the pauses too.
+// Destroy pending, and the batch not likely to take the lock instead
+// (trackedLikely): PHP waiting for that lock needs the pauses too.
 func (a *sessionActor) lockFreeLikely() bool {
-	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed() &&
-		!(a.committed.found && len(a.committed.raw) > redisio.TrackedOver)
+	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed() && !a.trackedLikely(time.Now())
+}
+
+// trackedLikely reports whether the next batch will likely be written
+// under the lock by trackedBatch: the session is longer than
+// redisio.TrackedOver and no foreign lock holder (PHP) was seen on it
+// within contendedFor. While PHP is active on the session its batches stay
+// lock-free, which never makes PHP wait for the lock.
+func (a *sessionActor) trackedLikely(now time.Time) bool {
+	return a.committed.found && len(a.committed.raw) > redisio.TrackedOver && !now.Before(a.fair.contendedUntil)
 }
 
 // lockFreeBatch runs batch without the lock: it applies the ops to the
@@ -138,6 +146,7 @@ func (a *sessionActor) lockFreeBatch(bounded func() context.Context, batch []*Op
 				// holder changed the data.
 				t0 := time.Now()
 				waited = true
+				a.fair.contendedUntil = t0.Add(contendedFor)
 				if err := a.env.Store.WaitUnlocked(bounded(), a.id); err != nil {
 					return r.used, true, a.redisErr("wait_unlocked", err)
 				}

@@ -40,8 +40,9 @@ type trackedState struct {
 //     reads) need no round trip to know it.
 //
 // ok is false when the batch is not for this path (short session, no memo
-// entry, a Destroy, a store without tracking, or an outcome other than new
-// bytes from a fresh entry); nothing was answered then and no lock taken.
+// entry, PHP seen holding the lock within contendedFor, a Destroy, a store
+// without tracking, or an outcome other than new bytes from a fresh
+// entry); nothing was answered then and no lock taken.
 func (a *sessionActor) trackedBatch(bounded func() context.Context, batch []*Op) (used int, ok bool, err error) {
 	memo := a.env.Memo
 	ts, can := a.env.Store.(TrackedStore)
@@ -50,6 +51,10 @@ func (a *sessionActor) trackedBatch(bounded func() context.Context, batch []*Op)
 	}
 	e, fresh := memo.Peek(a.id)
 	if e == nil || !e.Found || len(e.Raw) <= redisio.TrackedOver {
+		return 0, false, nil
+	}
+	if time.Now().Before(a.fair.contendedUntil) {
+		// PHP held the lock lately: the lock-free check never makes it wait.
 		return 0, false, nil
 	}
 	var (
