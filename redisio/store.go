@@ -218,6 +218,9 @@ type Store struct {
 	owned    bool // we built the client (Close closes it)
 	tracking bool // invalidations reach us and the single-connection guarantee holds
 	split    bool // lock and data key may live on different servers
+	// splitKnown is split, for the dial hook (which also runs while the
+	// client is being built, before split is set).
+	splitKnown atomic.Bool
 
 	ttlSec   int64
 	expiryMs int64
@@ -334,11 +337,19 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	opt.DialCtxFn = func(ctx context.Context, dst string, d *net.Dialer, tc *tls.Config) (net.Conn, error) {
 		// Not a full nil invalidation: on a Cluster the other nodes'
 		// connections keep their client-side caches, and with them the
-		// record of keys they may hold (mayHoldCached).
+		// record of keys they may hold (mayHoldCached). Nor is the memo
+		// dropped there (split): a new connection is usually to another
+		// node (a redirect after a failover), and a read the memo no
+		// longer answers could be answered from the cache of the old
+		// master's connection, which has not yet seen the new master's
+		// writes; the tracked commit, which needs the purge, is not used
+		// on split stores.
 		if s.nWatch.Load() > 0 {
 			s.countWatches("")
 		}
-		s.notify(nil)
+		if !s.splitKnown.Load() {
+			s.notify(nil)
+		}
 		return dial(ctx, dst, d, tc)
 	}
 	prev := opt.OnInvalidations
@@ -513,6 +524,7 @@ func (s *Store) initConfig(cfg Config) {
 func (s *Store) setClient(c rueidis.Client) {
 	s.c = c
 	s.split = s.cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
+	s.splitKnown.Store(s.split)
 }
 
 // Close closes the client if the Store built it, and makes further calls
