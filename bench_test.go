@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 
@@ -122,17 +121,7 @@ func BenchmarkWriteRedisCPU(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		var tot float64
-		for _, l := range strings.Split(info, "\n") {
-			l = strings.TrimSpace(l)
-			for _, key := range []string{"used_cpu_user_main_thread:", "used_cpu_sys_main_thread:"} {
-				if v, ok := strings.CutPrefix(l, key); ok {
-					f, _ := strconv.ParseFloat(v, 64)
-					tot += f
-				}
-			}
-		}
-		return tot
+		return testenv.MainThreadCPU(info)
 	}
 	for _, size := range []int{1 << 10, 100 << 10, 20 << 20} {
 		name := strconv.Itoa(size>>10) + "KiB"

@@ -45,7 +45,7 @@ func (a *sessionActor) lockFreeAllowed() bool {
 // Destroy pending, and the batch not likely to take the lock instead
 // (trackedLikely): PHP waiting for that lock needs the pauses too.
 func (a *sessionActor) lockFreeLikely() bool {
-	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed() && !a.trackedLikely(time.Now())
+	return a.committed.known && !hasDestroy(a.pending) && a.lockFreeAllowed() && !a.trackedLikely()
 }
 
 // trackedLikely reports whether the next batch will likely be written
@@ -53,8 +53,9 @@ func (a *sessionActor) lockFreeLikely() bool {
 // redisio.TrackedOver and no foreign lock holder (PHP) was seen on it
 // within contendedFor. While PHP is active on the session its batches stay
 // lock-free, which never makes PHP wait for the lock.
-func (a *sessionActor) trackedLikely(now time.Time) bool {
-	return a.committed.found && len(a.committed.raw) > redisio.TrackedOver && !now.Before(a.fair.contendedUntil)
+func (a *sessionActor) trackedLikely() bool {
+	// the clock is read only for long sessions: this runs on every flush
+	return a.committed.found && len(a.committed.raw) > redisio.TrackedOver && !time.Now().Before(a.fair.contendedUntil)
 }
 
 // lockFreeBatch runs batch without the lock: it applies the ops to the

@@ -4,7 +4,6 @@ import (
 	"context"
 	"sort"
 	"strconv"
-	"strings"
 	"testing"
 	"time"
 
@@ -222,14 +221,5 @@ func redisMainCPU(b *testing.B, c rueidis.Client) float64 {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var tot float64
-	for _, l := range strings.Split(info, "\r\n") {
-		for _, key := range []string{"used_cpu_user_main_thread:", "used_cpu_sys_main_thread:"} {
-			if v, ok := strings.CutPrefix(l, key); ok {
-				f, _ := strconv.ParseFloat(v, 64)
-				tot += f
-			}
-		}
-	}
-	return tot
+	return testenv.MainThreadCPU(info)
 }
