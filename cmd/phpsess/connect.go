@@ -128,9 +128,15 @@ func openStore(cfg redisio.Config) (*redisio.Store, error) {
 		}
 		return redisio.NewStore(c, cfg)
 	}
-	s, err := redisio.OpenURL(u, cfg)
+	// ParseURL and Open rather than OpenURL: OpenURL adds the URL to its
+	// errors, and connectError says where it connected once.
+	opt, err := redisio.ParseURL(u)
 	if err != nil {
-		return nil, connectError(u, unwrapRedisio(err))
+		return nil, connectError(u, err)
+	}
+	s, err := redisio.Open(opt, cfg)
+	if err != nil {
+		return nil, connectError(u, err)
 	}
 	return s, nil
 }
@@ -150,9 +156,9 @@ func notRedis(u string, err error) error {
 	}
 	first := ""
 	if n, perr := strconv.Atoi(strings.TrimRightFunc(msg[i+len(marker):], func(r rune) bool { return r < '0' || r > '9' })); perr == nil && n >= 0x20 && n < 0x7f {
-		first = fmt.Sprintf(": its reply began with %q", rune(n))
+		first = fmt.Sprintf(" (its reply began with %q)", rune(n))
 	}
-	return fmt.Errorf("%s did not answer as a Redis server%s (check the address and port in --redis or $REDIS_URL)", redisAddr(u), first)
+	return fmt.Errorf("%s did not answer as a Redis server%s; check the address and port in --redis or $REDIS_URL", redisAddr(u), first)
 }
 
 // redisAddr returns the host:port of a Redis URL, for messages.
@@ -163,21 +169,27 @@ func redisAddr(u string) string {
 	return redacted(u)
 }
 
-// connectError names the URL (password masked) and, when the server
-// refused client tracking, the way around it.
+// connectError describes a failed connection to u once. A server that
+// cannot be reached or does not answer as Redis is described by the
+// library's ErrUnavailable message, which already names the address, so
+// the URL is not added again; a server that refused client tracking gets
+// the way around it; any other error names the URL (password masked).
 func connectError(u string, err error) error {
-	if strings.Contains(err.Error(), "unknown message type") {
-		return notRedis(u, err)
-	}
 	msg := err.Error()
-	for _, p := range []string{"phpsession: open: ", "redisio: ", "connect: "} {
-		msg = strings.TrimPrefix(msg, p)
+	var pe *phpsession.Error
+	if errors.As(err, &pe) && pe.Err != nil {
+		msg = pe.Err.Error() // without "phpsession: open: "
 	}
+	msg = strings.TrimPrefix(msg, "redisio: ")
+	if errors.Is(err, redisio.ErrUnavailable) {
+		return fmt.Errorf("%s; check the address and port in --redis or $REDIS_URL", msg)
+	}
+	msg = strings.TrimPrefix(msg, "connect: ")
 	if strings.Contains(msg, "DisableCache") || strings.Contains(msg, "TRACKING") {
 		first, _, _ := strings.Cut(msg, "\n")
 		return fmt.Errorf("connect to %s: %s (the server does not support client tracking: use --no-tracking)", redacted(u), first)
 	}
-	return fmt.Errorf("connect to %s: %w", redacted(u), err)
+	return fmt.Errorf("connect to %s: %s", redacted(u), msg)
 }
 
 // ownedClients are closed when run returns.
@@ -202,7 +214,9 @@ func plainClient(u string) (rueidis.Client, error) {
 		return nil, usageError{fmt.Errorf("--redis: %w", err)}
 	}
 	opt.DisableCache = true
-	c, err := rueidis.NewClient(opt)
+	// redisio.NewClient for its errors (ErrUnavailable, naming the
+	// address); timeout 0 keeps rueidis's own dial timeout
+	c, err := redisio.NewClient(opt, 0)
 	if err != nil {
 		return nil, connectError(u, err)
 	}
@@ -210,13 +224,6 @@ func plainClient(u string) (rueidis.Client, error) {
 	ownedClients = append(ownedClients, c)
 	ownedMu.Unlock()
 	return c, nil
-}
-
-func unwrapRedisio(err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "redisio: ")
-	msg = strings.TrimPrefix(msg, "connect: ")
-	return errors.New(msg)
 }
 
 // managerOpts tune the Manager of a writing command.

@@ -6,6 +6,7 @@ package main
 
 import (
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -59,18 +60,38 @@ echo json_encode([json_decode($_SESSION["scart_items"], true), json_decode($_SES
 	assert.Equal(t, `"[{\"sku\":\"b\",\"qty\":2}]"`+"\n", lossless)
 }
 
-// TestNotARedisServer: an HTTP server where Redis was expected is named
-// as such, for the reading and the writing commands.
+// TestNotARedisServer: a server where Redis was expected that answers in
+// another protocol (HTTP) or closes the connection is named as such, its
+// address said once, for the reading and the writing commands.
 func TestNotARedisServer(t *testing.T) {
 	t.Parallel()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) }))
-	defer srv.Close()
-	addr := strings.TrimPrefix(srv.URL, "http://")
-	for _, args := range [][]string{{"ls"}, {"get", "abc"}, {"set", "abc", "k", "1"}, {"--no-tracking", "get", "abc"}} {
-		res := cli(t, "", append([]string{"--redis=redis://" + addr}, args...)...)
-		assert.Equal(t, 1, res.Code, "%v", args)
-		assert.Contains(t, res.Err, addr+" did not answer as a Redis server", "%v", args)
-		assert.NotContains(t, res.Err, "unknown message type", "%v", args)
+	httpSrv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("hello")) }))
+	defer httpSrv.Close()
+	closing, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	defer closing.Close()
+	go func() {
+		for {
+			c, err := closing.Accept()
+			if err != nil {
+				return // the listener was closed
+			}
+			_ = c.Close()
+		}
+	}()
+	for _, srv := range []struct {
+		name, addr, detail string
+	}{
+		{"http", strings.TrimPrefix(httpSrv.URL, "http://"), `(its reply began with 'H')`},
+		{"closing", closing.Addr().String(), "(it closed the connection)"},
+	} {
+		for _, args := range [][]string{{"ls"}, {"get", "abc"}, {"set", "abc", "k", "1"}, {"--no-tracking", "get", "abc"}} {
+			res := cli(t, "", append([]string{"--redis=redis://" + srv.addr}, args...)...)
+			assert.Equal(t, 1, res.Code, "%s %v", srv.name, args)
+			assert.Contains(t, res.Err, srv.addr+" did not answer as a Redis server "+srv.detail+"; check the address and port in --redis", "%s %v", srv.name, args)
+			assert.Equal(t, 1, strings.Count(res.Err, srv.addr), "%s %v: the address once: %s", srv.name, args, res.Err)
+			assert.NotContains(t, res.Err, "unknown message type", "%s %v", srv.name, args)
+		}
 	}
 }
 

@@ -387,8 +387,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"migrate", "--from", "php", "--to", "php"}, 2, "both php"},
 		{[]string{"migrate", "--from", "php", "--to", "wddx"}, 2, "not a serializer"},
 		{[]string{"stats"}, 2, "--from"},
-		{[]string{"--redis", "redis://127.0.0.1:1", "ls"}, 1, "connect to redis://127.0.0.1:1"},
-		{[]string{"--redis", "redis://:secret@127.0.0.1:1", "get", "x"}, 1, "xxxxx@127.0.0.1:1"},
+		{[]string{"--redis", "redis://127.0.0.1:1", "ls"}, 1, "redis unavailable: connect to 127.0.0.1:1"},
+		{[]string{"--redis", "redis://:secret@127.0.0.1:1", "get", "x"}, 1, "redis unavailable: connect to 127.0.0.1:1"},
 	} {
 		res := cli(t, "", tc.args...)
 		assert.Equal(t, tc.code, res.Code, "%v: %s", tc.args, res.Err)
