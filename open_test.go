@@ -2,8 +2,11 @@ package phpsession_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -16,8 +19,10 @@ import (
 )
 
 // OpenURL on an address where something else than Redis listens fails
-// with ErrUnavailable, naming the address and masking the password,
-// within Config.RedisTimeout (not rueidis's 5 s dial default).
+// with ErrUnavailable, naming the address, saying why and masking the
+// password; against the silent server the reason is the client's own
+// deadline, so the call is bounded (TestOpenHandshakeBound shows that
+// bound is Config.RedisTimeout).
 func TestOpenURLNotRedis(t *testing.T) {
 	for _, srv := range testenv.NotRedisServers {
 		for _, cache := range []bool{true, false} {
@@ -27,22 +32,63 @@ func TestOpenURLNotRedis(t *testing.T) {
 			}
 			t.Run(name, func(t *testing.T) {
 				addr := testenv.FakeServer(t, srv.Serve)
-				t0 := time.Now()
 				m, err := phpsession.OpenURL("redis://app:s3cret@"+addr+"/0", phpsession.Config{
 					RedisTimeout:       100 * time.Millisecond,
 					DisableClientCache: !cache,
 				})
-				took := time.Since(t0)
 				if m != nil {
 					t.Cleanup(func() { _ = m.Close(t.Context()) })
 				}
 				require.Error(t, err)
 				assert.ErrorIs(t, err, phpsession.ErrUnavailable)
-				assert.Contains(t, err.Error(), addr+" did not answer as a Redis server")
+				assert.Contains(t, err.Error(), addr+" did not answer as a Redis server ("+srv.Detail+")")
 				assert.False(t, strings.Contains(err.Error(), "s3cret"), "the password is masked: %v", err)
 				assert.False(t, errors.Is(err, context.DeadlineExceeded), "a server's silence is not the caller's deadline")
-				assert.Less(t, took, rueidis.DefaultDialTimeout, "bounded by RedisTimeout")
 			})
 		}
+	}
+}
+
+// TestOpenHandshakeBound: Open against a server that never answers is
+// bounded by Config.RedisTimeout, not rueidis's 5 s dial default, with and
+// without client-side caching: rueidis ends the connection handshake at
+// its dialer's Timeout, and every dial is handed a dialer whose Timeout is
+// RedisTimeout.
+func TestOpenHandshakeBound(t *testing.T) {
+	var silent func(net.Conn)
+	for _, srv := range testenv.NotRedisServers {
+		if srv.Name == "silent" {
+			silent = srv.Serve
+		}
+	}
+	const bound = 100 * time.Millisecond
+	for _, cache := range []bool{true, false} {
+		t.Run(map[bool]string{true: "client cache", false: "no client cache"}[cache], func(t *testing.T) {
+			addr := testenv.FakeServer(t, silent)
+			var mu sync.Mutex
+			var dialers []time.Duration
+			opt := rueidis.ClientOption{
+				InitAddress: []string{addr},
+				DialCtxFn: func(ctx context.Context, dst string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
+					mu.Lock()
+					dialers = append(dialers, d.Timeout)
+					mu.Unlock()
+					return d.DialContext(ctx, "tcp", dst)
+				},
+			}
+			m, err := phpsession.Open(opt, phpsession.Config{RedisTimeout: bound, DisableClientCache: !cache})
+			if m != nil {
+				t.Cleanup(func() { _ = m.Close(t.Context()) })
+			}
+			require.Error(t, err)
+			assert.ErrorIs(t, err, phpsession.ErrUnavailable)
+			assert.Contains(t, err.Error(), "did not answer as a Redis server (no reply in time)")
+			mu.Lock()
+			defer mu.Unlock()
+			require.NotEmpty(t, dialers, "Open dials through opt.DialCtxFn")
+			for _, d := range dialers {
+				assert.Equal(t, bound, d, "a dial's handshake bound")
+			}
+		})
 	}
 }

@@ -1,8 +1,12 @@
 package redisio
 
 import (
+	"context"
+	"crypto/tls"
 	"errors"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,15 +16,15 @@ import (
 )
 
 // OpenURL against a server that does not speak the Redis protocol fails
-// with ErrUnavailable, names the address (never a password) and returns
-// within the configured Timeout (not rueidis's 5 s dial default).
+// with ErrUnavailable, names the address (never a password) and says why;
+// against the silent server the reason is the client's own deadline, so
+// the call is bounded (TestOpenHandshakeBound shows that bound is
+// Config.Timeout).
 func TestOpenURLNotRedis(t *testing.T) {
 	for _, srv := range testenv.NotRedisServers {
 		t.Run(srv.Name, func(t *testing.T) {
 			addr := testenv.FakeServer(t, srv.Serve)
-			t0 := time.Now()
 			s, err := OpenURL("redis://user:s3cret@"+addr+"/0", Config{Timeout: 300 * time.Millisecond})
-			took := time.Since(t0)
 			if err == nil {
 				s.Close()
 				t.Fatal("OpenURL succeeded against a server that is not Redis")
@@ -28,15 +32,56 @@ func TestOpenURLNotRedis(t *testing.T) {
 			if !errors.Is(err, ErrUnavailable) {
 				t.Errorf("error %q does not wrap ErrUnavailable", err)
 			}
-			if want := addr + " did not answer as a Redis server"; !strings.Contains(err.Error(), want) {
+			if want := addr + " did not answer as a Redis server (" + srv.Detail + ")"; !strings.Contains(err.Error(), want) {
 				t.Errorf("error %q does not say %q", err, want)
 			}
 			if strings.Contains(err.Error(), "s3cret") {
 				t.Errorf("error %q shows the password", err)
 			}
-			if took >= rueidis.DefaultDialTimeout {
-				t.Errorf("took %v: not bounded by Config.Timeout", took)
-			}
 		})
+	}
+}
+
+// TestOpenHandshakeBound: Open against a server that never answers is
+// bounded by Config.Timeout, not rueidis's 5 s default: rueidis ends the
+// connection handshake at its dialer's Timeout, and every dial Open makes
+// is handed a dialer whose Timeout is Config.Timeout.
+func TestOpenHandshakeBound(t *testing.T) {
+	var silent func(net.Conn)
+	for _, srv := range testenv.NotRedisServers {
+		if srv.Name == "silent" {
+			silent = srv.Serve
+		}
+	}
+	addr := testenv.FakeServer(t, silent)
+	const bound = 300 * time.Millisecond
+	var mu sync.Mutex
+	var dialers []time.Duration
+	opt := rueidis.ClientOption{
+		InitAddress: []string{addr},
+		DialCtxFn: func(ctx context.Context, dst string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
+			mu.Lock()
+			dialers = append(dialers, d.Timeout)
+			mu.Unlock()
+			return d.DialContext(ctx, "tcp", dst)
+		},
+	}
+	s, err := Open(opt, Config{Timeout: bound})
+	if err == nil {
+		s.Close()
+		t.Fatal("Open succeeded against a server that never answers")
+	}
+	if want := "did not answer as a Redis server (no reply in time)"; !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), want) {
+		t.Errorf("error %q: want ErrUnavailable saying %q", err, want)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(dialers) == 0 {
+		t.Fatal("Open did not dial through opt.DialCtxFn")
+	}
+	for _, d := range dialers {
+		if d != bound {
+			t.Errorf("a dial's handshake bound is %v, want Config.Timeout %v", d, bound)
+		}
 	}
 }

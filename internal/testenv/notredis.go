@@ -9,17 +9,20 @@ import (
 // NotRedisServers are listeners that are not Redis, for tests of what a
 // client does when pointed at the wrong address: an HTTP server (answers
 // "HTTP/1.1 400 Bad Request"), one that never answers, one that closes
-// every connection.
+// every connection. Detail is how redisio's ErrUnavailable message
+// describes each ("ADDR did not answer as a Redis server (DETAIL)"); for
+// the silent one it is the client's own deadline ending the handshake.
 var NotRedisServers = []struct {
-	Name  string
-	Serve func(c net.Conn)
+	Name   string
+	Serve  func(c net.Conn)
+	Detail string
 }{
 	{"http", func(c net.Conn) {
 		_, _ = c.Read(make([]byte, 512))
 		_, _ = io.WriteString(c, "HTTP/1.1 400 Bad Request\r\n\r\n")
-	}},
-	{"silent", func(net.Conn) {}},
-	{"closes", func(c net.Conn) { c.Close() }},
+	}, "its reply began with 'H'"},
+	{"silent", func(net.Conn) {}, "no reply in time"},
+	{"closes", func(c net.Conn) { c.Close() }, "it closed the connection"},
 }
 
 // FakeServer listens on a free loopback port and serves each connection
