@@ -151,11 +151,13 @@ type Config struct {
 	// WriteLeaseExpiry and WriteLeaseTerm tune how processes of this
 	// package share a session they all write (replicas behind a load
 	// balancer on one hot session): once a lock-free commit was refused
-	// because another writer changed the data, a process writes that
-	// session only while it holds a short advisory lease
-	// (phpsession:lease:<data key>, PX WriteLeaseExpiry, default 40 ms);
-	// the others queue their operations meanwhile and are woken when it is
-	// given up. A holder gives it up after WriteLeaseTerm (default 16 ms)
+	// because the data changed while another process of this package
+	// writes the session too, a process writes that session only while it
+	// holds a short advisory lease (phpsession:lease:<data key>, PX
+	// WriteLeaseExpiry, default 40 ms); the others queue their operations
+	// meanwhile, and the one it is handed to is woken when it is given
+	// up. A single process beside PHP never takes it. A holder gives it
+	// up after WriteLeaseTerm (default 16 ms)
 	// when another process waits, or when it has nothing to write for
 	// that long. PHP does not see the lease: the lock-free check-and-write
 	// is unchanged, so PHP's requests and writers that do not lock are

@@ -82,6 +82,7 @@ func TestWriteLeaseManagersShareHotSession(t *testing.T) {
 		released += st.LeaseReleased
 	}
 	t.Logf("leases taken %d, found busy %d, released %d", taken, busy, released)
+	require.Positive(t, taken, "Managers writing one session take turns under the lease")
 	for _, m := range ms {
 		require.NoError(t, m.Close(ctx))
 	}
@@ -294,4 +295,47 @@ func TestWriteLeaseHolderStopped(t *testing.T) {
 	require.Zero(t, h.failed.Load(), "%v", h.first.Load())
 	require.GreaterOrEqual(t, int64(got), h.acked.Load()+acked, "an acknowledged increment was lost")
 	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load()+acked+unknown, "an increment was applied twice")
+}
+
+// A single Manager beside PHP workers on one hot session never takes the
+// write lease: the changes under its lock-free writes come from PHP (no
+// other process of this package takes part in the session's lease), and
+// the lease would cost a round trip plus renewals for nothing. It still
+// asked (LeaseJoined), and no update of either side is lost.
+func TestWriteLeaseNotTakenBesidePHP(t *testing.T) {
+	testenv.RequirePHP(t)
+	r := testenv.StartRedis(t)
+	ctx := context.Background()
+	m := openTest(t, r, phpsession.Config{})
+	id := phpsession.NewID()
+	require.NoError(t, m.Set(ctx, id, "n", 0))
+	const phpProcs, phpIters = 3, 150
+	var joined int64
+	for round := 1; joined == 0; round++ {
+		// A change PHP made between two Go batches (not one Go waited
+		// for) is what makes a Manager consider the lease; under a
+		// scheduling accident none may have happened: run again.
+		require.LessOrEqual(t, round, 5, "no lock-free write of Go was refused after a change by PHP it did not wait for")
+		h := startHammer(ctx, []*phpsession.Manager{m}, 64, id)
+		cfg := testenv.PHPSession{Addr: r.Addr, Locking: true}
+		var wg sync.WaitGroup
+		for range phpProcs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				out, _, err := testenv.RunPHP(ctx, t, cfg, phpIncrScript, id, fmt.Sprint(phpIters), "2000")
+				if err != nil || !strings.Contains(out, "done") {
+					t.Errorf("php: %v %s", err, out)
+				}
+			}()
+		}
+		wg.Wait()
+		h.finish()
+		require.Zero(t, h.failed.Load(), "%v", h.first.Load())
+		st := m.Store().Stats()
+		joined = st.LeaseJoined
+		t.Logf("round %d: %d Go updates, %d conflicts; lease: %d asked, %d taken", round, h.acked.Load(), m.Stats().Conflicts, st.LeaseJoined, st.LeaseTaken)
+		require.Zero(t, st.LeaseTaken, "a lone Manager took the write lease beside PHP")
+	}
+	require.Equal(t, "0", r.MustDo("EXISTS", "phpsession:lease:PHPREDIS_SESSION:"+id))
 }

@@ -20,20 +20,25 @@ type LeaseStore interface {
 	// AcquireLease takes id's lease for px, or renews l (nil: take a new
 	// one, or claim one handed to us). It returns a nil lease when another
 	// process holds it (we are then queued for it, which the holder sees),
-	// with the holder's token in d.Bytes.
-	// With read, the session data is read
-	// right after in the same round trip. renewed: l was still ours.
-	AcquireLease(ctx context.Context, id string, l *redisio.Lease, px time.Duration, read bool) (lease *redisio.Lease, d redisio.Data, renewed bool, err error)
+	// with turn saying where we wait: a refused attempt without l must be
+	// followed by WaitLease(turn). With read, the session data is read
+	// right after in the same round trip. With join, this process is
+	// recorded as taking part in id's lease (LeaseRivals). The lease
+	// returned is l itself when l was still ours.
+	AcquireLease(ctx context.Context, id string, l *redisio.Lease, px time.Duration, read, join bool) (lease *redisio.Lease, d redisio.Data, turn redisio.LeaseTurn, err error)
 	// ReleaseLease gives l up: to the process that has waited longest
-	// (for px), else by deleting it.
+	// (for px), which alone is woken, else by deleting it.
 	ReleaseLease(ctx context.Context, l *redisio.Lease, px time.Duration) error
 	// LeaseWanted reports whether another process waits for id's lease
 	// (cheap: a client-side cached read).
 	LeaseWanted(ctx context.Context, id string) (bool, error)
-	// WaitLease waits until id's lease is free, held by another holder
-	// than seen, or changed (handed to us, say), at most until ctx ends or
-	// the store's lock timeout.
-	WaitLease(ctx context.Context, id, seen string) error
+	// LeaseRivals reports whether another process took part in id's
+	// lease within redisio.LeaseJoinFor; with join it records this one
+	// too (a round trip), else it is a client-side cached read.
+	LeaseRivals(ctx context.Context, id string, join bool) (bool, error)
+	// WaitLease waits until the lease is handed to us, the holder's
+	// lease may have run out, or ctx ends (or the store's lock timeout).
+	WaitLease(ctx context.Context, turn redisio.LeaseTurn) error
 }
 
 // leaseFor is how long after the last sign of another process writing the
@@ -55,6 +60,11 @@ type leaseState struct {
 	until   time.Time  // leases are used until then (see leaseFor)
 	held    *redisio.Lease
 	timer   *time.Timer // armed while the lease is held and nothing is pending
+	// joined is when this process last recorded itself as taking part in
+	// the session's lease (redisio.LeaseRivals); it does so again after
+	// half of redisio.LeaseJoinFor, while it uses the lease or sees
+	// changes it did not make.
+	joined time.Time
 }
 
 // leaseCheck is sent by the lease's idle timer.
@@ -72,14 +82,39 @@ func (a *sessionActor) leaseStore() LeaseStore {
 	return a.lease.ls
 }
 
-// leaseContended records a sign of another process writing the session
-// and reports whether leases are available.
+// leaseContended runs after the session changed under a lock-free write
+// without a lock holder to explain it: the writer was another process of
+// this package (which the lease helps) or PHP, or any other client (which
+// it does not). It reports whether another process took part in the
+// session's lease recently (see redisio.LeaseRivals: all of them record
+// themselves there on such a change, and while they use the lease), and if
+// so records the sign of contention: the actor writes under the lease from
+// now on. A single process beside PHP never takes the lease.
 func (a *sessionActor) leaseContended() bool {
 	if a.leaseStore() == nil {
 		return false
 	}
-	a.lease.until = time.Now().Add(leaseFor)
+	now := time.Now()
+	join := a.leaseJoinDue(now)
+	rivals, err := a.lease.ls.LeaseRivals(a.env.Ctx, a.id, join)
+	if err != nil {
+		a.redisErr("lease_rivals", err)
+		return false
+	}
+	if join {
+		a.lease.joined = now
+	}
+	if !rivals {
+		return false
+	}
+	a.lease.until = now.Add(leaseFor)
 	return true
+}
+
+// leaseJoinDue reports whether this process should record itself again as
+// taking part in the session's lease.
+func (a *sessionActor) leaseJoinDue(now time.Time) bool {
+	return now.Sub(a.lease.joined) >= redisio.LeaseJoinFor/2
 }
 
 // leaseBegin makes sure the actor holds the lease before a lock-free
@@ -116,10 +151,14 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 		// wrote since our last write), or taken again after it expired
 		// (another process may have written meanwhile: the
 		// check-and-write tells, and returns the current data).
-		nl, _, _, err := ls.AcquireLease(a.env.Ctx, a.id, l, px, false)
+		join := a.leaseJoinDue(now)
+		nl, _, _, err := ls.AcquireLease(a.env.Ctx, a.id, l, px, false, join)
 		if err != nil {
 			a.lease.held = nil
 			return a.leaseFailed("lease", err)
+		}
+		if join {
+			a.lease.joined = now
 		}
 		if nl != nil {
 			a.lease.held = nl
@@ -129,17 +168,22 @@ func (a *sessionActor) leaseBegin(bounded func() context.Context) (d redisio.Dat
 		a.lease.held = nil
 	}
 	for {
-		l, nd, _, err := ls.AcquireLease(a.env.Ctx, a.id, nil, px, read)
+		sent := time.Now()
+		join := a.leaseJoinDue(sent)
+		l, nd, turn, err := ls.AcquireLease(a.env.Ctx, a.id, nil, px, read, join)
 		if err != nil {
 			return a.leaseFailed("lease", err)
+		}
+		if join {
+			a.lease.joined = sent
 		}
 		if l != nil {
 			a.lease.held = l
 			return nd, read, nil
 		}
-		a.lease.until = time.Now().Add(leaseFor)
 		t0 := time.Now()
-		if err := ls.WaitLease(bounded(), a.id, string(nd.Bytes)); err != nil {
+		a.lease.until = t0.Add(leaseFor)
+		if err := ls.WaitLease(bounded(), turn); err != nil {
 			return a.leaseFailed("wait_lease", err)
 		}
 		a.emit(event.Event{Kind: event.LockWait, Duration: time.Since(t0), LockFree: true})

@@ -1042,10 +1042,11 @@ type Stats struct {
 	LeaseTaken      int64 // write leases taken by AcquireLease (renewals not counted)
 	LeaseBusy       int64 // AcquireLease calls that found another holder
 	LeaseReleased   int64 // write leases given back by ReleaseLease
+	LeaseJoined     int64 // AcquireLease and LeaseRivals calls that recorded this process as taking part in a lease
 }
 
 type stats struct {
-	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged, leaseTaken, leaseBusy, leaseReleased atomic.Int64
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged, leaseTaken, leaseBusy, leaseReleased, leaseJoined atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
@@ -1056,6 +1057,6 @@ func (s *Store) Stats() Stats {
 		Commits: s.st.commits.Load(), LockLost: s.st.lockLost.Load(), Reconciled: s.st.reconciled.Load(),
 		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(), BusyRetries: s.st.busyRetries.Load(),
 		CASApplied: s.st.casApplied.Load(), CASHeld: s.st.casHeld.Load(), CASChanged: s.st.casChanged.Load(),
-		LeaseTaken: s.st.leaseTaken.Load(), LeaseBusy: s.st.leaseBusy.Load(), LeaseReleased: s.st.leaseReleased.Load(),
+		LeaseTaken: s.st.leaseTaken.Load(), LeaseBusy: s.st.leaseBusy.Load(), LeaseReleased: s.st.leaseReleased.Load(), LeaseJoined: s.st.leaseJoined.Load(),
 	}
 }
