@@ -312,9 +312,11 @@ func TestManyWaitersOneSession(t *testing.T) {
 }
 
 // TestSentinelFailover: after a Sentinel failover the Store follows the new
-// master; no increment is lost or doubled (replication is asynchronous, so
-// the switch happens once the replica has caught up, as a planned failover
-// would).
+// master; no increment is lost or doubled, and a second Store reading
+// without the lock throughout never sees the counter go back. Replication
+// is asynchronous, so the failover is started once the replica has every
+// acknowledged write, as a planned failover would (a replica promoted
+// without them makes Redis lose them; docs/guarantees.md).
 func TestSentinelFailover(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
@@ -333,6 +335,54 @@ func TestSentinelFailover(t *testing.T) {
 	s := openURL(t, sn.URL(), Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
+
+	// The reader: cached unlocked reads on a Store of its own, through the
+	// whole test. Errors while the master changes are allowed; a value
+	// below one read before is not.
+	reader := openURL(t, sn.URL(), Config{})
+	stopReads := make(chan struct{})
+	readsDone := make(chan struct{})
+	var reads, readErrs atomic.Int64
+	go func() {
+		defer close(readsDone)
+		pace := time.NewTicker(time.Millisecond) // a reader, not a CPU hog
+		defer pace.Stop()
+		last := 0
+		for {
+			select {
+			case <-stopReads:
+				return
+			case <-pace.C:
+			}
+			d, err := reader.Get(ctx, "fo")
+			if err != nil {
+				readErrs.Add(1)
+				continue
+			}
+			n, err := parseCounter(d)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if n < last {
+				t.Errorf("read %d after %d: the counter went back", n, last)
+				return
+			}
+			last = n
+			reads.Add(1)
+		}
+	}()
+	stopReader := func() {
+		t.Helper()
+		select {
+		case <-readsDone:
+		default:
+			close(stopReads)
+			<-readsDone
+		}
+	}
+	defer stopReader()
+
 	var retries atomic.Int64
 	run := func(n int) {
 		var wg sync.WaitGroup
@@ -351,8 +401,14 @@ func TestSentinelFailover(t *testing.T) {
 		wg.Wait()
 	}
 	run(25)
-	if _, err := m.Do("WAIT", "1", "5000"); err != nil {
-		t.Fatal(err)
+	// "master_link_status:up" above and a WAIT sent by this test do not
+	// prove the replica has the 100 increments (see
+	// WaitReplicaCaughtUp): under load, Sentinel was seen promoting a
+	// replica that had none of them, and the second run counted from 0
+	// to 100 on it.
+	testenv.WaitReplicaCaughtUp(t, m.Addr, rep.Addr, 15*time.Second)
+	if got := counterIn(t, rep, s.Key("fo")); got != 100 {
+		t.Fatalf("counter on the caught-up replica %d, want 100", got)
 	}
 	waitFor(t, 15*time.Second, "failover accepted", func() bool {
 		_, err := testenv.Do(sn.Addr, "SENTINEL", "FAILOVER", "mymaster")
@@ -373,12 +429,31 @@ func TestSentinelFailover(t *testing.T) {
 	})
 	run(25)
 	if got := counterIn(t, rep, s.Key("fo")); got != 200 {
-		t.Fatalf("counter on the new master %d, want 200", got)
+		mi, _ := m.Do("INFO", "replication")
+		ri, _ := rep.Do("INFO", "replication")
+		t.Fatalf("counter on the new master %d, want 200; old master's %d\n%s\nnew master:\n%s\nsentinel log:\n%s",
+			got, counterIn(t, m, s.Key("fo")), mi, ri, sn.Log())
 	}
 	if v := rep.MustDo("EXISTS", s.LockKey("fo")); v != "0" {
 		t.Fatal("lock left behind")
 	}
-	t.Logf("%d attempts retried during the switch (e.g. %v); stats %+v", retries.Load(), lastRetryErr.Load(), s.Stats())
+	stopReader()
+	// Once the reader's Store has followed the switch (its Gets may still
+	// go to the old master's connection until then), it reads the new
+	// master's counter.
+	waitFor(t, 20*time.Second, "reader on the new master", func() bool {
+		_, ok := reader.Client().Nodes()[rep.Addr]
+		return ok
+	})
+	d, err := reader.Get(ctx, "fo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := parseCounter(d); err != nil || n != 200 {
+		t.Fatalf("reader after the switch: %d %v, want 200", n, err)
+	}
+	t.Logf("%d attempts retried during the switch (e.g. %v); %d reads, %d failed; stats %+v",
+		retries.Load(), lastRetryErr.Load(), reads.Load(), readErrs.Load(), s.Stats())
 }
 
 // waitFor polls cond (a condition on external processes) until it holds.

@@ -16,6 +16,17 @@ import (
 type Sentinel struct {
 	Addr   string
 	Master string
+	dir    string
+}
+
+// Log returns the Sentinel's log file so far (its view of a failover:
+// +switch-master, +convert-to-slave, +sdown, ...), for failure messages.
+func (s *Sentinel) Log() string {
+	b, err := os.ReadFile(filepath.Join(s.dir, "sentinel.log"))
+	if err != nil {
+		return err.Error()
+	}
+	return string(b)
 }
 
 // StartSentinel starts a Sentinel (redis-server --sentinel) on a free port
@@ -48,7 +59,7 @@ func StartSentinel(t testing.TB, master *Redis, extra ...string) *Sentinel {
 	}
 	go func() { _ = cmd.Wait() }()
 	t.Cleanup(func() { _ = syscall.Kill(cmd.Process.Pid, syscall.SIGKILL) })
-	s := &Sentinel{Addr: fmt.Sprintf("127.0.0.1:%d", port), Master: "mymaster"}
+	s := &Sentinel{Addr: fmt.Sprintf("127.0.0.1:%d", port), Master: "mymaster", dir: dir}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, err := Do(s.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
