@@ -539,8 +539,10 @@ func decodeIgbinary(ser *serializer, data string, opts *Options) (*Session, erro
 // writes it again as PHP wrote it (igbinary writes every reference with a
 // refcount of 2 or more when it serializes, whatever held it then).
 func unshareLoneRefs(root *Array) {
-	var copies []*Array
-	count := storageRefCounts([]Value{root}, &copies)
+	rc := refCounter{storage: true}
+	var v Value = root
+	rc.add(&v)
+	copies := rc.copies
 	cyc := map[*Reference]bool{}
 	for len(copies) > 0 {
 		c := copies[len(copies)-1]
@@ -548,7 +550,7 @@ func unshareLoneRefs(root *Array) {
 		for i := range c.m.e {
 			switch x := c.m.e[i].v.(type) {
 			case *Reference:
-				if count[x] != 1 || cyclic(x, cyc) {
+				if rc.count[x] != 1 || cyclic(x, cyc) {
 					continue
 				}
 				if a, ok := x.V.(*Array); ok {
@@ -573,93 +575,19 @@ func cyclic(r *Reference, memo map[*Reference]bool) bool {
 	if c, ok := memo[r]; ok {
 		return c
 	}
-	seen := map[any]bool{}
 	found := false
-	var walk func(v Value)
-	walk = func(v Value) {
-		if found {
-			return
-		}
-		switch x := v.(type) {
+	w := graphWalk{visit: func(p *Value) bool {
+		switch x := (*p).(type) {
 		case *Reference:
-			if x == r {
-				found = true
-				return
-			}
-			if x != nil && !seen[x] {
-				seen[x] = true
-				walk(x.V)
-			}
-		case *Array:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				for i := range x.m.e {
-					walk(x.m.e[i].v)
-				}
-			}
-		case *Object:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				for i := range x.m.e {
-					walk(x.m.e[i].v)
-				}
-			}
+			found = found || x == r
+		case *Serializable:
+			return false
 		}
-	}
-	walk(r.V)
+		return !found
+	}}
+	w.walk(&r.V)
 	memo[r] = found
 	return found
-}
-
-// storageRefCounts counts the places that hold each reference in vals as
-// PHP counts them: once per place in storage, where a copy of a shared
-// array (an *Array with a twin) has no places of its own. The copies met
-// are appended to copies when it is not nil.
-func storageRefCounts(vals []Value, copies *[]*Array) map[*Reference]int {
-	count := map[*Reference]int{}
-	seen := map[any]bool{}
-	var walk func(v Value)
-	walkMap := func(m *omap) {
-		for i := range m.e {
-			walk(m.e[i].v)
-		}
-	}
-	walk = func(v Value) {
-		switch x := v.(type) {
-		case *Reference:
-			if x == nil {
-				return
-			}
-			count[x]++
-			if count[x] == 1 {
-				walk(x.V)
-			}
-		case *Array:
-			if x == nil {
-				return
-			}
-			if x.twin != nil {
-				// Its places are its twin's (counted there).
-				if copies != nil {
-					*copies = append(*copies, x)
-				}
-				return
-			}
-			if !seen[x] { // an *Array met twice is a cycle the encoders refuse
-				seen[x] = true
-				walkMap(&x.m)
-			}
-		case *Object:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				walkMap(&x.m)
-			}
-		}
-	}
-	for _, v := range vals {
-		walk(v)
-	}
-	return count
 }
 
 // sessionFromArray makes a whole-decoded session of the variables in a.
@@ -694,24 +622,23 @@ type igEncoder struct {
 	nref  uint32
 	empty int64 // id of the shared empty array, -1 before it is written
 	sess  *Session
-	// counts: storageRefCounts of the session, computed when a copy is
-	// compared with its twin (see lone).
-	counts map[*Reference]int
+	// counts: the session's references counted as PHP's storage holds
+	// them, computed when a copy is compared with its twin (see lone).
+	counts *refCounter
 }
 
 // lone reports whether PHP will hold r in one place when it reads the
 // session back.
 func (e *igEncoder) lone(r *Reference) bool {
 	if e.counts == nil {
-		vals := make([]Value, 0, len(e.sess.ents))
+		e.counts = &refCounter{storage: true}
 		for i := range e.sess.ents {
 			if v, err := e.sess.entryValue(&e.sess.ents[i]); err == nil {
-				vals = append(vals, v)
+				e.counts.add(&v)
 			}
 		}
-		e.counts = storageRefCounts(vals, nil)
 	}
-	return e.counts[r] == 1
+	return e.counts.count[r] == 1
 }
 
 func (e *igEncoder) sized(t8 byte, n uint64) {

@@ -183,92 +183,18 @@ func looksLike(h Handler, data string, err error) error {
 // unwrapLoneRefs replaces every *Reference that only one place in the
 // session holds by its value (PHP's refcount-1 references).
 func unwrapLoneRefs(ents []sEntry) {
-	count := map[*Reference]int{}
-	seen := map[any]bool{}
-	var walk func(v Value)
-	walkMap := func(m *omap) {
-		for i := range m.e {
-			walk(m.e[i].v)
-		}
-	}
-	walk = func(v Value) {
-		switch x := v.(type) {
-		case *Reference:
-			if x == nil {
-				return
-			}
-			count[x]++
-			if count[x] == 1 {
-				walk(x.V)
-			}
-		case *Array:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				walkMap(&x.m)
-			}
-		case *Object:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				walkMap(&x.m)
-			}
-		case *Serializable:
-			// Values inside a nested serialize() payload share PHP's
-			// references with the rest of the session.
-			if x != nil && !seen[x] && x.decodedPayload() {
-				seen[x] = true
-				walk(x.inner)
-			}
-		}
-	}
+	rc := refCounter{payloads: true}
 	for i := range ents {
-		walk(ents[i].val)
+		rc.add(&ents[i].val)
 	}
-	lone := func(v Value) Value {
-		if r, ok := v.(*Reference); ok && r != nil && count[r] == 1 {
-			return r.V
+	w := graphWalk{visit: func(p *Value) bool {
+		if r, ok := (*p).(*Reference); ok && r != nil && rc.count[r] == 1 {
+			*p = r.V
 		}
-		return v
-	}
-	done := map[any]bool{}
-	var fix func(v Value)
-	fixMap := func(m *omap) {
-		for i := range m.e {
-			m.e[i].v = lone(m.e[i].v)
-			fix(m.e[i].v)
-		}
-	}
-	fix = func(v Value) {
-		if done[v] {
-			return
-		}
-		switch x := v.(type) {
-		case *Reference:
-			if x != nil {
-				done[v] = true
-				x.V = lone(x.V)
-				fix(x.V)
-			}
-		case *Array:
-			if x != nil {
-				done[v] = true
-				fixMap(&x.m)
-			}
-		case *Object:
-			if x != nil {
-				done[v] = true
-				fixMap(&x.m)
-			}
-		case *Serializable:
-			if x != nil && x.decodedPayload() {
-				done[v] = true
-				x.inner = lone(x.inner)
-				fix(x.inner)
-			}
-		}
-	}
+		return true
+	}}
 	for i := range ents {
-		ents[i].val = lone(ents[i].val)
-		fix(ents[i].val)
+		w.walk(&ents[i].val)
 	}
 }
 
@@ -278,38 +204,18 @@ func unwrapLoneRefs(ents []sEntry) {
 // serialize() calls do) and igbinary/msgpack (where the class's
 // serialize() runs on its own and numbers from 1).
 func convertPayloads(ents []sEntry, toPHP bool) {
-	seen := map[any]bool{}
-	var walk func(v Value)
-	walk = func(v Value) {
-		switch x := v.(type) {
-		case *Reference:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				walk(x.V)
-			}
-		case *Array:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				for i := range x.m.e {
-					walk(x.m.e[i].v)
-				}
-			}
-		case *Object:
-			if x != nil && !seen[x] {
-				seen[x] = true
-				for i := range x.m.e {
-					walk(x.m.e[i].v)
-				}
-			}
-		case *Serializable:
-			if x != nil && !seen[x] {
-				seen[x] = true
+	var w graphWalk
+	w.visit = func(p *Value) bool {
+		if x, ok := (*p).(*Serializable); ok {
+			if x != nil && w.first(x) {
 				convertPayload(x, toPHP)
 			}
+			return false
 		}
+		return true
 	}
 	for i := range ents {
-		walk(ents[i].val)
+		w.walk(&ents[i].val)
 	}
 }
 
