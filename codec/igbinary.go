@@ -977,19 +977,12 @@ func appendEncodeIgbinary(s *Session, dst []byte) ([]byte, error) {
 	}()
 	e.buf, e.empty, e.nref = append(dst, igbinaryMagic...), -1, 1 // #0: the session array
 	e.sized(igArr8, uint64(len(s.ents)))
-	for i := range s.ents {
-		en := &s.ents[i]
-		if err := s.ser.validEncodedKey(en.key); err != nil {
-			return dst, err
-		}
-		v, err := s.entryValue(en)
-		if err != nil {
-			return dst, err
-		}
-		e.key(en.key)
-		if err := e.value(v, 1); err != nil {
-			return dst, err
-		}
+	err := s.eachVariable(func(k Key, v Value) error {
+		e.key(k)
+		return e.value(v, 1)
+	})
+	if err != nil {
+		return dst, err
 	}
 	return e.buf, nil
 }
@@ -1001,4 +994,24 @@ func (s *Session) entryValue(e *sEntry) (Value, error) {
 		return s.decodeEntry(e)
 	}
 	return e.val, nil
+}
+
+// eachVariable calls put with the key and value of each variable, in
+// order, after checking that the serializer can write the key: the loop
+// of the encoders that write every value (igbinary, msgpack).
+func (s *Session) eachVariable(put func(k Key, v Value) error) error {
+	for i := range s.ents {
+		en := &s.ents[i]
+		if err := s.ser.validEncodedKey(en.key); err != nil {
+			return err
+		}
+		v, err := s.entryValue(en)
+		if err != nil {
+			return err
+		}
+		if err := put(en.key, v); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -774,19 +774,12 @@ func appendEncodeMsgpack(s *Session, dst []byte) ([]byte, error) {
 	e := mpEncoder{buf: dst, n: 1, objs: make(map[any]int), refs: make(map[*Reference]int)}
 	e.head(0x80, 0xde, len(s.ents)+1)
 	e.buf = append(e.buf, 0xc0, mpMarkReference)
-	for i := range s.ents {
-		en := &s.ents[i]
-		if err := s.ser.validEncodedKey(en.key); err != nil {
-			return dst, err
-		}
-		v, err := s.entryValue(en)
-		if err != nil {
-			return dst, err
-		}
-		e.key(en.key)
-		if err := e.value(v, 1); err != nil {
-			return dst, err
-		}
+	err := s.eachVariable(func(k Key, v Value) error {
+		e.key(k)
+		return e.value(v, 1)
+	})
+	if err != nil {
+		return dst, err
 	}
 	return e.buf, nil
 }
