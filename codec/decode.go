@@ -177,6 +177,25 @@ func quoteByte(c byte) string {
 	return "byte 0x" + strconv.FormatUint(uint64(c), 16)
 }
 
+// uintThen parses [0-9]+ followed by the byte c.
+func (d *decoder) uintThen(c byte) (int, error) {
+	n, err := d.uint()
+	if err == nil {
+		err = d.expect(c)
+	}
+	return n, err
+}
+
+// lenThen parses "<n>:" followed by the byte open: the length of a
+// string, class name, Serializable payload or enum, or an array's count.
+func (d *decoder) lenThen(open byte) (int, error) {
+	n, err := d.uintThen(':')
+	if err == nil {
+		err = d.expect(open)
+	}
+	return n, err
+}
+
 // uint parses [0-9]+ as a non-negative length or count.
 func (d *decoder) uint() (int, error) {
 	start := d.pos
@@ -409,12 +428,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		s := d.push(m, idx, kindBackref)
 		own := d.nslot
 		d.pos += 2
-		n, err := d.uint()
+		n, err := d.uintThen(';')
 		if err != nil {
 			return err
-		}
-		if !d.eat(';') {
-			return d.expectErr(';')
 		}
 		if n == 0 || (n >= own && !d.lenient) {
 			return d.errAt(start, "object back-reference r:"+strconv.Itoa(n)+" out of range")
@@ -443,12 +459,9 @@ func (d *decoder) value(m *omap, idx int, depth int) error {
 		return nil
 	case 'R':
 		d.pos += 2
-		n, err := d.uint()
+		n, err := d.uintThen(';')
 		if err != nil {
 			return err
-		}
-		if !d.eat(';') {
-			return d.expectErr(';')
 		}
 		if n == 0 || (n > d.nslot && !d.lenient) {
 			return d.errAt(start, "reference R:"+strconv.Itoa(n)+" out of range")
@@ -569,15 +582,9 @@ var exactPow10 = [16]float64{1, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e1
 func (d *decoder) str() (string, error) {
 	esc := d.d[d.pos] == 'S'
 	d.pos += 2
-	n, err := d.uint()
+	n, err := d.lenThen('"')
 	if err != nil {
 		return "", err
-	}
-	if !d.eat(':') {
-		return "", d.expectErr(':')
-	}
-	if !d.eat('"') {
-		return "", d.expectErr('"')
 	}
 	if esc {
 		return d.escaped(n)
@@ -748,15 +755,9 @@ func (d *decoder) key() (Key, error) {
 
 // count parses "<n>:{" and checks n against the remaining input.
 func (d *decoder) count() (int, error) {
-	n, err := d.uint()
+	n, err := d.lenThen('{')
 	if err != nil {
 		return 0, err
-	}
-	if !d.eat(':') {
-		return 0, d.expectErr(':')
-	}
-	if !d.eat('{') {
-		return 0, d.expectErr('{')
 	}
 	// Every element needs at least 6 bytes ("i:0;N;"), plus the closing '}'.
 	if n > (len(d.d)-d.pos)/6 {
@@ -968,15 +969,9 @@ func validClass(name string) bool {
 
 // className parses <len>:"<name>" and validates the name.
 func (d *decoder) className() (string, error) {
-	n, err := d.uint()
+	n, err := d.lenThen('"')
 	if err != nil {
 		return "", err
-	}
-	if !d.eat(':') {
-		return "", d.expectErr(':')
-	}
-	if !d.eat('"') {
-		return "", d.expectErr('"')
 	}
 	if n > len(d.d)-d.pos-2 {
 		return "", d.errKind(d.pos, "class name length exceeds input", ErrTooLarge)
@@ -1075,15 +1070,9 @@ func (d *decoder) serializable(m *omap, idx, s, depth int) error {
 	if err != nil {
 		return err
 	}
-	n, err := d.uint()
+	n, err := d.lenThen('{')
 	if err != nil {
 		return err
-	}
-	if !d.eat(':') {
-		return d.expectErr(':')
-	}
-	if !d.eat('{') {
-		return d.expectErr('{')
 	}
 	if n > len(d.d)-d.pos-1 {
 		return d.errKind(d.pos, "payload length exceeds input", ErrTooLarge)
@@ -1179,15 +1168,9 @@ func (d *decoder) payloadValues(class string, ps, pe, depth int) (int, Value, bo
 func (d *decoder) enum(m *omap, idx, s int) error {
 	d.pos += 2
 	start := d.pos
-	n, err := d.uint()
+	n, err := d.lenThen('"')
 	if err != nil {
 		return err
-	}
-	if !d.eat(':') {
-		return d.expectErr(':')
-	}
-	if !d.eat('"') {
-		return d.expectErr('"')
 	}
 	if n > len(d.d)-d.pos-2 {
 		return d.errKind(d.pos, "enum length exceeds input", ErrTooLarge)
