@@ -390,11 +390,11 @@ func (e *encState) appendSlow(v reflect.Value, depth int) error {
 			e.buf = append(e.buf, "a:0:{}"...)
 			return nil
 		}
-		return e.appendList(v, depth)
+		return e.listWith(v, depth, (*encState).append)
 	case reflect.Array:
-		return e.appendList(v, depth)
+		return e.listWith(v, depth, (*encState).append)
 	case reflect.Map:
-		return e.appendMap(v, depth)
+		return e.mapWith(v, depth, (*encState).append)
 	case reflect.Struct:
 		return e.appendStruct(v, depth)
 	}
@@ -433,22 +433,6 @@ func (e *encState) appendText(m encoding.TextMarshaler, t reflect.Type) error {
 		return &MarshalerError{Type: t, Path: e.path.String(), Err: err}
 	}
 	e.appendBytes(b)
-	return nil
-}
-
-func (e *encState) appendList(v reflect.Value, depth int) error {
-	n := v.Len()
-	e.arrayHeader(n)
-	for i := 0; i < n; i++ {
-		e.appendInt(int64(i))
-		e.path.pushIdx(i)
-		err := e.append(v.Index(i), depth+1)
-		e.path.pop()
-		if err != nil {
-			return err
-		}
-	}
-	e.buf = append(e.buf, '}')
 	return nil
 }
 
@@ -521,34 +505,6 @@ func sortedMapKeys(v reflect.Value, path pathStack) ([]mapKey, error) {
 		return strings.Compare(a.s, b.s)
 	})
 	return keys, nil
-}
-
-func (e *encState) appendMap(v reflect.Value, depth int) error {
-	if v.IsNil() {
-		e.buf = append(e.buf, "a:0:{}"...)
-		return nil
-	}
-	keys, err := sortedMapKeys(v, e.path)
-	if err != nil {
-		return err
-	}
-	e.arrayHeader(len(keys))
-	for _, k := range keys {
-		if k.isInt {
-			e.appendInt(k.i)
-			e.path.pushIntKey(k.i)
-		} else {
-			e.appendString(k.s)
-			e.path.pushStrKey(k.s)
-		}
-		err := e.append(k.v, depth+1)
-		e.path.pop()
-		if err != nil {
-			return err
-		}
-	}
-	e.buf = append(e.buf, '}')
-	return nil
 }
 
 func isEmptyValue(v reflect.Value) bool {
