@@ -410,25 +410,36 @@ func appendInt(b []byte, n int) []byte {
 // references; undecoded variables share the immutable original bytes. Cost:
 // O(number of variables) plus the size of the values accessed so far.
 func (s *Session) Clone() *Session {
-	if s.sh != nil && s.whole && !s.anyExposed() {
-		return s.cloneShared()
+	// A whole-decoded session none of whose values was handed out shares
+	// its decoded values with the clone (both copy them before handing
+	// one out, see unshare); values Set are copied.
+	shared := s.sh != nil && s.whole && !s.anyExposed()
+	if shared {
+		atomic.StoreUint32(s.sh, 1)
 	}
 	c := *s
 	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
 	c.ents = make([]sEntry, len(s.ents))
 	copy(c.ents, s.ents)
 	c.idx = nil
+	copyValues(c.ents, func(e *sEntry) bool { return !shared || e.st == stSet })
+	return &c
+}
+
+// copyValues replaces the values of the variables for which want reports
+// true by deep copies, with one memo for all of them, so that values
+// shared between variables stay shared.
+func copyValues(ents []sEntry, want func(e *sEntry) bool) {
 	var memo map[any]Value
-	for i := range c.ents {
-		e := &c.ents[i]
-		if e.val != nil && !isScalar(e.val) {
+	for i := range ents {
+		e := &ents[i]
+		if e.val != nil && !isScalar(e.val) && want(e) {
 			if memo == nil {
 				memo = make(map[any]Value)
 			}
 			e.val = deepCopy(e.val, memo)
 		}
 	}
-	return &c
 }
 
 // Size returns an approximation of the memory held by the session, in bytes.
@@ -827,29 +838,6 @@ func (s *Session) anyExposed() bool {
 	return false
 }
 
-// cloneShared is Clone for a whole-decoded session none of whose values
-// was handed out: the decoded values are shared (both sessions copy them
-// before handing one out), values Set are copied.
-func (s *Session) cloneShared() *Session {
-	atomic.StoreUint32(s.sh, 1)
-	c := *s
-	c.root, c.entSlab, c.arrSlab, c.boxes = nil, nil, nil, boxedSlabs{}
-	c.ents = make([]sEntry, len(s.ents))
-	copy(c.ents, s.ents)
-	c.idx = nil
-	var memo map[any]Value
-	for i := range c.ents {
-		e := &c.ents[i]
-		if e.st == stSet && e.val != nil && !isScalar(e.val) {
-			if memo == nil {
-				memo = make(map[any]Value)
-			}
-			e.val = deepCopy(e.val, memo)
-		}
-	}
-	return &c
-}
-
 // unshare gives s its own copy of the decoded values it may share with
 // clones (one copy for all variables, so that values shared between
 // variables stay shared).
@@ -857,12 +845,6 @@ func (s *Session) unshare() {
 	if s.sh == nil || atomic.LoadUint32(s.sh) == 0 {
 		return
 	}
-	memo := make(map[any]Value)
-	for i := range s.ents {
-		e := &s.ents[i]
-		if e.st == stClean && e.val != nil && !isScalar(e.val) {
-			e.val = deepCopy(e.val, memo)
-		}
-	}
+	copyValues(s.ents, func(e *sEntry) bool { return e.st == stClean })
 	s.sh = new(uint32)
 }
