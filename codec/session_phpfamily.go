@@ -18,6 +18,18 @@ type phpFrame struct {
 	tail func(enc *encoder)
 }
 
+// scanVariable scans the value of variable k, nested at depth, and
+// calls add(k, start) with where its bytes start.
+func (d *decoder) scanVariable(k Key, depth int, add func(Key, int)) error {
+	d.entryBase, d.hasRef = d.nslot, false
+	start := d.pos
+	if err := d.scanValue(depth); err != nil {
+		return err
+	}
+	add(k, start)
+	return nil
+}
+
 func noHead(*encoder, int) {}
 func noTail(*encoder)      {}
 
@@ -59,12 +71,9 @@ var phpSerializer = serializer{
 				}
 				name := data[d.pos : d.pos+bar]
 				d.pos += bar + 1
-				d.entryBase, d.hasRef = d.nslot, false
-				start := d.pos
-				if err := d.scanValue(0); err != nil {
+				if err := d.scanVariable(RawStrKey(name), 0, add); err != nil {
 					return false, err
 				}
-				add(RawStrKey(name), start)
 			}
 			return false, nil
 		},
@@ -101,12 +110,9 @@ var phpBinarySerializer = serializer{
 				}
 				name := data[d.pos+1 : d.pos+1+n]
 				d.pos += 1 + n
-				d.entryBase, d.hasRef = d.nslot, false
-				start := d.pos
-				if err := d.scanValue(0); err != nil {
+				if err := d.scanVariable(RawStrKey(name), 0, add); err != nil {
 					return false, err
 				}
-				add(RawStrKey(name), start)
 			}
 			return false, nil
 		},
@@ -161,12 +167,9 @@ var phpSerializeSerializer = serializer{
 				if k.isStr {
 					k = StrKey(k.s)
 				}
-				d.entryBase, d.hasRef = d.nslot, false
-				start := d.pos
-				if err := d.scanValue(1); err != nil {
+				if err := d.scanVariable(k, 1, add); err != nil {
 					return false, err
 				}
-				add(k, start)
 			}
 			return false, d.expect('}')
 		},
