@@ -32,18 +32,28 @@ type Config struct {
 
 const shards = 64
 
-// shard is one part of the session index. Lookups of a live session, the
-// common case on a hot session, take only the read lock.
+// shard is one part of the session index. Lookups of a live session take
+// only the read lock; the shard's most recently looked-up handle (hot)
+// needs none.
 type shard struct {
 	mu   sync.RWMutex
 	m    map[string]*actor.Handle
 	peak int // len(m) at its largest since m was made
+	// hot is a handle of m (or nil), so that the calls on a hot session
+	// skip the locks: the read lock of a shard every caller of that
+	// session takes is a memory word both cores keep writing. It is set
+	// under mu (read or write) from m only, and cleared when its handle
+	// leaves m (Forget, Close), so it never holds a handle the index has
+	// forgotten for long; a handle it holds may be dead (Handle.Send
+	// then refuses the op and Submit looks the session up again).
+	hot atomic.Pointer[actor.Handle]
 }
 
 // put indexes h. Called with mu held.
 func (s *shard) put(id string, h *actor.Handle) {
 	s.m[id] = h
 	s.peak = max(s.peak, len(s.m))
+	s.hot.Store(h)
 }
 
 // remove drops id. A Go map keeps the memory of its largest size, so once
@@ -51,6 +61,9 @@ func (s *shard) put(id string, h *actor.Handle) {
 // size (a burst of sessions leaves no index memory behind once idle).
 // Called with mu held.
 func (s *shard) remove(id string) {
+	if h := s.hot.Load(); h != nil && h.ID == id {
+		s.hot.Store(nil)
+	}
 	delete(s.m, id)
 	if s.peak >= minShrink && len(s.m) <= s.peak/8 {
 		m := make(map[string]*actor.Handle, len(s.m))
@@ -135,6 +148,12 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 		}
 	}()
 	s := c.shard(id)
+	// The shard's hot handle needs neither lock: a live handle takes the
+	// op (queued before Close's closeMsg, it is answered by the final
+	// flush); a dead one refuses it (passivated, or closed by Close).
+	if h := s.hot.Load(); h != nil && h.ID == id && h.Send(op) {
+		return nil
+	}
 	for {
 		c.closeMu.RLock()
 		if c.closed {
@@ -143,6 +162,9 @@ func (c *Coordinator) Submit(ctx context.Context, id string, op *actor.Op) error
 		}
 		s.mu.RLock()
 		h := s.m[id]
+		if h != nil && s.hot.Load() != h {
+			s.hot.Store(h)
+		}
 		s.mu.RUnlock()
 		var live int64 // > 0: an actor was spawned
 		if h == nil {
@@ -344,6 +366,7 @@ func (c *Coordinator) Close(ctx context.Context) error {
 			hs = append(hs, h)
 			delete(s.m, id)
 		}
+		s.hot.Store(nil)
 		s.mu.Unlock()
 	}
 	for _, h := range hs {

@@ -42,3 +42,32 @@ func TestShardShrinks(t *testing.T) {
 		})
 	}
 }
+
+// TestShardHotHandle: the shard's hot handle is the last one indexed or
+// looked up, and it is cleared when its session leaves the index, so a
+// passivated session's actor is not kept alive by it.
+func TestShardHotHandle(t *testing.T) {
+	a, b := &actor.Handle{ID: "a"}, &actor.Handle{ID: "b"}
+	for _, tc := range []struct {
+		name    string
+		put     []*actor.Handle
+		remove  []string
+		wantHot *actor.Handle
+	}{
+		{"last put", []*actor.Handle{a, b}, nil, b},
+		{"its session removed", []*actor.Handle{a, b}, []string{"b"}, nil},
+		{"another session removed", []*actor.Handle{a, b}, []string{"a"}, b},
+		{"all removed", []*actor.Handle{a, b}, []string{"a", "b"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := &shard{m: map[string]*actor.Handle{}}
+			for _, h := range tc.put {
+				s.put(h.ID, h)
+			}
+			for _, id := range tc.remove {
+				s.remove(id)
+			}
+			require.Same(t, tc.wantHot, s.hot.Load())
+		})
+	}
+}
