@@ -67,6 +67,9 @@ func (s *Session) Get(name string) (any, bool, error) {
 // flush writes back, as JSON text, the decoded JSON fields that were
 // changed in place since Get returned them.
 func (s *Session) flush() error {
+	if len(s.views) == 0 {
+		return nil // no JSON field was read (an Update's usual case): no map walk
+	}
 	for name, jv := range s.views {
 		cur, ok, err := s.s.Get(name)
 		if err != nil {

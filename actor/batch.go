@@ -227,7 +227,10 @@ func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.
 				return r, false
 			}
 			r.anyOK = true
-			if r.cur.modified() {
+			// changed and exists are set together and cleared together
+			// (Destroy), and a copy once modified stays so: after the
+			// first change the check is not needed.
+			if !r.changed && r.cur.modified() {
 				r.changed = true
 				r.exists = true
 			}
