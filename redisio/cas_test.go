@@ -25,7 +25,8 @@ func TestWriteIfUnlocked(t *testing.T) {
 
 	for i, tc := range []struct {
 		name    string
-		stored  string // "" = missing
+		stored  string // "" = missing, unless emptied
+		emptied bool   // stored is the empty string
 		locked  bool
 		expect  Data
 		mode    WriteMode
@@ -40,7 +41,7 @@ func TestWriteIfUnlocked(t *testing.T) {
 		{name: "changed under us", stored: "n|i:5;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Changed", after: "n|i:5;", current: Data{Bytes: []byte("n|i:5;"), Found: true}},
 		{name: "created under us", stored: "n|i:5;", expect: Data{}, mode: WriteData, data: "n|i:1;", want: "Changed", after: "n|i:5;", current: Data{Bytes: []byte("n|i:5;"), Found: true}},
 		{name: "deleted under us", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Changed", current: Data{}},
-		{name: "empty value is not missing", stored: "", expect: Data{}, mode: WriteData, data: "x", want: "Applied", after: "x"},
+		{name: "empty value is not missing", stored: "", emptied: true, expect: Data{}, mode: WriteData, data: "x", want: "Applied", after: "x"},
 		{name: "lock held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Held", after: "n|i:1;"},
 		{name: "check only while held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteNone, want: "Applied", after: "n|i:1;"},
 		{name: "check only, changed", stored: "n|i:3;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteNone, want: "Changed", after: "n|i:3;", current: Data{Bytes: []byte("n|i:3;"), Found: true}},
@@ -49,7 +50,7 @@ func TestWriteIfUnlocked(t *testing.T) {
 		{name: "large, one byte longer", stored: bigLonger, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: bigLonger, current: Data{Bytes: []byte(bigLonger), Found: true}},
 		{name: "large, prefix of the expectation", stored: big[:len(big)-1], expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: big[:len(big)-1], current: Data{Bytes: []byte(big[:len(big)-1]), Found: true}},
 		{name: "large, deleted under us", expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", current: Data{}},
-		{name: "large, emptied under us", stored: "", expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: "", current: Data{Bytes: []byte{}, Found: true}},
+		{name: "large, emptied under us", stored: "", emptied: true, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Changed", after: "", current: Data{Bytes: []byte{}, Found: true}},
 		{name: "large data, staged", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: bigData, want: "Applied", after: bigData},
 		{name: "large both, staged", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteData, data: bigData, want: "Applied", after: bigData},
 		{name: "large new session", expect: Data{}, mode: WriteData, data: bigData, want: "Applied", after: bigData},
@@ -60,13 +61,19 @@ func TestWriteIfUnlocked(t *testing.T) {
 		{name: "large, touch", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteTouch, want: "Applied", after: big, existed: true},
 		{name: "large, delete", stored: big, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteDelete, want: "Applied", existed: true},
 		{name: "large, delete, changed", stored: bigOther, expect: Data{Bytes: []byte(big), Found: true}, mode: WriteDelete, want: "Changed", after: bigOther, current: Data{Bytes: []byte(bigOther), Found: true}},
+		{name: "emptied under us", stored: "", emptied: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteData, data: "n|i:2;", want: "Changed", current: Data{Bytes: []byte{}, Found: true}},
+		{name: "created empty under us", stored: "", emptied: true, expect: Data{}, mode: WriteData, data: "n|i:1;", want: "Changed", current: Data{Bytes: []byte{}, Found: true}},
+		{name: "touch, missing", expect: Data{}, mode: WriteTouch, want: "Applied"},
+		{name: "delete, missing", expect: Data{}, mode: WriteDelete, want: "Applied"},
+		{name: "touch, lock held", stored: "n|i:1;", locked: true, expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteTouch, want: "Held", after: "n|i:1;"},
+		{name: "delete, changed", stored: "n|i:3;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteDelete, want: "Changed", after: "n|i:3;", current: Data{Bytes: []byte("n|i:3;"), Found: true}},
 		{name: "touch", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteTouch, want: "Applied", after: "n|i:1;", existed: true},
 		{name: "delete", stored: "n|i:1;", expect: Data{Bytes: []byte("n|i:1;"), Found: true}, mode: WriteDelete, want: "Applied", existed: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := "cas" + strconv.Itoa(i)
 			key := s.Key(id)
-			if tc.stored != "" || tc.name == "empty value is not missing" || tc.name == "large, emptied under us" {
+			if tc.stored != "" || tc.emptied {
 				r.MustDo("SET", key, tc.stored)
 				if tc.name == "empty value is not missing" {
 					tc.expect = Data{Bytes: []byte{}, Found: true}
@@ -94,14 +101,14 @@ func TestWriteIfUnlocked(t *testing.T) {
 				t.Fatalf("keys left behind: %q", left)
 			}
 			v := r.MustDo("GET", key)
-			if tc.after == "" && tc.name != "empty value is not missing" && tc.name != "large, emptied under us" {
+			if tc.after == "" && !(tc.emptied && tc.want == "Changed") && tc.name != "empty value is not missing" {
 				if v != "(nil)" {
 					t.Fatalf("stored %q, want missing", v)
 				}
 			} else if v != tc.after {
 				t.Fatalf("stored %q, want %q", v, tc.after)
 			}
-			if tc.want == "Applied" && (tc.mode == WriteData || tc.mode == WriteTouch) {
+			if tc.want == "Applied" && (tc.mode == WriteData || tc.mode == WriteTouch && tc.existed) {
 				if ttl := r.MustDo("TTL", key); ttl != "1000" && ttl != "999" {
 					t.Fatalf("TTL %s, want the session TTL", ttl)
 				}
