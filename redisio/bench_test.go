@@ -2,6 +2,7 @@ package redisio
 
 import (
 	"context"
+	"fmt"
 	"sort"
 	"strconv"
 	"testing"
@@ -222,4 +223,118 @@ func redisMainCPU(b *testing.B, c rueidis.Client) float64 {
 		b.Fatal(err)
 	}
 	return testenv.MainThreadCPU(info)
+}
+
+// casTableScript is casInlineScript with the table replies it had before
+// it answered with scalars, kept here to measure what a table reply costs
+// Redis.
+const casTableScript = `local m = ARGV[1]
+if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return {-1} end
+local cur = redis.call("get",KEYS[2])
+if ARGV[2] == "0" then
+  if cur then return {0,cur} end
+elseif not cur then return {0}
+elseif cur ~= ARGV[3] then return {0,cur} end
+if m == "w" then redis.call("setex",KEYS[2],ARGV[4],ARGV[5])
+elseif m == "t" then return {1,redis.call("expire",KEYS[2],ARGV[4])}
+elseif m == "d" then return {1,redis.call("del",KEYS[2])}
+end
+return {1,1}`
+
+// BenchmarkCASVariantsRedisCPU measures, for a 1 KiB session, what Redis's
+// main thread spends (INFO cpu deltas) per lock-free write done in
+// different ways, each against a SETEX of the same value in interleaved
+// chunks on the same connection: the check-and-write script as shipped,
+// the same with table replies, the same run as a Redis Function (FCALL),
+// a script with the same arguments that skips the comparison (what the
+// comparison costs), an empty script with the same arguments (the fixed
+// cost of EVALSHA and of its arguments entering Lua) and an optimistic
+// transaction without Lua (WATCH lock and data, EXISTS, GET, compare in
+// the client, MULTI SETEX EXEC: two round trips). PROFILE.md §14 has the
+// numbers and the instruction counts (callgrind) of the same variants.
+func BenchmarkCASVariantsRedisCPU(b *testing.B) {
+	r := testenv.StartRedis(b)
+	s := openTest(b, r, Config{TTL: 1000 * time.Second})
+	c := s.Client()
+	ctx := context.Background()
+	const size = 1 << 10
+	va := make([]byte, size)
+	for i := range va {
+		va[i] = byte('a' + i*7919%26)
+	}
+	vb := append([]byte(nil), va...)
+	vb[size/2] = '#'
+	vals := [2]string{string(va), string(vb)}
+	lk, k, ttl := s.LockKey("v"), s.Key("v"), "1000"
+	must := func(err error) {
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	script := func(body string) func(exp, data string) {
+		sha := sha1hex(body)
+		must(c.Do(ctx, c.B().ScriptLoad().Script(body).Build()).Error())
+		return func(exp, data string) {
+			must(c.Do(ctx, c.B().Evalsha().Sha1(sha).Numkeys(2).Key(lk, k).Arg("w", "b", exp, ttl, data).Build()).Error())
+		}
+	}
+	lib := "#!lua name=phpsessionbench\nredis.register_function('phpsession_cas', function(KEYS, ARGV)\n" + casInlineScript + "\nend)"
+	must(c.Do(ctx, c.B().FunctionLoad().Replace().FunctionCode(lib).Build()).Error())
+	for _, v := range []struct {
+		name  string
+		write func(exp, data string)
+	}{
+		{"script", script(casInlineScript)},
+		{"table-reply", script(casTableScript)},
+		{"fcall", func(exp, data string) {
+			must(c.Do(ctx, c.B().Fcall().Function("phpsession_cas").Numkeys(2).Key(lk, k).Arg("w", "b", exp, ttl, data).Build()).Error())
+		}},
+		{"no-compare", script(`if redis.call("exists",KEYS[1]) == 1 then return -1 end
+redis.call("setex",KEYS[2],ARGV[4],ARGV[5]) return 1`)},
+		{"empty-script", script(`return 1`)},
+		{"watch-multi", func(exp, data string) {
+			must(c.Dedicated(func(d rueidis.DedicatedClient) error {
+				rs := d.DoMulti(ctx, d.B().Watch().Key(lk, k).Build(), d.B().Exists().Key(lk).Build(), d.B().Get().Key(k).Build())
+				held, err := rs[1].AsInt64()
+				if err != nil {
+					return err
+				}
+				cur, err := rs[2].ToString()
+				if err != nil || held != 0 || cur != exp {
+					return fmt.Errorf("watch: %v held=%d equal=%v", err, held, cur == exp)
+				}
+				rs = d.DoMulti(ctx, d.B().Multi().Build(), d.B().Setex().Key(k).Seconds(1000).Value(data).Build(), d.B().Exec().Build())
+				if arr, err := rs[2].ToArray(); err != nil || len(arr) != 1 {
+					return fmt.Errorf("exec: %v", err)
+				}
+				return nil
+			}))
+		}},
+	} {
+		b.Run(v.name, func(b *testing.B) {
+			must(c.Do(ctx, c.B().Set().Key(k).Value(vals[0]).Build()).Error())
+			var w, set float64
+			cur := 0
+			for done := 0; done < b.N; {
+				chunk := max(1, min(b.N-done, 256))
+				t0 := redisMainCPU(b, c)
+				for range chunk {
+					v.write(vals[cur], vals[1-cur])
+					cur = 1 - cur
+				}
+				t1 := redisMainCPU(b, c)
+				for range chunk {
+					must(c.Do(ctx, c.B().Setex().Key(k).Seconds(1000).Value(vals[1-cur]).Build()).Error())
+					cur = 1 - cur
+				}
+				t2 := redisMainCPU(b, c)
+				w += t1 - t0
+				set += t2 - t1
+				done += chunk
+			}
+			b.ReportMetric(w/float64(b.N)*1e6, "redis-µs/write")
+			b.ReportMetric(set/float64(b.N)*1e6, "redis-µs/SETEX")
+			b.ReportMetric(w/set, "×SETEX")
+		})
+	}
 }
