@@ -221,6 +221,9 @@ type Store struct {
 	// splitKnown is split, for the dial hook (which also runs while the
 	// client is being built, before split is set).
 	splitKnown atomic.Bool
+	// notCluster: the client is not a cluster client, so no reply is
+	// MOVED and the connections stop scanning replies for it (movedConn).
+	notCluster atomic.Bool
 
 	ttlSec   int64
 	expiryMs int64
@@ -350,7 +353,13 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		if !s.splitKnown.Load() {
 			s.notify(nil)
 		}
-		return dial(ctx, dst, d, tc)
+		conn, err := dial(ctx, dst, d, tc)
+		if err != nil {
+			return nil, err
+		}
+		// A MOVED reply empties the connection's client-side cache
+		// before it is delivered (moved.go).
+		return &movedConn{Conn: conn, off: &s.notCluster}, nil
 	}
 	prev := opt.OnInvalidations
 	opt.OnInvalidations = func(msgs []rueidis.RedisMessage) {
@@ -525,6 +534,7 @@ func (s *Store) setClient(c rueidis.Client) {
 	s.c = c
 	s.split = s.cfg.SplitKeys || c.Mode() == rueidis.ClientModeCluster
 	s.splitKnown.Store(s.split)
+	s.notCluster.Store(c.Mode() != rueidis.ClientModeCluster)
 }
 
 // Close closes the client if the Store built it, and makes further calls
