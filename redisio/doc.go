@@ -84,7 +84,11 @@
 // and a DoCache GET K that follows cannot be stale. With rueidis's default
 // multiplexing (several connections), stale reads were measured. In a
 // cluster L and K usually live on different nodes, so LockAndRead confirms a
-// cached K with a keyed round trip on K's node. Our own writes invalidate
+// cached K with a keyed round trip on K's node. After a failover or a
+// migration that node may no longer serve K's slot while its connection
+// still caches K: every connection Open makes drops its client-side cache
+// right before it delivers a MOVED reply (moved.go), so the round trip,
+// answered MOVED, empties that cache before K is read again. Our own writes invalidate
 // our cache only after their reply (Redis ≥ 7.0), so Commit pipelines a
 // PTTL K behind the write: Commit returns after the invalidation arrived.
 // The Store records which data keys may be tracked or cached for us (set

@@ -341,12 +341,11 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		// Not a full nil invalidation: on a Cluster the other nodes'
 		// connections keep their client-side caches, and with them the
 		// record of keys they may hold (mayHoldCached). Nor is the memo
-		// dropped there (split): a new connection is usually to another
-		// node (a redirect after a failover), and a read the memo no
-		// longer answers could be answered from the cache of the old
-		// master's connection, which has not yet seen the new master's
-		// writes; the tracked commit, which needs the purge, is not used
-		// on split stores.
+		// dropped there (split): the tracked commit, which needs the
+		// purge, is not used on split stores, and a new connection is
+		// usually to another node (a redirect after a failover), which
+		// makes no entry less fresh. The old node's cache is dropped by
+		// its MOVED reply (movedConn).
 		if s.nWatch.Load() > 0 {
 			s.countWatches("")
 		}
