@@ -46,15 +46,23 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var (
-		acked    atomic.Int64 // last value whose Commit the writer saw acknowledged
-		gate     sync.RWMutex // held by the writer around a write, see failoverSlot
-		problems = make(chan string, 64)
-		wg       sync.WaitGroup
+		acked atomic.Int64 // last value whose Commit the writer saw acknowledged
+		gate  sync.RWMutex // held by the writer around a write, see failoverSlot
+		wg    sync.WaitGroup
+		phase atomic.Value // the failover under way, for reports
+		mu    sync.Mutex
+		seen  = map[string]int{} // check failed (phase and check) → times
+		first = map[string]string{}
 	)
-	report := func(format string, args ...any) {
-		select {
-		case problems <- fmt.Sprintf(format, args...):
-		default:
+	phase.Store("before the first failover")
+	// report records a failed check: how often each check failed in each
+	// phase, with the first example.
+	report := func(check, format string, args ...any) {
+		k := phase.Load().(string) + ": " + check
+		mu.Lock()
+		defer mu.Unlock()
+		if seen[k]++; seen[k] == 1 {
+			first[k] = fmt.Sprintf(format, args...)
 		}
 	}
 	value := func(d Data) int64 {
@@ -63,16 +71,15 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 		}
 		n, err := strconv.ParseInt(string(d.Bytes), 10, 64)
 		if err != nil {
-			report("unexpected bytes %q", d.Bytes)
+			report("bytes", "unexpected bytes %q", d.Bytes)
 		}
 		return n
 	}
 	finish := func() {
 		cancel()
 		wg.Wait()
-		close(problems)
-		for p := range problems {
-			t.Error(p)
+		for k, n := range seen {
+			t.Errorf("%s: %d times, first: %s", k, n, first[k])
 		}
 	}
 	defer func() {
@@ -99,7 +106,7 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 			acked.Store(n)
 			d, err := w.Get(ctx, id)
 			if err == nil && value(d) < n {
-				report("writer: Get returned %d after its Commit of %d was acknowledged", value(d), n)
+				report("writer's Get", "writer: Get returned %d after its Commit of %d was acknowledged", value(d), n)
 			}
 		}
 	}()
@@ -112,7 +119,7 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 				a := acked.Load()
 				d, err := w.Get(ctx, id)
 				if err == nil && value(d) < a {
-					report("writer's Store: Get returned %d after the Commit of %d was acknowledged", value(d), a)
+					report("writer's Store's Get", "writer's Store: Get returned %d after the Commit of %d was acknowledged", value(d), a)
 				}
 			}
 		}()
@@ -121,7 +128,7 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
-		var seen int64
+		var last int64
 		for ctx.Err() == nil {
 			a := acked.Load()
 			l, d, err := r.LockAndRead(ctx, id)
@@ -131,21 +138,21 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 			_ = r.Release(ctx, l)
 			v := value(d)
 			if v < a {
-				report("other Store: LockAndRead returned %d after the Commit of %d was acknowledged", v, a)
+				report("other Store's LockAndRead", "other Store: LockAndRead returned %d after the Commit of %d was acknowledged", v, a)
 			}
-			if v < seen {
-				report("other Store: LockAndRead returned %d after it had read %d", v, seen)
+			if v < last {
+				report("other Store's LockAndRead went back", "other Store: LockAndRead returned %d after it had read %d", v, last)
 			}
-			seen = max(seen, v)
+			last = max(last, v)
 			for range 4 {
 				d, err := r.Get(ctx, id)
 				if err != nil {
 					break
 				}
-				if v := value(d); v < seen {
-					report("other Store: Get returned %d after it had read %d", v, seen)
+				if v := value(d); v < last {
+					report("other Store's Get went back", "other Store: Get returned %d after it had read %d", v, last)
 				} else {
-					seen = v
+					last = v
 				}
 			}
 		}
@@ -167,6 +174,7 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 	for round := range rounds {
 		progress("before failover")
 		mode := modes[round%len(modes)]
+		phase.Store(fmt.Sprintf("failover %d (%q)", round+1, mode))
 		demoted := failoverSlot(t, c, slot, mode, &gate)
 		progress("after failover " + mode)
 		if _, err := testenv.Do(demoted, "CONFIG", "SET", "masterauth", ""); err != nil {
