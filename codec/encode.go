@@ -212,7 +212,7 @@ func (e *encoder) body(v Value, n, depth int) error {
 			return fmt.Errorf("%w: arrays nested deeper than %d (PHP could not read them back; a cyclic *Array?)", ErrDepth, maxEncodeDepth)
 		}
 		e.buf = append(e.buf, 'a', ':')
-		return e.members(&x.m, depth, x)
+		return e.members(&x.held().m, depth, x)
 	case *Object:
 		if x == nil {
 			e.buf = append(e.buf, 'N', ';')

@@ -286,13 +286,17 @@ func (d *igDecoder) backRef(size int, wantRef bool) (Value, error) {
 		if wantRef {
 			return nil, &SyntaxError{Offset: at, Msg: "igbinary: reference to an array that contains it"}
 		}
-		// An array that contains itself through a PHP reference: the
-		// copy is filled in when the array is complete.
+		// An array that contains itself: the copy is filled in when the
+		// array is complete. Through a PHP reference, the copy holds that
+		// reference, and the cycle goes through it; through arrays only
+		// (PHP wrote a reference of refcount 1 as its value), the copy
+		// made of this placeholder while it is still empty stands for
+		// the array (self).
 		a, _ := v.(*Array)
 		if r, ok := v.(*Reference); ok {
 			a, _ = r.V.(*Array)
 		}
-		p := &Array{twin: a}
+		p := &Array{twin: a, self: true}
 		if d.pending == nil {
 			d.pending = map[uint64][]*Array{}
 		}
@@ -322,9 +326,32 @@ func (d *igDecoder) backRef(size int, wantRef bool) (Value, error) {
 	return v, nil
 }
 
+// standFor makes the self arrays that stand for a (its placeholders and
+// copies of them made while a was being read) stand for orig instead, in
+// the values from roots.
+func standFor(a, orig *Array, roots ...Value) {
+	w := graphWalk{visit: func(p *Value) bool {
+		x, ok := (*p).(*Array)
+		if !ok || x == nil || !x.self {
+			return true
+		}
+		if x.twin == a {
+			x.twin = orig
+		}
+		return false
+	}}
+	for i := range roots {
+		w.walk(&roots[i])
+	}
+}
+
 // cowCopy copies a: what PHP shares copy-on-write is separate in Go. Nested
-// arrays are copied too; objects and references stay shared, as in PHP.
+// arrays are copied too; objects and references stay shared, as in PHP. A
+// copy of a self array is one too, standing for the same array.
 func cowCopy(a *Array) *Array {
+	if a.self {
+		return &Array{self: true, twin: a.twin}
+	}
 	c := &Array{next: a.next, hasNext: a.hasNext, full: a.full, ownEmpty: a.ownEmpty, twin: a}
 	c.m.e = make([]entry, len(a.m.e))
 	for i, e := range a.m.e {
@@ -429,8 +456,15 @@ func (d *igDecoder) array(t byte, depth int, wantRef bool) (Value, error) {
 	}
 	d.open[id] = false
 	if ps, ok := d.pending[uint64(id)]; ok {
+		// Where the array held itself through arrays only, the copies
+		// hold a self array that stands for orig, the array as read
+		// (kept for the encoders: it is PHP's storage, which the copies
+		// and a itself may stop holding once changed).
+		orig := cowCopy(a)
+		standFor(a, orig, a, orig)
 		for _, p := range ps {
-			*p = *cowCopy(a)
+			*p = *cowCopy(orig)
+			p.twin = a
 		}
 		delete(d.pending, uint64(id))
 	}
@@ -625,6 +659,9 @@ type igEncoder struct {
 	// counts: the session's references counted as PHP's storage holds
 	// them, computed when a copy is compared with its twin (see lone).
 	counts *refCounter
+	// copies: the copies of shared arrays written out in full, by the
+	// array first decoded with their storage (see sameStorage).
+	copies map[*Array][]*Array
 }
 
 // lone reports whether PHP will hold r in one place when it reads the
@@ -803,10 +840,8 @@ func (e *igEncoder) array(x *Array, depth int) error {
 		return nil
 	}
 	if x.twin != nil {
-		// The twin may still be open: an array that holds a copy of
-		// itself through a PHP reference.
-		if ri, ok := e.refs[x.twin]; ok && copyEqual(x, x.twin, e.lone, 0) {
-			e.backRef(igRef8, ri.id)
+		if id, ok := e.sameStorage(x); ok {
+			e.backRef(igRef8, id)
 			return nil
 		}
 	}
@@ -818,9 +853,35 @@ func (e *igEncoder) array(x *Array, depth int) error {
 		e.empty = int64(e.nref)
 	}
 	id := e.newRef(x, true)
-	err := e.members(&x.m, depth, nil)
+	if x.twin != nil {
+		root := storageOf(x)
+		if e.copies == nil {
+			e.copies = map[*Array][]*Array{}
+		}
+		e.copies[root] = append(e.copies[root], x)
+	}
+	err := e.members(&x.held().m, depth, nil)
 	e.refs[x] = igRefInfo{id: id}
 	return err
+}
+
+// sameStorage returns the id of an array already written (or being
+// written: an array that holds a copy of itself) that PHP holds as the
+// same storage as x, a copy of a shared array: the array first decoded
+// with that storage, or a copy of it written out in full, that still
+// holds what x holds. PHP writes a back-reference to the first place it
+// wrote the storage; a copy changed since decoding is storage of its own.
+func (e *igEncoder) sameStorage(x *Array) (uint32, bool) {
+	root := storageOf(x)
+	if ri, ok := e.refs[root]; ok && copyEqual(x, root, e.lone, 0) {
+		return ri.id, true
+	}
+	for _, c := range e.copies[root] {
+		if c != x && copyEqual(x, c, e.lone, 0) {
+			return e.refs[c].id, true
+		}
+	}
+	return 0, false
 }
 
 func (e *igEncoder) reference(r *Reference, depth int) error {
@@ -922,6 +983,18 @@ func copyEqual(c, b *Array, lone func(*Reference) bool, depth int) bool {
 	if c == b {
 		return true
 	}
+	if c.self || b.self {
+		// A self array holds what the array it stands for holds: PHP's
+		// storage as read, which holds references as the twins do (so
+		// it is compared as b).
+		if depth > DefaultMaxDepth {
+			return false
+		}
+		if c.self && !b.self {
+			return copyEqual(b, c.held(), lone, depth+1)
+		}
+		return copyEqual(c.held(), b.held(), lone, depth+1)
+	}
 	if len(c.m.e) != len(b.m.e) || depth > DefaultMaxDepth {
 		return false
 	}
@@ -968,7 +1041,7 @@ func appendEncodeIgbinary(s *Session, dst []byte) ([]byte, error) {
 	e := igEncoders.Get().(*igEncoder)
 	e.sess = s
 	defer func() {
-		e.buf, e.sess, e.counts = nil, nil, nil
+		e.buf, e.sess, e.counts, e.copies = nil, nil, nil, nil
 		if len(e.strs) <= 4096 {
 			clear(e.strs)
 			clear(e.refs)

@@ -635,6 +635,9 @@ func (e *mpEncoder) value(v Value, depth int) error {
 			e.buf = append(e.buf, 0xc0)
 			return nil
 		}
+		if x.self {
+			return fmt.Errorf("%w: msgpack: an array that holds itself (PHP's msgpack extension recurses without end on it)", ErrUnsupported)
+		}
 		e.n++
 		return e.arrayBody(&x.m, depth)
 	case *Reference:

@@ -580,7 +580,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full, ownEmpty: x.ownEmpty}
+		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full, ownEmpty: x.ownEmpty, self: x.self}
 		memo[x] = c
 		c.m.e = deepCopyEntries(x.m.e, memo)
 		if x.twin != nil {

@@ -347,6 +347,22 @@ type Array struct {
 	// write) when it was decoded: igbinary writes such a copy as a
 	// back-reference while both are still equal.
 	twin *Array
+	// self: this array stands where PHP's array held its own storage
+	// with no PHP reference in between (igbinary data: a back-reference
+	// to the array being read, through arrays only). It is empty in Go;
+	// its twin is the array it stands for (as read, never handed out),
+	// which the encoders write and compare in its place (held). Storing
+	// into it makes it an ordinary array.
+	self bool
+}
+
+// held returns the array whose elements the encoders write for a: for a
+// self array, the array it stands for.
+func (a *Array) held() *Array {
+	if a.self && a.twin != nil {
+		return a.twin
+	}
+	return a
 }
 
 // NewArray returns an empty array with room for n elements.
@@ -379,6 +395,7 @@ func (a *Array) Get(k Key) (Value, bool) { return a.m.get(k) }
 
 // Set stores v under k. An existing key keeps its position (like PHP).
 func (a *Array) Set(k Key, v Value) {
+	a.self = false
 	a.noteKey(k)
 	a.m.set(k, v)
 }
