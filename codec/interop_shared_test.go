@@ -54,6 +54,26 @@ var sharedEdits = map[string][]struct {
 			get(v.(*Reference).V.(*Array), "in").(*Array).Set(StrKey("k"), Int(3))
 		}},
 	},
+	"self_array": {
+		// The place changed is storage of its own; the copies inside
+		// it still hold the array as PHP read it.
+		{"x.k", func(t *testing.T, s *Session) { elem(t, s, "x").Set(StrKey("k"), Int(2)) }},
+		{"x.r.in.k", func(t *testing.T, s *Session) {
+			get(get(elem(t, s, "x"), "r").(*Array), "in").(*Array).Set(StrKey("k"), Int(3))
+		}},
+		{"y.deep.r", func(t *testing.T, s *Session) {
+			get(get(elem(t, s, "y"), "deep").(*Array), "r").(*Array).Set(StrKey("z"), Int(4))
+		}},
+		// Where the array holds itself: storing there replaces it.
+		{"x.r.in.r.in", func(t *testing.T, s *Session) {
+			in := get(get(elem(t, s, "x"), "r").(*Array), "in").(*Array)
+			get(get(in, "r").(*Array), "in").(*Array).Set(StrKey("z"), Int(5))
+		}},
+	},
+	"self_array_direct": {
+		{"x.k", func(t *testing.T, s *Session) { elem(t, s, "x").Set(StrKey("k"), Int(2)) }},
+		{"x.r.k", func(t *testing.T, s *Session) { get(elem(t, s, "x"), "r").(*Array).Set(StrKey("k"), Int(3)) }},
+	},
 	"self_storage_prop": {
 		{"o.p.k", func(t *testing.T, s *Session) {
 			v, _, err := s.Get("o")
@@ -63,6 +83,12 @@ var sharedEdits = map[string][]struct {
 		}},
 	},
 }
+
+// recursiveCases hold an array that holds itself with no PHP reference
+// in between. PHP's typed dump unrolls it (64 levels), where Go holds the
+// array where it contains itself as an empty array that stands for it: their
+// values are compared through serialize($_SESSION), which writes N; there.
+var recursiveCases = map[string]bool{"self_array": true, "self_array_direct": true}
 
 func elem(t *testing.T, s *Session, name string) *Array {
 	t.Helper()
@@ -130,7 +156,9 @@ func TestInteropSharedStorage(t *testing.T) {
 
 		var phpDump any
 		require.NoError(t, json.Unmarshal(x.Dump, &phpDump))
-		require.Equal(t, phpDump, normJSON(t, sessionDump(t, s)), "%s values", name)
+		if !recursiveCases[x.Case] {
+			require.Equal(t, phpDump, normJSON(t, sessionDump(t, s)), "%s values", name)
+		}
 		for _, to := range []Handler{PHP, PHPSerialize, PHPBinary} {
 			c, err := s.Clone().Convert(to)
 			require.NoError(t, err)
@@ -154,6 +182,9 @@ func TestInteropSharedStorage(t *testing.T) {
 			id := fmt.Sprintf("%sedit%d", x.ID, i)
 			_, err = r.Do("SET", sessionPrefix+id, string(enc))
 			require.NoError(t, err)
+			if recursiveCases[x.Case] {
+				dump = nil
+			}
 			wants[id] = want{string(dump), hex.EncodeToString(ser)}
 			fmt.Fprintf(&list, "%s %s\n", Igbinary, id)
 		}
@@ -169,7 +200,9 @@ func TestInteropSharedStorage(t *testing.T) {
 		w, ok := wants[rd.ID]
 		require.True(t, ok, rd.ID)
 		require.True(t, rd.OK, "PHP failed to read %s", rd.ID)
-		require.Equal(t, w.dump, string(rd.Dump), "%s: PHP sees other values", rd.ID)
+		if w.dump != "" {
+			require.Equal(t, w.dump, string(rd.Dump), "%s: PHP sees other values", rd.ID)
+		}
 		require.Equal(t, w.ser, rd.Ser, "%s: serialize($_SESSION)", rd.ID)
 		n++
 	})

@@ -56,6 +56,27 @@ $cases = [
         $_SESSION['o'] = $o;
         $_SESSION['z'] = &$K[0];
     },
+    // Arrays that hold their own storage with no PHP reference in
+    // between: the reference that made the cycle has refcount 1 when the
+    // session is written (only the array holds it), so igbinary writes
+    // its value, a back-reference to the array being written.
+    'self_array' => function () {
+        $k = [null];
+        $x = ['k' => 1];
+        $x['r'] = &$k[0];
+        $k[0] = ['in' => $x];
+        unset($k);
+        $_SESSION['x'] = $x;
+        $_SESSION['y'] = ['deep' => $x];
+    },
+    'self_array_direct' => function () {
+        $k = [null];
+        $x = [];
+        $x['r'] = &$k[0];
+        $k[0] = $x;
+        unset($k);
+        $_SESSION['x'] = $x;
+    },
 ];
 $handlers = ['igbinary', 'msgpack'];
 $others = ['php', 'php_serialize', 'php_binary', 'igbinary', 'msgpack'];
@@ -81,6 +102,9 @@ foreach ($cases as $name => $build) {
             $dump = typed_dump_root($_SESSION);
             $vals = $_SESSION;
             foreach ($others as $to) {
+                // msgpack 2.2 recurses without end (SIGSEGV) on an array
+                // that holds itself with no reference in between.
+                if ($to === 'msgpack' && str_starts_with($name, 'self_array')) continue;
                 ini_set('session.serialize_handler', $to);
                 session_id($id . 'conv');
                 if (!session_start()) { fwrite(STDERR, "session_start (convert) failed\n"); exit(1); }
