@@ -137,11 +137,23 @@
 // as a back-reference to the array still being read) decodes to a copy of
 // it; converted to the php family, such a copy inside its own array is
 // written N;, as php_var_serialize does for an array it is already
-// writing. PHP's empty arrays are
-// one shared array, written once and then referred to; an empty array PHP
-// allocated itself (after removing elements, or read by msgpack) is
-// written each time, and decoding keeps that distinction. Uninitialized
-// typed properties (a lone null) are kept for re-encoding.
+// writing. An array can also hold its own storage with no PHP reference
+// in between: PHP writes that when the reference that made the cycle has
+// refcount 1 (only the array holds it), and reading it back builds an
+// array that contains itself (var_dump shows *RECURSION*). Go values
+// have no such cycle: where the array holds itself there is an empty
+// *Array that stands for the array as read. The encoders write it as PHP
+// does (a back-reference; N; in the php family), also after other places
+// of the array are changed (a changed place is storage of its own, as PHP
+// separates it on change); storing into the stand-in makes it an
+// ordinary array. PHP's msgpack extension recurses without end on such an
+// array, and Convert to msgpack refuses it with [ErrUnsupported].
+//
+// PHP's empty arrays are one shared array, written once and then referred
+// to; an empty array PHP allocated itself (after removing elements, or
+// read by msgpack) is written each time, and decoding keeps that
+// distinction. Uninitialized typed properties (a lone null) are kept for
+// re-encoding.
 //
 // # msgpack
 //
@@ -185,10 +197,10 @@
 //   - igbinary: a PHP reference that only shared storage holds and whose
 //     value holds that storage again (a cycle) stays shared by the Go
 //     copies, and Convert writes it as a reference where PHP writes the
-//     value it reads (refcount 1). Data in which an array holds its own
-//     storage with no PHP reference in between (PHP writes that when such
-//     a reference had refcount 1) decodes to a finite copy and does not
-//     re-encode to the same bytes.
+//     value it reads (refcount 1). Where an array holds its own storage
+//     with no PHP reference in between, Get, Range, the JSON forms and
+//     ToGo show the empty stand-in (see igbinary above) where PHP sees the
+//     array again, endlessly; the bytes written are PHP's.
 //   - The JSON form (SessionToJSON) keeps values, not igbinary/msgpack
 //     layout details: which copies shared storage, which empty arrays
 //     were PHP's shared one, uninitialized typed properties, and which
