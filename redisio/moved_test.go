@@ -220,3 +220,37 @@ func FuzzMovedConn(f *testing.F) {
 		}
 	})
 }
+
+// loopConn returns the same bytes on every read.
+type loopConn struct {
+	net.Conn
+	b []byte
+}
+
+func (c *loopConn) Read(p []byte) (int, error) { return copy(p, c.b), nil }
+
+// BenchmarkMovedConnRead: the cost of following the replies' framing, per
+// read of one round trip's replies (a cached GET's CLIENT CACHING, MULTI,
+// PTTL, GET, EXEC and a script's reply), scanned ("cluster") or passed
+// through ("off", as on a standalone server).
+func BenchmarkMovedConnRead(b *testing.B) {
+	replies := []byte("+OK\r\n+OK\r\n+QUEUED\r\n+QUEUED\r\n*2\r\n:86399000\r\n$24\r\nn|i:123456;s|s:5:\"hello\";\r\n:1\r\n")
+	for _, off := range []bool{false, true} {
+		name := "cluster"
+		if off {
+			name = "off"
+		}
+		b.Run(name, func(b *testing.B) {
+			mc := &movedConn{Conn: &loopConn{b: replies}, off: new(atomic.Bool)}
+			mc.off.Store(off)
+			buf := make([]byte, len(replies))
+			b.SetBytes(int64(len(replies)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if n, err := mc.Read(buf); n != len(replies) || err != nil {
+					b.Fatal(n, err)
+				}
+			}
+		})
+	}
+}
