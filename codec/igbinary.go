@@ -886,14 +886,7 @@ func (e *igEncoder) sameStorage(x *Array) (uint32, bool) {
 
 func (e *igEncoder) reference(r *Reference, depth int) error {
 	e.buf = append(e.buf, igRef)
-	v := r.V
-	for {
-		inner, ok := v.(*Reference)
-		if !ok || inner == nil {
-			break
-		}
-		v = inner.V
-	}
+	v := Deref(r.V)
 	switch x := v.(type) {
 	case *Object, *Serializable, Enum:
 		// The object's own number identifies it (igbinary numbers no

@@ -657,14 +657,7 @@ func (e *mpEncoder) value(v Value, depth int) error {
 }
 
 func (e *mpEncoder) reference(r *Reference, depth int) error {
-	v := r.V
-	for {
-		inner, ok := v.(*Reference)
-		if !ok || inner == nil {
-			break
-		}
-		v = inner.V
-	}
+	v := Deref(r.V)
 	switch x := v.(type) {
 	case *Object, *Serializable:
 		return e.object(x, true, depth)
