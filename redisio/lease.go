@@ -16,7 +16,9 @@ import (
 // first: a release hands the lease straight to the oldest waiter;
 // ":turn:<token>" is changed by that hand-over, so that only the waiter
 // that gets the lease is woken (each waiter tracks its own); ":procs" (a
-// sorted set) lists the processes that took part recently (LeaseRivals).
+// sorted set) lists the processes that took part recently (LeaseRivals)
+// and when each waiter last tried (a release skips waiters that stopped
+// trying).
 // Outside the session prefix (tools listing sessions do not see them); in
 // a Cluster all share the data key's hash tag, hence its slot.
 //
@@ -46,7 +48,9 @@ const LeaseJoinFor = time.Second
 // written the session since our last write), {0, holder, holder's PTTL,
 // our rank in the queue} when another holder has it: then our token joins
 // the queue (unless already in it, keeping its place), which the holder
-// notices through its tracked read of the queue's head (LeaseWanted).
+// notices through its tracked read of the queue's head (LeaseWanted), and
+// is recorded as taking part with the time of this attempt, which tells
+// a release that we still wait.
 const leaseScript = `if ARGV[5] ~= "" then
   redis.call("zadd",KEYS[3],ARGV[3],ARGV[1])
   redis.call("zremrangebyscore",KEYS[3],"-inf","(" .. ARGV[5])
@@ -61,6 +65,10 @@ if not cur then
 end
 redis.call("zadd",KEYS[2],"NX",ARGV[3],ARGV[1])
 redis.call("pexpire",KEYS[2],ARGV[4])
+if ARGV[5] == "" then
+  redis.call("zadd",KEYS[3],ARGV[3],ARGV[1])
+  redis.call("pexpire",KEYS[3],ARGV[6])
+end
 return {0,cur,redis.call("pttl",KEYS[1]),redis.call("zrank",KEYS[2],ARGV[1])}`
 
 // leaseJoinScript records us as taking part in the lease and returns how
@@ -76,27 +84,33 @@ return redis.call("zcard",KEYS[1])`
 
 // leaseReleaseScript gives the lease up if it holds our token: to the
 // oldest waiter of the queue (its entry removed, its turn key changed so
-// that it alone is woken), dropping entries older than the cutoff first
-// (waiters that gave up or died), else by deleting it. The caller names
-// the waiter it expects to be next (its tracked read of the queue's head)
-// and passes that waiter's turn key: a script declares the keys it
-// touches.
+// that it alone is woken), dropping first the waiters whose last attempt
+// (their score among the participants) is older than the cutoff (they
+// gave up or died), else by deleting it. The caller names the waiter it
+// expects to be next (its tracked read of the queue's head) and passes
+// that waiter's turn key: a script declares the keys it touches.
 //
 //	KEYS[1]=lease KEYS[2]=queue KEYS[3]=turn key of ARGV[4]
-//	ARGV[1]=token ARGV[2]=PX ms ARGV[3]=cutoff (ms, entries with a
-//	lower score are dropped) ARGV[4]=the expected next holder ("": none;
-//	"*": whoever is next, without waking it) ARGV[5]=turn key PX ms
+//	KEYS[4]=participants
+//	ARGV[1]=token ARGV[2]=PX ms ARGV[3]=cutoff (ms) ARGV[4]=the
+//	expected next holder ("": none; "*": whoever is next, without waking
+//	it) ARGV[5]=turn key PX ms
 //
 // Returns {0} when the lease was not ours, {1} when deleted, {2} when
-// handed over, {3, next} when next is not ARGV[4] (nothing changed: the
-// caller tries again naming it).
+// handed over, {3, next} when next is not ARGV[4] (nothing changed but
+// the drops: the caller tries again naming it).
 const leaseReleaseScript = `if redis.call("get",KEYS[1]) ~= ARGV[1] then return {0} end
-redis.call("zremrangebyscore",KEYS[2],"-inf","(" .. ARGV[3])
-local nxt = redis.call("zrange",KEYS[2],0,0)[1]
-if not nxt then
-  redis.call("del",KEYS[1])
-  return {1}
-end
+local nxt
+repeat
+  nxt = redis.call("zrange",KEYS[2],0,0)[1]
+  if not nxt then
+    redis.call("del",KEYS[1])
+    return {1}
+  end
+  local seen = redis.call("zscore",KEYS[4],nxt)
+  if seen and tonumber(seen) >= tonumber(ARGV[3]) then break end
+  redis.call("zrem",KEYS[2],nxt)
+until false
 if ARGV[4] ~= "*" and nxt ~= ARGV[4] then return {3,nxt} end
 redis.call("zrem",KEYS[2],nxt)
 redis.call("set",KEYS[1],nxt,"px",ARGV[2])
@@ -106,11 +120,12 @@ if ARGV[4] ~= "*" then
 end
 return {2}`
 
-// leaseQueueAge: a waiter's queue entry older than this is dropped by the
-// next release (a waiter still there joins again at the back on its next
-// attempt); a waiter that died delays the others by one lease PX at most
-// before that. A turn key lives as long: it only matters while its
-// waiter waits.
+// leaseQueueAge: a waiter that has not tried to take the lease for this
+// long is dropped from the queue by the next release (a waiter still
+// there joins again at the back on its next attempt): a waiter that died
+// delays the others by one lease PX at most before that. A live waiter
+// tries again at least every half of it (WaitLease's timer). A turn key
+// lives as long: it only matters while its waiter waits.
 const leaseQueueAge = time.Second
 
 // leaseReleaseTries bounds the release attempts that name the next holder
@@ -335,7 +350,7 @@ func (s *Store) ReleaseLease(ctx context.Context, l *Lease, px time.Duration) er
 		if next != "" && next != "*" {
 			tk = s.leaseTurnKey(l.ID, next)
 		}
-		arr, err := s.exec(ctx, leaseReleaseLua, []string{lk, lk + ":queue", tk}, []string{l.Token, ms, cutoff, next, fmtInt(leaseQueueAge.Milliseconds())}).ToArray()
+		arr, err := s.exec(ctx, leaseReleaseLua, []string{lk, lk + ":queue", tk, lk + ":procs"}, []string{l.Token, ms, cutoff, next, fmtInt(leaseQueueAge.Milliseconds())}).ToArray()
 		if err == nil && len(arr) == 0 {
 			err = errors.New("empty reply")
 		}
@@ -434,8 +449,9 @@ func (s *Store) LeaseRivals(ctx context.Context, id string, join bool) (bool, er
 // AcquireLease reported: it returns when woken by the change of our turn
 // key (the holder handed the lease to us), by a timer at the holder's
 // PTTL plus one lease PX per waiter ahead of us (so a holder that crashed
-// or stopped, or a waiter ahead that did, delays us by that at most), or
-// by the safety poll; the caller then tries AcquireLease again, which
+// or stopped, or a waiter ahead that did, delays us by that at most; half
+// a second at most, so that releases see that we still wait), or by the
+// safety poll; the caller then tries AcquireLease again, which
 // finds the lease handed to it, takes a free one, or queues it again.
 // Hand-overs to other waiters do not wake it. It gives up at
 // Config.LockTimeout or when ctx ends, with an error wrapping
@@ -455,7 +471,10 @@ func (s *Store) WaitLease(ctx context.Context, t LeaseTurn) error {
 	deadline := time.NewTimer(s.cfg.LockTimeout)
 	defer deadline.Stop()
 	var timer *time.Timer
-	switch err := s.sleepUntilRelease(ctx, &timer, t.w, t.ID, t.Holder, t.PTTL+time.Duration(t.Ahead)*t.px, deadline.C); {
+	// At least every half of leaseQueueAge: the attempt it wakes for
+	// shows a release that we still wait.
+	sleep := min(t.PTTL+time.Duration(t.Ahead)*t.px, leaseQueueAge/2)
+	switch err := s.sleepUntilRelease(ctx, &timer, t.w, t.ID, t.Holder, sleep, deadline.C); {
 	case err == nil:
 		return nil
 	case errors.Is(err, ErrClosed):

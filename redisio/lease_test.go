@@ -308,3 +308,34 @@ func TestLeaseRivals(t *testing.T) {
 		t.Fatalf("c joined %d times", st.LeaseJoined)
 	}
 }
+
+// A release skips waiters that stopped trying (crashed, gave up), however
+// early they queued, and hands the lease to one that still tries,
+// however long ago it first queued.
+func TestLeaseReleaseSkipsGoneWaiters(t *testing.T) {
+	r, ps := leaseProcs(t, 2, Config{})
+	a, b := ps[0], ps[1]
+	const px = 5 * time.Second
+	la, _, _ := a.acquire(t, "g", nil, px, false, false)
+	if la == nil {
+		t.Fatal("a did not take a free lease")
+	}
+	turn := b.refused(t, "g", px) // b tries now
+	queue := a.leaseQueueKey("g")
+	long := strconv.FormatInt(time.Now().Add(-3*leaseQueueAge).UnixMilli(), 10)
+	r.MustDo("ZADD", queue, long, "gone")               // queued first, never tried since
+	r.MustDo("ZADD", queue, "XX", long, b.leaseToken()) // b queued as long ago
+	done := b.wait(turn)
+	if err := a.ReleaseLease(context.Background(), la, px); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if got := r.MustDo("GET", a.LeaseKey("g")); got != b.leaseToken() {
+		t.Fatalf("lease handed to %q, want b", got)
+	}
+	if got := r.MustDo("ZSCORE", queue, "gone"); got != "(nil)" {
+		t.Fatalf("the gone waiter is still queued (%s)", got)
+	}
+}
