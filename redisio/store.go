@@ -12,6 +12,7 @@ import (
 	"net"
 	neturl "net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -225,6 +226,15 @@ type Store struct {
 	// MOVED and the connections stop scanning replies for it (movedConn).
 	notCluster atomic.Bool
 
+	// Sentinel (see switching): the master connections open now, by
+	// address, and how the dial hook tells a Sentinel's connection from a
+	// master's. Set before the client is built.
+	sentinel      bool
+	connMu        sync.Mutex
+	masterConns   map[string]int
+	sentinelRes   *net.Resolver // marks the Sentinels' dialer (nil: see sentinelAddrs)
+	sentinelAddrs []string      // the Sentinels, when the option brought its own Resolver
+
 	ttlSec   int64
 	expiryMs int64
 	markerMs int64 // lifetime of WriteIfUnlocked's write markers: 2×(Timeout+ReconcileTimeout)
@@ -319,7 +329,21 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	// cached or tracked on the old one is dropped before the new one
 	// carries a command (rueidis reports the old connection's end with a
 	// nil invalidation too, but possibly after the new one answered). So a
-	// memo entry that is fresh was read on the connection in use.
+	// memo entry that is fresh was read on the connection in use, except
+	// during a Sentinel switch, where the old master's connection stays in
+	// use from the new one's dial until rueidis swaps them: see switching.
+	if opt.Sentinel.MasterSet != "" {
+		s.sentinel = true
+		s.masterConns = map[string]int{}
+		if opt.Sentinel.Dialer.Resolver == nil {
+			// A zero Resolver is the default one; its identity tells the
+			// dial hook that a connection is to a Sentinel.
+			s.sentinelRes = &net.Resolver{}
+			opt.Sentinel.Dialer.Resolver = s.sentinelRes
+		} else {
+			s.sentinelAddrs = slices.Clone(opt.InitAddress)
+		}
+	}
 	dial := opt.DialCtxFn
 	if dial == nil && opt.DialFn != nil {
 		old := opt.DialFn
@@ -337,6 +361,7 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		}
 	}
 	opt.DialFn = nil
+	noDelay := opt.DisableTCPNoDelay
 	opt.DialCtxFn = func(ctx context.Context, dst string, d *net.Dialer, tc *tls.Config) (net.Conn, error) {
 		// Not a full nil invalidation: on a Cluster the other nodes'
 		// connections keep their client-side caches, and with them the
@@ -356,9 +381,18 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		if noDelay {
+			// rueidis applies DisableTCPNoDelay only to a connection it
+			// can see is TCP or TLS, which the wrappers below hide.
+			setNoDelayOff(conn)
+		}
 		// A MOVED reply empties the connection's client-side cache
 		// before it is delivered (moved.go).
-		return &movedConn{Conn: conn, off: &s.notCluster}, nil
+		var nc net.Conn = &movedConn{Conn: conn, off: &s.notCluster}
+		if s.sentinel && !s.sentinelDial(dst, d) {
+			nc = s.trackMasterConn(dst, nc)
+		}
+		return nc, nil
 	}
 	prev := opt.OnInvalidations
 	opt.OnInvalidations = func(msgs []rueidis.RedisMessage) {
@@ -1068,4 +1102,78 @@ func (s *Store) Stats() Stats {
 		CASApplied: s.st.casApplied.Load(), CASHeld: s.st.casHeld.Load(), CASChanged: s.st.casChanged.Load(),
 		LeaseTaken: s.st.leaseTaken.Load(), LeaseBusy: s.st.leaseBusy.Load(), LeaseReleased: s.st.leaseReleased.Load(), LeaseJoined: s.st.leaseJoined.Load(),
 	}
+}
+
+// switching reports whether a Sentinel switch is under way: connections
+// to two masters are open. rueidis dials the new master, asks its role,
+// swaps it in, then closes the old master's connection, which first waits
+// for the commands in flight on it. From the dial (where the Store drops
+// what it had cached) to the swap, reads still go to the old master, and
+// what they return may be missing the new master's writes; until the old
+// connection is closed (where the Store drops it all again, see
+// masterConn) no copy can be trusted to be what the new master holds, so
+// every Watch counts as invalidated (TestSentinelSwitchWatch).
+func (s *Store) switching() bool {
+	if !s.sentinel {
+		return false
+	}
+	s.connMu.Lock()
+	defer s.connMu.Unlock()
+	return len(s.masterConns) > 1
+}
+
+// sentinelDial reports whether the dial hook's connection to dst is to a
+// Sentinel rather than to a master.
+func (s *Store) sentinelDial(dst string, d *net.Dialer) bool {
+	if s.sentinelRes != nil {
+		return d != nil && d.Resolver == s.sentinelRes
+	}
+	return slices.Contains(s.sentinelAddrs, dst)
+}
+
+// setNoDelayOff turns Nagle's algorithm back on for c (TCP, or TLS over
+// TCP), as rueidis does for DisableTCPNoDelay.
+func setNoDelayOff(c net.Conn) {
+	if tc, ok := c.(*tls.Conn); ok {
+		c = tc.NetConn()
+	}
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.SetNoDelay(false)
+	}
+}
+
+// trackMasterConn counts c, a new connection to the master at dst, among
+// the open master connections until it is closed.
+func (s *Store) trackMasterConn(dst string, c net.Conn) net.Conn {
+	s.connMu.Lock()
+	s.masterConns[dst]++
+	s.connMu.Unlock()
+	return &masterConn{Conn: c, s: s, dst: dst}
+}
+
+// masterConn is a connection to a Sentinel's master. Its Close drops
+// everything cached or tracked, as the nil invalidation rueidis sends for
+// a closed connection does, but at once: rueidis sends that one when the
+// connection's reader has noticed, which may be after commands on the new
+// master's connection answered.
+type masterConn struct {
+	net.Conn
+	s    *Store
+	dst  string
+	once sync.Once
+}
+
+// Close closes the connection and, the first time, drops the Store's
+// cached copies before the connection stops counting as open.
+func (c *masterConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(func() {
+		c.s.handleInvalidations(nil)
+		c.s.connMu.Lock()
+		if c.s.masterConns[c.dst]--; c.s.masterConns[c.dst] <= 0 {
+			delete(c.s.masterConns, c.dst)
+		}
+		c.s.connMu.Unlock()
+	})
+	return err
 }

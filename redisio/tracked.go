@@ -28,8 +28,8 @@ const TrackedOver = 64 << 10
 // Watch counts the client-tracking invalidations of one session's data key
 // that reach the Store's connection after the Watch was made, for a caller
 // that must tell its own write's invalidation from anyone else's (see
-// CommitTracked). A lost connection, a reconnection or a flush counts as
-// many invalidations. A nil *Watch (a Store without tracking) reports -1.
+// CommitTracked). A lost connection, a reconnection, a flush or a Sentinel
+// switch under way counts as many invalidations. A nil *Watch (a Store without tracking) reports -1.
 type Watch struct {
 	s *Store
 	k string
@@ -41,6 +41,9 @@ type Watch struct {
 func (w *Watch) Invalidations() int64 {
 	if w == nil {
 		return -1
+	}
+	if w.s.switching() {
+		return poisoned
 	}
 	w.s.watchMu.Lock()
 	defer w.s.watchMu.Unlock()
