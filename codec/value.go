@@ -343,10 +343,6 @@ type Array struct {
 	// not PHP's shared immutable empty array (igbinary writes the shared
 	// one once and refers back to it; see igbinary.go).
 	ownEmpty bool
-	// twin is the array PHP shared this one's storage with (copy on
-	// write) when it was decoded: igbinary writes such a copy as a
-	// back-reference while both are still equal.
-	twin *Array
 	// self: this array stands where PHP's array held its own storage
 	// with no PHP reference in between (igbinary data: a back-reference
 	// to the array being read, through arrays only). It is empty in Go;
@@ -354,6 +350,10 @@ type Array struct {
 	// which the encoders write and compare in its place (held). Storing
 	// into it makes it an ordinary array.
 	self bool
+	// twin is the array PHP shared this one's storage with (copy on
+	// write) when it was decoded: igbinary writes such a copy as a
+	// back-reference while both are still equal.
+	twin *Array
 }
 
 // held returns the array whose elements the encoders write for a: for a
