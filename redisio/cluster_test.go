@@ -140,6 +140,45 @@ func TestCluster(t *testing.T) {
 		})
 	})
 
+	t.Run("lease-hand-over-hash-tag", func(t *testing.T) {
+		// The lease keys share the session's hash tag: a waiter's turn
+		// key is tracked on the node of its slot, and the hand-over's
+		// invalidation wakes it there (the poll is a minute).
+		cfg := Config{Prefix: "{sess}:", PollInterval: time.Minute}
+		a, b := newLeaseProc(openURL(t, url, cfg)), newLeaseProc(openURL(t, url, cfg))
+		if !a.CanLease("ls") {
+			t.Fatal("CanLease: want true with a hash tag")
+		}
+		if probe.CanLease(splitID) {
+			t.Fatal("CanLease: want false without a hash tag")
+		}
+		if _, _, _, err := probe.AcquireLease(context.Background(), splitID, nil, time.Second, true, false); !errors.Is(err, ErrCrossSlot) {
+			t.Fatalf("AcquireLease without a hash tag: %v, want ErrCrossSlot", err)
+		}
+		const px = 5 * time.Second
+		la, _, _ := a.acquire(t, "ls", nil, px, false, false)
+		if la == nil {
+			t.Fatal("a did not take a free lease")
+		}
+		done := b.wait(b.refused(t, "ls", px))
+		a.sync(t)
+		if !a.wanted(t, "ls") {
+			t.Fatal("holder does not see the waiter")
+		}
+		if err := a.ReleaseLease(context.Background(), la, px); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		if st := b.Stats(); st.WakeInvalidated != 1 || st.WakeTimer != 0 {
+			t.Fatalf("b woken by %d invalidations, %d timers", st.WakeInvalidated, st.WakeTimer)
+		}
+		if lb, _, _ := b.acquire(t, "ls", nil, px, false, false); lb == nil {
+			t.Fatal("b woken but not holding the lease")
+		}
+	})
+
 	t.Run("lock-free-large-hash-tag", func(t *testing.T) {
 		// Long values travel through staged keys, which must land in the
 		// session's slot: the hash tag puts them there.

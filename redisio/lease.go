@@ -215,12 +215,18 @@ func (s *Store) CanLease(id string) bool {
 //
 // A reply lost to a network error is reported as an error: the lease may
 // then be held by nobody who knows it, and expires by itself within px.
+// Where CanLease is false on a Cluster it returns ErrCrossSlot.
 func (s *Store) AcquireLease(ctx context.Context, id string, l *Lease, px time.Duration, read, join bool) (lease *Lease, d Data, turn LeaseTurn, err error) {
 	if s.closed.Load() {
 		return nil, Data{}, LeaseTurn{}, ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, Data{}, LeaseTurn{}, err
+	}
+	if s.split && !s.CanLease(id) {
+		// On a Cluster the round trip below must stay on the slot's node
+		// (rueidis refuses keyless commands beside keys of several slots).
+		return nil, Data{}, LeaseTurn{}, ErrCrossSlot
 	}
 	tok := s.leaseToken()
 	ms := max(int64(px/time.Millisecond), 1)

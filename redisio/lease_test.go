@@ -20,11 +20,16 @@ func leaseProcs(t *testing.T, n int, cfg Config) (*testenv.Redis, []*leaseProc) 
 	cfg.PollInterval = time.Minute
 	ps := make([]*leaseProc, n)
 	for i := range ps {
-		p := &leaseProc{Store: openTest(t, r, cfg), sleeps: make(chan struct{}, 16)}
-		p.waitHook = func(string, string) { p.sleeps <- struct{}{} }
-		ps[i] = p
+		ps[i] = newLeaseProc(openTest(t, r, cfg))
 	}
 	return r, ps
+}
+
+// newLeaseProc wraps s, whose waits report on sleeps.
+func newLeaseProc(s *Store) *leaseProc {
+	p := &leaseProc{Store: s, sleeps: make(chan struct{}, 16)}
+	p.waitHook = func(string, string) { p.sleeps <- struct{}{} }
+	return p
 }
 
 // leaseProc is one store of leaseProcs.
