@@ -275,24 +275,14 @@ type Metrics struct {
 	Conflict func(held bool)
 }
 
+// withDefaults returns c with each unset setting at its default.
 func (c Config) withDefaults() Config {
-	if c.LockSuffix == "" {
-		c.LockSuffix = DefaultLockSuffix
-	}
-	if c.Prefix == "" && !c.NoPrefix {
-		c.Prefix = DefaultPrefix
-	}
-	if c.TTL <= 0 {
-		c.TTL = DefaultTTL
-	}
+	// The settings redisio shares take its defaults, applied by redisio.
+	r := c.redisConfig().WithDefaults()
+	c.Prefix, c.LockSuffix, c.TTL, c.LockExpiry, c.LockTimeout = r.Prefix, r.LockSuffix, r.TTL, r.LockExpiry, r.LockTimeout
+	c.RedisTimeout, c.ClientCacheBytes, c.ClientCacheKeys = r.Timeout, r.ClientCacheBytes, r.MaxCachedKeys
 	if c.ReadRefresh == 0 {
 		c.ReadRefresh = c.TTL / DefaultReadRefreshDivisor
-	}
-	if c.LockTimeout <= 0 {
-		c.LockTimeout = DefaultLockTimeout
-	}
-	if c.LockExpiry <= 0 {
-		c.LockExpiry = DefaultLockExpiry
 	}
 	if c.IDLength <= 0 {
 		c.IDLength = DefaultIDLength
@@ -344,15 +334,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CacheBytes <= 0 {
 		c.CacheBytes = DefaultCacheBytes
-	}
-	if c.RedisTimeout <= 0 {
-		c.RedisTimeout = DefaultRedisTimeout
-	}
-	if c.ClientCacheBytes <= 0 {
-		c.ClientCacheBytes = DefaultClientCacheBytes
-	}
-	if c.ClientCacheKeys <= 0 {
-		c.ClientCacheKeys = DefaultClientCacheKeys
 	}
 	return c
 }

@@ -154,7 +154,13 @@ type Config struct {
 	Logger *slog.Logger
 }
 
-func (c *Config) fill(tracking bool) {
+// WithDefaults returns c with each unset setting at its default, as a
+// Store resolves it. Three are left as they are, for the Store to resolve:
+// PollInterval (its default depends on whether the Store has client
+// tracking), TokenPrefix and Logger. The phpsession package resolves the
+// settings it shares with redisio through it, so that each default is
+// applied in one place.
+func (c Config) WithDefaults() Config {
 	if c.Prefix == "" && !c.NoPrefix {
 		c.Prefix = DefaultPrefix
 	}
@@ -170,13 +176,6 @@ func (c *Config) fill(tracking bool) {
 	if c.LockTimeout <= 0 {
 		c.LockTimeout = DefaultLockTimeout
 	}
-	if c.PollInterval <= 0 {
-		if tracking {
-			c.PollInterval = DefaultPollInterval
-		} else {
-			c.PollInterval = DefaultPollIntervalNoTracking
-		}
-	}
 	if c.CacheTTL <= 0 {
 		c.CacheTTL = DefaultCacheTTL
 	}
@@ -186,8 +185,23 @@ func (c *Config) fill(tracking bool) {
 	if c.ReconcileTimeout <= 0 {
 		c.ReconcileTimeout = c.Timeout
 	}
+	if c.ClientCacheBytes <= 0 {
+		c.ClientCacheBytes = DefaultClientCacheBytes
+	}
 	if c.MaxCachedKeys <= 0 {
 		c.MaxCachedKeys = DefaultMaxCachedKeys
+	}
+	return c
+}
+
+func (c *Config) fill(tracking bool) {
+	*c = c.WithDefaults()
+	if c.PollInterval <= 0 {
+		if tracking {
+			c.PollInterval = DefaultPollInterval
+		} else {
+			c.PollInterval = DefaultPollIntervalNoTracking
+		}
 	}
 	// Braces would give a marker key (which ends in the token) another
 	// Cluster hash tag than its data key.
@@ -316,10 +330,7 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		opt.MaxFlushDelay = DefaultMaxFlushDelay
 	}
 	if opt.CacheSizeEachConn == 0 {
-		opt.CacheSizeEachConn = cfg.ClientCacheBytes
-		if opt.CacheSizeEachConn <= 0 {
-			opt.CacheSizeEachConn = DefaultClientCacheBytes
-		}
+		opt.CacheSizeEachConn = cfg.WithDefaults().ClientCacheBytes
 	}
 	s := &Store{owned: true, tracking: true}
 	// Everything the invalidation hook reads is set before the client
