@@ -103,13 +103,41 @@ func staleReadsLock(t *testing.T, writer, reader *Store, pairs, rounds int, lock
 	}
 }
 
+// ownWrites counts the reads that followed a commit of our own and did
+// not see it.
+type ownWrites struct{ checks, stale atomic.Int64 }
+
+// check reads id after round i was committed and counts it; false when
+// the read failed (the test has failed).
+func (o *ownWrites) check(ctx context.Context, t *testing.T, s *Store, id string, i int) bool {
+	d, err := s.Get(ctx, id)
+	if err != nil {
+		t.Error(err)
+		return false
+	}
+	o.checks.Add(1)
+	if n, _ := parseCounter(d); n != i {
+		o.stale.Add(1)
+	}
+	return true
+}
+
+// verdict logs the counts and fails the test if a read was stale.
+func (o *ownWrites) verdict(t *testing.T) {
+	t.Helper()
+	t.Logf("%d checks, %d stale", o.checks.Load(), o.stale.Load())
+	if o.stale.Load() != 0 {
+		t.Fatalf("%d reads missed our own committed write", o.stale.Load())
+	}
+}
+
 // readYourWrites: after Commit returns, Get (cached, primed with the old
 // value just before) returns the committed value.
 func readYourWrites(t *testing.T, s *Store, workers, rounds int) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	var stale, checks atomic.Int64
+	var own ownWrites
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		id := "ryow" + strconv.Itoa(w)
@@ -138,23 +166,14 @@ func readYourWrites(t *testing.T, s *Store, workers, rounds int) {
 					t.Error(err)
 					return
 				}
-				d, err := s.Get(ctx, id)
-				if err != nil {
-					t.Error(err)
+				if !own.check(ctx, t, s, id, i) {
 					return
-				}
-				checks.Add(1)
-				if n, _ := parseCounter(d); n != i {
-					stale.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	t.Logf("%d checks, %d stale", checks.Load(), stale.Load())
-	if stale.Load() != 0 {
-		t.Fatalf("%d reads missed our own committed write", stale.Load())
-	}
+	own.verdict(t)
 }
 
 func TestStaleReads(t *testing.T) {
@@ -185,7 +204,7 @@ func readYourWritesUntracked(t *testing.T, s *Store, workers, rounds int) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	stopAt := time.Now().Add(20 * time.Second)
-	var stale, checks atomic.Int64
+	var own ownWrites
 	var wg sync.WaitGroup
 	for w := 0; w < workers; w++ {
 		id := "ryowu" + strconv.Itoa(w)
@@ -224,23 +243,14 @@ func readYourWritesUntracked(t *testing.T, s *Store, workers, rounds int) {
 					t.Error(err)
 					return
 				}
-				d, err := s.Get(ctx, id)
-				if err != nil {
-					t.Error(err)
+				if !own.check(ctx, t, s, id, i) {
 					return
-				}
-				checks.Add(1)
-				if n, _ := parseCounter(d); n != i {
-					stale.Add(1)
 				}
 			}
 		}()
 	}
 	wg.Wait()
-	t.Logf("%d checks, %d stale", checks.Load(), stale.Load())
-	if stale.Load() != 0 {
-		t.Fatalf("%d reads missed our own committed write", stale.Load())
-	}
+	own.verdict(t)
 }
 
 func TestReadYourWritesUntracked(t *testing.T) {
