@@ -32,7 +32,8 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 	}
 }
 
-func openTest(t *testing.T, r *testenv.Redis, cfg phpsession.Config) *phpsession.Manager {
+// openTest opens a Manager on r with cfg, closed when the test ends.
+func openTest(t testing.TB, r *testenv.Redis, cfg phpsession.Config) *phpsession.Manager {
 	t.Helper()
 	m, err := phpsession.OpenURL(r.URL(), cfg)
 	require.NoError(t, err)

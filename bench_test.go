@@ -15,11 +15,7 @@ import (
 // decode) of one variable.
 func BenchmarkGetCached(b *testing.B) {
 	r := testenv.StartRedis(b)
-	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := openTest(b, r, phpsession.Config{})
 	ctx := context.Background()
 	r.MustDo("SET", "PHPREDIS_SESSION:hot", `user|s:5:"alice";n|i:42;cart|a:2:{i:0;s:1:"a";i:1;s:1:"b";}`)
 	if _, err := phpsession.GetAs[int](ctx, m, "hot", "n"); err != nil {
@@ -43,11 +39,7 @@ func BenchmarkUpdateHot(b *testing.B) {
 	for _, par := range []int{1, 32} {
 		b.Run(fmt.Sprintf("writers=%dxP", par), func(b *testing.B) {
 			r := testenv.StartRedis(b)
-			m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer m.Close(context.Background())
+			m := openTest(b, r, phpsession.Config{})
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.SetParallelism(par)
@@ -77,11 +69,7 @@ func BenchmarkUpdateHot(b *testing.B) {
 // BenchmarkUpdateSpread: 64 writers over 10,000 sessions.
 func BenchmarkUpdateSpread(b *testing.B) {
 	r := testenv.StartRedis(b)
-	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := openTest(b, r, phpsession.Config{})
 	ctx := context.Background()
 	var ctr atomic.Int64
 	b.ReportAllocs()
@@ -118,11 +106,7 @@ func BenchmarkWriteRedisCPU(b *testing.B) {
 	r := testenv.StartRedis(b)
 	twin := testenv.StartRedis(b)
 	rawTwin := testenv.MustDial(b, twin.Addr)
-	m, err := phpsession.OpenURL(r.URL(), phpsession.Config{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer m.Close(context.Background())
+	m := openTest(b, r, phpsession.Config{})
 	ctx := context.Background()
 	raw := testenv.MustDial(b, r.Addr)
 	cpuOf := func(c *testenv.Conn) float64 {
