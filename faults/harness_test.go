@@ -7,6 +7,7 @@ import (
 	"math/rand"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -299,29 +300,14 @@ func classify(err error) outcome {
 // started after since.
 func (r *run) waitAcked(since time.Time, n int, max time.Duration, what string) {
 	r.t.Helper()
-	deadline := time.Now().Add(max)
-	for {
-		ok := true
-		r.mu.Lock()
-		cnt := make([]int, nSessions)
+	r.waitPerSession(n, max, what, "acknowledged writes", func(cnt []int) {
 		for i := len(r.writes) - 1; i >= 0; i-- {
 			w := &r.writes[i]
 			if w.out == applied && w.start.After(since) {
 				cnt[w.sess]++
 			}
 		}
-		r.mu.Unlock()
-		for _, c := range cnt {
-			ok = ok && c >= n
-		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%s: sessions did not get %d acknowledged writes within %v (got %v); errors: %s", what, n, max, cnt, r.errorSummary())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	})
 }
 
 // waitStarted waits until n more write calls have started.
@@ -341,26 +327,32 @@ func (r *run) waitStarted(n int64, max time.Duration, what string) {
 // reads that started after since.
 func (r *run) waitReads(since time.Time, n int, max time.Duration, what string) {
 	r.t.Helper()
-	deadline := time.Now().Add(max)
-	for {
-		ok := true
-		r.mu.Lock()
-		cnt := make([]int, nSessions)
+	r.waitPerSession(n, max, what, "reads", func(cnt []int) {
 		for i := len(r.reads) - 1; i >= 0; i-- {
 			rd := &r.reads[i]
 			if rd.start.After(since) && (rd.err == nil || errors.Is(rd.err, phpsession.ErrNotFound)) {
 				cnt[rd.sess]++
 			}
 		}
+	})
+}
+
+// waitPerSession polls until count (run under r.mu, adding to a zeroed
+// count per session) gives every session at least n, and fails the test
+// after max; noun says what is counted.
+func (r *run) waitPerSession(n int, max time.Duration, what, noun string, count func(cnt []int)) {
+	r.t.Helper()
+	deadline := time.Now().Add(max)
+	for {
+		cnt := make([]int, nSessions)
+		r.mu.Lock()
+		count(cnt)
 		r.mu.Unlock()
-		for _, c := range cnt {
-			ok = ok && c >= n
-		}
-		if ok {
+		if slices.Min(cnt) >= n {
 			return
 		}
 		if time.Now().After(deadline) {
-			r.t.Fatalf("%s: sessions did not get %d reads within %v (got %v); errors: %s", what, n, max, cnt, r.errorSummary())
+			r.t.Fatalf("%s: sessions did not get %d %s within %v (got %v); errors: %s", what, n, noun, max, cnt, r.errorSummary())
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
