@@ -194,21 +194,35 @@ func statsURL(from string) string {
 	return from
 }
 
-func fetchStats(cl *http.Client, u string) (statsJSON, error) {
-	var s statsJSON
+// getBody GETs u and hands read at most limit bytes of its body when the
+// status is 200 OK.
+func getBody(cl *http.Client, u string, limit int64, read func(io.Reader) error) error {
 	resp, err := cl.Get(u)
 	if err != nil {
-		return s, err
+		return err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("%s: %s", u, resp.Status)
+		return fmt.Errorf("%s: %s", u, resp.Status)
 	}
+	return read(io.LimitReader(resp.Body, limit))
+}
+
+// fetchStats reads the "phpsession" expvar variable of a phpsess
+// --stats-addr from its /debug/vars URL.
+func fetchStats(cl *http.Client, u string) (statsJSON, error) {
+	var s statsJSON
 	var doc struct {
 		P *statsJSON `json:"phpsession"`
 	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 16<<20)).Decode(&doc); err != nil {
-		return s, fmt.Errorf("%s: %w", u, err)
+	err := getBody(cl, u, 16<<20, func(body io.Reader) error {
+		if err := json.NewDecoder(body).Decode(&doc); err != nil {
+			return fmt.Errorf("%s: %w", u, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return s, err
 	}
 	if doc.P == nil {
 		return s, fmt.Errorf("%s serves no \"phpsession\" variable (not a phpsess --stats-addr?)", u)

@@ -103,22 +103,22 @@ func parsePromLine(line string) (promSample, error) {
 // fetchPromStats reads the phpsession_* metrics of contrib/prometheus
 // (namespace ns) from a /metrics URL into the counters stats prints.
 func fetchPromStats(cl *http.Client, u, ns string) (statsJSON, error) {
-	var s statsJSON
-	resp, err := cl.Get(u)
+	var samples []promSample
+	err := getBody(cl, u, 64<<20, func(body io.Reader) error {
+		var err error
+		if samples, err = parsePromText(body); err != nil {
+			return fmt.Errorf("%s: not the Prometheus text format: %w", u, err)
+		}
+		return nil
+	})
 	if err != nil {
-		return s, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return s, fmt.Errorf("%s: %s", u, resp.Status)
-	}
-	samples, err := parsePromText(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return s, fmt.Errorf("%s: not the Prometheus text format: %w", u, err)
+		return statsJSON{}, err
 	}
 	return promToStats(samples, ns, u)
 }
 
+// promToStats sums the samples of namespace ns (read from u) into the
+// counters stats prints.
 func promToStats(samples []promSample, ns, u string) (statsJSON, error) {
 	var s statsJSON
 	seen := false

@@ -1,6 +1,9 @@
 package main
 
 import (
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -38,4 +41,51 @@ other_metric 5
 	assert.ErrorContains(t, err, "serves no nope_* metrics")
 	_, err = parsePromText(strings.NewReader("x{a=\"1\" 2\n"))
 	assert.Error(t, err)
+}
+
+// TestFetchStatsHTTP: both sources of stats read the page over HTTP,
+// refuse a status other than 200 and say what the page is not.
+func TestFetchStatsHTTP(t *testing.T) {
+	pages := map[string]string{
+		"/metrics":    "phpsession_operations_total{op=\"read\",outcome=\"ok\"} 6\n",
+		"/debug/vars": `{"phpsession": {"reads": 6}}`,
+		"/garbage":    "x{a=\"1\" 2\n",
+		"/other/vars": `{"memstats": {}}`,
+	}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		page, ok := pages[r.URL.Path]
+		if !ok {
+			http.NotFound(w, r)
+			return
+		}
+		_, _ = io.WriteString(w, page)
+	}))
+	defer srv.Close()
+	prom := func(u string) (statsJSON, error) { return fetchPromStats(srv.Client(), u, "phpsession") }
+	vars := func(u string) (statsJSON, error) { return fetchStats(srv.Client(), u) }
+	for _, tc := range []struct {
+		name  string
+		fetch func(string) (statsJSON, error)
+		path  string
+		reads uint64
+		err   string
+	}{
+		{"prometheus", prom, "/metrics", 6, ""},
+		{"prometheus 404", prom, "/none", 0, "404 Not Found"},
+		{"prometheus garbage", prom, "/garbage", 0, "not the Prometheus text format"},
+		{"expvar", vars, "/debug/vars", 6, ""},
+		{"expvar 404", vars, "/none", 0, "404 Not Found"},
+		{"expvar garbage", vars, "/garbage", 0, srv.URL + "/garbage: "},
+		{"expvar other variables", vars, "/other/vars", 0, `serves no "phpsession" variable`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := tc.fetch(srv.URL + tc.path)
+			if tc.err != "" {
+				assert.ErrorContains(t, err, tc.err)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tc.reads, s.Reads)
+		})
+	}
 }
