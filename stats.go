@@ -14,25 +14,25 @@ import (
 
 // Stats is a snapshot of a Manager's counters since it was opened.
 type Stats struct {
-	Submitted                uint64 // operations queued on a session actor
-	Reads, Updates, Destroys uint64 // operations returned, by kind (every call, incl. reads served from memory)
-	Errors                   uint64 // operations that returned an error (ErrNotFound excluded: see NotFound)
-	NotFound                 uint64 // reads that returned ErrNotFound (a missing session or variable)
-	Batches                  uint64 // batches committed (locked or lock-free)
-	LockFreeBatches          uint64 // batches committed without taking the lock
-	Conflicts                uint64 // lock-free commits refused: the lock was held or the data changed
-	BatchedOps               uint64 // operations carried by those batches
-	MaxBatch                 uint64 // largest batch
-	Writes, Touches, Deletes uint64 // batches by what they wrote
-	LockWaits                uint64 // batches that waited for a foreign lock
-	LockWaitTime             time.Duration
-	CacheHits, CacheMisses   uint64 // unlocked reads served from memory or not
-	LockLostRetries          uint64
-	Passivations             uint64
-	RedisErrors              uint64 // failed Redis calls of session actors (incl. lock timeouts and lost locks)
-	FairnessGaps             uint64 // pauses left for PHP
-	FairnessGapTime          time.Duration
-	LiveSessions             int
+	Submitted                uint64        // operations queued on a session actor
+	Reads, Updates, Destroys uint64        // operations returned, by kind (every call, incl. reads served from memory)
+	Errors                   uint64        // operations that returned an error (ErrNotFound excluded: see NotFound)
+	NotFound                 uint64        // reads that returned ErrNotFound (a missing session or variable)
+	Batches                  uint64        // batches committed (locked or lock-free)
+	LockFreeBatches          uint64        // batches committed without taking the lock
+	Conflicts                uint64        // lock-free commits refused: the lock was held or the data changed
+	BatchedOps               uint64        // operations carried by those batches
+	MaxBatch                 uint64        // largest batch
+	Writes, Touches, Deletes uint64        // batches by what they wrote
+	LockWaits                uint64        // batches that waited for a foreign lock
+	LockWaitTime             time.Duration // time those batches waited, in total
+	CacheHits, CacheMisses   uint64        // unlocked reads served from memory or not
+	LockLostRetries          uint64        // batches re-run because their lock was lost
+	Passivations             uint64        // idle session actors stopped
+	RedisErrors              uint64        // failed Redis calls of session actors (incl. lock timeouts and lost locks)
+	FairnessGaps             uint64        // pauses left for PHP
+	FairnessGapTime          time.Duration // time those pauses lasted, in total
+	LiveSessions             int           // session actors running when the snapshot was taken
 }
 
 // OpsPerBatch is BatchedOps / Batches.

@@ -144,6 +144,7 @@ func (o Outcome) String() string {
 // Event is one thing that happened. Kind says which of the other fields
 // are set; the rest are zero.
 type Event struct {
+	// Kind is what happened.
 	Kind Kind
 
 	// Session is the redacted ID of the session the event concerns (the

@@ -44,8 +44,8 @@ func (l *Lock) ValidUntil() time.Time { return l.validUntil }
 // Data is a session value read from Redis. Found is false when the key does
 // not exist (PHP treats that as an empty new session).
 type Data struct {
-	Bytes []byte
-	Found bool
+	Bytes []byte // the stored value, as PHP wrote it (empty when not Found)
+	Found bool   // whether the key exists
 	// Expires, when not zero, is a lower bound of how long the answer may
 	// be trusted without asking Redis again: the key's expiry (PTTL) or
 	// the client-side cache's lifetime (Config.CacheTTL), whichever comes
