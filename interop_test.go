@@ -50,16 +50,7 @@ func TestInteropUnderLoadWithPHP(t *testing.T) {
 	testenv.RequirePHP(t)
 	r := testenv.StartRedis(t)
 	m := openTest(t, r, phpsession.Config{})
-	for attempt := 1; ; attempt++ {
-		failures := interopUnderLoad(t, r, m, "")
-		if failures == 0 {
-			return
-		}
-		if attempt == 2 {
-			t.Fatalf("PHP requests failed to get the lock (%d failure messages) in two runs", failures)
-		}
-		t.Logf("run %d: %d PHP lock failure messages; running again", attempt, failures)
-	}
+	runTwiceIfPHPLockFails(t, func() int { return interopUnderLoad(t, r, m, "") })
 }
 
 // TestInteropUnderLoadLongSession: the same on a session of ~100 KiB,
@@ -69,8 +60,17 @@ func TestInteropUnderLoadLongSession(t *testing.T) {
 	testenv.RequirePHP(t)
 	r := testenv.StartRedis(t)
 	m := openTest(t, r, phpsession.Config{})
+	runTwiceIfPHPLockFails(t, func() int { return interopUnderLoadBlob(t, r, m, "", 100<<10) })
+}
+
+// runTwiceIfPHPLockFails runs scenario, which returns how many PHP lock
+// failure messages it saw, and once more when there were some: a starved
+// PHP process fails its lock even without Go, so the test fails only when
+// the second run is not clean either.
+func runTwiceIfPHPLockFails(t *testing.T, scenario func() int) {
+	t.Helper()
 	for attempt := 1; ; attempt++ {
-		failures := interopUnderLoadBlob(t, r, m, "", 100<<10)
+		failures := scenario()
 		if failures == 0 {
 			return
 		}

@@ -91,16 +91,7 @@ func TestInteropUnderLoadSerializers(t *testing.T) {
 	for _, h := range []codec.Handler{codec.Igbinary, codec.Msgpack} {
 		t.Run(string(h), func(t *testing.T) {
 			m := openTest(t, r, phpsession.Config{Serializer: h})
-			for attempt := 1; ; attempt++ {
-				failures := interopUnderLoad(t, r, m, string(h))
-				if failures == 0 {
-					return
-				}
-				if attempt == 2 {
-					t.Fatalf("PHP requests failed to get the lock (%d failure messages) in two runs", failures)
-				}
-				t.Logf("run %d: %d PHP lock failure messages; running again", attempt, failures)
-			}
+			runTwiceIfPHPLockFails(t, func() int { return interopUnderLoad(t, r, m, string(h)) })
 		})
 	}
 }
