@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/redis/rueidis"
+
 	"github.com/phpsession/phpsession"
 )
 
@@ -199,4 +201,106 @@ func ExampleManager_RegenerateID() {
 	}
 	_ = m.Set(ctx, newID, "user", "alice")
 	fmt.Println("log in as", phpsession.RedactID(newID)) // never log a full ID
+}
+
+// Set and Delete change one variable each, as one-line Updates: under
+// PHP's session lock rules, like every write of the Manager.
+func ExampleManager_Set() {
+	var m *phpsession.Manager // from OpenURL
+	ctx := context.Background()
+	id := "3d4ef09de403e9bae3f4abd929ca7a7c"
+	if err := m.Set(ctx, id, "locale", "de_DE"); err != nil { // $_SESSION['locale'] = 'de_DE'
+		log.Fatal(err)
+	}
+	if existed, err := m.Delete(ctx, id, "flash"); err == nil && existed { // unset($_SESSION['flash'])
+		fmt.Println("flash message shown once")
+	}
+}
+
+// Load takes a private snapshot of the whole session without the lock;
+// Save writes a whole session back (under the lock rules, like Update).
+func ExampleManager_Load() {
+	var m *phpsession.Manager // from OpenURL
+	ctx := context.Background()
+	s, err := m.Load(ctx, "3d4ef09de403e9bae3f4abd929ca7a7c")
+	if errors.Is(err, phpsession.ErrNotFound) {
+		return // no such session
+	}
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(s.Names()) // the variables PHP stored
+	// copy it to a new session: the snapshot is the caller's
+	if err := m.Save(ctx, phpsession.NewID(), s); err != nil {
+		log.Fatal(err)
+	}
+}
+
+// Unmarshal decodes the whole session into a struct, without the lock:
+// variables map to fields by php tag.
+func ExampleManager_Unmarshal() {
+	var m *phpsession.Manager // from OpenURL
+	var sess struct {
+		UserID int    `php:"user_id"`
+		Locale string `php:"locale"`
+	}
+	if err := m.Unmarshal(context.Background(), "3d4ef09de403e9bae3f4abd929ca7a7c", &sess); err == nil {
+		fmt.Println(sess.UserID, sess.Locale)
+	}
+}
+
+// Log out: DestroyRequest deletes the request's session (session_destroy)
+// and expires its cookie; Destroy deletes a session by ID, for instance
+// from an admin tool.
+func ExampleManager_DestroyRequest() {
+	var m *phpsession.Manager // from OpenURL
+	logout := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, err := m.DestroyRequest(w, r); err != nil {
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+			return
+		}
+		http.Redirect(w, r, "/", http.StatusSeeOther)
+	})
+	mw, err := m.Middleware(phpsession.MiddlewareOptions{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	http.Handle("/logout", mw(logout))
+
+	if existed, err := m.Destroy(context.Background(), "3d4ef09de403e9bae3f4abd929ca7a7c"); err == nil && !existed {
+		fmt.Println("no such session")
+	}
+}
+
+// New wraps a rueidis client the application already has (and keeps
+// owning); reads then always go to Redis. Open gives the full behaviour.
+func ExampleNew() {
+	client, err := rueidis.NewClient(rueidis.ClientOption{InitAddress: []string{"127.0.0.1:6379"}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer client.Close()
+	m, err := phpsession.New(client, phpsession.Config{})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer m.Close(context.Background())
+}
+
+// IDs like PHP's with its session.sid_length and
+// session.sid_bits_per_character (here php.ini-production's 26 and 5);
+// ValidCookieID checks an ID from a cookie against the same alphabet.
+func ExampleGenerateID() {
+	id, err := phpsession.GenerateID(26, 5)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(len(id), phpsession.ValidCookieID(id, 5), phpsession.ValidCookieID("../etc/passwd", 5))
+	// Output: 26 true false
+}
+
+// A session ID is a credential: log its redacted form.
+func ExampleRedactID() {
+	fmt.Println(phpsession.RedactID("3d4ef09de403e9bae3f4abd929ca7a7c"))
+	// Output: 3d4ef0…
 }
