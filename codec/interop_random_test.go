@@ -113,6 +113,55 @@ func readJSONLines(t *testing.T, path string, each func(line []byte)) {
 
 // ---- typed dump: the Go mirror of typed_dump() in interop_common.php ----
 
+// phpStored returns session id as phpredis stored it, after checking it
+// is the session_encode() output PHP reported (encHex).
+func phpStored(t *testing.T, r *testenv.Redis, id, encHex string) []byte {
+	t.Helper()
+	data, err := r.Do("GET", sessionPrefix+id)
+	require.NoError(t, err)
+	require.Equal(t, encHex, hex.EncodeToString([]byte(data)), "phpredis stored session_encode()'s bytes (%s)", id)
+	return []byte(data)
+}
+
+// requireReencodes checks that s, decoded from data, encodes back to
+// data as decoded and with every value Set back through Clone (which
+// forces the encoder).
+func requireReencodes(t *testing.T, s *Session, data []byte, name string) {
+	t.Helper()
+	enc, err := s.Encode()
+	require.NoError(t, err, name)
+	require.Equal(t, hex.EncodeToString(data), hex.EncodeToString(enc), "%s re-encode", name)
+	full := s.Clone()
+	for _, k := range full.Keys() {
+		v, _, err := full.GetKey(k)
+		require.NoError(t, err)
+		require.NoError(t, full.SetKey(k, v))
+	}
+	enc, err = full.Encode()
+	require.NoError(t, err, name)
+	require.Equal(t, hex.EncodeToString(data), hex.EncodeToString(enc), "%s full re-encode", name)
+}
+
+// phpReadBack has PHP read the sessions of list (lines "HANDLER ID")
+// with interop_read.php, checks that it could, and hands each record to
+// each; it returns how many there were.
+func phpReadBack(t *testing.T, addr, list string, each func(rd phpRead)) int {
+	t.Helper()
+	dir := t.TempDir()
+	listFile, outFile := filepath.Join(dir, "list.txt"), filepath.Join(dir, "read.jsonl")
+	require.NoError(t, os.WriteFile(listFile, []byte(list), 0o644))
+	runPHPScript(t, addr, "interop_read.php", listFile, outFile)
+	n := 0
+	readJSONLines(t, outFile, func(line []byte) {
+		var rd phpRead
+		require.NoError(t, json.Unmarshal(line, &rd))
+		require.True(t, rd.OK, "PHP failed to read %s", rd.ID)
+		each(rd)
+		n++
+	})
+	return n
+}
+
 func hexs(s string) string { return hex.EncodeToString([]byte(s)) }
 
 func floatDump(f float64) []any {
@@ -238,15 +287,11 @@ func TestInteropPHPWritten(t *testing.T) {
 	})
 	require.Len(t, recs, 3*count)
 	for _, rec := range recs {
-		data, err := r.Do("GET", sessionPrefix+rec.ID)
-		require.NoError(t, err)
-		enc, err := hex.DecodeString(rec.Enc)
-		require.NoError(t, err)
-		require.Equal(t, string(enc), data, "phpredis stored session_encode()'s bytes (%s)", rec.ID)
+		data := phpStored(t, r, rec.ID, rec.Enc)
 		if stored[rec.I] == nil {
 			stored[rec.I] = map[Handler][]byte{}
 		}
-		stored[rec.I][Handler(rec.H)] = []byte(data)
+		stored[rec.I][Handler(rec.H)] = data
 	}
 
 	stats := map[string]int{}
@@ -858,18 +903,9 @@ func TestInteropGoWritten(t *testing.T) {
 			fmt.Fprintf(&list, "%s %s\n", h, id)
 		}
 	}
-	dir := t.TempDir()
-	listFile, outFile := filepath.Join(dir, "list.txt"), filepath.Join(dir, "read.jsonl")
-	require.NoError(t, os.WriteFile(listFile, []byte(list.String()), 0o644))
-	runPHPScript(t, r.Addr, "interop_read.php", listFile, outFile)
-
-	n := 0
-	readJSONLines(t, outFile, func(line []byte) {
-		var rd phpRead
-		require.NoError(t, json.Unmarshal(line, &rd))
+	n := phpReadBack(t, r.Addr, list.String(), func(rd phpRead) {
 		w, ok := wants[rd.ID]
 		require.True(t, ok, rd.ID)
-		require.True(t, rd.OK, "PHP failed to read %s", rd.ID)
 		var got any
 		require.NoError(t, json.Unmarshal(rd.Dump, &got))
 		assert.Equal(t, normJSON(t, w.dump), got, "%s: PHP sees other values", rd.ID)
@@ -880,7 +916,6 @@ func TestInteropGoWritten(t *testing.T) {
 			assert.Equal(t, hex.EncodeToString(w.data), rd.Enc, "%s: PHP's own encoding", rd.ID)
 			sameBytes++
 		}
-		n++
 	})
 	require.Equal(t, len(allHandlers)*count-skipped, n)
 	t.Logf("%d sessions read by PHP (%d msgpack sessions with enums not written); %d igbinary/msgpack sessions byte-identical to PHP's own encoding", n, skipped, sameBytes)

@@ -12,7 +12,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -132,24 +131,10 @@ func TestInteropSharedStorage(t *testing.T) {
 	var list strings.Builder
 	for _, x := range recs {
 		name := x.Case + "/" + string(x.H)
-		data, err := r.Do("GET", sessionPrefix+x.ID)
-		require.NoError(t, err)
-		require.Equal(t, x.Enc, hex.EncodeToString([]byte(data)), name)
-
-		s, err := DecodeSession(x.H, []byte(data), nil)
+		data := phpStored(t, r, x.ID, x.Enc)
+		s, err := DecodeSession(x.H, data, nil)
 		require.NoError(t, err, name)
-		enc, err := s.Encode()
-		require.NoError(t, err, name)
-		require.Equal(t, x.Enc, hex.EncodeToString(enc), "%s re-encode", name)
-		full := s.Clone()
-		for _, k := range full.Keys() {
-			v, _, err := full.GetKey(k)
-			require.NoError(t, err)
-			require.NoError(t, full.SetKey(k, v))
-		}
-		enc, err = full.Encode()
-		require.NoError(t, err, name)
-		require.Equal(t, x.Enc, hex.EncodeToString(enc), "%s full re-encode", name)
+		requireReencodes(t, s, data, name)
 		if x.H != Igbinary {
 			continue
 		}
@@ -190,21 +175,13 @@ func TestInteropSharedStorage(t *testing.T) {
 		}
 	}
 
-	listFile, readFile := filepath.Join(dir, "list.txt"), filepath.Join(dir, "read.jsonl")
-	require.NoError(t, os.WriteFile(listFile, []byte(list.String()), 0o644))
-	runPHPScript(t, r.Addr, "interop_read.php", listFile, readFile)
-	n := 0
-	readJSONLines(t, readFile, func(line []byte) {
-		var rd phpRead
-		require.NoError(t, json.Unmarshal(line, &rd))
+	n := phpReadBack(t, r.Addr, list.String(), func(rd phpRead) {
 		w, ok := wants[rd.ID]
 		require.True(t, ok, rd.ID)
-		require.True(t, rd.OK, "PHP failed to read %s", rd.ID)
 		if w.dump != "" {
 			require.Equal(t, w.dump, string(rd.Dump), "%s: PHP sees other values", rd.ID)
 		}
 		require.Equal(t, w.ser, rd.Ser, "%s: serialize($_SESSION)", rd.ID)
-		n++
 	})
 	require.Equal(t, len(wants), n)
 }
