@@ -1,5 +1,5 @@
 <?php
-// Shared by interop_gen.php and interop_read.php: classes and a typed dump
+// Shared by the interop_*.php scripts: classes and a typed dump
 // of PHP values that Go compares against (see interop_test.go).
 error_reporting(E_ALL & ~E_DEPRECATED);
 
@@ -85,4 +85,26 @@ function typed_dump($v, $depth = 0) {
         return ['O', get_class($v), $out];
     }
     return ['?', gettype($v)];
+}
+
+// reread_and_convert reads session $id back as a new request does and
+// returns [its typed dump, [handler => hex of session_encode() under each
+// handler of $to after reading it]] (the bytes Session.Convert must give).
+// It leaves session.serialize_handler at the last of $to.
+function reread_and_convert(string $id, array $to): array {
+    session_id($id);
+    if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
+    $dump = typed_dump_root($_SESSION);
+    $conv = [];
+    $vals = $_SESSION;
+    foreach ($to as $h) {
+        ini_set('session.serialize_handler', $h);
+        session_id($id . 'conv');
+        if (!session_start()) { fwrite(STDERR, "session_start (convert) failed\n"); exit(1); }
+        $_SESSION = $vals;
+        $conv[$h] = bin2hex((string)session_encode());
+        session_abort();
+    }
+    unset($vals);
+    return [$dump, $conv];
 }

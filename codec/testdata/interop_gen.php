@@ -154,24 +154,10 @@ for ($i = 0; $i < $count; $i++) {
         // reads from the same session under the other serializers).
         $conv = [];
         if ($h !== 'msgpack') {
-            session_id($id);
-            if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
-            $dump = typed_dump_root($_SESSION);
-            if (isset($argv[4])) {
-                // What PHP writes under each other serializer after
-                // reading this one (the bytes Session.Convert must give).
-                $vals = $_SESSION;
-                foreach ($handlers as $to) {
-                    if ($to === $h) continue;
-                    ini_set('session.serialize_handler', $to);
-                    session_id($id . 'conv');
-                    if (!session_start()) { fwrite(STDERR, "session_start (convert) failed\n"); exit(1); }
-                    $_SESSION = $vals;
-                    $conv[$to] = bin2hex((string)session_encode());
-                    session_abort();
-                }
-                unset($vals);
-            }
+            // With argv[4]: what PHP writes under each other serializer
+            // after reading this one.
+            $to = isset($argv[4]) ? array_values(array_diff($handlers, [$h])) : [];
+            [$dump, $conv] = reread_and_convert($id, $to);
         }
         $_SESSION = [];
         fwrite($out, json_encode(['i' => $i, 'h' => $h, 'id' => $id, 'enc' => bin2hex((string)$enc), 'dump' => $dump, 'conv' => (object)$conv]) . "\n");

@@ -97,22 +97,10 @@ foreach ($cases as $name => $build) {
         $dump = null;
         $conv = [];
         if ($h !== 'msgpack') {
-            session_id($id);
-            if (!session_start(['read_and_close' => true])) { fwrite(STDERR, "session re-read failed\n"); exit(1); }
-            $dump = typed_dump_root($_SESSION);
-            $vals = $_SESSION;
-            foreach ($others as $to) {
-                // msgpack 2.2 recurses without end (SIGSEGV) on an array
-                // that holds itself with no reference in between.
-                if ($to === 'msgpack' && str_starts_with($name, 'self_array')) continue;
-                ini_set('session.serialize_handler', $to);
-                session_id($id . 'conv');
-                if (!session_start()) { fwrite(STDERR, "session_start (convert) failed\n"); exit(1); }
-                $_SESSION = $vals;
-                $conv[$to] = bin2hex((string)session_encode());
-                session_abort();
-            }
-            unset($vals);
+            // msgpack 2.2 recurses without end (SIGSEGV) on an array
+            // that holds itself with no reference in between.
+            $to = str_starts_with($name, 'self_array') ? array_values(array_diff($others, ['msgpack'])) : $others;
+            [$dump, $conv] = reread_and_convert($id, $to);
         }
         $_SESSION = [];
         fwrite($out, json_encode(['case' => $name, 'h' => $h, 'id' => $id, 'enc' => bin2hex((string)$enc), 'dump' => $dump, 'conv' => (object)$conv]) . "\n");
