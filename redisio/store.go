@@ -17,6 +17,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/redis/rueidis"
@@ -460,7 +461,9 @@ func connectError(addr string, err error) error {
 		}
 	} else if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, os.ErrDeadlineExceeded) {
 		detail = "no reply in time"
-	} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	} else if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNRESET) {
+		// a reset, rather than the end of the stream, when the server
+		// closed before reading what the client sent
 		detail = "it closed the connection"
 	}
 	return fmt.Errorf("%w: %s did not answer as a Redis server (%s)", ErrUnavailable, addr, detail)
