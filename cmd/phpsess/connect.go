@@ -181,15 +181,16 @@ func connectError(u string, err error) error {
 		msg = pe.Err.Error() // without "phpsession: open: "
 	}
 	msg = strings.TrimPrefix(msg, "redisio: ")
+	// A server that refuses CLIENT TRACKING answered, in the Redis
+	// protocol: the way around it comes before the unavailable case.
+	if strings.Contains(msg, "DisableCache") || strings.Contains(msg, "TRACKING") {
+		first, _, _ := strings.Cut(strings.TrimPrefix(msg, "connect: "), "\n")
+		return fmt.Errorf("connect to %s: %s (the server does not support client tracking: use --no-tracking)", redacted(u), first)
+	}
 	if errors.Is(err, redisio.ErrUnavailable) {
 		return fmt.Errorf("%s; check the address and port in --redis or $REDIS_URL", msg)
 	}
-	msg = strings.TrimPrefix(msg, "connect: ")
-	if strings.Contains(msg, "DisableCache") || strings.Contains(msg, "TRACKING") {
-		first, _, _ := strings.Cut(msg, "\n")
-		return fmt.Errorf("connect to %s: %s (the server does not support client tracking: use --no-tracking)", redacted(u), first)
-	}
-	return fmt.Errorf("connect to %s: %s", redacted(u), msg)
+	return fmt.Errorf("connect to %s: %s", redacted(u), strings.TrimPrefix(msg, "connect: "))
 }
 
 // ownedClients are closed when run returns.
