@@ -40,6 +40,7 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 	cfg := Config{Timeout: 2 * time.Second, LockTimeout: 20 * time.Second}
 	w := openURL(t, url, cfg)
 	r := openURL(t, url, cfg)
+	pure := openURL(t, url, cfg)
 	const id = "failoverstale"
 	key := w.Key(id)
 	slot := strconv.Itoa(c.KeySlot(t, key))
@@ -158,6 +159,48 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 		}
 	}()
 
+	// A third Store only reads, without the lock: it sends nothing to the
+	// old master once its reads are answered from the cache, so no MOVED
+	// reaches it. Its stale reads are counted (they end when its slot map
+	// is refreshed, DefaultShardsRefreshInterval, or the old master
+	// replicates); that it reaches the new master's writes while the old
+	// master still cannot replicate them is checked after each failover.
+	var pureLast atomic.Int64
+	var pureStale sync.Map // phase → *atomic.Int64
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for ctx.Err() == nil {
+			a := acked.Load()
+			d, err := pure.Get(ctx, id)
+			if err != nil {
+				continue
+			}
+			v := value(d)
+			if v < a {
+				n, _ := pureStale.LoadOrStore(phase.Load().(string), new(atomic.Int64))
+				n.(*atomic.Int64).Add(1)
+			}
+			if v < pureLast.Load() {
+				report("reader's Get went back", "reader: Get returned %d after it had read %d", v, pureLast.Load())
+			}
+			pureLast.Store(v)
+		}
+	}()
+	pureReaches := func(what string) {
+		t.Helper()
+		target := acked.Load()
+		// shorter than CacheTTL (1 min), after which the cached copies
+		// expire anyway
+		deadline := time.Now().Add(30 * time.Second)
+		for pureLast.Load() < target {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: a Store that only reads still reads %d, %d was acknowledged", what, pureLast.Load(), target)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
 	progress := func(what string) {
 		t.Helper()
 		from := acked.Load()
@@ -177,12 +220,17 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 		phase.Store(fmt.Sprintf("failover %d (%q)", round+1, mode))
 		demoted := failoverSlot(t, c, slot, mode, &gate)
 		progress("after failover " + mode)
+		pureReaches("after failover " + mode)
 		if _, err := testenv.Do(demoted, "CONFIG", "SET", "masterauth", ""); err != nil {
 			t.Fatalf("CONFIG SET masterauth on %s: %v", demoted, err)
 		}
 		c.WaitOK(t, 60*time.Second)
 	}
 	finish()
+	pureStale.Range(func(k, v any) bool {
+		t.Logf("%s: the Store that only reads returned a value older than an acknowledged Commit %d times", k, v.(*atomic.Int64).Load())
+		return true
+	})
 	t.Logf("writer acknowledged %d commits; writer %+v; other %+v", acked.Load(), w.Stats(), r.Stats())
 }
 

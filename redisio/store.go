@@ -304,6 +304,17 @@ type Store struct {
 // to ~0.1 and client CPU per operation by a quarter.
 const DefaultMaxFlushDelay = 100 * time.Microsecond
 
+// DefaultShardsRefreshInterval is the rueidis
+// ClusterOption.ShardsRefreshInterval Open uses when the option leaves it
+// zero: how often a Cluster client reads the slot map even when no reply
+// told it the map changed. After a failover, a process whose reads of a
+// moved slot are all answered from the old master's connection cache sends
+// nothing there and so gets no MOVED (movedConn); its reads follow the new
+// master once its slot map is refreshed (rueidis adds a random delay of up
+// to a second), or once the old master has replicated the new master's
+// writes and sent their invalidations, whichever comes first.
+const DefaultShardsRefreshInterval = time.Second
+
 type waiter struct{ ch chan struct{} }
 
 type sub struct{ fn func(ids []string) }
@@ -315,7 +326,8 @@ type sub struct{ fn func(ids []string) }
 // installs an OnInvalidations hook (chaining any hook already in opt).
 // Options that break the ordering guarantee are rejected. A zero
 // MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none), a
-// zero CacheSizeEachConn becomes Config.ClientCacheBytes.
+// zero CacheSizeEachConn becomes Config.ClientCacheBytes, a zero
+// ClusterOption.ShardsRefreshInterval becomes DefaultShardsRefreshInterval.
 func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
@@ -329,6 +341,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	opt.PipelineMultiplex = -1
 	if opt.MaxFlushDelay == 0 {
 		opt.MaxFlushDelay = DefaultMaxFlushDelay
+	}
+	if opt.ClusterOption.ShardsRefreshInterval == 0 {
+		opt.ClusterOption.ShardsRefreshInterval = DefaultShardsRefreshInterval
 	}
 	if opt.CacheSizeEachConn == 0 {
 		opt.CacheSizeEachConn = cfg.WithDefaults().ClientCacheBytes
