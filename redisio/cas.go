@@ -37,11 +37,14 @@ const casStageOver = 4 << 10
 //	ARGV[4]=ttl seconds ARGV[5]=data (inline) ARGV[6]=our token ("" = no
 //	marker) ARGV[7]=marker PX ms ARGV[8]="k": the data is in KEYS[5]
 //
-// Returns {-1} when the lock is held (mode n skips that check); {0, cur}
-// when the data differs ({0} when it is missing); {-2} when a staged
+// Returns -1 when the lock is held (mode n skips that check); the current
+// bytes when the data differs (nil when it is missing); -2 when a staged
 // expectation differs from data longer than casStageOver (the caller reads
-// it: the script never makes a long value a Lua string); {1, r} when written (r: EXPIRE's or DEL's integer,
-// 1 for a write and n). Staged keys are deleted whatever the outcome; a
+// it: the script never makes a long value a Lua string); 1 when written or
+// confirmed, or for EXPIRE and DEL 2 - their integer (1: the key existed,
+// 2: it did not). Scalars, not tables: Redis builds a table reply with a
+// deferred length, which costs it a reply block and a writev per call
+// (PROFILE.md §14). Staged keys are deleted whatever the outcome; a
 // staged write is renamed onto the data key and given the session TTL.
 // With a token (Config.WriteMarkers) a write also creates the write's own
 // marker key (KEYS[3], named after the token) for a few seconds, so that a
@@ -55,14 +58,14 @@ local function drop(r)
   return r
 end
 local function changed(n)
-  if n > 4096 then return drop({-2}) end
-  return drop({0,redis.call("get",KEYS[2])})
+  if n > 4096 then return drop(-2) end
+  return drop(redis.call("get",KEYS[2]))
 end
-if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return drop({-1}) end
+if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return drop(-1) end
 if e == "k" then
   local n = redis.call("strlen",KEYS[2])
   if n ~= redis.call("strlen",KEYS[4]) then
-    if n == 0 and redis.call("exists",KEYS[2]) == 0 then return drop({0}) end
+    if n == 0 and redis.call("exists",KEYS[2]) == 0 then return drop(false) end
     return changed(n)
   end
   redis.call("bitop","xor",KEYS[4],KEYS[4],KEYS[2])
@@ -70,9 +73,9 @@ if e == "k" then
 else
   local cur = redis.call("get",KEYS[2])
   if e == "0" then
-    if cur then return drop({0,cur}) end
-  elseif not cur then return drop({0})
-  elseif cur ~= ARGV[2] then return drop({0,cur}) end
+    if cur then return drop(cur) end
+  elseif not cur then return drop(false)
+  elseif cur ~= ARGV[2] then return drop(cur) end
 end
 local r = 1
 if m == "w" then
@@ -86,7 +89,7 @@ elseif m == "d" then r = redis.call("del",KEYS[2])
 end
 drop(nil)
 if m ~= "n" and ARGV[6] ~= "" then redis.call("set",KEYS[3],"1","px",ARGV[7]) end
-return {1,r}`
+return 2-r`
 
 // MarkerPrefix starts the names of the short-lived keys by which
 // WriteIfUnlocked records its writes (Config.WriteMarkers): MarkerPrefix +
@@ -103,20 +106,14 @@ func (s *Store) MarkerKey(id, token string) string { return MarkerPrefix + s.Key
 var casSHA = sha1hex(casScript)
 
 // casInlineScript is casScript for the common case: both values inline
-// (no staged key) and no write marker. Same checks; only two keys, five
-// arguments, no closures, and a scalar reply instead of a table: Redis
-// builds a table reply with a deferred length, which costs it a reply
-// block allocation and a writev per call (PROFILE.md §14).
+// (no staged key) and no write marker. Same checks and replies; only two
+// keys, five arguments and no closures, which Redis's Lua pays for on
+// every call.
 //
 //	KEYS[1]=lock KEYS[2]=data
 //	ARGV[1]=mode (w, t, d, n as in casScript) ARGV[2]=expectation ("0"
 //	  missing, "b" bytes equal ARGV[3]) ARGV[3]=expected ARGV[4]=ttl
 //	  seconds ARGV[5]=data
-//
-// Returns -1 when the lock is held (mode n skips that check); the current
-// bytes when the data differs (nil when it is missing); 1 when written or
-// confirmed, or for EXPIRE and DEL 2 - their integer (1: the key existed,
-// 2: it did not).
 const casInlineScript = `local m = ARGV[1]
 if m ~= "n" and redis.call("exists",KEYS[1]) == 1 then return -1 end
 local cur = redis.call("get",KEYS[2])
@@ -293,19 +290,6 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 		}
 		return rs
 	})
-	if sha == casInlineSHA {
-		if err := rs[0].Error(); err != nil && !isRedisReply(err) && !notSent(err) {
-			return s.reconcileCAS(ctx, id, expect, mode, tok, sent, err)
-		}
-		res, err := s.inlineResult(rs[0], mode)
-		if err != nil {
-			return CASResult{}, err
-		}
-		if !barrier && mode != WriteNone && s.mayHoldCached(k) {
-			_ = s.do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
-		}
-		return res, nil
-	}
 	for _, r := range rs[:nStaged] {
 		// A staged key that was not written makes the script refuse
 		// (missing expectation) or fail (missing data): nothing was
@@ -314,62 +298,19 @@ func (s *Store) WriteIfUnlocked(ctx context.Context, id string, expect Data, mod
 			return CASResult{}, fmt.Errorf("redisio: write-if-unlocked staging: %w", err)
 		}
 	}
-	arr, err := rs[nStaged].ToArray()
-	if err != nil {
-		if isRedisReply(err) || notSent(err) {
-			return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: %w", err)
-		}
+	if err := rs[nStaged].Error(); err != nil && !isRedisReply(err) && !notSent(err) {
 		return s.reconcileCAS(ctx, id, expect, mode, tok, sent, err)
 	}
 	if !barrier && mode != WriteNone && s.mayHoldCached(k) {
 		_ = s.do(ctx, s.c.B().Pttl().Key(k).Build().Pin()).Error()
 	}
-	if len(arr) == 0 {
-		return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: empty reply")
-	}
-	code, err := arr[0].AsInt64()
-	if err != nil {
-		return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: %w", err)
-	}
-	switch code {
-	case -1:
-		s.st.casHeld.Add(1)
-		return CASResult{Held: true}, nil
-	case -2:
-		// Changed, and too long to return through Lua: read it.
-		s.st.casChanged.Add(1)
-		cur, err := toData(s.do(ctx, s.c.B().Get().Key(k).Build()))
-		if err != nil {
-			return CASResult{}, fmt.Errorf("redisio: write-if-unlocked: reading the changed session: %w", err)
-		}
-		return CASResult{Changed: true, Current: cur}, nil
-	case 0:
-		s.st.casChanged.Add(1)
-		res := CASResult{Changed: true}
-		if len(arr) > 1 {
-			b, err := arr[1].AsBytes() // the reply's own memory (see ownedData)
-			if err != nil {
-				return CASResult{}, fmt.Errorf("redisio: write-if-unlocked script: %w", err)
-			}
-			if b == nil {
-				b = []byte{}
-			}
-			res.Current = Data{Bytes: b, Found: true}
-		}
-		return res, nil
-	}
-	s.st.casApplied.Add(1)
-	res := CASResult{Applied: true}
-	if len(arr) > 1 && (mode == WriteTouch || mode == WriteDelete) {
-		n, _ := arr[1].AsInt64()
-		res.Existed = n >= 1
-	}
-	return res, nil
+	return s.casResult(ctx, rs[nStaged], k, mode)
 }
 
-// inlineResult decodes casInlineScript's scalar reply (see there), once
-// the caller has ruled out a lost reply.
-func (s *Store) inlineResult(r rueidis.RedisResult, mode WriteMode) (CASResult, error) {
+// casResult decodes the reply of casScript or casInlineScript (see
+// casScript), once the caller has ruled out a lost reply; k is the data
+// key, read when the reply says a long value changed.
+func (s *Store) casResult(ctx context.Context, r rueidis.RedisResult, k string, mode WriteMode) (CASResult, error) {
 	msg, err := r.ToMessage()
 	if err == nil {
 		err = msg.Error()
@@ -386,6 +327,14 @@ func (s *Store) inlineResult(r rueidis.RedisResult, mode WriteMode) (CASResult, 
 		case -1:
 			s.st.casHeld.Add(1)
 			return CASResult{Held: true}, nil
+		case -2:
+			// Changed, and too long to return through Lua: read it.
+			s.st.casChanged.Add(1)
+			cur, err := toData(s.do(ctx, s.c.B().Get().Key(k).Build()))
+			if err != nil {
+				return CASResult{}, fmt.Errorf("redisio: write-if-unlocked: reading the changed session: %w", err)
+			}
+			return CASResult{Changed: true, Current: cur}, nil
 		case 1, 2:
 			s.st.casApplied.Add(1)
 			return CASResult{Applied: true, Existed: code == 1 && (mode == WriteTouch || mode == WriteDelete)}, nil
