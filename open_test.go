@@ -2,11 +2,8 @@ package phpsession_test
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -55,27 +52,12 @@ func TestOpenURLNotRedis(t *testing.T) {
 // its dialer's Timeout, and every dial is handed a dialer whose Timeout is
 // RedisTimeout.
 func TestOpenHandshakeBound(t *testing.T) {
-	var silent func(net.Conn)
-	for _, srv := range testenv.NotRedisServers {
-		if srv.Name == "silent" {
-			silent = srv.Serve
-		}
-	}
 	const bound = 100 * time.Millisecond
 	for _, cache := range []bool{true, false} {
 		t.Run(map[bool]string{true: "client cache", false: "no client cache"}[cache], func(t *testing.T) {
-			addr := testenv.FakeServer(t, silent)
-			var mu sync.Mutex
-			var dialers []time.Duration
-			opt := rueidis.ClientOption{
-				InitAddress: []string{addr},
-				DialCtxFn: func(ctx context.Context, dst string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
-					mu.Lock()
-					dialers = append(dialers, d.Timeout)
-					mu.Unlock()
-					return d.DialContext(ctx, "tcp", dst)
-				},
-			}
+			addr := testenv.FakeServer(t, testenv.NotRedisServe(t, "silent"))
+			var dials testenv.DialRecorder
+			opt := rueidis.ClientOption{InitAddress: []string{addr}, DialCtxFn: dials.Dial}
 			m, err := phpsession.Open(opt, phpsession.Config{RedisTimeout: bound, DisableClientCache: !cache})
 			if m != nil {
 				t.Cleanup(func() { _ = m.Close(t.Context()) })
@@ -83,10 +65,9 @@ func TestOpenHandshakeBound(t *testing.T) {
 			require.Error(t, err)
 			assert.ErrorIs(t, err, phpsession.ErrUnavailable)
 			assert.Contains(t, err.Error(), "did not answer as a Redis server (no reply in time)")
-			mu.Lock()
-			defer mu.Unlock()
-			require.NotEmpty(t, dialers, "Open dials through opt.DialCtxFn")
-			for _, d := range dialers {
+			timeouts := dials.Timeouts()
+			require.NotEmpty(t, timeouts, "Open dials through opt.DialCtxFn")
+			for _, d := range timeouts {
 				assert.Equal(t, bound, d, "a dial's handshake bound")
 			}
 		})

@@ -1,12 +1,8 @@
 package redisio
 
 import (
-	"context"
-	"crypto/tls"
 	"errors"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -47,25 +43,10 @@ func TestOpenURLNotRedis(t *testing.T) {
 // connection handshake at its dialer's Timeout, and every dial Open makes
 // is handed a dialer whose Timeout is Config.Timeout.
 func TestOpenHandshakeBound(t *testing.T) {
-	var silent func(net.Conn)
-	for _, srv := range testenv.NotRedisServers {
-		if srv.Name == "silent" {
-			silent = srv.Serve
-		}
-	}
-	addr := testenv.FakeServer(t, silent)
+	addr := testenv.FakeServer(t, testenv.NotRedisServe(t, "silent"))
 	const bound = 300 * time.Millisecond
-	var mu sync.Mutex
-	var dialers []time.Duration
-	opt := rueidis.ClientOption{
-		InitAddress: []string{addr},
-		DialCtxFn: func(ctx context.Context, dst string, d *net.Dialer, _ *tls.Config) (net.Conn, error) {
-			mu.Lock()
-			dialers = append(dialers, d.Timeout)
-			mu.Unlock()
-			return d.DialContext(ctx, "tcp", dst)
-		},
-	}
+	var dials testenv.DialRecorder
+	opt := rueidis.ClientOption{InitAddress: []string{addr}, DialCtxFn: dials.Dial}
 	s, err := Open(opt, Config{Timeout: bound})
 	if err == nil {
 		s.Close()
@@ -74,12 +55,11 @@ func TestOpenHandshakeBound(t *testing.T) {
 	if want := "did not answer as a Redis server (no reply in time)"; !errors.Is(err, ErrUnavailable) || !strings.Contains(err.Error(), want) {
 		t.Errorf("error %q: want ErrUnavailable saying %q", err, want)
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if len(dialers) == 0 {
+	timeouts := dials.Timeouts()
+	if len(timeouts) == 0 {
 		t.Fatal("Open did not dial through opt.DialCtxFn")
 	}
-	for _, d := range dialers {
+	for _, d := range timeouts {
 		if d != bound {
 			t.Errorf("a dial's handshake bound is %v, want Config.Timeout %v", d, bound)
 		}

@@ -1,9 +1,14 @@
 package testenv
 
 import (
+	"context"
+	"crypto/tls"
 	"io"
 	"net"
+	"slices"
+	"sync"
 	"testing"
+	"time"
 )
 
 // NotRedisServers are listeners that are not Redis, for tests of what a
@@ -53,4 +58,40 @@ func FakeServer(t testing.TB, serve func(c net.Conn)) string {
 		}
 	}()
 	return ln.Addr().String()
+}
+
+// NotRedisServe returns the Serve function of the NotRedisServers entry
+// called name ("http", "silent", "closes").
+func NotRedisServe(t testing.TB, name string) func(net.Conn) {
+	t.Helper()
+	for _, srv := range NotRedisServers {
+		if srv.Name == name {
+			return srv.Serve
+		}
+	}
+	t.Fatalf("no NotRedisServers entry %q", name)
+	return nil
+}
+
+// DialRecorder is a rueidis ClientOption.DialCtxFn that dials over TCP
+// and records the Timeout of each dialer rueidis hands it: the bound
+// rueidis puts on the connection's handshake.
+type DialRecorder struct {
+	mu       sync.Mutex
+	timeouts []time.Duration
+}
+
+// Dial is the DialCtxFn.
+func (d *DialRecorder) Dial(ctx context.Context, dst string, nd *net.Dialer, _ *tls.Config) (net.Conn, error) {
+	d.mu.Lock()
+	d.timeouts = append(d.timeouts, nd.Timeout)
+	d.mu.Unlock()
+	return nd.DialContext(ctx, "tcp", dst)
+}
+
+// Timeouts returns the dialers' Timeouts recorded so far.
+func (d *DialRecorder) Timeouts() []time.Duration {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.timeouts)
 }
