@@ -315,6 +315,22 @@ const DefaultMaxFlushDelay = 100 * time.Microsecond
 // writes and sent their invalidations, whichever comes first.
 const DefaultShardsRefreshInterval = time.Second
 
+// DefaultTopologyRefreshInterval is the rueidis
+// SentinelOption.TopologyRefreshInterval Open uses when the option leaves
+// it zero: how often a Sentinel client asks a Sentinel which server is the
+// master (and checks with ROLE that it is one), besides following the
+// +switch-master messages the Sentinel publishes. A client that missed
+// that message (its Sentinel connection broken at the wrong moment, a
+// Sentinel that did not take part, a message lost in a partition) has a
+// working connection to the old master, which a demotion does not close:
+// without the periodic check it keeps sending every command there (writes
+// refused with READONLY, reads without the lock answered with the old
+// master's data) until its connection to the Sentinel breaks
+// (TestSentinelMissedSwitch).
+// The cost is a few commands a second per process, on the Sentinel's
+// connection and the master's.
+const DefaultTopologyRefreshInterval = time.Second
+
 type waiter struct{ ch chan struct{} }
 
 type sub struct{ fn func(ids []string) }
@@ -327,7 +343,9 @@ type sub struct{ fn func(ids []string) }
 // Options that break the ordering guarantee are rejected. A zero
 // MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none), a
 // zero CacheSizeEachConn becomes Config.ClientCacheBytes, a zero
-// ClusterOption.ShardsRefreshInterval becomes DefaultShardsRefreshInterval.
+// ClusterOption.ShardsRefreshInterval becomes DefaultShardsRefreshInterval
+// and a zero Sentinel.TopologyRefreshInterval becomes
+// DefaultTopologyRefreshInterval.
 func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
@@ -344,6 +362,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	}
 	if opt.ClusterOption.ShardsRefreshInterval == 0 {
 		opt.ClusterOption.ShardsRefreshInterval = DefaultShardsRefreshInterval
+	}
+	if opt.Sentinel.TopologyRefreshInterval == 0 {
+		opt.Sentinel.TopologyRefreshInterval = DefaultTopologyRefreshInterval
 	}
 	if opt.CacheSizeEachConn == 0 {
 		opt.CacheSizeEachConn = cfg.WithDefaults().ClientCacheBytes
