@@ -42,6 +42,7 @@ func (c PHPConfig) args() []string {
 		{"session.gc_maxlifetime", strconv.Itoa(int(SessionTTL / time.Second))},
 		{"session.gc_probability", "0"},
 		{"display_errors", "stderr"},
+		{"log_errors", "0"}, // else php-cli prints each message twice (its log goes to stderr too)
 		{"error_reporting", "E_ALL"},
 		{"redis.session.locking_enabled", "1"},
 	}

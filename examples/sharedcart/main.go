@@ -209,13 +209,8 @@ func demo(ctx context.Context, m *phpsession.Manager, base, redisURL, redisAddr 
 			pwg.Add(1)
 			go func() {
 				defer pwg.Done()
-				cmd := exec.CommandContext(ctx, php,
-					"-d", "session.save_handler=redis",
-					"-d", "session.save_path=tcp://"+redisAddr,
-					"-d", "redis.session.locking_enabled=1",
-					"-d", "session.use_cookies=0", "-d", "session.cache_limiter=",
-					"-d", "display_errors=stderr", "-d", "error_reporting=E_ALL",
-					script, id, "php-mug", "1", strconv.Itoa(phpTimes))
+				args := append(phpFlags(redisAddr), script, id, "php-mug", "1", strconv.Itoa(phpTimes))
+				cmd := exec.CommandContext(ctx, php, args...)
 				out, err := cmd.CombinedOutput()
 				// phpredis 5.3 polls 11 times 2 ms apart and then gives up: the
 				// request goes on without the lock and its write is refused.
@@ -337,4 +332,19 @@ func startRedis() (redisURL, addr string, cleanup func(), caching bool) {
 	fmt.Println("       miniredis has no CLIENT TRACKING: client-side caching is OFF (reads cost a round trip,")
 	fmt.Println("       lock waits poll). Install redis-server for the real thing.")
 	return "redis://" + mr.Addr(), mr.Addr(), mr.Close, false
+}
+
+// phpFlags are the ini settings of the demo's PHP processes: phpredis's
+// session handler on addr with its lock (5.3 defaults), every diagnostic
+// on stderr exactly once (php-cli also logs each message to stderr unless
+// log_errors is off, which would count every lock failure twice).
+func phpFlags(addr string) []string {
+	return []string{
+		"-d", "session.save_handler=redis",
+		"-d", "session.save_path=tcp://" + addr,
+		"-d", "redis.session.locking_enabled=1",
+		"-d", "session.use_cookies=0", "-d", "session.cache_limiter=",
+		"-d", "display_errors=stderr", "-d", "error_reporting=E_ALL",
+		"-d", "log_errors=0",
+	}
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"io"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -82,4 +85,20 @@ func TestAddTo(t *testing.T) {
 			assert.Equal(t, tc.want, addTo(tc.items, "mug", 2))
 		})
 	}
+}
+
+// TestPHPMessagesOnce: the demo counts PHP's lock failures by their
+// message, so each message must reach the output once, whatever the
+// machine's php.ini says about logging.
+func TestPHPMessagesOnce(t *testing.T) {
+	php := testenv.RequirePHP(t)
+	script := filepath.Join(t.TempDir(), "warn.php")
+	require.NoError(t, os.WriteFile(script, []byte(`<?php trigger_error("Acquire of session lock was not successful", E_USER_WARNING);`), 0o644))
+	// As a php.ini that logs to stderr (Debian's php-cli does): the
+	// demo's own flags come after and decide.
+	args := append([]string{"-d", "log_errors=1"}, phpFlags("127.0.0.1:1")...)
+	args = append(args, script)
+	out, err := exec.Command(php, args...).CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Equal(t, 1, strings.Count(string(out), "Acquire of session lock was not successful"), string(out))
 }

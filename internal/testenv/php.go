@@ -97,6 +97,7 @@ func (s PHPSession) Args() []string {
 		"session.use_strict_mode":       "0",
 		"session.cache_limiter":         "",
 		"display_errors":                "stderr",
+		"log_errors":                    "0", // else php-cli prints each message twice (its log goes to stderr too)
 		"error_reporting":               "E_ALL",
 		"redis.session.locking_enabled": "0",
 	}

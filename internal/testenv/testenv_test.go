@@ -1,6 +1,7 @@
 package testenv
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -35,5 +36,19 @@ func TestStartCluster(t *testing.T) {
 	info := c.Nodes[0].MustDo("CLUSTER", "INFO")
 	if !strings.Contains(info, "cluster_known_nodes:3") {
 		t.Fatalf("cluster info: %s", info)
+	}
+}
+
+// TestRunPHPMessagesOnce: tests count phpredis's lock failures by their
+// message on stderr, so each message must appear there once, whatever the
+// machine's php.ini says about logging (Debian's php-cli logs to stderr).
+func TestRunPHPMessagesOnce(t *testing.T) {
+	_, serr, err := RunPHP(context.Background(), t, PHPSession{Addr: "127.0.0.1:1"},
+		`trigger_error("Acquire of session lock was not successful", E_USER_WARNING);`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(serr, "Acquire of session lock was not successful"); n != 1 {
+		t.Fatalf("message seen %d times on stderr, want 1: %s", n, serr)
 	}
 }
