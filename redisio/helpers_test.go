@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/redis/rueidis"
+
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
@@ -132,3 +134,98 @@ func startPHPIncrs(ctx context.Context, t *testing.T, cfg testenv.PHPSession, pr
 		return total, errs
 	}
 }
+
+// roundTrips stands between a Store and its rueidis client and records,
+// for each command or pipeline the Store sends on behalf of a call (a
+// context made by roundTrips.call), how far away the deadline of its
+// context was when it was sent: the bound the Store put on that round trip
+// (negative: no deadline at all). Round trips of the Store's own
+// background work (contexts without the mark) are not recorded. With it a
+// test proves that a call is bounded (a count of round trips, each bounded
+// by a configured duration) without timing the call.
+type roundTrips struct {
+	rueidis.Client
+	mu   sync.Mutex
+	left map[string][]time.Duration
+}
+
+// roundTripCall is the context key of the name of the call a round trip
+// is sent for.
+type roundTripCall struct{}
+
+// recordRoundTrips makes s send every command through a new roundTrips.
+// Call it before s is used from more than one goroutine.
+func recordRoundTrips(s *Store) *roundTrips {
+	rt := &roundTrips{Client: s.c, left: map[string][]time.Duration{}}
+	s.c = rt
+	return rt
+}
+
+// call returns ctx marked so that the round trips sent under it are
+// recorded as those of the call named name.
+func (rt *roundTrips) call(ctx context.Context, name string) context.Context {
+	return context.WithValue(ctx, roundTripCall{}, name)
+}
+
+func (rt *roundTrips) note(ctx context.Context) {
+	name, ok := ctx.Value(roundTripCall{}).(string)
+	if !ok {
+		return
+	}
+	left := time.Duration(-1)
+	if d, ok := ctx.Deadline(); ok {
+		left = max(time.Until(d), 0)
+	}
+	rt.mu.Lock()
+	rt.left[name] = append(rt.left[name], left)
+	rt.mu.Unlock()
+}
+
+// take returns the round trips recorded for the call named name.
+func (rt *roundTrips) take(name string) []time.Duration {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	l := rt.left[name]
+	delete(rt.left, name)
+	return l
+}
+
+func (rt *roundTrips) Do(ctx context.Context, cmd rueidis.Completed) rueidis.RedisResult {
+	rt.note(ctx)
+	return rt.Client.Do(ctx, cmd)
+}
+
+func (rt *roundTrips) DoMulti(ctx context.Context, cmds ...rueidis.Completed) []rueidis.RedisResult {
+	rt.note(ctx)
+	return rt.Client.DoMulti(ctx, cmds...)
+}
+
+func (rt *roundTrips) DoCache(ctx context.Context, cmd rueidis.Cacheable, ttl time.Duration) rueidis.RedisResult {
+	rt.note(ctx)
+	return rt.Client.DoCache(ctx, cmd, ttl)
+}
+
+func (rt *roundTrips) DoMultiCache(ctx context.Context, multi ...rueidis.CacheableTTL) []rueidis.RedisResult {
+	rt.note(ctx)
+	return rt.Client.DoMultiCache(ctx, multi...)
+}
+
+// returnsWithin runs call and returns its error, failing the test if it
+// has not returned after a generous guard (a hang, not a slow machine).
+func returnsWithin(t *testing.T, what string, call func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- call() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(hangGuard):
+		t.Fatalf("%s: no return after %v: hung", what, hangGuard)
+		return nil
+	}
+}
+
+// hangGuard is how long a test waits for a call that must return before
+// it reports a hang: far beyond any bound under test, so only a hang
+// reaches it, however loaded the machine.
+const hangGuard = 60 * time.Second

@@ -574,6 +574,9 @@ func busyReply(err error) bool {
 	return strings.Contains(msg, "READONLY You can't write")
 }
 
+// minBusyPause is retryBusy's first (and shortest) pause.
+const minBusyPause = 2 * time.Millisecond
+
 // retryBusy runs f (which must build fresh commands each time) again, with
 // a growing pause, while a reply says the server cannot write yet (see
 // busyReply), for at most Config.ReconcileTimeout and while ctx allows. So a
@@ -581,7 +584,7 @@ func busyReply(err error) bool {
 // delay rather than an error.
 func (s *Store) retryBusy(ctx context.Context, f func() []rueidis.RedisResult) []rueidis.RedisResult {
 	var deadline time.Time
-	pause := 2 * time.Millisecond
+	pause := minBusyPause
 	for {
 		rs := f()
 		busy := false
