@@ -14,9 +14,9 @@ import (
 )
 
 // maxDownRoundTrips is how many round trips one Store call may send
-// while Redis does not answer: the command, the reconciliation of a write
-// whose reply was lost, and a retry.
-const maxDownRoundTrips = 4
+// while Redis does not answer (docs/guarantees.md, "Bounded calls"): the
+// command, and the reconciliation of a write whose reply was lost.
+const maxDownRoundTrips = 2
 
 // storeCalls are the Store's calls, each on a session of its own, with a
 // context without deadline (as the actor's).
