@@ -241,7 +241,7 @@ func TestManagerWithoutMemo(t *testing.T) {
 	require.Eventually(t, func() bool {
 		n, err := phpsession.GetAs[int](ctx, m, "nomemo", "n")
 		return err == nil && n == 5
-	}, 5*time.Second, time.Millisecond)
+	}, 30*time.Second, time.Millisecond)
 }
 
 // Variables Go did not change keep PHP's exact bytes; a changed one is

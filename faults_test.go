@@ -114,14 +114,14 @@ func TestCachedReadsAndInvalidation(t *testing.T) {
 	require.Eventually(t, func() bool {
 		n, err := phpsession.GetAs[int](ctx, m, "c1", "b")
 		return err == nil && n == 3
-	}, 5*time.Second, time.Millisecond)
+	}, 30*time.Second, time.Millisecond)
 
 	// FLUSHALL: nil invalidation drops everything
 	r.MustDo("FLUSHALL")
 	require.Eventually(t, func() bool {
 		ok, err := m.Exists(ctx, "c1")
 		return err == nil && !ok
-	}, 5*time.Second, time.Millisecond)
+	}, 30*time.Second, time.Millisecond)
 }
 
 // Close with a deadline aborts a batch stuck behind a foreign lock: the
@@ -160,7 +160,7 @@ func TestForeignWriteAfterOwnWriteIsSeen(t *testing.T) {
 		require.Eventually(t, func() bool {
 			n, err := phpsession.GetAs[int](ctx, m, "own", "n")
 			return err == nil && n == 1000
-		}, 5*time.Second, 100*time.Microsecond, "round %d: foreign write after our write never seen", i)
+		}, 30*time.Second, 100*time.Microsecond, "round %d: foreign write after our write never seen", i)
 	}
 }
 

@@ -173,7 +173,7 @@ func TestTwoManagersOneSession(t *testing.T) {
 			na, err2 := phpsession.GetAs[int](ctx, m, "shared", "a")
 			nb, err3 := phpsession.GetAs[int](ctx, m, "shared", "b")
 			return err1 == nil && err2 == nil && err3 == nil && tot == 64*20 && na == 32*20 && nb == 32*20
-		}, 5*time.Second, time.Millisecond)
+		}, 30*time.Second, time.Millisecond)
 	}
 	t.Logf("a: %+v", a.Stats())
 }

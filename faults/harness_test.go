@@ -454,14 +454,14 @@ func (r *run) checkForeignWrites() {
 		if err := r.top.set(r.m.Store().Key(id), fmt.Sprintf("n|i:%d;", foreign+s)); err != nil {
 			t.Fatalf("foreign write: %v", err)
 		}
-		deadline := time.Now().Add(5 * time.Second)
+		deadline := time.Now().Add(30 * time.Second)
 		for {
 			err := r.m.Unmarshal(ctx, id, &v)
 			if err == nil && v.N == foreign+s {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Errorf("session %d: a write by another client is not seen after 5s (n=%d, %v): lost invalidation", s, v.N, err)
+				t.Errorf("session %d: a write by another client is not seen after 30s (n=%d, %v): lost invalidation", s, v.N, err)
 				break
 			}
 			time.Sleep(5 * time.Millisecond)
