@@ -21,15 +21,52 @@ import (
 // moves the Stores: until then a writer's writes are refused (READONLY,
 // then ErrUnavailable) and a reader's Get returns the old master's value.
 // The waits below are hang guards of many refresh periods, not timings.
+// It runs with the tracking Store of Open and with a Store on a client
+// without the client-side cache (NewClient with DisableCache, as a Manager
+// with DisableClientCache has).
 func TestSentinelMissedSwitch(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short")
 	}
+	for _, tc := range []struct {
+		name string
+		open func(t *testing.T, url string) *Store
+	}{
+		{"tracking", func(t *testing.T, url string) *Store { return openURL(t, url, Config{}) }},
+		{"no-cache", openNoCache},
+	} {
+		t.Run(tc.name, func(t *testing.T) { testSentinelMissedSwitch(t, tc.open) })
+	}
+}
+
+// openNoCache opens a Store on a client of url without the client-side
+// cache.
+func openNoCache(t *testing.T, url string) *Store {
+	t.Helper()
+	opt, err := ParseURL(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opt.DisableCache = true
+	c, err := NewClient(opt, DefaultTimeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	s, err := NewStore(c, Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+func testSentinelMissedSwitch(t *testing.T, open func(t *testing.T, url string) *Store) {
 	m := testenv.StartRedis(t)
 	rep := testenv.StartReplica(t, m)
 	sn := testenv.StartSentinel(t, m)
-	w := openURL(t, sn.URL(), Config{})
-	r := openURL(t, sn.URL(), Config{})
+	w := open(t, sn.URL())
+	r := open(t, sn.URL())
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 

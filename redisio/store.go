@@ -305,8 +305,8 @@ type Store struct {
 const DefaultMaxFlushDelay = 100 * time.Microsecond
 
 // DefaultShardsRefreshInterval is the rueidis
-// ClusterOption.ShardsRefreshInterval Open uses when the option leaves it
-// zero: how often a Cluster client reads the slot map even when no reply
+// ClusterOption.ShardsRefreshInterval NewClient (and so Open) uses when
+// the option leaves it zero: how often a Cluster client reads the slot map even when no reply
 // told it the map changed. After a failover, a process whose reads of a
 // moved slot are all answered from the old master's connection cache sends
 // nothing there and so gets no MOVED (movedConn); its reads follow the new
@@ -316,8 +316,8 @@ const DefaultMaxFlushDelay = 100 * time.Microsecond
 const DefaultShardsRefreshInterval = time.Second
 
 // DefaultTopologyRefreshInterval is the rueidis
-// SentinelOption.TopologyRefreshInterval Open uses when the option leaves
-// it zero: how often a Sentinel client asks a Sentinel which server is the
+// SentinelOption.TopologyRefreshInterval NewClient (and so Open) uses when
+// the option leaves it zero: how often a Sentinel client asks a Sentinel which server is the
 // master (and checks with ROLE that it is one), besides following the
 // +switch-master messages the Sentinel publishes. A client that missed
 // that message (its Sentinel connection broken at the wrong moment, a
@@ -343,9 +343,7 @@ type sub struct{ fn func(ids []string) }
 // Options that break the ordering guarantee are rejected. A zero
 // MaxFlushDelay becomes DefaultMaxFlushDelay (set it negative for none), a
 // zero CacheSizeEachConn becomes Config.ClientCacheBytes, a zero
-// ClusterOption.ShardsRefreshInterval becomes DefaultShardsRefreshInterval
-// and a zero Sentinel.TopologyRefreshInterval becomes
-// DefaultTopologyRefreshInterval.
+// the refresh intervals get NewClient's defaults.
 func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	if len(opt.ClientTrackingOptions) > 0 {
 		return nil, errors.New("redisio: ClientTrackingOptions must be empty (default OPTIN tracking is required for fresh cached reads)")
@@ -359,12 +357,6 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 	opt.PipelineMultiplex = -1
 	if opt.MaxFlushDelay == 0 {
 		opt.MaxFlushDelay = DefaultMaxFlushDelay
-	}
-	if opt.ClusterOption.ShardsRefreshInterval == 0 {
-		opt.ClusterOption.ShardsRefreshInterval = DefaultShardsRefreshInterval
-	}
-	if opt.Sentinel.TopologyRefreshInterval == 0 {
-		opt.Sentinel.TopologyRefreshInterval = DefaultTopologyRefreshInterval
 	}
 	if opt.CacheSizeEachConn == 0 {
 		opt.CacheSizeEachConn = cfg.WithDefaults().ClientCacheBytes
@@ -464,10 +456,19 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 // connection or never answers), gives an error wrapping ErrUnavailable;
 // for the second it says "ADDR did not answer as a Redis server". Errors
 // Redis itself answered (a wrong password, a refused command) are returned
-// wrapped as they are.
+// wrapped as they are. A zero ClusterOption.ShardsRefreshInterval becomes
+// DefaultShardsRefreshInterval and a zero Sentinel.TopologyRefreshInterval
+// DefaultTopologyRefreshInterval, with or without the client-side cache:
+// a client that missed a failover's news must still find the new master.
 func NewClient(opt rueidis.ClientOption, timeout time.Duration) (rueidis.Client, error) {
 	if opt.Dialer.Timeout == 0 {
 		opt.Dialer.Timeout = timeout
+	}
+	if opt.ClusterOption.ShardsRefreshInterval == 0 {
+		opt.ClusterOption.ShardsRefreshInterval = DefaultShardsRefreshInterval
+	}
+	if opt.Sentinel.TopologyRefreshInterval == 0 {
+		opt.Sentinel.TopologyRefreshInterval = DefaultTopologyRefreshInterval
 	}
 	c, err := rueidis.NewClient(opt)
 	if err != nil {
