@@ -115,7 +115,7 @@ func TestManagerUnavailableBoundedAndRecovers(t *testing.T) {
 			}
 			for name, call := range calls {
 				for _, id := range []string{"u1", "new" + name} {
-					err := returnsWithin(t, name+" "+id, func() error { return call(id) })
+					err := testenv.ReturnsWithin(t, name+" "+id, func() error { return call(id) })
 					t.Logf("%s %s: %v", name, id, err)
 					if err == nil {
 						continue // a read may still be answered from memory (fresh, not expired)
@@ -182,7 +182,7 @@ func TestCloseWithinContextWhenRedisHangs(t *testing.T) {
 	// error without waiting for the stopped Redis).
 	dead, kill := context.WithCancel(bg)
 	kill()
-	deadline := time.Now().Add(hangGuard)
+	deadline := time.Now().Add(testenv.HangGuard)
 	for _, err := m.Exists(dead, "other"); !errors.Is(err, phpsession.ErrClosed); _, err = m.Exists(dead, "other") {
 		if time.Now().After(deadline) {
 			t.Fatalf("Close never began: %v", err)
@@ -199,8 +199,8 @@ func TestCloseWithinContextWhenRedisHangs(t *testing.T) {
 	cancel()
 	select {
 	case err = <-closed:
-	case <-time.After(hangGuard):
-		t.Fatalf("Close did not return %v after its context ended: it waits for the stopped Redis or the client's close", hangGuard)
+	case <-time.After(testenv.HangGuard):
+		t.Fatalf("Close did not return %v after its context ended: it waits for the stopped Redis or the client's close", testenv.HangGuard)
 	}
 	require.ErrorIs(t, err, phpsession.ErrClosed)
 	require.ErrorIs(t, err, context.Canceled)
@@ -208,7 +208,7 @@ func TestCloseWithinContextWhenRedisHangs(t *testing.T) {
 	select {
 	case err := <-inflight:
 		require.Error(t, err)
-	case <-time.After(hangGuard):
+	case <-time.After(testenv.HangGuard):
 		t.Fatal("the in-flight call was never answered")
 	}
 }
@@ -241,24 +241,4 @@ type heldConn struct {
 func (c *heldConn) Close() error {
 	<-c.release
 	return c.Conn.Close()
-}
-
-// hangGuard is how long a test waits for a call that must return before
-// it reports a hang: far beyond any bound under test, so only a hang
-// reaches it, however loaded the machine.
-const hangGuard = 60 * time.Second
-
-// returnsWithin runs call and returns its error, failing the test if it
-// has not returned within hangGuard (a hang, not a slow machine).
-func returnsWithin(t *testing.T, what string, call func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- call() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(hangGuard):
-		t.Fatalf("%s: no return after %v: hung", what, hangGuard)
-		return nil
-	}
 }

@@ -25,7 +25,7 @@ func TestRefusedWriteIsUnavailable(t *testing.T) {
 	s := openTest(t, replica, Config{Timeout: timeout, ReconcileTimeout: reconcile})
 	rt := recordRoundTrips(s)
 	ctx := rt.call(context.Background(), "write")
-	err := returnsWithin(t, "refused write", func() error {
+	err := testenv.ReturnsWithin(t, "refused write", func() error {
 		_, err := s.WriteIfUnlocked(ctx, "ro", Data{}, WriteData, []byte("a|i:1;"))
 		return err
 	})

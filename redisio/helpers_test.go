@@ -209,23 +209,3 @@ func (rt *roundTrips) DoMultiCache(ctx context.Context, multi ...rueidis.Cacheab
 	rt.note(ctx)
 	return rt.Client.DoMultiCache(ctx, multi...)
 }
-
-// returnsWithin runs call and returns its error, failing the test if it
-// has not returned after a generous guard (a hang, not a slow machine).
-func returnsWithin(t *testing.T, what string, call func() error) error {
-	t.Helper()
-	done := make(chan error, 1)
-	go func() { done <- call() }()
-	select {
-	case err := <-done:
-		return err
-	case <-time.After(hangGuard):
-		t.Fatalf("%s: no return after %v: hung", what, hangGuard)
-		return nil
-	}
-}
-
-// hangGuard is how long a test waits for a call that must return before
-// it reports a hang: far beyond any bound under test, so only a hang
-// reaches it, however loaded the machine.
-const hangGuard = 60 * time.Second

@@ -79,7 +79,7 @@ func TestUnavailableCallsAreBounded(t *testing.T) {
 			}
 			for _, c := range storeCalls {
 				ctx := rt.call(bg, c.name)
-				err := returnsWithin(t, c.name, func() error { return c.call(ctx, s, "down"+c.name) })
+				err := testenv.ReturnsWithin(t, c.name, func() error { return c.call(ctx, s, "down"+c.name) })
 				trips := rt.take(c.name)
 				t.Logf("%s: %v after %d round trips, deadlines %v away", c.name, err, len(trips), trips)
 				if err == nil {
