@@ -941,6 +941,13 @@ func (s *Store) reconcileCtx(ctx context.Context) (context.Context, context.Canc
 	return context.WithTimeoutCause(context.WithoutCancel(ctx), s.cfg.ReconcileTimeout, errNoReply)
 }
 
+// oomReply reports whether err is Redis refusing a command because it is
+// over maxmemory (maxmemory-policy noeviction, or nothing left to evict).
+func oomReply(err error) bool {
+	rerr, ok := rueidis.IsRedisErr(err)
+	return ok && rerr != nil && strings.HasPrefix(rerr.Error(), "OOM ")
+}
+
 // isRedisReply reports whether err is an error reply from Redis (the command
 // was refused, hence not executed), as opposed to a network error or a
 // timeout (outcome unknown).
@@ -977,6 +984,18 @@ func (s *Store) Get(ctx context.Context, id string) (Data, error) {
 func (s *Store) trackedGet(ctx context.Context, k string) (Data, bool, error) {
 	t0 := time.Now()
 	res := s.cachedGet(ctx, k)
+	if oomReply(res.Error()) {
+		// Over maxmemory (noeviction) Redis refuses every command queued
+		// in a MULTI, and rueidis wraps a cached read in one: a plain GET
+		// still works, as phpredis' reads do. Nobody will report a change
+		// of what it returns, so the answer expires at once (the memo
+		// asks Redis again on the next read).
+		d, err := toData(s.do(ctx, s.c.B().Get().Key(k).Build().Pin()))
+		if err == nil {
+			d.Expires = t0 // found or not: nobody reports a change
+		}
+		return d, false, err
+	}
 	d, err := toData(res)
 	if err != nil || !d.Found {
 		return d, res.IsCacheHit(), err
