@@ -201,6 +201,20 @@
 //     with no PHP reference in between, Get, Range, the JSON forms and
 //     ToGo show the empty stand-in (see igbinary above) where PHP sees the
 //     array again, endlessly; the bytes written are PHP's.
+//   - msgpack data read differently by PHP: a back-reference {nil: 2} to
+//     an array whose first place carries no reference marker (a list or
+//     an empty array, which msgpack cannot mark) is a copy of that array
+//     to PHP, and {nil: 4} to an object whose first place is a marked
+//     reference shares that reference; Go keeps such places as the
+//     reference the bytes re-encode from, so Convert writes R: where PHP
+//     writes the copy (or r:). ({nil: 5} to an unmarked object is, as in
+//     PHP, the object in a reference only that place holds.)
+//   - PHP's msgpack extension hands a Serializable class's unserialize()
+//     the payload with a NUL byte appended; a class that keeps its payload
+//     verbatim writes it back one byte longer each time. Go keeps the
+//     payload as stored. Likewise PHP's msgpack writes a PHP reference to
+//     an object of a class with __sleep() without the reference marker,
+//     which Convert cannot know (class methods are not in the bytes).
 //   - The JSON form (SessionToJSON) keeps values, not igbinary/msgpack
 //     layout details: which copies shared storage, which empty arrays
 //     were PHP's shared one, uninitialized typed properties, and which

@@ -443,9 +443,11 @@ func (d *mpDecoder) backRef(mark byte, n int64, at int) (Value, int, error) {
 		if !isObjectValue(sl.v) {
 			return nil, -1, &SyntaxError{Offset: at, Msg: fmt.Sprintf("msgpack: object reference to value %d, which is not an object", n)}
 		}
-		r := &Reference{V: sl.v}
-		sl.v = r
-		return r, -1, nil
+		// The object's first place is no PHP reference: PHP wraps the
+		// object in a reference of its own here (refcount 1), which no
+		// other place shares. Only this place holds r; the encoders write
+		// it as the object again (and msgpack's as this marker again).
+		return &Reference{V: sl.v}, -1, nil
 	}
 	// mpMarkRecursive: a reference to an array.
 	if r, ok := sl.v.(*Reference); ok {

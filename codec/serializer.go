@@ -181,14 +181,27 @@ func looksLike(h Handler, data string, err error) error {
 }
 
 // unwrapLoneRefs replaces every *Reference that only one place in the
-// session holds by its value (PHP's refcount-1 references).
-func unwrapLoneRefs(ents []sEntry) {
+// session holds by its value (PHP's refcount-1 references), except, when
+// keepTopObjects, one that is itself a session variable and holds an
+// object: the php and php_binary serializers hand each variable to
+// serialize() as it is, which writes a reference to an object met before
+// as R: even at refcount 1 (only array elements and properties are
+// unwrapped), while a plain object is written r:.
+func unwrapLoneRefs(ents []sEntry, keepTopObjects bool) {
 	rc := refCounter{payloads: true}
 	for i := range ents {
 		rc.add(&ents[i].val)
 	}
+	top := map[*Value]bool{}
+	if keepTopObjects {
+		for i := range ents {
+			if r, ok := ents[i].val.(*Reference); ok && r != nil && isObjectValue(r.V) {
+				top[&ents[i].val] = true
+			}
+		}
+	}
 	w := graphWalk{visit: func(p *Value) bool {
-		if r, ok := (*p).(*Reference); ok && r != nil && rc.count[r] == 1 {
+		if r, ok := (*p).(*Reference); ok && r != nil && rc.count[r] == 1 && !top[p] {
 			*p = r.V
 		}
 		return true

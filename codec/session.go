@@ -480,7 +480,7 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 		e.key = k
 	}
 	if !to.loneRefs && s.ser.frame == nil {
-		unwrapLoneRefs(c.ents)
+		unwrapLoneRefs(c.ents, to.name == PHP || to.name == PHPBinary)
 	}
 	if (s.ser.frame != nil) != (to.frame != nil) {
 		convertPayloads(c.ents, to.frame != nil)
