@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/phpsession/phpsession"
@@ -20,16 +21,44 @@ type LibTarget struct {
 	M         *phpsession.Manager
 	last      phpsession.Stats
 	lastStore redisio.Stats
+	// heldConflicts: lock-free commits refused because the phpredis lock
+	// was held (the rest of Stats.Conflicts: the data had changed).
+	heldConflicts atomic.Int64
 }
 
 // NewLibrary opens a Manager on url for the benchmarks.
 func NewLibrary(url string, o LibraryOptions) (Target, error) {
-	cfg := phpsession.Config{IdleTimeout: o.IdleTimeout}
+	l := &LibTarget{}
+	cfg := phpsession.Config{IdleTimeout: o.IdleTimeout, Metrics: &phpsession.Metrics{Conflict: func(held bool) {
+		if held {
+			l.heldConflicts.Add(1)
+		}
+	}}}
 	m, err := phpsession.OpenURL(url, cfg)
 	if err != nil {
 		return nil, err
 	}
-	return &LibTarget{M: m}, nil
+	l.M = m
+	return l, nil
+}
+
+// Counters implements Counterer: the Manager's and its store's counts
+// that the replicas scenario sums over its processes.
+func (l *LibTarget) Counters() map[string]int64 {
+	st := l.M.Stats()
+	rs := l.M.Store().Stats()
+	return map[string]int64{
+		"batches":        int64(st.Batches),
+		"locked_batches": int64(st.Batches - st.LockFreeBatches),
+		"conflicts":      int64(st.Conflicts),
+		"held_conflicts": l.heldConflicts.Load(),
+		"lock_waits":     int64(st.LockWaits),
+		"lock_wait_ms":   st.LockWaitTime.Milliseconds(),
+		"gaps":           int64(st.FairnessGaps),
+		"leases":         rs.LeaseTaken,
+		"lease_busy":     rs.LeaseBusy,
+		"lease_joined":   rs.LeaseJoined,
+	}
 }
 
 // Name implements Target.

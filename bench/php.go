@@ -67,9 +67,13 @@ func (c PHPConfig) args() []string {
 // successful" notice (its write is then refused); a write failure is
 // session_write_close returning false without one.
 const phpWorkerScript = `<?php
-[$_, $id, $key, $max, $think] = $argv;
+[$_, $id, $key, $max, $think, $host, $port] = $argv;
 $max = (int)$max;
 $think = (int)$think;
+$GLOBALS['probe'] = new Redis(); // a second connection: who holds the lock when ours fails
+$GLOBALS['probe']->connect($host, (int)$port);
+$GLOBALS['lockkey'] = 'PHPREDIS_SESSION:' . $id . '_LOCK';
+$GLOBALS['holders'] = [];
 echo "ready\n";
 fflush(STDOUT);
 $go = fgets(STDIN);
@@ -78,12 +82,20 @@ if ($go === false) { exit(3); }
 $GLOBALS['lf'] = false;
 $GLOBALS['msgs'] = [];
 set_error_handler(function ($no, $str) {
-    if (stripos($str, 'lock') !== false) { $GLOBALS['lf'] = true; }
+    if (stripos($str, 'lock') !== false) {
+        if (!$GLOBALS['lf']) {
+            // who holds the lock right after our last attempt failed
+            $h = $GLOBALS['probe']->get($GLOBALS['lockkey']);
+            $k = $h === false ? 'none' : (strpos($h, '|go') !== false ? 'go' : 'php');
+            $GLOBALS['holders'][$k] = ($GLOBALS['holders'][$k] ?? 0) + 1;
+        }
+        $GLOBALS['lf'] = true;
+    }
     elseif (stripos($str, 'Failed to write session data') === false) { $GLOBALS['msgs'][$str] = true; }
     return true;
 });
 while (microtime(true) < $start) { usleep(1000); }
-$ok = 0; $lockfail = 0; $writefail = 0; $lat = [];
+$ok = 0; $lockfail = 0; $writefail = 0; $lat = []; $flat = [];
 while (microtime(true) < $until && ($max <= 0 || $ok + $lockfail + $writefail < $max)) {
     $GLOBALS['lf'] = false;
     $t = hrtime(true);
@@ -92,11 +104,11 @@ while (microtime(true) < $until && ($max <= 0 || $ok + $lockfail + $writefail < 
     $_SESSION[$key] = ($_SESSION[$key] ?? 0) + 1;
     $w = session_write_close();
     $lat[] = intdiv(hrtime(true) - $t, 1000);
-    if ($GLOBALS['lf']) { $lockfail++; } elseif (!$w) { $writefail++; } else { $ok++; }
+    if ($GLOBALS['lf']) { $lockfail++; $flat[] = end($lat); } elseif (!$w) { $writefail++; } else { $ok++; }
     if ($think > 0) { usleep($think); }
 }
 echo json_encode(['ok' => $ok, 'lockfail' => $lockfail, 'writefail' => $writefail,
-    'messages' => array_keys($GLOBALS['msgs']), 'lat' => $lat]), "\n";
+    'messages' => array_keys($GLOBALS['msgs']), 'lat' => $lat, 'holders' => (object)$GLOBALS['holders'], 'faillat' => $flat]), "\n";
 `
 
 // PHPResult sums what the PHP workers report.
@@ -105,6 +117,13 @@ type PHPResult struct {
 	LockFail  int64           // requests that did not get the lock (their write was refused)
 	WriteFail int64           // other failed requests
 	Latencies []time.Duration // per request, session_start to session_write_close
+	// LockFailHolder counts the lock failures by who held the lock right
+	// after the failed request's last attempt ("php", "go", or "none":
+	// released by then): a GET of the lock key from a second connection.
+	LockFailHolder map[string]int64
+	// LockFailLatencies: the failed requests' latencies (their lock
+	// attempts span at least lock_retries × lock_wait_time).
+	LockFailLatencies []time.Duration
 }
 
 // ErrNoPHP is returned when the php CLI with phpredis is not available.
@@ -162,7 +181,8 @@ func StartPHPWorkers(ctx context.Context, php string, cfg PHPConfig, n int, id, 
 		return nil, err
 	}
 	for i := 0; i < n; i++ {
-		args := append(cfg.args(), script, id, key, strconv.Itoa(maxOps), strconv.FormatInt(cfg.Think.Microseconds(), 10))
+		host, port, _ := strings.Cut(cfg.Addr, ":")
+		args := append(cfg.args(), script, id, key, strconv.Itoa(maxOps), strconv.FormatInt(cfg.Think.Microseconds(), 10), host, port)
 		cmd := exec.CommandContext(ctx, php, args...)
 		stdin, err := cmd.StdinPipe()
 		if err != nil {
@@ -211,6 +231,8 @@ func (w *PHPWorkers) collect(out []byte, stderr string, err error) {
 		OK, LockFail, WriteFail int64
 		Messages                []string
 		Lat                     []int64
+		Holders                 map[string]int64
+		FailLat                 []int64
 	}
 	if err == nil {
 		err = json.Unmarshal(bytes.TrimSpace(out), &r)
@@ -224,6 +246,15 @@ func (w *PHPWorkers) collect(out []byte, stderr string, err error) {
 	w.res.OK += r.OK
 	w.res.LockFail += r.LockFail
 	w.res.WriteFail += r.WriteFail
+	for _, l := range r.FailLat {
+		w.res.LockFailLatencies = append(w.res.LockFailLatencies, time.Duration(l)*time.Microsecond)
+	}
+	for k, n := range r.Holders {
+		if w.res.LockFailHolder == nil {
+			w.res.LockFailHolder = map[string]int64{}
+		}
+		w.res.LockFailHolder[k] += n
+	}
 	for _, m := range r.Messages {
 		if len(w.errs) < 3 {
 			w.errs = append(w.errs, errors.New("php: "+m))

@@ -8,11 +8,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"os/exec"
+	"runtime/metrics"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -38,7 +42,55 @@ type workerReport struct {
 	P50us     float64 `json:"p50_us"`
 	P99us     float64 `json:"p99_us"`
 	Notes     string  `json:"notes,omitempty"`
+	// Counters: the target's counts (Counterer), summed over processes.
+	Counters map[string]int64 `json:"counters,omitempty"`
+	// StartCPU: CPU seconds (rusage) of this process before the start
+	// line (process start, Manager open, the warming read).
+	StartCPU float64 `json:"start_cpu"`
+	// CPU seconds of this process from the start line to the report, by
+	// runtime/metrics class: total, GC (mark assists, workers, pauses),
+	// scavenger, user (everything else the Go code ran), idle (Ps idle).
+	CPU map[string]float64 `json:"cpu,omitempty"`
 }
+
+// Counterer is implemented by targets with counters worth summing over
+// the replicas scenario's processes (see LibTarget.Counters).
+type Counterer interface {
+	Counters() map[string]int64
+}
+
+// cpuClasses reads the process's CPU time by class (runtime/metrics).
+func cpuClasses() map[string]float64 {
+	names := map[string]string{
+		"/cpu/classes/total:cpu-seconds":          "total",
+		"/cpu/classes/gc/total:cpu-seconds":       "gc",
+		"/cpu/classes/scavenge/total:cpu-seconds": "scavenge",
+		"/cpu/classes/user:cpu-seconds":           "user",
+		"/cpu/classes/idle:cpu-seconds":           "idle",
+	}
+	var ss []metrics.Sample
+	for n := range names {
+		ss = append(ss, metrics.Sample{Name: n})
+	}
+	metrics.Read(ss)
+	out := map[string]float64{}
+	for _, s := range ss {
+		if s.Value.Kind() == metrics.KindFloat64 {
+			out[names[s.Name]] = s.Value.Float64()
+		}
+	}
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) == nil {
+		out["rusage"] = time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
+	}
+	return out
+}
+
+// WorkerCPUProfileEnv names the environment variable that makes each
+// replica process write a CPU profile of its measured run to the path it
+// holds plus "." and the process id (set it for `phpsess bench`; the
+// workers inherit it).
+const WorkerCPUProfileEnv = "PHPSESS_BENCH_WORKER_CPUPROFILE"
 
 // RunWorker is one replica process of the replicas scenario (`phpsess
 // bench-worker`, started by the scenario; not for direct use): it opens
@@ -72,11 +124,25 @@ func RunWorker(ctx context.Context, lib LibraryFactory, args []string, in io.Rea
 	if _, err := bufio.NewReader(in).ReadString('\n'); err != nil {
 		return fmt.Errorf("bench-worker: waiting for the start: %w", err)
 	}
+	stopProfile := func() {}
+	if p := os.Getenv(WorkerCPUProfileEnv); p != "" {
+		if f, err := os.Create(fmt.Sprintf("%s.%d", p, os.Getpid())); err == nil {
+			if pprof.StartCPUProfile(f) == nil {
+				stopProfile = func() { pprof.StopCPUProfile(); _ = f.Close() }
+			} else {
+				_ = f.Close()
+			}
+		}
+	}
+	cpu0 := cpuClasses()
+	rep := workerReport{StartCPU: cpu0["rusage"]}
 	st := drive(ctx, *writers, 0, *dur, func(ctx context.Context, _, _ int) (int, error) {
 		return kindUpdate, t.Incr(ctx, *id, *key)
 	})
-	rep := workerReport{Acked: st.acked[kindUpdate], Errors: st.errors, Seconds: st.elapsed.Seconds(),
-		P50us: micros(percentile(st.lat[kindUpdate], 50)), P99us: micros(percentile(st.lat[kindUpdate], 99))}
+	cpu1 := cpuClasses()
+	stopProfile()
+	rep.Acked, rep.Errors, rep.Seconds = st.acked[kindUpdate], st.errors, st.elapsed.Seconds()
+	rep.P50us, rep.P99us = micros(percentile(st.lat[kindUpdate], 50)), micros(percentile(st.lat[kindUpdate], 99))
 	if st.firstErr != nil {
 		rep.FirstErr = st.firstErr.Error()
 	}
@@ -85,6 +151,13 @@ func RunWorker(ctx context.Context, lib LibraryFactory, args []string, in io.Rea
 	}
 	if nt, ok := t.(Noter); ok {
 		rep.Notes = nt.Notes()
+	}
+	if c, ok := t.(Counterer); ok {
+		rep.Counters = c.Counters()
+	}
+	rep.CPU = map[string]float64{}
+	for k, v := range cpu1 {
+		rep.CPU[k] = v - cpu0[k]
 	}
 	return json.NewEncoder(out).Encode(rep)
 }
@@ -140,7 +213,16 @@ func (r *runner) replicas(ctx context.Context) {
 		var p99 float64
 		st := &runStats{}
 		var p50s []float64
+		counters := map[string]int64{}
+		cpu := map[string]float64{}
 		for _, w := range reps {
+			for k, v := range w.Counters {
+				counters[k] += v
+			}
+			for k, v := range w.CPU {
+				cpu[k] += v
+			}
+			cpu["start"] += w.StartCPU
 			st.acked[kindUpdate] += w.Acked
 			st.errors += w.Errors
 			if st.firstErr == nil && w.FirstErr != "" {
@@ -160,6 +242,14 @@ func (r *runner) replicas(ctx context.Context) {
 		if len(reps) > 0 && reps[0].Notes != "" {
 			res.Note = appendNote(res.Note, "first process: "+reps[0].Notes)
 		}
+		if len(counters) > 0 {
+			res.Note = appendNote(res.Note, "all processes: "+fmtCounters(counters))
+		}
+		if ops := st.acked[kindUpdate]; ops > 0 && cpu["rusage"] > 0 {
+			us := func(s float64) float64 { return s * 1e6 / float64(ops) }
+			res.Note = appendNote(res.Note, fmt.Sprintf("Go CPU µs/op while measured %.2f (runtime/metrics estimates: GC %.2f, scavenge %.2f), before the start %.2f",
+				us(cpu["rusage"]), us(cpu["gc"]), us(cpu["scavenge"]), us(cpu["start"])))
+		}
 		if werr != nil {
 			res.Note = appendNote(res.Note, werr.Error())
 		}
@@ -172,6 +262,14 @@ func (r *runner) replicas(ctx context.Context) {
 			}
 			side := &PHPSide{Workers: r.cfg.PHPWorkers, OK: pr.OK, LockFail: pr.LockFail, WriteFail: pr.WriteFail,
 				P50us: micros(percentile(pr.Latencies, 50)), P99us: micros(percentile(pr.Latencies, 99))}
+			if pr.LockFail > 0 {
+				var fl []string
+				for _, l := range pr.LockFailLatencies {
+					fl = append(fl, l.Round(time.Millisecond).String())
+				}
+				res.Note = appendNote(res.Note, fmt.Sprintf("PHP lock failures by holder after the last attempt: %v, their latencies %s",
+					pr.LockFailHolder, strings.Join(fl, " ")))
+			}
 			if p, err := Verify(ctx, r.admin, []string{id}, "php"); err == nil {
 				side.Lost = pr.OK - p[0]
 			}
@@ -259,4 +357,21 @@ func (r *runner) startWorkers(ctx context.Context, n, per int, id string, dur ti
 		return reps, errors.Join(errs...)
 	}
 	return start, wait, nil
+}
+
+// fmtCounters prints counters sorted by name.
+func fmtCounters(c map[string]int64) string {
+	keys := make([]string, 0, len(c))
+	for k := range c {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	for i, k := range keys {
+		if i > 0 {
+			b.WriteString(" ")
+		}
+		fmt.Fprintf(&b, "%s=%d", k, c[k])
+	}
+	return b.String()
 }

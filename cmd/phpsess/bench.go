@@ -66,7 +66,10 @@ phpredis 5.3 defaults hit the same session), replicas (1, 2, 4, 8 separate
 processes of the coordinator — this binary re-executed — with 64 writers each
 on one hot session, beside the PHP workers), memory (100,000 sessions touched
 once, then idle: heap and process RSS). Target "ceiling" (hot and spread) is
-the bare lock-free batching loop the coordinator is measured against.
+the bare lock-free batching loop the coordinator is measured against. With
+PHPSESS_BENCH_WORKER_CPUPROFILE=PATH each replica process writes a CPU
+profile of its measured run to PATH.<pid> (--cpuprofile covers only this
+process).
 
 Redis: --redis URL, else $REDIS_URL, else a throwaway redis-server started on a
 free port (when one is on PATH). Do not point it at a production Redis: it
