@@ -113,6 +113,9 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if err := f.validate(); err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -252,6 +255,41 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		}
 	}
 	return werr
+}
+
+// validate refuses counts and durations that cannot be meant: a negative
+// --duration or --ops would run a cell forever (neither bound applies), a
+// writer count below 1 has no goroutine to run (a negative one crashed
+// making their random sources), and the other negative sizes have no
+// meaning.
+func (f benchFlags) validate() error {
+	for _, d := range []struct {
+		flag string
+		v    time.Duration
+	}{{"duration", f.duration}, {"idle-timeout", f.idle}} {
+		if d.v < 0 {
+			return usageError{fmt.Errorf("--%s must not be negative (got %s)", d.flag, d.v)}
+		}
+	}
+	for _, n := range []struct {
+		flag string
+		v    int64
+	}{{"ops", f.ops}, {"sessions", int64(f.sessions)}, {"php-workers", int64(f.phpWorkers)}, {"rounds", int64(f.rounds)}, {"payload", int64(f.payload)}} {
+		if n.v < 0 {
+			return usageError{fmt.Errorf("--%s must not be negative (got %d)", n.flag, n.v)}
+		}
+	}
+	for _, l := range []struct {
+		flag string
+		v    []int
+	}{{"writers", f.writers}, {"replicas", f.replicas}} {
+		for _, v := range l.v {
+			if v < 1 {
+				return usageError{fmt.Errorf("--%s: every count must be at least 1 (got %d)", l.flag, v)}
+			}
+		}
+	}
+	return nil
 }
 
 func runIncr(ctx context.Context, out io.Writer, url string, f benchFlags) error {

@@ -136,6 +136,36 @@ func TestBenchIncrUsage(t *testing.T) {
 	}
 }
 
+// Counts and durations that cannot be meant are usage errors (exit 2, the
+// flag named, no stack trace), found before anything connects: a negative
+// --writers crashed with "makeslice: len out of range", a negative --ops
+// or --duration ran its cell forever.
+func TestBenchRefusesBadCounts(t *testing.T) {
+	for _, tc := range []struct{ flag, value string }{
+		{"--writers", "-1"},
+		{"--writers", "0"},
+		{"--writers", "8,-2"},
+		{"--replicas", "0"},
+		{"--ops", "-5"},
+		{"--duration", "-1s"},
+		{"--idle-timeout", "-1s"},
+		{"--sessions", "-3"},
+		{"--php-workers", "-1"},
+		{"--rounds", "-1"},
+		{"--payload", "-1"},
+	} {
+		t.Run(tc.flag+"="+tc.value, func(t *testing.T) {
+			for _, scenario := range []string{"hot", "incr"} {
+				_, errOut, code := runBenchCmd(t, "bench", "--redis", "redis://127.0.0.1:1", "--scenario", scenario, "--session", "s1",
+					tc.flag, tc.value)
+				if code != 2 || !strings.Contains(errOut, tc.flag) || strings.Contains(errOut, "goroutine ") {
+					t.Fatalf("%s: code %d, stderr %q", scenario, code, errOut)
+				}
+			}
+		})
+	}
+}
+
 // TestBenchTableAndJSON runs one small scenario through the binary and
 // checks the table's machine line and the JSON rows.
 func TestBenchTableAndJSON(t *testing.T) {
