@@ -30,6 +30,7 @@ type rig struct {
 	c     *coordinator.Coordinator
 
 	batches, retries, passivated atomic.Int64
+	gaps                         atomic.Int64 // fairness pauses (event.Gap)
 }
 
 // do queues op on the actor of id and waits for its answer or ctx.
@@ -77,6 +78,8 @@ func newRig(t *testing.T, set actor.Settings, maxActors int) *rig {
 				r.batches.Add(1)
 			case event.LockLostRetry:
 				r.retries.Add(1)
+			case event.Gap:
+				r.gaps.Add(1)
 			case event.ActorStopped:
 				if e.Passivated {
 					r.passivated.Add(1)
@@ -419,8 +422,21 @@ func waitGoroutines(t *testing.T, base int) {
 }
 
 // TestFairnessLeavesGaps checks the lock schedule under continuous load on
-// one session: free gaps of at least Gap keep recurring about every Window
-// (the property that lets a polling PHP request in).
+// one session against what the actor guarantees whatever the machine's
+// load, from the recorded lock holds:
+//
+//   - once the lock has been busy for Window-Gap since the last free Gap
+//     (counted from the first hold after it), the next hold starts at least
+//     Gap after the last one ended: the actor checks before each locked
+//     batch, after the last release, so a stalled machine only makes it
+//     pause earlier;
+//   - each pause (event.Gap) leaves the lock free for at least Gap: it waits
+//     on a timer from the last release, and timers never fire early;
+//   - pauses recur: the load runs until twenty were taken.
+//
+// How long the busy stretches are in wall-clock time is not judged: a
+// machine that stalls the actor while it holds the lock stretches them, and
+// no schedule prevents that.
 func TestFairnessLeavesGaps(t *testing.T) {
 	gap, window, _ := actor.FairnessFromPHP(2*time.Millisecond, 10)
 	r := newRig(t, actor.Settings{Gap: gap, Window: window}, 0)
@@ -442,45 +458,36 @@ func TestFairnessLeavesGaps(t *testing.T) {
 			}
 		}()
 	}
-	// load for ~30 windows
-	for t0 := time.Now(); time.Since(t0) < 30*window; {
-		runtime.Gosched()
+	const wantPauses = 20
+	deadline := time.Now().Add(testenv.HangGuard)
+	for r.gaps.Load() < wantPauses && time.Now().Before(deadline) {
 		time.Sleep(time.Millisecond)
 	}
 	close(stop)
 	wg.Wait()
+	pauses := r.gaps.Load()
+	require.GreaterOrEqual(t, pauses, int64(wantPauses), "fairness pauses in %v of continuous load: none recur", testenv.HangGuard)
 	iv := r.store.Intervals()
-	require.Greater(t, len(iv), 100)
-	// stretches of lock activity between free gaps ≥ 0.9·gap
-	// A hold longer than 1 ms is the machine stalling the actor while it
-	// holds the lock (holds take microseconds here); no schedule prevents
-	// that, so stretches containing one are not judged.
-	var longest time.Duration
-	start := iv[0].From
-	bigGaps, tooLong, stalled := 0, 0, false
+	start := iv[0].From // first hold after the last free gap
+	freeGaps, due := 0, 0
 	for i := 1; i < len(iv); i++ {
-		if iv[i-1].To.Sub(iv[i-1].From) > time.Millisecond {
-			stalled = true
-		}
 		free := iv[i].From.Sub(iv[i-1].To)
-		if free >= gap*9/10 {
-			bigGaps++
-			d := iv[i-1].To.Sub(start)
-			if !stalled {
-				longest = max(longest, d)
-				if d > window-gap+2*time.Millisecond {
-					tooLong++
-				}
+		if busy := iv[i-1].To.Sub(start); busy >= window-gap {
+			due++
+			if free < gap {
+				t.Errorf("hold %d: the lock was busy for %v (≥ Window-Gap %v) since the last free gap, then free only %v before the next hold (< Gap %v)",
+					i, busy, window-gap, free, gap)
 			}
-			start, stalled = iv[i].From, false
+		}
+		if free >= gap {
+			freeGaps++
+			start = iv[i].From
 		}
 	}
-	t.Logf("gap=%v window=%v: %d holds, %d free gaps ≥ gap, longest busy stretch %v, %d stretches over window-gap+2ms",
-		gap, window, len(iv), bigGaps, longest, tooLong)
-	require.GreaterOrEqual(t, bigGaps, 3)
-	// By construction a stretch is ≤ window-gap; a stretch can only be
-	// longer when the machine stalls the actor while it holds the lock.
-	require.LessOrEqual(t, tooLong*10, bigGaps, "more than 10%% of busy stretches exceeded the window")
+	t.Logf("gap=%v window=%v: %d holds, %d pauses, %d free gaps ≥ gap, %d stretches reached Window-Gap",
+		gap, window, len(iv), pauses, freeGaps, due)
+	// the last pause may not have been followed by a hold yet
+	require.GreaterOrEqual(t, int64(freeGaps), pauses-1, "pauses that left the lock free for less than Gap")
 }
 
 func TestFailedBatchWritesNothing(t *testing.T) {
