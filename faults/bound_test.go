@@ -16,9 +16,6 @@ const bound = 500 * time.Millisecond
 // withBound sets the Manager's bound on calls to Redis.
 func withBound(cfg *phpsession.Config) { cfg.RedisTimeout = bound }
 
-// callBound is the bound configured in cfg.
-func callBound(cfg phpsession.Config) time.Duration { return cfg.RedisTimeout }
-
 func isOutcomeUnknown(err error) bool { return errors.Is(err, phpsession.ErrOutcomeUnknown) }
 
 // knownKinds are the errors a call may return under a fault.

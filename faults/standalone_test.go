@@ -14,10 +14,11 @@ import (
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
-// downFor is how long a fault keeps Redis from answering: longer than
-// downBounds× the call bound plus slack, so that calls started in it must fail
-// before it ends.
-const downFor = downBounds*bound + slack + time.Second
+// pauseAllFor is how long CLIENT PAUSE ALL keeps Redis from answering.
+// Nothing ends that pause early (CLIENT UNPAUSE waits behind it too), so it
+// is as long as a hang guard: the calls that start in it must all return
+// before it ends (downWindow), whatever the machine's load.
+const pauseAllFor = 30 * time.Second
 
 func standalone(srv *testenv.Redis) topology {
 	return topology{
@@ -60,43 +61,35 @@ func standaloneFaults() []standaloneFault {
 		{name: "ClientKillPHP", inject: clientKillPHP},
 		{name: "PauseWrite", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
 			r.downWindow(func() {
-				srv.MustDo("CLIENT", "PAUSE", ms(downFor), "WRITE")
-				time.Sleep(downFor) // the fault lasts this long
-			})
+				// longer than the hang guard; CLIENT UNPAUSE ends it
+				srv.MustDo("CLIENT", "PAUSE", ms(2*testenv.HangGuard), "WRITE")
+			}, func() { srv.MustDo("CLIENT", "UNPAUSE") }, testenv.HangGuard)
 		}},
 		{name: "PauseAll", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
-			r.downWindow(func() {
-				srv.MustDo("CLIENT", "PAUSE", ms(downFor), "ALL")
-				time.Sleep(downFor)
-			})
+			paused := time.Now()
+			r.downWindow(func() { srv.MustDo("CLIENT", "PAUSE", ms(pauseAllFor), "ALL") }, func() {
+				time.Sleep(time.Until(paused.Add(pauseAllFor))) // waiting for its end is the fault
+			}, pauseAllFor-time.Second) // judged before the pause ends by itself
 		}},
 		{name: "SIGSTOP", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
 			r.downWindow(func() {
 				if err := srv.Signal(syscall.SIGSTOP); err != nil {
 					t.Fatal(err)
 				}
-				time.Sleep(downFor)
+			}, func() {
 				if err := srv.Signal(syscall.SIGCONT); err != nil {
 					t.Fatal(err)
 				}
-			})
+			}, testenv.HangGuard)
 		}},
 		{name: "RestartNoPersistence", inject: func(t *testing.T, r *run, srv *testenv.Redis) {
 			r.lossyWindow(func() {
-				r.downWindow(func() {
-					srv.Kill()
-					time.Sleep(downFor)
-					srv.Restart()
-				})
+				r.downWindow(srv.Kill, srv.Restart, testenv.HangGuard)
 			})
 		}},
 		{name: "RestartAOF", args: []string{"--appendonly", "yes", "--appendfsync", "always"},
 			inject: func(t *testing.T, r *run, srv *testenv.Redis) {
-				r.downWindow(func() {
-					srv.Kill()
-					time.Sleep(downFor)
-					srv.Restart()
-				})
+				r.downWindow(srv.Kill, srv.Restart, testenv.HangGuard)
 			}},
 		// reads keep sessions alive (Config.ReadRefresh): off here, so
 		// that the keys expire while the readers read them

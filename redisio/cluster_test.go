@@ -206,7 +206,7 @@ func TestCluster(t *testing.T) {
 	})
 
 	t.Run("lock-expires-while-held", func(t *testing.T) {
-		s := openURL(t, url, Config{LockExpiry: 50 * time.Millisecond})
+		s := openURL(t, url, Config{})
 		lockExpiresWhileHeld(t, s, splitID+"exp", func(k string) string { return get(t, k) },
 			func(args ...string) { _, _ = c.Nodes[owner(t, c, args[1])].Do(args...) })
 	})
@@ -269,7 +269,10 @@ func TestCluster(t *testing.T) {
 }
 
 // lockExpiresWhileHeld: a Commit after our lock expired (or was taken by
-// someone else) must fail with ErrLockLost and write nothing.
+// someone else) must fail with ErrLockLost and write nothing. The test
+// expires the lock itself (PEXPIRE 1 ms) when it wants it gone: with a
+// short LockExpiry instead, a stalled machine would let the lock expire
+// before the calls that must still hold it.
 func lockExpiresWhileHeld(t *testing.T, s *Store, id string, get func(key string) string, do func(args ...string)) {
 	ctx := context.Background()
 	do("SET", s.Key(id), "n|i:1;")
@@ -279,7 +282,8 @@ func lockExpiresWhileHeld(t *testing.T, s *Store, id string, get func(key string
 			if err != nil {
 				t.Fatal(err)
 			}
-			// Wait (condition poll) until the lock has expired.
+			// Expire it, and wait (condition poll) until Redis dropped it.
+			do("PEXPIRE", s.LockKey(id), "1")
 			for get(s.LockKey(id)) != "(nil)" {
 				time.Sleep(5 * time.Millisecond)
 			}
@@ -312,6 +316,7 @@ func lockExpiresWhileHeld(t *testing.T, s *Store, id string, get func(key string
 	if err := s.Renew(ctx, l); err != nil {
 		t.Fatal(err)
 	}
+	do("PEXPIRE", s.LockKey(id), "1")
 	for get(s.LockKey(id)) != "(nil)" {
 		time.Sleep(5 * time.Millisecond)
 	}
