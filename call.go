@@ -30,9 +30,6 @@ type call struct {
 	// results
 	existed bool // Delete
 
-	// sess is the Session an Update function gets (valid during it only).
-	sess Session
-
 	fnUpdate, fnSet, fnDelete actor.Fn
 }
 
@@ -57,16 +54,21 @@ func (c *call) release() { c.op.Release() }
 // are done with it).
 func (c *call) recycle() {
 	c.update, c.name, c.value, c.existed = nil, "", nil, false
-	c.sess = Session{}
 	c.m.calls.Put(c)
 }
 
+// runUpdate hands the Update function a Session of its own, emptied when
+// the function returns: one kept by the caller then refuses every use
+// (errSessionGone) instead of reaching the session the next run of this
+// pooled call works on, which may be another user's.
 func (c *call) runUpdate(cs *codec.Session, found bool) error {
-	c.sess = Session{s: cs, jf: c.m.jf, found: found}
-	if err := c.update(&c.sess); err != nil {
-		return err
+	sess := &Session{s: cs, jf: c.m.jf, found: found}
+	err := c.update(sess)
+	if err == nil {
+		err = sess.flush()
 	}
-	return c.sess.flush()
+	sess.s, sess.views = nil, nil
+	return err
 }
 
 func (c *call) runSet(s *codec.Session, _ bool) error {

@@ -2,6 +2,7 @@ package phpsession
 
 import (
 	"encoding/json"
+	"errors"
 
 	"github.com/phpsession/phpsession/codec"
 )
@@ -30,9 +31,19 @@ type jsonView struct {
 	base string       // natural JSON of val when decoded
 }
 
+// errSessionGone is the cause of the errors of a Session that holds no
+// session: the one an Update function got, used after the function
+// returned, or one not made by this package (a zero Session). Its
+// methods then return it (or report nothing: Has false, Len 0) instead of
+// crashing.
+var errSessionGone = errors.New("the Session holds no session: an Update function's Session is valid only during the call (use Load for a snapshot, NewSession for Save)")
+
+// gone reports whether s holds no session (see errSessionGone).
+func (s *Session) gone() bool { return s == nil || s.s == nil }
+
 // Exists reports whether the session existed in Redis when it was read
 // (before the current Update; a new session is empty and does not exist).
-func (s *Session) Exists() bool { return s.found }
+func (s *Session) Exists() bool { return !s.gone() && s.found }
 
 // Get returns a variable as a codec.Value (codec.Int for PHP ints,
 // codec.Float for floats, *codec.Array, ...). JSON fields holding valid
@@ -42,6 +53,9 @@ func (s *Session) Exists() bool { return s.found }
 // changes the session, JSON fields included (they are written back as
 // JSON when the update function returns).
 func (s *Session) Get(name string) (any, bool, error) {
+	if s.gone() {
+		return nil, false, wrap("get", "", errSessionGone)
+	}
 	v, ok, err := s.s.Get(name)
 	if err != nil || !ok || !s.jf.Match(name) {
 		return v, ok, err
@@ -67,6 +81,9 @@ func (s *Session) Get(name string) (any, bool, error) {
 // flush writes back, as JSON text, the decoded JSON fields that were
 // changed in place since Get returned them.
 func (s *Session) flush() error {
+	if s.gone() {
+		return errSessionGone
+	}
 	if len(s.views) == 0 {
 		return nil // no JSON field was read (an Update's usual case): no map walk
 	}
@@ -124,27 +141,46 @@ func (s *Session) Decode(v any) error {
 // json.RawMessage as is, other values encoded (see codec.JSONFields).
 // Names the serializer cannot hold give an error wrapping ErrCodec.
 func (s *Session) Set(name string, v any) error {
+	if s.gone() {
+		return wrap("set", "", errSessionGone)
+	}
 	delete(s.views, name)
 	return wrap("set", "", s.jf.Set(s.s, name, v))
 }
 
 // Delete removes a variable and reports whether it existed.
 func (s *Session) Delete(name string) bool {
+	if s.gone() {
+		return false
+	}
 	delete(s.views, name)
 	return s.s.Delete(name)
 }
 
 // Has reports whether the variable exists.
-func (s *Session) Has(name string) bool { return s.s.Has(name) }
+func (s *Session) Has(name string) bool { return !s.gone() && s.s.Has(name) }
 
 // Names returns the variable names in order.
-func (s *Session) Names() []string { return s.s.Names() }
+func (s *Session) Names() []string {
+	if s.gone() {
+		return nil
+	}
+	return s.s.Names()
+}
 
 // Len returns the number of variables.
-func (s *Session) Len() int { return s.s.Len() }
+func (s *Session) Len() int {
+	if s.gone() {
+		return 0
+	}
+	return s.s.Len()
+}
 
 // Clear removes every variable.
 func (s *Session) Clear() {
+	if s.gone() {
+		return
+	}
 	s.views = nil
 	for _, n := range s.s.Names() {
 		s.s.Delete(n)
@@ -164,6 +200,9 @@ func (s *Session) Encode() ([]byte, error) {
 // Codec returns the underlying codec session (for the full value model).
 // Inside Update, changes to it are saved like changes through Session.
 func (s *Session) Codec() *codec.Session {
+	if s.gone() {
+		return nil
+	}
 	_ = s.flush() // an error here comes back from the next Encode or save
 	return s.s
 }
@@ -173,6 +212,9 @@ func (s *Session) Codec() *codec.Session {
 // array, other arrays and objects JSON objects; NaN, ±Inf and cycles are
 // null). JSON fields holding JSON are embedded as JSON, not as strings.
 func (s *Session) MarshalJSON() ([]byte, error) {
+	if s.gone() {
+		return nil, wrap("encode", "", errSessionGone)
+	}
 	buf := []byte{'{'}
 	for i, name := range s.s.Names() {
 		v, _, err := s.Get(name)
@@ -203,6 +245,9 @@ func (s *Session) String() string {
 // encoders: nil, bool, int64, float64, string, []any and map[string]any
 // (codec.ToGo; JSON fields decoded). The map is a copy.
 func (s *Session) Map() (map[string]any, error) {
+	if s.gone() {
+		return nil, wrap("get", "", errSessionGone)
+	}
 	out := make(map[string]any, s.s.Len())
 	for _, name := range s.s.Names() {
 		v, _, err := s.Get(name)
