@@ -196,8 +196,10 @@
 //     PHP 8.2 does.
 //   - igbinary: a PHP reference that only shared storage holds and whose
 //     value holds that storage again (a cycle) stays shared by the Go
-//     copies, and Convert writes it as a reference where PHP writes the
-//     value it reads (refcount 1). Where an array holds its own storage
+//     copies, so Get and the JSON forms show one reference where PHP
+//     holds a reference of refcount 1 (the bytes written are PHP's:
+//     Convert to the php family writes its value, and N; where that value
+//     holds the array again, as PHP does). Where an array holds its own storage
 //     with no PHP reference in between, Get, Range, the JSON forms and
 //     ToGo show the empty stand-in (see igbinary above) where PHP sees the
 //     array again, endlessly; the bytes written are PHP's.

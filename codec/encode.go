@@ -137,7 +137,7 @@ func (e *encoder) element(v Value, parent *Array, depth int) error {
 	if !ok || x == nil {
 		return e.value(v, depth)
 	}
-	if x.twin != nil && e.recursive(x, parent) {
+	if (x.twin != nil || x.unwrapped && e.writing(x)) && e.recursive(x, parent) {
 		e.n++
 		e.buf = append(e.buf, 'N', ';')
 		return nil
@@ -148,9 +148,25 @@ func (e *encoder) element(v Value, parent *Array, depth int) error {
 	return err
 }
 
+// writing reports whether x itself is an array being written that PHP
+// protects: arrays that hold each other with no PHP reference in between,
+// which only Convert builds (Array.unwrapped); other Go cycles of arrays
+// fail with ErrDepth, as PHP cannot build them.
+func (e *encoder) writing(x *Array) bool {
+	for _, p := range e.prot {
+		if p == x {
+			return true
+		}
+	}
+	return false
+}
+
 // recursive reports whether x shares its storage with its parent array or
-// with an array being written that PHP protects.
+// with an array being written that PHP protects, or is one of those.
 func (e *encoder) recursive(x, parent *Array) bool {
+	if x.unwrapped && e.writing(x) {
+		return true
+	}
 	if parent != nil && sharesStorage(x, parent) {
 		return true
 	}

@@ -186,9 +186,11 @@ func looksLike(h Handler, data string, err error) error {
 // object: the php and php_binary serializers hand each variable to
 // serialize() as it is, which writes a reference to an object met before
 // as R: even at refcount 1 (only array elements and properties are
-// unwrapped), while a plain object is written r:.
-func unwrapLoneRefs(ents []sEntry, keepTopObjects bool) {
-	rc := refCounter{payloads: true}
+// unwrapped), while a plain object is written r:. With storage, places
+// are counted as PHP's storage holds them (refCounter.storage): a
+// reference only copies of one shared array hold is held once.
+func unwrapLoneRefs(ents []sEntry, keepTopObjects, storage bool) {
+	rc := refCounter{payloads: true, storage: storage}
 	for i := range ents {
 		rc.add(&ents[i].val)
 	}
@@ -202,6 +204,9 @@ func unwrapLoneRefs(ents []sEntry, keepTopObjects bool) {
 	}
 	w := graphWalk{visit: func(p *Value) bool {
 		if r, ok := (*p).(*Reference); ok && r != nil && rc.count[r] == 1 && !top[p] {
+			if a, ok := r.V.(*Array); ok && a != nil && storage {
+				a.unwrapped = true
+			}
 			*p = r.V
 		}
 		return true

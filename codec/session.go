@@ -480,7 +480,11 @@ func (s *Session) Convert(h Handler) (*Session, error) {
 		e.key = k
 	}
 	if !to.loneRefs && s.ser.frame == nil {
-		unwrapLoneRefs(c.ents, to.name == PHP || to.name == PHPBinary)
+		// For the php family, a reference that only an igbinary array
+		// shared between copies holds is one place, as PHP holds it once
+		// read (refcount 1): its value is written, and where that value
+		// holds the array again, the encoder writes N; as PHP does.
+		unwrapLoneRefs(c.ents, to.name == PHP || to.name == PHPBinary, to.frame != nil)
 	}
 	if (s.ser.frame != nil) != (to.frame != nil) {
 		convertPayloads(c.ents, to.frame != nil)
@@ -580,7 +584,7 @@ func deepCopy(v Value, memo map[any]Value) Value {
 		if c, ok := memo[x]; ok {
 			return c
 		}
-		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full, ownEmpty: x.ownEmpty, self: x.self}
+		c := &Array{next: x.next, hasNext: x.hasNext, full: x.full, ownEmpty: x.ownEmpty, self: x.self, unwrapped: x.unwrapped}
 		memo[x] = c
 		c.m.e = deepCopyEntries(x.m.e, memo)
 		if x.twin != nil {

@@ -354,6 +354,11 @@ type Array struct {
 	// write) when it was decoded: igbinary writes such a copy as a
 	// back-reference while both are still equal.
 	twin *Array
+	// unwrapped: this array was the value of a PHP reference that only
+	// igbinary shared storage held, put in the reference's places by
+	// Session.Convert for the php family; it may hold itself through
+	// arrays, and the encoder writes N; where it recurs, as PHP does.
+	unwrapped bool
 }
 
 // held returns the array whose elements the encoders write for a: for a

@@ -183,6 +183,11 @@ $CASES = [
     // writes b as {nil: 5, 0: 2}, and PHP reads b as the object in a
     // reference of its own (refcount 1), not shared with a.
     function () { $o = new stdClass; $o->n = 1; $_SESSION['a'] = $o; $r = $o; $_SESSION['b'] = &$r; $_SESSION['c'] = [&$r]; },
+    // A PHP reference that only the storage x and its copies share holds
+    // (refcount 1 once read back), and whose value holds that storage.
+    function () { global $K; $K = [null]; $x = ['k' => 1]; $x['r'] = &$K[0]; $K[0] = ['in' => $x]; $_SESSION['x'] = $x; $_SESSION['y'] = ['deep' => $x]; },
+    function () { global $K; $K = [null]; $x = ['k' => 1]; $x['r'] = &$K[0]; $K[0] = ['in' => $x]; $_SESSION['x'] = $x; },
+    function () { global $K; $K = [null]; $x = ['k' => 1]; $x['r'] = &$K[0]; $K[0] = ['in' => $x, 'again' => $x]; $o = new stdClass; $o->p = $x; $_SESSION['o'] = $o; $_SESSION['y'] = $x; },
 ];
 function build_session($s) {
     global $G, $CASES;
