@@ -8,6 +8,7 @@ import (
 	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/internal/redact"
 	"github.com/phpsession/phpsession/redisio"
+	"github.com/redis/rueidis"
 )
 
 // ErrSession is wrapped by every error this package returns, so that
@@ -83,9 +84,10 @@ var (
 	// ErrInvalidID: the session ID is not 1–256 characters of [A-Za-z0-9,-].
 	ErrInvalidID = kind("invalid session ID")
 	// ErrConfig: an option is invalid or cannot work in the way it was
-	// given (e.g. StrictMode on a Middleware without a Manager). Returned
-	// at construction, never later.
-	ErrConfig = kind("invalid configuration")
+	// given (e.g. StrictMode on a Middleware without a Manager; a server or
+	// ACL user refusing the CLIENT TRACKING that the client-side cache
+	// needs: set DisableClientCache). Returned at construction, never later.
+	ErrConfig = kind("invalid configuration", rueidis.ErrNoCache)
 )
 
 // Error describes a failed operation. It wraps one of the specific errors

@@ -483,6 +483,13 @@ func connectError(addr string, err error) error {
 	var re *rueidis.RedisError
 	var op *net.OpError
 	switch {
+	case errors.Is(err, rueidis.ErrNoCache):
+		// Redis answered, refusing CLIENT TRACKING (an ACL user without
+		// it, a server or proxy without client tracking): retrying will
+		// not help, so not ErrUnavailable. rueidis' advice names its own
+		// option; the caller's is Config.DisableClientCache.
+		first, _, _ := strings.Cut(err.Error(), "\n")
+		return &noTrackingError{msg: fmt.Sprintf("redisio: connect: %s refused client tracking (%s): grant the user CLIENT TRACKING and CLIENT CACHING, or turn the client-side cache off (DisableClientCache)", addr, first), err: err}
 	case errors.As(err, &re):
 		return fmt.Errorf("redisio: connect: %w", err) // Redis answered
 	case errors.As(err, &op) && op.Op == "dial":
@@ -505,6 +512,16 @@ func connectError(addr string, err error) error {
 	}
 	return fmt.Errorf("%w: %s did not answer as a Redis server (%s)", ErrUnavailable, addr, detail)
 }
+
+// noTrackingError is the error of a server that refused client tracking:
+// its own message, and rueidis.ErrNoCache (with Redis' reply) unwrapped.
+type noTrackingError struct {
+	msg string
+	err error
+}
+
+func (e *noTrackingError) Error() string { return e.msg }
+func (e *noTrackingError) Unwrap() error { return e.err }
 
 // OpenURL parses url with ParseURL (redis://, rediss://, unix://,
 // redis-sentinel://, rediss-sentinel://; ACL users, TLS files, Sentinel
