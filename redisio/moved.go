@@ -30,7 +30,11 @@ import (
 type movedConn struct {
 	net.Conn
 	off *atomic.Bool // set once the client is known not to be a cluster: pass through
-	sc  respScanner
+	// set records the connection under addr, the address dialled, until
+	// it is closed (failoverWatch closes those to a demoted node).
+	set  *connSet
+	addr string
+	sc   respScanner
 	// hold is the start of a top-level error reply whose line has not
 	// been read completely (not yet handed out); out holds bytes to hand
 	// out before reading more.
@@ -46,6 +50,14 @@ var movedPrefix = []byte("-MOVED ")
 // errBadReply: the scanner met a reply it cannot frame. The connection is
 // failed (and so its cache dropped) rather than passed through unscanned.
 var errBadReply = errors.New("redisio: unexpected byte in a reply from Redis")
+
+// Close removes the connection from the Store's record and closes it.
+func (c *movedConn) Close() error {
+	if c.set != nil {
+		c.set.remove(c.addr, c)
+	}
+	return c.Conn.Close()
+}
 
 func (c *movedConn) Read(p []byte) (int, error) {
 	for {

@@ -262,6 +262,15 @@ type Store struct {
 	subMu   sync.Mutex
 
 	closed atomic.Bool
+	done   chan struct{} // closed by Close (stops failoverWatch)
+
+	// Cluster (failover.go): the open connections by dialled address, and
+	// the nil invalidations processed (each connection's end reports one),
+	// signalled on nilCh, which is replaced at each.
+	conns  connSet
+	nilInv atomic.Uint64
+	nilMu  sync.Mutex
+	nilCh  chan struct{}
 
 	// tokenRand is the random part of this Store's lock tokens (drawn once;
 	// the process-wide counter makes each token unique).
@@ -312,7 +321,10 @@ const DefaultMaxFlushDelay = 100 * time.Microsecond
 // nothing there and so gets no MOVED (movedConn); its reads follow the new
 // master once its slot map is refreshed (rueidis adds a random delay of up
 // to a second), or once the old master has replicated the new master's
-// writes and sent their invalidations, whichever comes first.
+// writes and sent their invalidations, whichever comes first. Open's
+// failover watch (failover.go) runs at the same interval: it drops what
+// was cached through a master that was replaced, so that copies in memory
+// (the client-side cache and the Manager's memo) do not outlive it either.
 const DefaultShardsRefreshInterval = time.Second
 
 // DefaultTopologyRefreshInterval is the rueidis
@@ -428,7 +440,9 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		}
 		// A MOVED reply empties the connection's client-side cache
 		// before it is delivered (moved.go).
-		var nc net.Conn = &movedConn{Conn: conn, off: &s.notCluster}
+		mc := &movedConn{Conn: conn, off: &s.notCluster, set: &s.conns, addr: dst}
+		s.conns.add(dst, mc)
+		var nc net.Conn = mc
 		if s.sentinel && !s.sentinelDial(dst, d) {
 			nc = s.trackMasterConn(dst, nc)
 		}
@@ -446,6 +460,13 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		return nil, err
 	}
 	s.setClient(c)
+	if c.Mode() == rueidis.ClientModeCluster {
+		every := opt.ClusterOption.ShardsRefreshInterval
+		if every <= 0 {
+			every = DefaultShardsRefreshInterval
+		}
+		go s.failoverWatch(s.readClusterView(min(s.cfg.Timeout, every)), every)
+	}
 	return s, nil
 }
 
@@ -624,6 +645,7 @@ func (s *Store) initConfig(cfg Config) {
 	s.ttlArg, s.expiryArg, s.markerArg = fmtInt(s.ttlSec), fmtInt(s.expiryMs), fmtInt(s.markerMs)
 	s.boundSlack = min(cfg.Timeout/32, 50*time.Millisecond)
 	s.waiters = map[string][]*waiter{}
+	s.done = make(chan struct{})
 	s.armed = map[string]*armState{}
 	s.armSweepAt = min(1024, cfg.MaxCachedKeys)
 	var b [12]byte
@@ -645,6 +667,7 @@ func (s *Store) Close() {
 		return
 	}
 	s.wakeAll()
+	close(s.done)
 	if s.owned {
 		s.c.Close()
 	}
@@ -857,6 +880,13 @@ func (s *Store) handleInvalidations(msgs []rueidis.RedisMessage) {
 		s.disarm("")
 		s.wakeAll()
 		s.notify(nil)
+		s.nilMu.Lock()
+		s.nilInv.Add(1)
+		if s.nilCh != nil {
+			close(s.nilCh)
+			s.nilCh = nil
+		}
+		s.nilMu.Unlock()
 		return
 	}
 	var ids []string
@@ -1173,10 +1203,11 @@ type Stats struct {
 	LeaseBusy       int64 // AcquireLease calls that found another holder
 	LeaseReleased   int64 // write leases given back by ReleaseLease
 	LeaseJoined     int64 // AcquireLease and LeaseRivals calls that recorded this process as taking part in a lease
+	FailoverDrops   int64 // Cluster: nodes found demoted or replaced (failover.go) whose connections were closed and cached copies dropped
 }
 
 type stats struct {
-	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged, leaseTaken, leaseBusy, leaseReleased, leaseJoined atomic.Int64
+	acquired, busy, waits, wakeInv, wakeTimer, timeouts, commits, lockLost, reconciled, unknown, barrierRereads, busyRetries, casApplied, casHeld, casChanged, leaseTaken, leaseBusy, leaseReleased, leaseJoined, failoverDrops atomic.Int64
 }
 
 // Stats returns a snapshot of the Store's counters.
@@ -1188,6 +1219,7 @@ func (s *Store) Stats() Stats {
 		Unknown: s.st.unknown.Load(), BarrierRereads: s.st.barrierRereads.Load(), BusyRetries: s.st.busyRetries.Load(),
 		CASApplied: s.st.casApplied.Load(), CASHeld: s.st.casHeld.Load(), CASChanged: s.st.casChanged.Load(),
 		LeaseTaken: s.st.leaseTaken.Load(), LeaseBusy: s.st.leaseBusy.Load(), LeaseReleased: s.st.leaseReleased.Load(), LeaseJoined: s.st.leaseJoined.Load(),
+		FailoverDrops: s.st.failoverDrops.Load(),
 	}
 }
 

@@ -1,0 +1,70 @@
+package redisio
+
+import (
+	"slices"
+	"testing"
+)
+
+// The views below are CLUSTER NODES lines in the format Redis 7 prints
+// (id, address@cluster-port[,hostname], flags, master, ping, pong,
+// config epoch, link, slots).
+const (
+	viewBefore = `a1 127.0.0.1:7001@17001 myself,master - 0 0 1 connected 0-5460
+b1 127.0.0.1:7002@17002 master - 0 0 2 connected 5461-10922
+c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
+a2 127.0.0.1:7004@17004 slave a1 0 0 1 connected
+`
+	// a1 stopped, its replica a2 took its slots over with epoch 7
+	viewFailedOver = `a2 127.0.0.1:7004@17004 myself,master - 0 0 7 connected 0-5460
+a1 127.0.0.1:7001@17001 master,fail - 0 0 1 disconnected
+b1 127.0.0.1:7002@17002 master - 0 0 2 connected 5461-10922
+c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
+`
+	// a1 resumed and demoted
+	viewDemoted = `a2 127.0.0.1:7004@17004 master - 0 0 7 connected 0-5460
+a1 127.0.0.1:7001@17001 myself,slave a2 0 0 7 connected
+b1 127.0.0.1:7002@17002 master - 0 0 2 connected 5461-10922
+c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
+`
+	// slot 0 migrated from a1 to b1 (b1's epoch bumped), a1 keeps the rest
+	viewMigrated = `a1 127.0.0.1:7001@17001 master - 0 0 1 connected 1-5460
+b1 127.0.0.1:7002@17002 master - 0 0 8 connected 0 5461-10922
+c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
+`
+	// a node that does not know its own address, with a hostname
+	viewNoIP = `a1 :7001@17001,node-a myself,master - 0 0 1 connected 0-16383
+`
+)
+
+// TestClusterViewDemoted: the failover watch closes the connections of a
+// node only when higher-epoch owners took all its slots, and ignores a
+// view older than the one it accepted (a resumed old master's).
+func TestClusterViewDemoted(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		prev, next string
+		gone       []string
+		newer      bool
+	}{
+		{"unchanged", viewBefore, viewBefore, nil, true},
+		{"failover", viewBefore, viewFailedOver, []string{"127.0.0.1:7001"}, true},
+		{"demoted after failover", viewBefore, viewDemoted, []string{"127.0.0.1:7001"}, true},
+		{"resumed old master's view", viewFailedOver, viewBefore, nil, false},
+		{"migration", viewBefore, viewMigrated, nil, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			gone, newer := demoted(parseClusterNodes(tc.prev, "127.0.0.1:7001"), parseClusterNodes(tc.next, "127.0.0.1:7002"))
+			var addrs []string
+			for _, n := range gone {
+				addrs = append(addrs, n.addrs...)
+			}
+			if newer != tc.newer || !slices.Equal(addrs, tc.gone) {
+				t.Fatalf("demoted: %v, newer %v; want %v, %v", addrs, newer, tc.gone, tc.newer)
+			}
+		})
+	}
+	v := parseClusterNodes(viewNoIP, "10.0.0.9:7001")
+	if len(v.nodes) != 1 || !slices.Equal(v.nodes[0].addrs, []string{"10.0.0.9:7001", "node-a:7001"}) || v.nodes[0].slots != 16384 {
+		t.Fatalf("node without its own address: %+v", v.nodes)
+	}
+}
