@@ -143,7 +143,7 @@ func TestOnInvalidate(t *testing.T) {
 
 func waitIDs(t *testing.T, ch chan []string, ok func([]string) bool) {
 	t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(testenv.HangGuard)
 	for {
 		select {
 		case ids := <-ch:
