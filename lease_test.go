@@ -42,12 +42,7 @@ func TestWriteLeaseManagersShareHotSession(t *testing.T) {
 	r := testenv.StartRedis(t)
 	ctx := context.Background()
 	const managers, writers, each = 4, 8, 600
-	ms := make([]*phpsession.Manager, managers)
-	for i := range ms {
-		ms[i] = openTest(t, r, phpsession.Config{})
-	}
-	id := phpsession.NewID()
-	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+	ms, id := hotSession(t, r, managers)
 	var acked atomic.Int64
 	var wg sync.WaitGroup
 	errs := make(chan error, managers*writers)
@@ -74,19 +69,50 @@ func TestWriteLeaseManagersShareHotSession(t *testing.T) {
 	n := storedN(t, r, id)
 	require.EqualValues(t, acked.Load(), n, "every acknowledged increment landed")
 	require.EqualValues(t, managers*writers*each, n)
-	var taken, busy, released int64
+	var busy, released int64
 	for _, m := range ms {
 		st := m.Store().Stats()
-		taken += st.LeaseTaken
 		busy += st.LeaseBusy
 		released += st.LeaseReleased
 	}
+	taken := leasesTaken(ms)
 	t.Logf("leases taken %d, found busy %d, released %d", taken, busy, released)
 	require.Positive(t, taken, "Managers writing one session take turns under the lease")
 	for _, m := range ms {
 		require.NoError(t, m.Close(ctx))
 	}
 	require.Equal(t, "0", r.MustDo("EXISTS", "phpsession:lease:PHPREDIS_SESSION:"+id), "Close gives the lease back")
+}
+
+// hotSession opens n Managers on r (as n processes would) and a new
+// session with n = 0 for them to write.
+func hotSession(t *testing.T, r *testenv.Redis, n int) ([]*phpsession.Manager, string) {
+	t.Helper()
+	ms := make([]*phpsession.Manager, n)
+	for i := range ms {
+		ms[i] = openTest(t, r, phpsession.Config{})
+	}
+	id := phpsession.NewID()
+	require.NoError(t, ms[0].Set(context.Background(), id, "n", 0))
+	return ms, id
+}
+
+// leasesTaken is how many write leases ms took in all.
+func leasesTaken(ms []*phpsession.Manager) int64 {
+	var n int64
+	for _, m := range ms {
+		n += m.Store().Stats().LeaseTaken
+	}
+	return n
+}
+
+// requireCounted checks the stored counter got against the increments
+// acknowledged and those of unknown outcome: none acknowledged was lost,
+// none was applied twice.
+func requireCounted(t *testing.T, got int, acked, unknown int64) {
+	t.Helper()
+	require.GreaterOrEqual(t, int64(got), acked, "an acknowledged increment was lost")
+	require.LessOrEqual(t, int64(got), acked+unknown, "an increment was applied twice")
 }
 
 var nRe = regexp.MustCompile(`n\|i:(-?[0-9]+);`)
@@ -151,9 +177,7 @@ func (h *hammer) finish() { close(h.stop); h.wg.Wait() }
 func TestWriteLeaseUnderConnectionKills(t *testing.T) {
 	r := testenv.StartRedis(t)
 	ctx := context.Background()
-	ms := []*phpsession.Manager{openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{})}
-	id := phpsession.NewID()
-	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+	ms, id := hotSession(t, r, 3)
 	h := startHammer(ctx, ms, 8, id)
 	kills := 0
 	for kills < 20 {
@@ -164,14 +188,10 @@ func TestWriteLeaseUnderConnectionKills(t *testing.T) {
 	}
 	h.finish()
 	got := storedN(t, r, id)
-	var taken int64
-	for _, m := range ms {
-		taken += m.Store().Stats().LeaseTaken
-	}
+	taken := leasesTaken(ms)
 	t.Logf("%d acknowledged, %d unknown, %d other errors (%v); counter %d; %d kills; %d leases taken",
 		h.acked.Load(), h.unknown.Load(), h.failed.Load(), h.first.Load(), got, kills, taken)
-	require.GreaterOrEqual(t, int64(got), h.acked.Load(), "an acknowledged increment was lost")
-	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load(), "an increment was applied twice")
+	requireCounted(t, got, h.acked.Load(), h.unknown.Load())
 	require.Zero(t, h.failed.Load())
 	require.Positive(t, taken, "the Managers used the lease")
 }
@@ -182,20 +202,14 @@ func TestWriteLeaseUnderConnectionKills(t *testing.T) {
 func TestWriteLeaseCloseMidTraffic(t *testing.T) {
 	r := testenv.StartRedis(t)
 	ctx := context.Background()
-	ms := []*phpsession.Manager{openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{})}
-	id := phpsession.NewID()
-	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+	ms, id := hotSession(t, r, 3)
 	h := startHammer(ctx, ms, 8, id)
-	waitUntil(t, "the Managers take turns under the lease", func() bool {
-		return ms[0].Store().Stats().LeaseTaken+ms[1].Store().Stats().LeaseTaken+ms[2].Store().Stats().LeaseTaken > 3
-	})
+	waitUntil(t, "the Managers take turns under the lease", func() bool { return leasesTaken(ms) > 3 })
 	require.NoError(t, ms[0].Close(ctx))
 	after := h.acked.Load() + 500
 	waitUntil(t, "the other Managers go on", func() bool { return h.acked.Load() >= after })
 	h.finish()
-	got := storedN(t, r, id)
-	require.GreaterOrEqual(t, int64(got), h.acked.Load(), "an acknowledged increment was lost")
-	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load(), "an increment was applied twice")
+	requireCounted(t, storedN(t, r, id), h.acked.Load(), h.unknown.Load())
 	require.Zero(t, h.failed.Load(), "%v", h.first.Load())
 }
 
@@ -233,9 +247,7 @@ func TestLeaseHelperProcess(t *testing.T) {
 func TestWriteLeaseHolderStopped(t *testing.T) {
 	r := testenv.StartRedis(t)
 	ctx := context.Background()
-	id := phpsession.NewID()
-	ms := []*phpsession.Manager{openTest(t, r, phpsession.Config{}), openTest(t, r, phpsession.Config{})}
-	require.NoError(t, ms[0].Set(ctx, id, "n", 0))
+	ms, id := hotSession(t, r, 2)
 
 	cmd := exec.Command(os.Args[0], "-test.run=^TestLeaseHelperProcess$", "-test.count=1")
 	cmd.Env = append(os.Environ(), leaseHelperEnv+"="+r.URL()+" "+id)
@@ -293,8 +305,7 @@ func TestWriteLeaseHolderStopped(t *testing.T) {
 	require.Positive(t, acked)
 	require.Zero(t, failed)
 	require.Zero(t, h.failed.Load(), "%v", h.first.Load())
-	require.GreaterOrEqual(t, int64(got), h.acked.Load()+acked, "an acknowledged increment was lost")
-	require.LessOrEqual(t, int64(got), h.acked.Load()+h.unknown.Load()+acked+unknown, "an increment was applied twice")
+	requireCounted(t, got, h.acked.Load()+acked, h.unknown.Load()+unknown)
 }
 
 // A single Manager beside PHP workers on one hot session never takes the
