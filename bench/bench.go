@@ -131,6 +131,10 @@ type Config struct {
 	// HeapProfile, when set, receives a heap profile taken in the memory
 	// scenario while every touched session is live.
 	HeapProfile io.Writer
+	// IdleHeapProfile, when set, receives a heap profile taken in the
+	// memory scenario once the touched sessions' actors passivated: what
+	// the process keeps after a burst.
+	IdleHeapProfile io.Writer
 }
 
 func (c *Config) defaults() {
@@ -1036,6 +1040,11 @@ func (r *runner) memory(ctx context.Context) {
 	mi.IdleWaitSeconds = time.Since(waitStart).Seconds()
 	mi.IdleHeapMB, mi.IdleGoroutines = heapMB(), runtime.NumGoroutine()
 	mi.IdleRSSMB = rssMB()
+	if r.cfg.IdleHeapProfile != nil {
+		if err := pprof.Lookup("heap").WriteTo(r.cfg.IdleHeapProfile, 0); err != nil {
+			res.Note = appendNote(res.Note, "idle heap profile: "+err.Error())
+		}
+	}
 	if hasLive {
 		mi.IdleLive = lc.Live()
 	}

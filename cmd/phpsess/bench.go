@@ -39,6 +39,7 @@ type benchFlags struct {
 	cpuprofile  string
 	memprofile  string
 	heapprofile string
+	idleprofile string
 	// incr
 	session string
 	key     string
@@ -103,6 +104,7 @@ landed; run it beside live PHP traffic for ad-hoc checks.`,
 	fl.StringVar(&f.cpuprofile, "cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof)")
 	fl.StringVar(&f.memprofile, "memprofile", "", "write an allocation profile at the end of the run to this file")
 	fl.StringVar(&f.heapprofile, "heapprofile", "", "memory scenario: write a heap profile taken while all touched sessions are live")
+	fl.StringVar(&f.idleprofile, "idleheapprofile", "", "memory scenario: write a heap profile taken once the touched sessions' actors passivated")
 	fl.StringVar(&f.session, "session", "", "incr: session ID")
 	fl.StringVar(&f.key, "key", "n", "incr: integer key to increment")
 	fl.StringVar(&f.target, "target", bench.TargetLib, "incr: target to increment through (lib, ceiling, b1, b2, b3)")
@@ -190,6 +192,14 @@ func runBench(ctx context.Context, out, errOut io.Writer, f benchFlags) error {
 		}
 		defer hf.Close()
 		cfg.HeapProfile = hf
+	}
+	if f.idleprofile != "" {
+		hf, err := os.Create(f.idleprofile)
+		if err != nil {
+			return err
+		}
+		defer hf.Close()
+		cfg.IdleHeapProfile = hf
 	}
 	var (
 		headerDone bool
