@@ -44,13 +44,7 @@ func TestSentinelFailover(t *testing.T) {
 	m := testenv.StartRedis(t)
 	rep := testenv.StartReplica(t, m)
 	sn := testenv.StartSentinel(t, m, "sentinel down-after-milliseconds mymaster 2000", "sentinel failover-timeout mymaster 5000")
-	waitFor(t, 15*time.Second, "sentinel knows the replica", func() error {
-		out, err := testenv.Do(sn.Addr, "SENTINEL", "REPLICAS", "mymaster")
-		if err == nil && !strings.Contains(out, strconv.Itoa(rep.Port)) {
-			err = fmt.Errorf("replicas: %q", out)
-		}
-		return err
-	})
+	sn.WaitReplica(t, rep)
 	master := func() (string, error) {
 		out, err := testenv.Do(sn.Addr, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", "mymaster")
 		if err != nil {
@@ -223,17 +217,7 @@ func TestClusterFaults(t *testing.T) {
 func clusterFailover(t *testing.T, c *testenv.Cluster, key string) {
 	t.Helper()
 	slot := c.KeySlot(t, key)
-	owner, nodes := c.Owner(t, slot)
-	var replica string
-	for _, n := range nodes {
-		if !n.Master && n.MasterID == owner.ID {
-			replica = n.Addr
-		}
-	}
-	if replica == "" {
-		t.Fatalf("no replica of %s (slot %d)", owner.Addr, slot)
-	}
-	testenv.WaitReplicaSynced(t, replica, 20*time.Second)
+	owner, replica := c.SyncedReplica(t, slot)
 	if _, err := testenv.Do(replica, "CLUSTER", "FAILOVER"); err != nil {
 		t.Fatalf("CLUSTER FAILOVER on %s: %v", replica, err)
 	}

@@ -249,17 +249,7 @@ func TestClusterFailoverNoStaleRead(t *testing.T) {
 func failoverSlot(t *testing.T, c *testenv.Cluster, slot, mode string, gate *sync.RWMutex) (promoted string) {
 	t.Helper()
 	n, _ := strconv.Atoi(slot)
-	owner, nodes := c.Owner(t, n)
-	var replica string
-	for _, nd := range nodes {
-		if !nd.Master && nd.MasterID == owner.ID {
-			replica = nd.Addr
-		}
-	}
-	if replica == "" {
-		t.Fatalf("no replica of %s (slot %s)", owner.Addr, slot)
-	}
-	testenv.WaitReplicaSynced(t, replica, 20*time.Second)
+	owner, replica := c.SyncedReplica(t, n)
 	if _, err := testenv.Do(owner.Addr, "CONFIG", "SET", "masterauth", "wrong"); err != nil {
 		t.Fatalf("CONFIG SET masterauth on %s: %v", owner.Addr, err)
 	}

@@ -328,10 +328,7 @@ func TestSentinelFailover(t *testing.T) {
 		return strings.Contains(info, "master_link_status:up")
 	})
 	sn := testenv.StartSentinel(t, m, "sentinel down-after-milliseconds mymaster 1000", "sentinel failover-timeout mymaster 5000")
-	waitFor(t, 15*time.Second, "sentinel knows the replica", func() bool {
-		out, _ := testenv.Do(sn.Addr, "SENTINEL", "REPLICAS", "mymaster")
-		return strings.Contains(out, strconv.Itoa(rep.Port))
-	})
+	sn.WaitReplica(t, rep)
 	s := openURL(t, sn.URL(), Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()

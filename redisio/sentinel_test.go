@@ -5,8 +5,6 @@ import (
 	"crypto/tls"
 	"net"
 	"slices"
-	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -32,10 +30,7 @@ func TestSentinelSwitchWatch(t *testing.T) {
 	m := testenv.StartRedis(t)
 	rep := testenv.StartReplica(t, m)
 	sn := testenv.StartSentinel(t, m, "sentinel down-after-milliseconds mymaster 1000", "sentinel failover-timeout mymaster 5000")
-	waitFor(t, 15*time.Second, "sentinel knows the replica", func() bool {
-		out, _ := testenv.Do(sn.Addr, "SENTINEL", "REPLICAS", "mymaster")
-		return strings.Contains(out, strconv.Itoa(rep.Port))
-	})
+	sn.WaitReplica(t, rep)
 	opt, err := ParseURL(sn.URL())
 	if err != nil {
 		t.Fatal(err)

@@ -275,6 +275,24 @@ func (c *Cluster) Owner(t testing.TB, slot int) (ClusterNode, []ClusterNode) {
 	return ClusterNode{}, nil
 }
 
+// SyncedReplica returns the master serving slot and the address of a
+// replica of it that has completed its synchronisation (the one a failover
+// of the slot promotes), failing the test if it has none.
+func (c *Cluster) SyncedReplica(t testing.TB, slot int) (owner ClusterNode, replica string) {
+	t.Helper()
+	owner, nodes := c.Owner(t, slot)
+	for _, n := range nodes {
+		if !n.Master && n.MasterID == owner.ID {
+			replica = n.Addr
+		}
+	}
+	if replica == "" {
+		t.Fatalf("no replica of %s (slot %d)", owner.Addr, slot)
+	}
+	WaitReplicaSynced(t, replica, 20*time.Second)
+	return owner, replica
+}
+
 // Do sends a command to the node serving key, following MOVED.
 func (c *Cluster) Do(key string, args ...string) (string, error) {
 	addr := c.Nodes[0].Addr

@@ -76,3 +76,21 @@ func StartSentinel(t testing.TB, master *Redis, extra ...string) *Sentinel {
 
 // URL returns a redis-sentinel:// URL for the monitored master.
 func (s *Sentinel) URL() string { return "redis-sentinel://" + s.Addr + "/" + s.Master }
+
+// WaitReplica waits until the Sentinel lists rep among the master's
+// replicas (it learns them from the master's INFO, every few seconds): only
+// then can it promote rep. It fails the test after a hang guard's wait.
+func (s *Sentinel) WaitReplica(t testing.TB, rep *Redis) {
+	t.Helper()
+	deadline := time.Now().Add(HangGuard)
+	for {
+		out, err := Do(s.Addr, "SENTINEL", "REPLICAS", s.Master)
+		if err == nil && strings.Contains(out, fmt.Sprint(rep.Port)) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sentinel does not list replica %s after %v: %v %q", rep.Addr, HangGuard, err, out)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
