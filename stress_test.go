@@ -86,7 +86,7 @@ func TestStressRealRedis(t *testing.T) {
 
 func waitGoroutines(t *testing.T, base int) {
 	t.Helper()
-	testenv.WaitGoroutines(t, base, 10*time.Second)
+	testenv.WaitGoroutines(t, base, testenv.HangGuard)
 }
 
 // TestLazyDecodeRace: fast-path readers decode variables of the memoised

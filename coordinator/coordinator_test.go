@@ -418,7 +418,7 @@ func TestCloseFinishesQueuedWork(t *testing.T) {
 // it polls with Gosched) until the goroutine count is back to the baseline.
 func waitGoroutines(t *testing.T, base int) {
 	t.Helper()
-	testenv.WaitGoroutines(t, base, 5*time.Second)
+	testenv.WaitGoroutines(t, base, testenv.HangGuard)
 }
 
 // TestFairnessLeavesGaps checks the lock schedule under continuous load on

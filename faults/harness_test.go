@@ -469,7 +469,7 @@ func (r *run) finish() {
 		t.Errorf("Close: %v", err)
 	}
 	r.checkLocks()
-	testenv.WaitGoroutines(t, r.baseGoroutines, 15*time.Second)
+	testenv.WaitGoroutines(t, r.baseGoroutines, testenv.HangGuard)
 }
 
 // checkForeignWrites writes every session as another client would and
