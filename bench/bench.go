@@ -197,8 +197,9 @@ type Result struct {
 	// (including inside Lua scripts) per acknowledged operation.
 	CmdsPerOp float64          `json:"cmds_per_op"`
 	Commands  map[string]int64 `json:"commands,omitempty"`
-	// ClientCPUus is the CPU time of this process (plus php workers
-	// that exited during the cell) per operation, in µs; RedisCPUus the
+	// ClientCPUus is the CPU time of this process (plus php workers and
+	// replica processes that exited during the cell, less the replicas'
+	// start-up) per operation, in µs; RedisCPUus the
 	// redis-server's (INFO cpu). On a shared machine these are steadier
 	// than throughput.
 	ClientCPUus float64 `json:"client_cpu_us_per_op"`

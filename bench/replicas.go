@@ -233,6 +233,13 @@ func (r *runner) replicas(ctx context.Context) {
 			p50s = append(p50s, w.P50us)
 			p99 = max(p99, w.P99us)
 		}
+		// The CPU column counts what the cell's work cost, like every
+		// other row's: not the ~70 ms each worker process spends starting
+		// (reaped with the children, so inside m), which would charge the
+		// 8-process cell 7 start-ups more than the 1-process cell.
+		if start := time.Duration(cpu["start"] * float64(time.Second)); start > 0 && start < m.clientCPU {
+			m.clientCPU -= start
+		}
 		fill(&res, st, m)
 		if len(p50s) > 0 {
 			sort.Float64s(p50s)
