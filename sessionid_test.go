@@ -89,3 +89,27 @@ func TestEncodeIDMatchesPHP(t *testing.T) {
 	got = encodeID([]byte{0x1f}, 1, 5)
 	require.Equal(t, "v", got)
 }
+
+// FuzzValidCookieID: ValidCookieID agrees with the documented alphabets
+// and lengths for every bits-per-character setting.
+func FuzzValidCookieID(f *testing.F) {
+	for _, s := range []string{strings.Repeat("a", 22), strings.Repeat("z", 300), strings.Repeat("0", 21), strings.Repeat("A,-9", 10), ""} {
+		f.Add(s, 4)
+		f.Add(s, 0)
+	}
+	res := map[int]*regexp.Regexp{
+		0: regexp.MustCompile(`^[0-9a-zA-Z,-]{22,256}$`),
+		4: regexp.MustCompile(`^[0-9a-f]{22,256}$`),
+		5: regexp.MustCompile(`^[0-9a-v]{22,256}$`),
+		6: regexp.MustCompile(`^[0-9a-zA-Z,-]{22,256}$`),
+	}
+	f.Fuzz(func(t *testing.T, s string, bits int) {
+		want := false
+		if re, ok := res[bits]; ok {
+			want = re.MatchString(s)
+		}
+		if got := ValidCookieID(s, bits); got != want {
+			t.Fatalf("ValidCookieID(%q, %d) = %v, want %v", s, bits, got, want)
+		}
+	})
+}
