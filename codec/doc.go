@@ -203,6 +203,15 @@
 //     with no PHP reference in between, Get, Range, the JSON forms and
 //     ToGo show the empty stand-in (see igbinary above) where PHP sees the
 //     array again, endlessly; the bytes written are PHP's.
+//   - igbinary: PHP's serializers look at refcounts that the bytes of
+//     shared storage leave to PHP's reading. An object that only an
+//     array shared between copies holds has refcount 1, and the php and
+//     php_binary serializers (which hand each variable to serialize() as
+//     the root) do not remember such an object inside a top-level
+//     variable: they write it in full at each copy, where Convert writes
+//     r:n. And PHP's msgpack writes a PHP reference of refcount 1 to an
+//     object as {nil: 5} where Convert, whose copies got the value,
+//     writes the object ({nil: 4} when repeated).
 //   - msgpack data read differently by PHP: a back-reference {nil: 2} to
 //     an array whose first place carries no reference marker (a list or
 //     an empty array, which msgpack cannot mark) is a copy of that array
