@@ -475,7 +475,13 @@ func (m *Manager) Exists(ctx context.Context, id string) (bool, error) {
 //
 // fn may run more than once (when the session changed under a lock-free
 // batch, or the lock was lost, the batch is re-run), so it must not have
-// side effects outside the session; it never runs after Update returned. The *Session is valid only during fn.
+// side effects outside the session; it never runs after Update returned.
+// The *Session is valid only during fn (afterwards its methods return an
+// error). The containers fn gets from it (Get's *codec.Array and
+// *codec.Object, Codec) are the session's own and become this Manager's
+// memory copy of it once committed: keep a copy (codec.CopyValue, or
+// Unmarshal into Go values) rather than one of them, since changing one
+// after fn returned changes what this Manager's reads return, not Redis.
 // fn runs on the session's actor: it must be quick (it delays the other
 // calls on the session, and under the lock PHP waits) and must not call the
 // Manager for the same session (that would wait for itself until ctx ends).
