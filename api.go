@@ -72,7 +72,7 @@ type Manager struct {
 func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Format().Validate(); err != nil {
-		return nil, newErr("open", "", nil, err)
+		return nil, newErr("open", "", ErrConfig, err)
 	}
 	if err := checkIDSettings(cfg.IDLength, cfg.IDBitsPerChar); err != nil {
 		return nil, newErr("open", "", ErrConfig, err)
@@ -111,7 +111,7 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Manager, error) {
 func OpenURL(url string, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Format().Validate(); err != nil {
-		return nil, newErr("open", "", nil, err)
+		return nil, newErr("open", "", ErrConfig, err)
 	}
 	if err := checkIDSettings(cfg.IDLength, cfg.IDBitsPerChar); err != nil {
 		return nil, newErr("open", "", ErrConfig, err)
@@ -137,7 +137,7 @@ func OpenURL(url string, cfg Config) (*Manager, error) {
 func New(client rueidis.Client, cfg Config) (*Manager, error) {
 	cfg = cfg.withDefaults()
 	if err := cfg.Format().Validate(); err != nil {
-		return nil, newErr("open", "", nil, err)
+		return nil, newErr("open", "", ErrConfig, err)
 	}
 	if err := checkIDSettings(cfg.IDLength, cfg.IDBitsPerChar); err != nil {
 		return nil, newErr("open", "", ErrConfig, err)

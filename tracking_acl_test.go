@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/redis/rueidis"
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
@@ -44,4 +45,22 @@ func openTestURL(t *testing.T, url string, cfg phpsession.Config) *phpsession.Ma
 	require.NoError(t, err)
 	t.Cleanup(func() { _ = m.Close(context.Background()) })
 	return m
+}
+
+// An unknown serializer or compression in Config is a configuration error
+// like the invalid ID settings beside it (ErrConfig), found before
+// anything connects; it matched no kind of this package before.
+func TestOpenInvalidFormatIsConfig(t *testing.T) {
+	addr := "127.0.0.1:1" // nothing listens: the check comes first
+	opt := rueidis.ClientOption{InitAddress: []string{addr}}
+	for name, cfg := range map[string]phpsession.Config{
+		"serializer":  {Serializer: "bogus"},
+		"compression": {Compression: "bogus"},
+		"sid_length":  {IDLength: 5},
+	} {
+		_, err := phpsession.OpenURL("redis://"+addr, cfg)
+		require.ErrorIs(t, err, phpsession.ErrConfig, "OpenURL %s", name)
+		_, err = phpsession.Open(opt, cfg)
+		require.ErrorIs(t, err, phpsession.ErrConfig, "Open %s", name)
+	}
 }
