@@ -199,25 +199,38 @@ func (s *Store) ReadWatched(ctx context.Context, id string) (Data, *Watch, error
 // again (a tracked key is forgotten once its invalidation was sent, and
 // our own write sends one): the next change by anyone is reported to us.
 //
-//	KEYS[1]=lock KEYS[2]=data KEYS[3]=staged data (KEYS[2] when inline)
-//	ARGV[1]=token ARGV[2]=ttl seconds ARGV[3]=data (inline)
-//	ARGV[4]="k": the data is in KEYS[3] (renamed onto KEYS[2])
+// Only the data key is declared (KEYS); the lock and the staged key are
+// named in ARGV. Under CLIENT CACHING YES every read-only command of a
+// script makes Redis track all the keys the script declares, so declared
+// lock and staged keys were tracked for us on every write: two more
+// invalidations per write, and one tracking-table entry left behind for
+// each staged key (a new name per write, never written again), up to
+// tracking-table-max-keys. Undeclared keys are fine on one server; the
+// script is never run on a Cluster (CommitTracked uses Commit there).
+//
+//	KEYS[1]=data
+//	ARGV[1]=lock ARGV[2]=token ARGV[3]=ttl seconds ARGV[4]=data (inline)
+//	ARGV[5]=staged data key ("" when inline; renamed onto KEYS[1])
 //
 // Returns -1 when the lock is not ours, -2 when the staged data is
-// missing (nothing is written in either case; the staged key is deleted),
-// 1 when written.
-const trackedScript = `local staged = ARGV[4] == "k"
-if redis.call("get",KEYS[1]) ~= ARGV[1] then
-  if staged then redis.call("del",KEYS[3]) end
+// missing (RENAME's "no such key", caught rather than asked first with
+// EXISTS: one command less per write), nothing being written in either
+// case (the staged key is deleted), 1 when written.
+const trackedScript = `local staged = ARGV[5] ~= ""
+if redis.call("get",ARGV[1]) ~= ARGV[2] then
+  if staged then redis.call("del",ARGV[5]) end
   return -1
 end
 if staged then
-  if redis.call("exists",KEYS[3]) == 0 then return -2 end
-  redis.call("rename",KEYS[3],KEYS[2])
-  redis.call("expire",KEYS[2],ARGV[2])
-else redis.call("setex",KEYS[2],ARGV[2],ARGV[3]) end
-redis.call("strlen",KEYS[2])
-redis.call("del",KEYS[1])
+  local r = redis.pcall("rename",ARGV[5],KEYS[1])
+  if r.err then
+    if string.find(r.err,"no such key",1,true) then return -2 end
+    return r
+  end
+  redis.call("expire",KEYS[1],ARGV[3])
+else redis.call("setex",KEYS[1],ARGV[3],ARGV[4]) end
+redis.call("strlen",KEYS[1])
+redis.call("del",ARGV[1])
 return 1`
 
 var trackedSHA = sha1hex(trackedScript)
@@ -233,10 +246,11 @@ var trackedSHA = sha1hex(trackedScript)
 // lock was taken (LockWatched) or before the data was read under it
 // (ReadWatched), with Invalidations() == 0 once the data was known to be
 // tracked and equal to the caller's copy. From then until the script's
-// end exactly one invalidation of the key reaches us: our own write's, or
-// that of a writer that ignores the lock (after which our write sends
-// none, the key being no longer tracked). Redis sends it before the
-// barrier's reply. A caller that reads its memo's sequence number after
+// end one invalidation of the key reaches us, our own write's (the
+// script's first read arms tracking of the key again before it writes, so
+// the write always sends one), plus one if a writer that ignores the lock
+// wrote the key in between. Redis sends them before the barrier's reply.
+// A caller that reads its memo's sequence number after
 // CommitTracked returned and then finds w.Invalidations() == 1 (and not
 // Reconciled) may store what it wrote as fresh with that sequence number:
 // any later change arrives as another invalidation, counted by the memo.
@@ -248,7 +262,8 @@ func (s *Store) CommitTracked(ctx context.Context, l *Lock, data []byte) (Commit
 	if l == nil || l.done {
 		return CommitResult{}, fmt.Errorf("%w: lock already released", ErrLockLost)
 	}
-	if !s.sameNode(l.ID) {
+	if s.split {
+		// trackedScript names keys it does not declare: one server only.
 		return s.Commit(ctx, l, WriteData, data)
 	}
 	if err := ctx.Err(); err != nil {
@@ -257,35 +272,33 @@ func (s *Store) CommitTracked(ctx context.Context, l *Lock, data []byte) (Commit
 	}
 	k := s.Key(l.ID)
 	stage := len(data) > LongValue
-	keys := []string{l.Key, k, k}
-	args := []string{l.Token, s.ttlArg, "", ""}
+	// staged: the key the data is uploaded to (none when inline)
+	inline, staged := rueidis.BinaryString(data), ""
 	// upload: the staged key is not known to hold data yet
 	upload := stage
 	if stage {
-		keys[2] = s.MarkerKey(l.ID, s.newToken()) + ":d"
+		inline, staged = "", s.MarkerKey(l.ID, s.newToken())+":d"
 		if l.staged != "" {
 			// LockWatched staged this very slice (no upload), or other
 			// bytes (overwritten rather than left to expire)
-			keys[2] = l.staged
+			staged = l.staged
 			upload = len(l.stagedData) != len(data) || &l.stagedData[0] != &data[0]
 		}
-		args[3] = "k"
-	} else {
-		args[2] = rueidis.BinaryString(data)
 	}
 	l.staged, l.stagedData = "", nil
+	args := []string{l.Key, l.Token, s.ttlArg, inline, staged}
 	build := func(sha bool) []rueidis.Completed {
 		cmds := make([]rueidis.Completed, 0, 4)
 		if upload {
-			cmds = append(cmds, s.c.B().Set().Key(keys[2]).Value(rueidis.BinaryString(data)).PxMilliseconds(s.markerMs).Build())
+			cmds = append(cmds, s.c.B().Set().Key(staged).Value(rueidis.BinaryString(data)).PxMilliseconds(s.markerMs).Build())
 		}
 		if s.tracking {
 			cmds = append(cmds, s.c.B().ClientCaching().Yes().Build())
 		}
 		if sha {
-			cmds = append(cmds, s.c.B().Evalsha().Sha1(trackedSHA).Numkeys(3).Key(keys...).Arg(args...).Build())
+			cmds = append(cmds, s.c.B().Evalsha().Sha1(trackedSHA).Numkeys(1).Key(k).Arg(args...).Build())
 		} else {
-			cmds = append(cmds, s.c.B().Eval().Script(trackedScript).Numkeys(3).Key(keys...).Arg(args...).Build())
+			cmds = append(cmds, s.c.B().Eval().Script(trackedScript).Numkeys(1).Key(k).Arg(args...).Build())
 		}
 		return append(cmds, s.c.B().Pttl().Key(k).Build().Pin())
 	}
