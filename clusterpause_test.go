@@ -133,14 +133,7 @@ func TestClusterPausedMasterNoStaleRead(t *testing.T) {
 	waitFor("R reads the first value", func() bool { return maxRead.Load() >= 1 })
 
 	for round := 1; ; round++ {
-		owner, nodes := c.Owner(t, slot)
-		var replica string
-		for _, nd := range nodes {
-			if !nd.Master && nd.MasterID == owner.ID {
-				replica = nd.Addr
-			}
-		}
-		require.NotEmpty(t, replica, "no replica of %s", owner.Addr)
+		owner, replica := c.SyncedReplica(t, slot)
 		testenv.WaitReplicaCaughtUp(t, owner.Addr, replica, 20*time.Second)
 		srv := c.Nodes[slices.IndexFunc(c.Nodes, func(n *testenv.Redis) bool { return n.Addr == owner.Addr })]
 		before := drops()
