@@ -279,10 +279,11 @@ func TestWriteIfUnlockedReconcile(t *testing.T) {
 				t.Fatal(err) // loads the script
 			}
 			before := s.Stats()
-			r.MustDo("CLIENT", "PAUSE", "200", "WRITE")
-			ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
-			res, err := s.WriteIfUnlocked(ctx, "rc", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
-			cancel()
+			var res CASResult
+			var err error
+			underWritePause(t, r, false, func(ctx context.Context) {
+				res, err = s.WriteIfUnlocked(ctx, "rc", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
+			})
 			after := s.Stats()
 			if markers {
 				if err != nil || !res.Applied || after.Reconciled != before.Reconciled+1 {
@@ -325,10 +326,11 @@ func TestWriteIfUnlockedReconcileNotApplied(t *testing.T) {
 	// The lock is held during the pause, so the script refuses when it
 	// finally runs: what the reconciliation sees is the unchanged data.
 	r.MustDo("SET", s.LockKey("na"), "php|x", "PX", "60000")
-	r.MustDo("CLIENT", "PAUSE", "150", "WRITE")
-	ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
-	res, err := s.WriteIfUnlocked(ctx, "na", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
-	cancel()
+	var res CASResult
+	var err error
+	underWritePause(t, r, false, func(ctx context.Context) {
+		res, err = s.WriteIfUnlocked(ctx, "na", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
+	})
 	if err != nil || !res.Changed || string(res.Current.Bytes) != "n|i:1;" {
 		t.Fatalf("got %+v, %v; want Changed with the unchanged data (try again)", res, err)
 	}

@@ -155,32 +155,32 @@ func TestReconcileAfterTimeout(t *testing.T) {
 	for _, split := range []bool{false, true} {
 		t.Run("split="+strconv.FormatBool(split), func(t *testing.T) {
 			r := testenv.StartRedis(t)
-			s := openTest(t, r, Config{SplitKeys: split})
+			// a lock outliving the hang guard: only our cleanup removes it
+			s := openTest(t, r, Config{SplitKeys: split, LockExpiry: 10 * time.Minute})
 			bg := context.Background()
 
-			// SET NX times out (ctx) but executes after the pause: the lock
-			// must not be left behind.
-			r.MustDo("CLIENT", "PAUSE", "200", "WRITE")
-			ctx, cancel := context.WithTimeout(bg, 20*time.Millisecond)
-			_, _, err := s.LockAndRead(ctx, "rec")
-			cancel()
+			// SET NX's context ends while Redis holds it, and it executes
+			// after LockAndRead gave up: the lock must not be left behind.
+			var err error
+			underWritePause(t, r, true, func(ctx context.Context) { _, _, err = s.LockAndRead(ctx, "rec") })
 			if err == nil {
 				t.Fatal("LockAndRead succeeded during a write pause")
 			}
-			if v := r.MustDo("EXISTS", s.LockKey("rec")); v != "0" {
-				t.Fatalf("lock left behind after timed-out SET NX: %s", r.MustDo("GET", s.LockKey("rec")))
+			for deadline := time.Now().Add(testenv.HangGuard); r.MustDo("EXISTS", s.LockKey("rec")) != "0"; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("lock left behind after timed-out SET NX: %s", r.MustDo("GET", s.LockKey("rec")))
+				}
 			}
 
-			// Commit times out but executes after the pause: reported as
-			// done (reconciled), data written, lock released.
+			// Commit's context ends while Redis holds it, and it executes
+			// after the pause: reported as done (reconciled), data
+			// written, lock released.
 			l, _, err := s.LockAndRead(bg, "rec")
 			if err != nil {
 				t.Fatal(err)
 			}
-			r.MustDo("CLIENT", "PAUSE", "200", "WRITE")
-			ctx, cancel = context.WithTimeout(bg, 20*time.Millisecond)
-			res, err := s.Commit(ctx, l, WriteData, counterBytes(5))
-			cancel()
+			var res CommitResult
+			underWritePause(t, r, false, func(ctx context.Context) { res, err = s.Commit(ctx, l, WriteData, counterBytes(5)) })
 			if err != nil {
 				t.Fatalf("commit: %v", err)
 			}

@@ -209,3 +209,81 @@ func (rt *roundTrips) DoMultiCache(ctx context.Context, multi ...rueidis.Cacheab
 	rt.note(ctx)
 	return rt.Client.DoMultiCache(ctx, multi...)
 }
+
+var clientFlagsRE = regexp.MustCompile(` flags=(\S*) `)
+
+// underWritePause runs call while Redis pauses writes, with a context
+// that ends while call's first write waits behind the pause, whatever the
+// machine's load: the context is cancelled once Redis holds a client
+// blocked by the pause. The pause is lifted, for lateWrite, once call
+// returned (the write then runs after call gave up on it); else once a
+// command call sent after the context ended waits behind the write too (its
+// reconciliation asking what became of it), so that the write's reply
+// reaches a caller already reconciling. It returns when call did.
+func underWritePause(t *testing.T, r *testenv.Redis, lateWrite bool, call func(ctx context.Context)) {
+	t.Helper()
+	r.MustDo("CLIENT", "PAUSE", strconv.FormatInt((2*testenv.HangGuard).Milliseconds(), 10), "WRITE")
+	paused := true
+	defer func() {
+		if paused {
+			r.MustDo("CLIENT", "UNPAUSE")
+		}
+	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan struct{})
+	go func() { defer close(done); call(ctx) }()
+	deadline := time.Now().Add(testenv.HangGuard)
+	waitFor := func(what string, cond func() bool) {
+		t.Helper()
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("after %v: %s", testenv.HangGuard, what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	blocked := func() (string, bool) {
+		for _, l := range strings.Split(r.MustDo("CLIENT", "LIST"), "\n") {
+			if m := clientFlagsRE.FindStringSubmatch(l); m != nil && strings.Contains(m[1], "b") {
+				return l, true // b: blocked (here: by the pause)
+			}
+		}
+		return "", false
+	}
+	waitFor("no write of call waits behind the pause", func() bool {
+		select {
+		case <-done:
+			t.Fatal("call returned before its write reached Redis")
+		default:
+		}
+		_, ok := blocked()
+		return ok
+	})
+	cancel()
+	if lateWrite {
+		waitFor("call did not return while its write waits behind the pause", func() bool {
+			select {
+			case <-done:
+				return true
+			default:
+				return false
+			}
+		})
+	} else {
+		waitFor("call sent nothing after the write it lost", func() bool {
+			l, ok := blocked()
+			return ok && !strings.Contains(l, " qbuf=0 ")
+		})
+	}
+	r.MustDo("CLIENT", "UNPAUSE")
+	paused = false
+	waitFor("call did not return after the pause", func() bool {
+		select {
+		case <-done:
+			return true
+		default:
+			return false
+		}
+	})
+}
