@@ -219,7 +219,10 @@
 //     reference shares that reference; Go keeps such places as the
 //     reference the bytes re-encode from, so Convert writes R: where PHP
 //     writes the copy (or r:). ({nil: 5} to an unmarked object is, as in
-//     PHP, the object in a reference only that place holds.)
+//     PHP, the object in a reference only that place holds; but PHP's
+//     reader leaves some such places, depending on where they are in the
+//     data, sharing one reference, which it then writes R:n where Convert
+//     writes r:n.)
 //   - PHP's msgpack extension hands a Serializable class's unserialize()
 //     the payload with a NUL byte appended; a class that keeps its payload
 //     verbatim writes it back one byte longer each time. Go keeps the
