@@ -281,7 +281,7 @@ func TestWriteIfUnlockedReconcile(t *testing.T) {
 			before := s.Stats()
 			var res CASResult
 			var err error
-			underWritePause(t, r, false, func(ctx context.Context) {
+			underWritePause(t, r, false, nil, func(ctx context.Context) {
 				res, err = s.WriteIfUnlocked(ctx, "rc", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
 			})
 			after := s.Stats()
@@ -328,7 +328,7 @@ func TestWriteIfUnlockedReconcileNotApplied(t *testing.T) {
 	r.MustDo("SET", s.LockKey("na"), "php|x", "PX", "60000")
 	var res CASResult
 	var err error
-	underWritePause(t, r, false, func(ctx context.Context) {
+	underWritePause(t, r, false, nil, func(ctx context.Context) {
 		res, err = s.WriteIfUnlocked(ctx, "na", Data{Bytes: counterBytes(1), Found: true}, WriteData, counterBytes(2))
 	})
 	if err != nil || !res.Changed || string(res.Current.Bytes) != "n|i:1;" {

@@ -219,8 +219,9 @@ var clientFlagsRE = regexp.MustCompile(` flags=(\S*) `)
 // returned (the write then runs after call gave up on it); else once a
 // command call sent after the context ended waits behind the write too (its
 // reconciliation asking what became of it), so that the write's reply
-// reaches a caller already reconciling. It returns when call did.
-func underWritePause(t *testing.T, r *testenv.Redis, lateWrite bool, call func(ctx context.Context)) {
+// reaches a caller already reconciling. beforeLift, if not nil, runs
+// right before the pause is lifted. It returns when call did.
+func underWritePause(t *testing.T, r *testenv.Redis, lateWrite bool, beforeLift func(), call func(ctx context.Context)) {
 	t.Helper()
 	r.MustDo("CLIENT", "PAUSE", strconv.FormatInt((2*testenv.HangGuard).Milliseconds(), 10), "WRITE")
 	paused := true
@@ -275,6 +276,9 @@ func underWritePause(t *testing.T, r *testenv.Redis, lateWrite bool, call func(c
 			l, ok := blocked()
 			return ok && !strings.Contains(l, " qbuf=0 ")
 		})
+	}
+	if beforeLift != nil {
+		beforeLift()
 	}
 	r.MustDo("CLIENT", "UNPAUSE")
 	paused = false
