@@ -549,7 +549,9 @@ func migrateSummary(cmd *cobra.Command, s *migrateState, o migrateOpts) error {
 		writeMigrateText(out, s)
 	}
 	if s.Failed > 0 {
-		return fmt.Errorf("migrate: %d session(s) failed and were left untouched", s.Failed)
+		// not "left untouched": a failure after the write (its TTL, the
+		// lock's release, a lost reply) is listed with what is known
+		return fmt.Errorf("migrate: %d session(s) failed (listed with their reasons)", s.Failed)
 	}
 	return nil
 }
@@ -573,7 +575,7 @@ func writeMigrateText(out io.Writer, s *migrateState) {
 	fmt.Fprintf(out, "migrate %s -> %s%s: %d %s, %d skipped (already %s), %d failed\n",
 		s.From, s.To, status, s.Converted, conv, s.Skipped, s.To, s.Failed)
 	if len(s.Failures) > 0 {
-		fmt.Fprintln(out, "failed (left untouched):")
+		fmt.Fprintln(out, "failed (untouched unless the reason says converted or outcome unknown):")
 		for _, f := range s.Failures {
 			fmt.Fprintf(out, "  %s: %s\n", f.ID, f.Reason)
 		}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"math"
 	"os"
 	"strconv"
@@ -238,4 +239,18 @@ func TestHolderState(t *testing.T) {
 	assert.Equal(t, "", holderState("some-other-host|"+me))
 	assert.Equal(t, "", holderState("opaque-token"))
 	assert.Equal(t, "", holderState(host+"|x"))
+}
+
+// A session that failed after its write (the lock's release or its TTL
+// after a converted write, a lost reply) is not reported as left
+// untouched: the list said "failed (left untouched):" above
+// "converted, but: release lock: ..." after Redis paused mid-migrate.
+func TestMigrateSummaryDoesNotClaimUntouched(t *testing.T) {
+	var out bytes.Buffer
+	writeMigrateText(&out, &migrateState{From: "php", To: "igbinary", Converted: 5, Failed: 2, Complete: true,
+		Failures: []migrateFailure{{ID: "a", Reason: "converted, but: release lock: no reply within 3s"},
+			{ID: "b", Reason: "write: redisio: outcome of write unknown"}}})
+	if strings.Contains(out.String(), "left untouched") || !strings.Contains(out.String(), "unless the reason says converted or outcome unknown") {
+		t.Fatalf("summary:\n%s", out.String())
+	}
 }
