@@ -236,7 +236,7 @@ func (m *Manager) Store() *redisio.Store { return m.store }
 // NewSession returns an empty session for Save, using the configured
 // serializer and JSON fields.
 func (m *Manager) NewSession() *Session {
-	return &Session{s: m.cfg.Format().New(), jf: m.jf}
+	return &Session{s: m.cfg.Format().New(), jf: &m.jf}
 }
 
 // do submits c's op and waits for it.
@@ -428,7 +428,7 @@ func (m *Manager) Load(ctx context.Context, id string) (*Session, error) {
 		if !found {
 			return m.notFound(ctx, "load", id, "")
 		}
-		out = &Session{s: s.Clone(), jf: m.jf, found: true}
+		out = &Session{s: s.Clone(), jf: &m.jf, found: true}
 		return nil
 	})
 	if err != nil {

@@ -20,13 +20,16 @@ import (
 // own reference too (actor.Op.SetRecycle), so no goroutine can touch a
 // call that serves another.
 type call struct {
-	op actor.Op
-	m  *Manager
+	op actor.Op // first: the actor's per-op fields open the call's first cache line
 
-	// arguments
+	// What the actor reads for every Update besides the op: kept next to
+	// it, in the call's third cache line.
 	update func(*Session) error // Update
-	name   string               // Set, Delete
-	value  codec.Value          // Set
+	m      *Manager
+
+	// arguments of Set and Delete
+	name  string
+	value codec.Value // Set
 	// results
 	existed bool // Delete
 
@@ -62,7 +65,7 @@ func (c *call) recycle() {
 // (errSessionGone) instead of reaching the session the next run of this
 // pooled call works on, which may be another user's.
 func (c *call) runUpdate(cs *codec.Session, found bool) error {
-	sess := &Session{s: cs, jf: c.m.jf, found: found}
+	sess := &Session{s: cs, jf: &c.m.jf, found: found}
 	err := c.update(sess)
 	if err == nil {
 		err = sess.flush()

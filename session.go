@@ -17,7 +17,7 @@ import (
 // prints it readably, and Map gives plain Go values for templates.
 type Session struct {
 	s     *codec.Session
-	jf    codec.JSONFields
+	jf    *codec.JSONFields // the Manager's
 	found bool
 	// views are the decoded JSON fields handed out by Get, so that changes
 	// made to them in place are written back as JSON (see flush).
@@ -123,7 +123,7 @@ func (s *Session) Unmarshal(name string, v any) (bool, error) {
 	if err := s.flush(); err != nil {
 		return false, wrap("unmarshal", "", err)
 	}
-	return unmarshalVar(s.s, s.jf, name, v)
+	return unmarshalVar(s.s, *s.jf, name, v)
 }
 
 // Decode stores the whole session in v (a pointer to a struct or map); see
@@ -132,7 +132,7 @@ func (s *Session) Decode(v any) error {
 	if err := s.flush(); err != nil {
 		return wrap("unmarshal", "", err)
 	}
-	return unmarshalSession(s.s, s.jf, v)
+	return unmarshalSession(s.s, *s.jf, v)
 }
 
 // Set stores a variable: a codec.Value as is, another Go value through

@@ -197,6 +197,17 @@ func (a *sessionActor) apply(batch []*Op, base *Doc, found bool, start time.Time
 func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.Time, maxHold time.Duration) (batchResult, bool) {
 	r := batchResult{cur: base, exists: found}
 	owned := false // r.cur is this pass's private copy
+	// locked: this pass holds r.cur's lock (only while owned): one lock
+	// pair for a run of updates rather than one per update. It is
+	// released before the copy is published (a Read's view) or replaced,
+	// and when the pass ends.
+	locked := false
+	unlock := func() {
+		if locked {
+			r.cur.mu.Unlock()
+			locked = false
+		}
+	}
 	for i, op := range batch {
 		if i > 0 && i&7 == 0 && time.Since(start) > maxHold {
 			break
@@ -211,6 +222,7 @@ func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.
 		switch op.Kind {
 		case event.Read:
 			// runs once the batch is committed (committedBatch)
+			unlock()
 			op.view, op.viewFound, op.res = r.cur, r.exists, nil
 			owned = false
 		case event.Update:
@@ -220,21 +232,27 @@ func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.
 			if !owned {
 				r.cur, owned = r.cur.clone(), true
 			}
-			err := op.run(r.cur, r.exists)
+			if !locked {
+				r.cur.mu.Lock()
+				locked = true
+			}
+			err := op.runLocked(r.cur, r.exists)
 			op.res = err
 			if err != nil {
 				op.failed = true
+				unlock()
 				return r, false
 			}
 			r.anyOK = true
 			// changed and exists are set together and cleared together
 			// (Destroy), and a copy once modified stays so: after the
 			// first change the check is not needed.
-			if !r.changed && r.cur.modified() {
+			if !r.changed && r.cur.modifiedLocked() {
 				r.changed = true
 				r.exists = true
 			}
 		case event.Destroy:
+			unlock()
 			r.anyOK = true
 			op.resFound = r.exists
 			op.res = nil
@@ -244,6 +262,7 @@ func (a *sessionActor) applyOnce(batch []*Op, base *Doc, found bool, start time.
 			r.destroyed = true
 		}
 	}
+	unlock()
 	return r, true
 }
 

@@ -56,12 +56,21 @@ func NewDoc(s *codec.Session) *Doc { return &Doc{s: s} }
 // Run calls fn with the session under the Doc's lock and turns a panic in
 // fn into an error wrapping ErrPanic. found is passed through to fn. For a
 // published Doc, fn must treat the session as read-only and not retain it.
-func (d *Doc) Run(fn Fn, found bool) (err error) {
+func (d *Doc) Run(fn Fn, found bool) error {
 	if fn == nil {
 		return nil
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	return d.runLocked(fn, found)
+}
+
+// runLocked is Run for a caller that holds d.mu (apply holds its working
+// copy's lock across the updates of a batch).
+func (d *Doc) runLocked(fn Fn, found bool) (err error) {
+	if fn == nil {
+		return nil
+	}
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("%w: %v\n%s", ErrPanic, r, debug.Stack())
@@ -88,13 +97,9 @@ func (d *Doc) clone() *Doc {
 	return &Doc{s: d.s.Clone()}
 }
 
-// modified reports whether the session changed since it was decoded or
-// cloned from an unmodified one.
-func (d *Doc) modified() bool {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.s.Modified()
-}
+// modifiedLocked reports whether the session changed since it was
+// decoded or cloned from an unmodified one. The caller holds d.mu.
+func (d *Doc) modifiedLocked() bool { return d.s.Modified() }
 
 // size estimates the memory the Doc holds, in bytes (for the memo's
 // budget).

@@ -43,57 +43,63 @@ const (
 // the recycle function, so an Op is never reused while a goroutine can
 // still touch it.
 type Op struct {
-	Kind event.OpKind
-	// Existed is set for Destroy: whether the session existed.
-	Existed bool
-	// refresh marks a NewRefreshOp.
-	refresh bool
-	// heard: the caller received the answer (WaitOutcome), so it may read
-	// what the actor wrote before answering (Trace). Caller-side only.
-	heard bool
-	Fn    Fn
-	ctx   context.Context
+	// The fields first are those the actor reads or writes for every op
+	// (claim, run, answer, stamp) and the caller for every call (Reset,
+	// WaitOutcome, Release): they share the op's first two cache lines,
+	// which move between the caller's core and the actor's once each way
+	// per call. The rarely used fields come last.
 
 	state atomic.Int32
-	// done receives one token when the op is answered (a channel of one
-	// slot, reused: closing it would forbid recycling the op).
-	done chan struct{}
+	// refs counts the caller's reference and the actor's (taken by
+	// Handle.Send); recycle runs when it drops to zero.
+	refs atomic.Int32
+	Kind event.OpKind
 	// answered is set with the answer, before the token; only the actor
 	// goroutine answers, so it needs no atomic.
 	answered bool
-	err      error
-
-	// runMu is held while Fn runs; left (under runMu) is set when the
-	// caller returned without an answer: Fn writes into the caller's
-	// memory (an Update function's captured variables, Unmarshal's v), so
-	// it must neither run after that nor still be running when the caller
-	// returns. A run refused so fails with errCallerLeft, so its change is
-	// not applied.
-	runMu sync.Mutex
-	left  bool
-
-	// refs counts the caller's reference and the actor's (taken by
-	// Handle.Send); recycle runs when it drops to zero.
-	refs    atomic.Int32
-	recycle func()
-
+	// heard: the caller received the answer (WaitOutcome), so it may read
+	// what the actor wrote before answering (Trace). Caller-side only.
+	heard bool
 	// Per-batch scratch: written and read only by the actor goroutine
 	// while the op is in a batch (apply fills them, committedBatch reads).
-	res      error
+	applied bool
+	failed  bool // its fn failed in this apply: skipped by the next pass
+	// left (under runMu) is set when the caller returned without an
+	// answer (see runMu).
+	left bool
+	Fn   Fn
+	ctx  context.Context
+	// done receives one token when the op is answered (a channel of one
+	// slot, reused: closing it would forbid recycling the op).
+	done chan struct{}
+	err  error
+	res  error
+
+	// runMu is held while Fn runs: Fn writes into the caller's memory (an
+	// Update function's captured variables, Unmarshal's v), so it must
+	// neither run after the caller returned without an answer (left) nor
+	// still be running when the caller returns. A run refused so fails
+	// with errCallerLeft, so its change is not applied.
+	runMu sync.Mutex
+	// Identity for the op's event (stamp): the session's redacted ID
+	// (the actor's, never changed) and the batch that carried it.
+	sid   *string
+	batch uint64
+
+	// Rarely used.
+
+	// Existed is set for Destroy: whether the session existed.
+	Existed bool
+	// refresh marks a NewRefreshOp.
+	refresh  bool
 	resFound bool
-	applied  bool
-	failed   bool // its fn failed in this apply: skipped by the next pass
 	// view is what a Read in a batch sees (the working copy at its place
 	// in the batch, viewFound whether the session exists there). Its fn
 	// runs once, on the view of the attempt that was committed, so
 	// nothing from a refused attempt reaches the caller.
 	viewFound bool
 	view      *Doc
-	// Identity for the op's event (stamp): the session's redacted ID
-	// (the actor's, never changed) and the batch that carried it. The
-	// bools are grouped so that Op stays in its size class (144 bytes).
-	sid   *string
-	batch uint64
+	recycle   func()
 }
 
 // Trace returns the session's redacted ID (nil unless Env.SessionIDs) and
@@ -186,6 +192,16 @@ func (o *Op) run(d *Doc, found bool) error {
 		return errCallerLeft
 	}
 	return d.Run(o.Fn, found)
+}
+
+// runLocked is run for a caller that holds d.mu.
+func (o *Op) runLocked(d *Doc, found bool) error {
+	o.runMu.Lock()
+	defer o.runMu.Unlock()
+	if o.left {
+		return errCallerLeft
+	}
+	return d.runLocked(o.Fn, found)
 }
 
 // leave marks that the caller returns without the op's answer: it waits
