@@ -88,14 +88,14 @@
 // The owner sweeps its live actors every so often (the coordinator: a
 // quarter of IdleTimeout, at most a second) and sends an idleCheck to
 // those whose last flush ended IdleTimeout ago (Handle.CheckIdle; no timer
-// per actor). On it, the actor asks its Handle to forget it: under the
-// Handle's write lock, with its mailbox empty, the Handle is marked dead
+// per actor). On it, the actor asks its Handle to forget it: under its
+// mailbox's lock, with the mailbox empty, the Handle is marked dead
 // and the owner removes it from its index; then the actor drops its memo
 // entry unless reads are served from it and asks protoactor to stop it.
 // protoactor's Stop is a system message, run before any user message: it
 // removes the actor from the process registry and hands the actor
-// *Stopped, on which the actor tells its owner. Senders deliver under the
-// Handle's read lock and retry the lookup when it is dead, so no op
+// *Stopped, on which the actor tells its owner. Senders queue under the
+// same lock and retry the lookup when the Handle is dead, so no op
 // reaches a stopped actor; one that would is answered ErrClosed by the
 // inbox.
 package actor

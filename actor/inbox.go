@@ -39,6 +39,9 @@ type inbox struct {
 	// goroutine only; stopped is set by the actor when it stops.
 	suspended bool
 	stopped   bool
+	// dead: the Handle accepts no message any more (guarded by mu: set
+	// by Handle.Close and passivation, read by post).
+	dead bool
 
 	invoker pa.MessageInvoker // the actor's protoactor context
 	disp    *dispatcher
@@ -56,13 +59,37 @@ type sysMsg struct {
 // released.
 const userKeep = 256
 
-// PostUserMessage implements protoactor's Mailbox.
+// PostUserMessage implements protoactor's Mailbox. The Handle posts
+// without protoactor (post).
 func (m *inbox) PostUserMessage(msg any) {
 	m.mu.Lock()
-	m.user = append(m.user, msg)
-	m.users.Add(1)
+	m.enqueue(msg)
 	m.mu.Unlock()
 	m.schedule()
+}
+
+// post queues msg unless the Handle is dead (false). op, when msg is one,
+// gets the actor's reference first (dropped when it leaves the actor's
+// queue).
+func (m *inbox) post(msg any, op *Op) bool {
+	m.mu.Lock()
+	if m.dead {
+		m.mu.Unlock()
+		return false
+	}
+	if op != nil {
+		op.ref()
+	}
+	m.enqueue(msg)
+	m.mu.Unlock()
+	m.schedule()
+	return true
+}
+
+// enqueue appends a user message; the caller holds mu.
+func (m *inbox) enqueue(msg any) {
+	m.user = append(m.user, msg)
+	m.users.Add(1)
 }
 
 // PostSystemMessage implements protoactor's Mailbox.
@@ -116,20 +143,27 @@ func (m *inbox) hasWork() bool {
 	return m.sys != nil || (!m.suspended && int(m.head) < len(m.user))
 }
 
+// userBatch is how many user messages drain takes from the queue under one
+// lock: a hot session's ops arrive one per caller, and a lock per message
+// was most of the mailbox's cost, contended by the callers posting.
+const userBatch = 32
+
 // drain delivers messages until the queues are empty (or the mailbox is
-// suspended).
+// suspended). It takes up to userBatch user messages at a time and hands
+// them to the actor one by one; a system message posted meanwhile is
+// delivered after them (in this package the only ones posted while the
+// actor runs are its own Stop, after which the rest are answered
+// ErrClosed by invoke either way, and protoactor's Suspend/Resume, which
+// an inbox never triggers: it escalates no failure).
 func (m *inbox) drain() {
 	t := m.disp.Throughput()
-	for i := 0; ; i++ {
-		if i > t {
-			i = 0
-			runtime.Gosched()
-		}
-		msg, sys, ok := m.pop()
+	var buf [userBatch]any
+	for i := 0; ; {
+		msg, n, ok := m.take(buf[:])
 		if !ok {
 			return
 		}
-		if sys {
+		if n == 0 {
 			switch msg.(type) {
 			case *pa.SuspendMailbox:
 				m.suspended = true
@@ -140,25 +174,38 @@ func (m *inbox) drain() {
 			}
 			continue
 		}
-		m.invoke(msg, false)
+		for j := range n {
+			if i++; i > t {
+				i = 0
+				runtime.Gosched()
+			}
+			msg := buf[j]
+			buf[j] = nil
+			// the count drops as each is handed over: a positive count
+			// still means another message will be delivered
+			m.users.Add(-1)
+			m.invoke(msg, false)
+		}
 	}
 }
 
-// pop takes the next message: a system one first, a user one unless
-// suspended.
-func (m *inbox) pop() (msg any, sys, ok bool) {
+// take takes the next messages: a system one first (msg, n == 0), else up
+// to len(buf) user ones into buf (n of them) unless suspended; ok is false
+// when there is nothing to deliver. The user messages taken stay counted
+// by UserMessageCount until drain hands each over.
+func (m *inbox) take(buf []any) (msg any, n int, ok bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if s := m.sys; s != nil {
 		m.sys = s.next
-		return s.msg, true, true
+		return s.msg, 0, true
 	}
 	if m.suspended || int(m.head) == len(m.user) {
-		return nil, false, false
+		return nil, 0, false
 	}
-	msg = m.user[m.head]
-	m.user[m.head] = nil
-	m.head++
+	n = copy(buf, m.user[m.head:])
+	clear(m.user[m.head : int(m.head)+n])
+	m.head += int32(n)
 	if int(m.head) == len(m.user) {
 		m.head = 0
 		if cap(m.user) > userKeep {
@@ -167,8 +214,7 @@ func (m *inbox) pop() (msg any, sys, ok bool) {
 			m.user = m.user[:0]
 		}
 	}
-	m.users.Add(-1)
-	return msg, false, true
+	return nil, n, true
 }
 
 // invoke hands msg to the actor's protoactor context. After the actor

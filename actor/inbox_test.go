@@ -84,9 +84,9 @@ func TestInbox(t *testing.T) {
 	require.Zero(t, mb.UserMessageCount())
 }
 
-// TestInboxQueue: user messages come out in order; the count seen after
-// each pop is what is still queued; a drained queue is released beyond
-// userKeep.
+// TestInboxQueue: user messages come out in order, up to userBatch at a
+// time; the count includes the messages taken until drain hands them over;
+// a drained queue is released beyond userKeep.
 func TestInboxQueue(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -103,14 +103,21 @@ func TestInboxQueue(t *testing.T) {
 				mb.PostUserMessage(i)
 			}
 			require.Equal(t, tc.n, mb.UserMessageCount())
-			for i := range tc.n {
-				msg, sys, ok := mb.pop()
+			var buf [userBatch]any
+			for i := 0; i < tc.n; {
+				taken := i
+				_, n, ok := mb.take(buf[:])
 				require.True(t, ok)
-				require.False(t, sys)
-				require.Equal(t, i, msg)
-				require.Equal(t, tc.n-1-i, mb.UserMessageCount())
+				require.Equal(t, min(tc.n-i, userBatch), n, "a full batch, or what is left")
+				for j := range n {
+					require.Equal(t, i, buf[j])
+					i++
+				}
+				// taken messages stay counted until drain hands them over
+				require.Equal(t, tc.n-taken, mb.UserMessageCount())
+				mb.users.Add(int32(-n))
 			}
-			_, _, ok := mb.pop()
+			_, _, ok := mb.take(buf[:])
 			require.False(t, ok)
 			mb.mu.Lock()
 			require.Zero(t, len(mb.user))

@@ -56,7 +56,6 @@ type shared struct {
 	env   *Env     // read-only
 	set   Settings // env.Settings with defaults filled in
 	owner Owner
-	root  *pa.RootContext // sends to actors' PIDs
 }
 
 // writeState is the state of an actor's write batches.
@@ -139,7 +138,7 @@ func (a *sessionActor) onIdleCheck(c pa.Context, force bool) {
 	if !force && time.Since(a.h.lastFlush()) < a.set.IdleTimeout {
 		return // active since the sweep looked: it asks again later
 	}
-	if a.h.tryForget(func() bool { return a.mb.UserMessageCount() == 0 }) {
+	if a.h.tryForget() {
 		if a.env.Memo != nil {
 			// nothing of an idle session stays behind, unless its
 			// memo entry still serves reads without the actor

@@ -61,9 +61,9 @@ func (s *System) Shutdown() {
 
 // Owner is told about an actor's lifecycle by its Handle.
 type Owner interface {
-	// Forget removes h from the owner's index. It is called with h's send
-	// lock held, after h was marked dead, so that no new op can reach the
-	// actor.
+	// Forget removes h from the owner's index. It is called with the
+	// lock of h's mailbox held, after h was marked dead, so that no new op
+	// can reach the actor.
 	Forget(h *Handle)
 	// Stopped is called once the actor has stopped; passivated reports
 	// that it stopped because it was idle (else it was closed).
@@ -71,14 +71,14 @@ type Owner interface {
 }
 
 // Handle is the owner's reference to one session actor. Every message to
-// the actor goes through the Handle under a read lock; passivation takes the
-// write lock, checks that the mailbox is empty and marks the Handle dead, so
-// an op is either delivered to a live actor or refused (and the sender
-// spawns a fresh actor) — never dropped.
+// the actor is queued in its mailbox under the mailbox's lock, refused
+// once the Handle is dead; passivation takes the same lock, checks that
+// the mailbox is empty and marks the Handle dead, so an op is either
+// delivered to a live actor or refused (and the sender spawns a fresh
+// actor) — never dropped.
 type Handle struct {
 	ID string
 
-	mu  sync.RWMutex
 	a   *sessionActor // the actor this Handle is part of
 	pid *pa.PID       // the actor's protoactor process
 
@@ -87,9 +87,6 @@ type Handle struct {
 	flushed atomic.Int64
 	// checkSent: a CheckIdle message is queued and not yet received.
 	checkSent atomic.Bool
-	// dead: no message is sent to the actor any more (guarded by mu;
-	// beside checkSent so that the Handle has no padding).
-	dead bool
 }
 
 // Spawn starts the actor for session id.
@@ -100,7 +97,7 @@ func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if sh := s.shared; sh == nil || sh.env != env || sh.owner != owner {
-		sh = &shared{env: env, set: env.Settings, owner: owner, root: s.as.Root}
+		sh = &shared{env: env, set: env.Settings, owner: owner}
 		sh.set.MaxBatch = max(sh.set.MaxBatch, 1)
 		s.shared = sh
 	}
@@ -113,36 +110,24 @@ func (s *System) Spawn(id string, env *Env, owner Owner) *Handle {
 
 // Send queues op. It returns false when the actor is passivated or closed;
 // the caller should then look the session up again.
-func (h *Handle) Send(op *Op) bool {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if h.dead {
-		return false
-	}
-	op.ref() // the actor's, dropped when the op leaves its queue
-	h.a.root.Send(h.pid, op)
-	return true
-}
+func (h *Handle) Send(op *Op) bool { return h.a.mb.post(op, op) }
 
-func (h *Handle) sendSelf(msg any) {
-	h.mu.RLock()
-	defer h.mu.RUnlock()
-	if !h.dead {
-		h.a.root.Send(h.pid, msg)
-	}
-}
+func (h *Handle) sendSelf(msg any) { h.a.mb.post(msg, nil) }
 
 // Close marks the handle dead (no further op is accepted) and tells the
 // actor to finish everything queued and stop. The owner's Stopped is called
 // when it has.
 func (h *Handle) Close() {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.dead {
+	m := &h.a.mb
+	m.mu.Lock()
+	if m.dead {
+		m.mu.Unlock()
 		return
 	}
-	h.dead = true
-	h.a.root.Send(h.pid, closeMsg{})
+	m.enqueue(closeMsg{})
+	m.dead = true
+	m.mu.Unlock()
+	m.schedule()
 }
 
 // CheckIdle asks the actor to passivate if it has been idle for its
@@ -164,14 +149,17 @@ func (h *Handle) lastFlush() time.Time { return time.Unix(0, h.flushed.Load()) }
 // owner is at its live-actor cap).
 func (h *Handle) Nudge() { h.sendSelf(idleCheck{force: true}) }
 
-// tryForget marks the handle dead if the actor has nothing queued.
-func (h *Handle) tryForget(idle func() bool) bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.dead || !idle() {
+// tryForget marks the handle dead if the actor has nothing queued (no
+// user message waiting in its mailbox, none taken and not yet handed to
+// it).
+func (h *Handle) tryForget() bool {
+	m := &h.a.mb
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.dead || m.users.Load() != 0 {
 		return false
 	}
-	h.dead = true
+	m.dead = true
 	h.a.owner.Forget(h)
 	return true
 }
