@@ -261,6 +261,14 @@ func (s *Store) readClusterView(timeout time.Duration) *clusterView {
 				// RESP3 answers CLUSTER NODES as a verbatim string
 				return parseClusterNodes(strings.TrimPrefix(a.text, "txt:"), a.from)
 			}
+			if isRedisReply(a.err) {
+				// refused (an ACL without CLUSTER NODES): every node
+				// would refuse it alike
+				s.watchRefused.Do(func() {
+					s.cfg.Logger.Warn("redisio: CLUSTER NODES refused: cached copies of a failed-over slot are dropped only by invalidations, connection ends and CacheTTL", "err", a.err)
+				})
+				return nil
+			}
 			if launched < len(addrs) {
 				launch()
 			}

@@ -1,8 +1,18 @@
 package redisio
 
 import (
+	"context"
+	"log/slog"
 	"slices"
+	"strconv"
+	"strings"
+	"sync/atomic"
 	"testing"
+	"time"
+
+	"github.com/redis/rueidis"
+
+	"github.com/phpsession/phpsession/internal/testenv"
 )
 
 // The views below are CLUSTER NODES lines in the format Redis 7 prints
@@ -66,5 +76,71 @@ func TestClusterViewDemoted(t *testing.T) {
 	v := parseClusterNodes(viewNoIP, "10.0.0.9:7001")
 	if len(v.nodes) != 1 || !slices.Equal(v.nodes[0].addrs, []string{"10.0.0.9:7001", "node-a:7001"}) || v.nodes[0].slots != 16384 {
 		t.Fatalf("node without its own address: %+v", v.nodes)
+	}
+}
+
+// countWarns counts the Warn records logged.
+type countWarns struct{ n *atomic.Int64 }
+
+func (h countWarns) Enabled(context.Context, slog.Level) bool { return true }
+func (h countWarns) Handle(_ context.Context, r slog.Record) error {
+	if r.Level == slog.LevelWarn {
+		h.n.Add(1)
+	}
+	return nil
+}
+func (h countWarns) WithAttrs([]slog.Attr) slog.Handler { return h }
+func (h countWarns) WithGroup(string) slog.Handler      { return h }
+
+// TestFailoverWatchRefused: with an ACL user that may not run CLUSTER
+// NODES the Store works, its failover watch asks one node a round (a
+// refusal is not taken for an unreachable node: every node would refuse
+// alike) and says so once in the log.
+func TestFailoverWatchRefused(t *testing.T) {
+	c := testenv.StartCluster(t, 3)
+	for _, n := range c.Nodes {
+		n.MustDo("ACL", "SETUSER", "nonodes", "on", ">s3cretpw", "~*", "&*", "+@all", "-cluster|nodes")
+	}
+	var warns atomic.Int64
+	opt := rueidis.ClientOption{InitAddress: c.Addrs(), Username: "nonodes", Password: "s3cretpw"}
+	opt.ClusterOption.ShardsRefreshInterval = 20 * time.Millisecond
+	s, err := Open(opt, Config{Logger: slog.New(countWarns{&warns})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	if _, err := s.Get(ctx, "refused"); err != nil {
+		t.Fatal(err)
+	}
+	refused := func() (n int64) {
+		for _, nd := range c.Nodes {
+			info, _ := nd.Do("INFO", "commandstats")
+			for _, l := range strings.Split(info, "\n") {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(l), "cmdstat_cluster|nodes:"); ok {
+					for _, f := range strings.Split(v, ",") {
+						if x, ok := strings.CutPrefix(f, "rejected_calls="); ok {
+							k, _ := strconv.ParseInt(x, 10, 64)
+							n += k
+						}
+					}
+				}
+			}
+		}
+		return n
+	}
+	if err := testenv.ReturnsWithin(t, "refused CLUSTER NODES", func() error {
+		for refused() < 20 {
+			time.Sleep(10 * time.Millisecond)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if n := warns.Load(); n != 1 {
+		t.Fatalf("%d warnings logged, want 1", n)
+	}
+	if _, err := s.Get(ctx, "refused"); err != nil {
+		t.Fatal(err)
 	}
 }

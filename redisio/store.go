@@ -271,6 +271,8 @@ type Store struct {
 	nilInv atomic.Uint64
 	nilMu  sync.Mutex
 	nilCh  chan struct{}
+	// watchRefused: the failover watch was refused CLUSTER NODES (logged once)
+	watchRefused sync.Once
 
 	// tokenRand is the random part of this Store's lock tokens (drawn once;
 	// the process-wide counter makes each token unique).
