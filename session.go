@@ -3,6 +3,7 @@ package phpsession
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 
 	"github.com/phpsession/phpsession/codec"
 )
@@ -266,7 +267,12 @@ func unmarshalVar(s *codec.Session, jf codec.JSONFields, name string, out any) (
 	}
 	if jf.Match(name) {
 		if str, isStr := codec.Deref(v).(codec.String); isStr && json.Valid([]byte(str)) {
-			return true, json.Unmarshal([]byte(str), out)
+			if err := json.Unmarshal([]byte(str), out); err != nil {
+				// a value that does not fit out, as codec.UnmarshalValue
+				// reports it for the other variables: ErrCodec
+				return true, fmt.Errorf("%w: JSON field %q: %w", codec.ErrCodec, name, err)
+			}
+			return true, nil
 		}
 	}
 	return true, codec.UnmarshalValue(v, out)

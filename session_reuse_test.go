@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession"
+	"github.com/phpsession/phpsession/codec"
 	"github.com/phpsession/phpsession/internal/testenv"
 )
 
@@ -75,4 +76,27 @@ func TestSessionKeptAfterUpdateHoldsNothing(t *testing.T) {
 		})
 	}
 	require.Equal(t, "secret|s:6:\"s3cr3t\";n|i:19;", r.MustDo("GET", "PHPREDIS_SESSION:victim"))
+}
+
+// A JSON field whose JSON does not fit the Go value asked for is a codec
+// error like any other variable that does not fit (ErrCodec); it was
+// encoding/json's error with no kind of this package.
+func TestJSONFieldMismatchIsCodecError(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{})
+	ctx := context.Background()
+	require.NoError(t, m.Set(ctx, "jsonmis", "scart_items", `[{"sku":"a"}]`))
+	require.NoError(t, m.Set(ctx, "jsonmis", "n", 5))
+	for name, err := range map[string]error{
+		"GetAs json": func() error { _, err := phpsession.GetAs[map[string]int](ctx, m, "jsonmis", "scart_items"); return err }(),
+		"GetAs php":  func() error { _, err := phpsession.GetAs[map[string]int](ctx, m, "jsonmis", "n"); return err }(),
+		"Update": m.Update(ctx, "jsonmis", func(s *phpsession.Session) error {
+			var v int
+			_, err := s.Unmarshal("scart_items", &v)
+			return err
+		}),
+	} {
+		require.ErrorIs(t, err, phpsession.ErrCodec, name)
+		require.ErrorIs(t, err, codec.ErrCodec, name)
+	}
 }
