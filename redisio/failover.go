@@ -144,6 +144,32 @@ func demoted(prev, next *clusterView) (gone []viewNode, newer bool) {
 	return gone, true
 }
 
+// keep gives the slots v leaves unassigned (a node that does not know
+// their owner yet) the owners they have in prev, so that a later view
+// that moves them is still compared with their last known owner.
+func (v *clusterView) keep(prev *clusterView) {
+	idx := map[string]int16{}
+	for i, n := range v.nodes {
+		idx[n.id] = int16(i + 1)
+	}
+	for i := range v.owner {
+		p := prev.owner[i]
+		if v.owner[i] != 0 || p == 0 {
+			continue
+		}
+		pn := prev.nodes[p-1]
+		k, ok := idx[pn.id]
+		if !ok {
+			pn.slots = 0
+			v.nodes = append(v.nodes, pn)
+			k = int16(len(v.nodes))
+			idx[pn.id] = k
+		}
+		v.owner[i] = k
+		v.nodes[k-1].slots++
+	}
+}
+
 // connSet records this Store's open connections by the address rueidis
 // dialled, so that failoverWatch can close those to a demoted node.
 type connSet struct {
@@ -209,6 +235,7 @@ func (s *Store) failoverWatch(prev *clusterView, every time.Duration) {
 		if !newer {
 			continue
 		}
+		next.keep(prev)
 		prev = next
 		for _, n := range gone {
 			s.dropNode(n)

@@ -41,6 +41,10 @@ c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
 b1 127.0.0.1:7002@17002 master - 0 0 8 connected 0 5461-10922
 c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
 `
+	// a node that does not know who serves slots 0-5460
+	viewPartial = `b1 127.0.0.1:7002@17002 myself,master - 0 0 2 connected 5461-10922
+c1 127.0.0.1:7003@17003 master - 0 0 3 connected 10923-16383
+`
 	// a node that does not know its own address, with a hostname
 	viewNoIP = `a1 :7001@17001,node-a myself,master - 0 0 1 connected 0-16383
 `
@@ -72,6 +76,13 @@ func TestClusterViewDemoted(t *testing.T) {
 				t.Fatalf("demoted: %v, newer %v; want %v, %v", addrs, newer, tc.gone, tc.newer)
 			}
 		})
+	}
+	// A view without an owner for a's slots keeps a1 as their owner, so
+	// that the failover seen next is still a1's.
+	partial := parseClusterNodes(viewPartial, "127.0.0.1:7002")
+	partial.keep(parseClusterNodes(viewBefore, "127.0.0.1:7001"))
+	if gone, newer := demoted(partial, parseClusterNodes(viewFailedOver, "127.0.0.1:7004")); !newer || len(gone) != 1 || gone[0].id != "a1" {
+		t.Fatalf("after a partial view: demoted %v, newer %v; want a1", gone, newer)
 	}
 	v := parseClusterNodes(viewNoIP, "10.0.0.9:7001")
 	if len(v.nodes) != 1 || !slices.Equal(v.nodes[0].addrs, []string{"10.0.0.9:7001", "node-a:7001"}) || v.nodes[0].slots != 16384 {
