@@ -211,7 +211,9 @@
 //     variable: they write it in full at each copy, where Convert writes
 //     r:n. And PHP's msgpack writes a PHP reference of refcount 1 to an
 //     object as {nil: 5} where Convert, whose copies got the value,
-//     writes the object ({nil: 4} when repeated).
+//     writes the object ({nil: 4} when repeated), and one to an array it
+//     wrote before (it knows arrays by their storage) as {nil: 2} where
+//     Convert writes the array.
 //   - msgpack data read differently by PHP: a back-reference {nil: 2} to
 //     an array whose first place carries no reference marker (a list or
 //     an empty array, which msgpack cannot mark) is a copy of that array
