@@ -33,13 +33,23 @@ func savePathRedis(t *testing.T) (r *testenv.Redis, sock string) {
 // runPHPSavePath runs script with php (argv[0..]) on session.save_path sp.
 func runPHPSavePath(t *testing.T, php []string, sp, script string, args ...string) string {
 	t.Helper()
+	return runPHPIni(t, php, []string{"session.save_path", `"` + sp + `"`}, script, args...)
+}
+
+// runPHPIni runs script with php (argv[0..]), the redis session handler
+// and the ini settings (name, value pairs), and returns its output.
+func runPHPIni(t *testing.T, php []string, ini []string, script string, args ...string) string {
+	t.Helper()
 	f := filepath.Join(t.TempDir(), "s.php")
 	require.NoError(t, os.WriteFile(f, []byte("<?php\n"+script), 0o644))
-	argv := append(append([]string{}, php[1:]...),
-		"-d", "session.save_handler=redis", "-d", `session.save_path="`+sp+`"`,
-		"-d", "session.use_cookies=0", "-d", "session.serialize_handler=php",
-		"-d", "display_errors=stderr", "-d", "log_errors=0", f)
-	out, err := exec.Command(php[0], append(argv, args...)...).Output()
+	argv := append([]string{}, php[1:]...)
+	pairs := append([]string{"session.save_handler", "redis",
+		"session.use_cookies", "0", "session.serialize_handler", "php",
+		"display_errors", "stderr", "log_errors", "0"}, ini...)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		argv = append(argv, "-d", pairs[i]+"="+pairs[i+1])
+	}
+	out, err := exec.Command(php[0], append(append(argv, f), args...)...).Output()
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		t.Fatalf("php: %v: %s", err, ee.Stderr)
