@@ -105,8 +105,10 @@ type Config struct {
 	// (0: codec.DefaultMaxSessionSize, 64 MiB; negative: phpredis's own
 	// 2 GiB limit). A frame declaring more is refused with an error
 	// matching ErrCodec before anything that size is allocated. It must
-	// exceed the largest session the applications write: it bounds
-	// reading, not writing.
+	// exceed the largest session the applications write. A compressed
+	// write of this Manager over it is refused the same way
+	// (codec.ErrSessionTooLarge, nothing stored): it could not read the
+	// session back.
 	MaxSessionSize int
 	// JSONFields names the variables whose PHP string values hold JSON:
 	// Get decodes them, Set encodes Go values to JSON. nil means the

@@ -141,5 +141,5 @@ func (c Codec) decode(d redisio.Data) (*Doc, error) {
 func (c Codec) encode(d *Doc, hint int) ([]byte, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return c.Format.AppendEncode(make([]byte, 0, hint+hint/8+16), d.s)
+	return c.Format.AppendEncodeOpts(make([]byte, 0, hint+hint/8+16), d.s, c.Options)
 }

@@ -95,6 +95,13 @@ var plainBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &
 
 // AppendEncode is Encode appending to dst.
 func (f Format) AppendEncode(dst []byte, s *Session) ([]byte, error) {
+	return f.AppendEncodeOpts(dst, s, nil)
+}
+
+// AppendEncodeOpts is AppendEncode refusing, with [ErrSessionTooLarge], a
+// compressed session whose serialized form exceeds o's MaxSessionSize:
+// Decode with the same o would refuse to read it back.
+func (f Format) AppendEncodeOpts(dst []byte, s *Session, o *Options) ([]byte, error) {
 	if err := f.Validate(); err != nil {
 		return dst, err
 	}
@@ -110,6 +117,11 @@ func (f Format) AppendEncode(dst []byte, s *Session) ([]byte, error) {
 	}
 	bp := plainBufs.Get().(*[]byte)
 	plain, err := s.AppendEncode((*bp)[:0])
+	if max := o.maxSessionSize(); err == nil && len(plain) > max {
+		err = &CompressionError{Compression: f.Compression,
+			Msg: fmt.Sprintf("session of %d bytes, over the limit of %d (Options.MaxSessionSize) that reading it back would refuse", len(plain), max),
+			Err: ErrSessionTooLarge}
+	}
 	if err == nil {
 		dst, err = f.Compression.AppendCompress(dst, plain, f.Level)
 	}
