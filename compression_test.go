@@ -187,6 +187,7 @@ func TestPHPRedis6InteropUnderLoad(t *testing.T) {
 				PHPLockRetries: 100, PHPLockWaitTime: 20 * time.Millisecond})
 			id := phpsession.NewID()
 			require.NoError(t, m.Set(ctx, id, "pad", strings.Repeat("padding to compress ", 40)))
+			host, port := splitAddr(t, r.Addr)
 			script := filepath.Join(t.TempDir(), "incr.php")
 			require.NoError(t, os.WriteFile(script, []byte(phpIncrScript), 0o644))
 			cfg := testenv.PHPSession{Addr: r.Addr, Serializer: "igbinary", Locking: true,
@@ -196,10 +197,13 @@ func TestPHPRedis6InteropUnderLoad(t *testing.T) {
 			errs := make(chan error, procs+writers)
 			for range procs {
 				go func() {
-					args := append(append(append([]string{}, php[1:]...), cfg.Args()...), script, id, fmt.Sprint(iters), "1000")
-					out, err := exec.CommandContext(ctx, php[0], args...).CombinedOutput()
-					if err == nil && strings.TrimSpace(string(out)) != "done 0" {
-						err = fmt.Errorf("php: %s", out)
+					args := append(append(append([]string{}, php[1:]...), cfg.Args()...), script, id, fmt.Sprint(iters), "1000", host, port)
+					out, err := exec.CommandContext(ctx, php[0], args...).Output()
+					if err == nil {
+						var o phpIncrOut
+						if o, err = parsePHPIncr(string(out)); err == nil && (o.Refused != 0 || len(o.Other) != 0) {
+							err = fmt.Errorf("php: %+v", o)
+						}
 					}
 					errs <- err
 				}()

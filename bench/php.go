@@ -15,6 +15,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/phpsession/phpsession/internal/phplock"
 )
 
 // PHPConfig is how the php CLI workers use Redis sessions. Zero values
@@ -66,7 +68,7 @@ func (c PHPConfig) args() []string {
 // A lock failure is phpredis 5.3's "Acquire of session lock was not
 // successful" notice (its write is then refused); a write failure is
 // session_write_close returning false without one.
-const phpWorkerScript = `<?php
+const phpWorkerScript = "<?php\n" + phplock.ProbePHP + `
 [$_, $id, $key, $max, $think, $host, $port] = $argv;
 $max = (int)$max;
 $think = (int)$think;
@@ -85,8 +87,7 @@ set_error_handler(function ($no, $str) {
     if (stripos($str, 'lock') !== false) {
         if (!$GLOBALS['lf']) {
             // who holds the lock right after our last attempt failed
-            $h = $GLOBALS['probe']->get($GLOBALS['lockkey']);
-            $k = $h === false ? 'none' : (strpos($h, '|go') !== false ? 'go' : 'php');
+            $k = phpsess_lock_holder($GLOBALS['probe'], $GLOBALS['lockkey']);
             $GLOBALS['holders'][$k] = ($GLOBALS['holders'][$k] ?? 0) + 1;
         }
         $GLOBALS['lf'] = true;
@@ -118,8 +119,9 @@ type PHPResult struct {
 	WriteFail int64           // other failed requests
 	Latencies []time.Duration // per request, session_start to session_write_close
 	// LockFailHolder counts the lock failures by who held the lock right
-	// after the failed request's last attempt ("php", "go", or "none":
-	// released by then): a GET of the lock key from a second connection.
+	// after the failed request's last attempt (phplock.PHP, phplock.Go or
+	// phplock.None: released by then): a GET of the lock key from a
+	// second connection.
 	LockFailHolder map[string]int64
 	// LockFailLatencies: the failed requests' latencies (their lock
 	// attempts span at least lock_retries × lock_wait_time).

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/phpsession/phpsession/bench"
+	"github.com/phpsession/phpsession/internal/phplock"
 	"github.com/phpsession/phpsession/internal/testenv"
 	"github.com/phpsession/phpsession/redisio"
 )
@@ -30,11 +31,11 @@ func TestPHPLockFailureHolder(t *testing.T) {
 	r := testenv.StartRedis(t)
 	cases := []struct {
 		name   string
-		holder string // "go", "php" or "" (nobody)
+		holder string // phplock.Go, phplock.PHP or "" (nobody)
 		want   map[string]int64
 	}{
-		{"go holds", "go", map[string]int64{"go": 3}},
-		{"php holds", "php", map[string]int64{"php": 3}},
+		{"go holds", phplock.Go, map[string]int64{phplock.Go: 3}},
+		{"php holds", phplock.PHP, map[string]int64{phplock.PHP: 3}},
 		{"nobody", "", nil},
 	}
 	for i, tc := range cases {
@@ -43,14 +44,14 @@ func TestPHPLockFailureHolder(t *testing.T) {
 			defer cancel()
 			id := "phplockholder" + strings.Repeat("x", 20) + string(rune('a'+i))
 			switch tc.holder {
-			case "go":
+			case phplock.Go:
 				s, err := redisio.OpenURL(r.URL(), redisio.Config{})
 				require.NoError(t, err)
 				defer s.Close()
 				l, _, err := s.LockAndReadUntracked(ctx, id)
 				require.NoError(t, err)
 				defer func() { _ = s.Release(context.Background(), l) }()
-			case "php":
+			case phplock.PHP:
 				// a real PHP request that holds the session's lock until
 				// its stdin closes
 				cmd := exec.CommandContext(ctx, php, "-d", "session.save_handler=redis", "-d", "session.save_path=tcp://"+r.Addr,
