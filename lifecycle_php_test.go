@@ -120,3 +120,55 @@ func TestEarlyRefreshTTLLikePHP6(t *testing.T) {
 	require.NoError(t, m.Set(ctx, gid, "user", "bob"))
 	require.Equal(t, "bob", runPHPIni(t, php, ini, `session_id($argv[1]); session_start(); echo $_SESSION['user']; session_write_close();`, gid))
 }
+
+// TestGoWaitsOutDeadPHPLock: a PHP request killed while it holds the
+// session lock (phpredis's "<host>|<pid>" value) leaves the lock behind.
+// With lock_expire set, Go's write waits for it to expire and then
+// applies; with no TTL (lock_expire=0 and max_execution_time=0, the PHP
+// CLI's defaults) Go never breaks it: the write fails with
+// ErrLockTimeout and the lock stays PHP's, as PHP's own requests would
+// find it.
+func TestGoWaitsOutDeadPHPLock(t *testing.T) {
+	for _, v := range phpVersions {
+		t.Run(v.name, func(t *testing.T) {
+			php := v.php(t)
+			for _, expire := range []int{1, 0} {
+				r := testenv.StartRedis(t)
+				// the expired lock is waited for with the default LockTimeout
+				// (30 s); a lock without TTL makes the write fail at 3 s
+				cfg := phpsession.Config{}
+				if expire == 0 {
+					cfg.LockTimeout = 3 * time.Second
+				}
+				m := openTest(t, r, cfg)
+				ctx := context.Background()
+				ini := []string{"session.save_path", "tcp://" + r.Addr, "redis.session.locking_enabled", "1",
+					"redis.session.lock_expire", strconv.Itoa(expire), "max_execution_time", "0"}
+				id := phpsession.NewID()
+				runPHPIni(t, php, ini, `session_id($argv[1]); session_start(); $_SESSION['user'] = 'alice'; session_write_close();`, id)
+
+				flag := t.TempDir() + "/locked"
+				cmd := phpCommand(t, php, ini, `session_id($argv[1]); session_start(); touch($argv[2]); sleep(600);`, id, flag)
+				require.NoError(t, cmd.Start())
+				waitFile(t, flag)
+				require.NoError(t, cmd.Process.Kill())
+				_ = cmd.Wait()
+				lock := "PHPREDIS_SESSION:" + id + "_LOCK"
+				holder := r.MustDo("GET", lock)
+				require.True(t, strings.HasSuffix(holder, "|"+strconv.Itoa(cmd.Process.Pid)), "phpredis's lock value is host|pid: %q", holder)
+
+				err := m.Set(ctx, id, "go", 1)
+				if expire > 0 {
+					require.NoError(t, err, "the dead request's lock expired")
+					got, err := phpsession.GetAs[string](ctx, m, id, "user")
+					require.NoError(t, err)
+					require.Equal(t, "alice", got)
+					continue
+				}
+				require.ErrorIs(t, err, phpsession.ErrLockTimeout)
+				require.Equal(t, holder, r.MustDo("GET", lock), "Go never breaks PHP's lock")
+				require.Equal(t, "-1", r.MustDo("PTTL", lock))
+			}
+		})
+	}
+}

@@ -40,6 +40,18 @@ func runPHPSavePath(t *testing.T, php []string, sp, script string, args ...strin
 // and the ini settings (name, value pairs), and returns its output.
 func runPHPIni(t *testing.T, php []string, ini []string, script string, args ...string) string {
 	t.Helper()
+	out, err := phpCommand(t, php, ini, script, args...).Output()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		t.Fatalf("php: %v: %s", err, ee.Stderr)
+	}
+	require.NoError(t, err)
+	return string(out)
+}
+
+// phpCommand is the command runPHPIni runs.
+func phpCommand(t *testing.T, php []string, ini []string, script string, args ...string) *exec.Cmd {
+	t.Helper()
 	f := filepath.Join(t.TempDir(), "s.php")
 	require.NoError(t, os.WriteFile(f, []byte("<?php\n"+script), 0o644))
 	argv := append([]string{}, php[1:]...)
@@ -49,13 +61,7 @@ func runPHPIni(t *testing.T, php []string, ini []string, script string, args ...
 	for i := 0; i+1 < len(pairs); i += 2 {
 		argv = append(argv, "-d", pairs[i]+"="+pairs[i+1])
 	}
-	out, err := exec.Command(php[0], append(append(argv, f), args...)...).Output()
-	var ee *exec.ExitError
-	if errors.As(err, &ee) {
-		t.Fatalf("php: %v: %s", err, ee.Stderr)
-	}
-	require.NoError(t, err)
-	return string(out)
+	return exec.Command(php[0], append(append(argv, f), args...)...)
 }
 
 // TestSavePathWithPHP: for each form of session.save_path (prefix, an
