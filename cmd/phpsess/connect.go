@@ -30,6 +30,7 @@ const defaultRedisURL = "redis://127.0.0.1:6379"
 // globalOpts are the root's persistent flags.
 type globalOpts struct {
 	redisURL   string
+	savePath   string
 	prefix     string
 	lockSuffix string
 	handler    string
@@ -46,6 +47,7 @@ func addGlobalFlags(root *cobra.Command) {
 	g = globalOpts{}
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.redisURL, "redis", "", "Redis `URL`: redis://, rediss://, redis-sentinel://; a cluster is detected (default $REDIS_URL, else "+defaultRedisURL+")")
+	pf.StringVar(&g.savePath, "save-path", "", "PHP's session.save_path `STRING` (phpredis: tcp://, tls://, unix:, with prefix, database, auth): sets the Redis URL and the prefix; not with --redis or --prefix")
 	pf.StringVar(&g.prefix, "prefix", phpsession.DefaultPrefix, "session key `PREFIX` (phpredis save_path prefix; '' for none)")
 	pf.StringVar(&g.lockSuffix, "lock-suffix", phpsession.DefaultLockSuffix, "lock key `SUFFIX`")
 	pf.StringVar(&g.handler, "handler", "php", handlerUsage)
@@ -58,11 +60,36 @@ func addGlobalFlags(root *cobra.Command) {
 	})
 	root.PersistentPreRunE = func(cmd *cobra.Command, _ []string) error {
 		runStarted = true
+		if err := g.applySavePath(cmd); err != nil {
+			return err
+		}
 		if g.statsAddr != "" {
 			return startStatsServer(cmd, g.statsAddr)
 		}
 		return nil
 	}
+}
+
+// applySavePath sets --redis and --prefix from --save-path, read as
+// phpredis reads session.save_path (phpsession.ParseSavePath).
+func (o *globalOpts) applySavePath(cmd *cobra.Command) error {
+	if o.savePath == "" {
+		return nil
+	}
+	flags := cmd.Flags()
+	if flags.Changed("redis") || flags.Changed("prefix") {
+		return usageError{errors.New("--save-path sets the Redis URL and the prefix: give it without --redis and --prefix")}
+	}
+	p, err := phpsession.ParseSavePath(o.savePath)
+	if err != nil {
+		return usageError{fmt.Errorf("--save-path: %w", err)}
+	}
+	o.redisURL = p.URL()
+	o.prefix = phpsession.DefaultPrefix
+	if p.HasPrefix {
+		o.prefix = p.Prefix
+	}
+	return nil
 }
 
 // redisURL returns --redis, else $REDIS_URL, else the default.

@@ -49,6 +49,9 @@ Connection (global flags, for every command that talks to Redis):
                      else redis://127.0.0.1:6379.
   --prefix P         session key prefix (phpredis save_path prefix), default
                      PHPREDIS_SESSION:
+  --save-path S      PHP's session.save_path (tcp://host:port?prefix=..&
+                     database=..&auth=.., tls://, unix:): the Redis URL and
+                     prefix as phpredis reads them; not with --redis/--prefix
   --lock-suffix S    lock key suffix, default _LOCK
   --handler H        session.serialize_handler: php, php_serialize, php_binary
   --json             machine-readable output (one JSON document, or one JSON
