@@ -172,3 +172,37 @@ func TestGoWaitsOutDeadPHPLock(t *testing.T) {
 		})
 	}
 }
+
+// TestGoDestroyWithPHP: Go's Destroy of a session PHP holds waits for
+// PHP's lock, then removes the data and the lock in one step (the data
+// PHP wrote last is gone too); PHP then finds no session: in strict mode
+// it replaces the ID, otherwise it starts an empty session under it.
+func TestGoDestroyWithPHP(t *testing.T) {
+	for _, v := range phpVersions {
+		t.Run(v.name, func(t *testing.T) {
+			php := v.php(t)
+			r := testenv.StartRedis(t)
+			m := openTest(t, r, phpsession.Config{})
+			ctx := context.Background()
+			ini := []string{"session.save_path", "tcp://" + r.Addr, "redis.session.locking_enabled", "1", "redis.session.lock_expire", "30"}
+			id := phpsession.NewID()
+			runPHPIni(t, php, ini, `session_id($argv[1]); session_start(); $_SESSION['user'] = 'alice'; session_write_close();`, id)
+
+			flag := t.TempDir() + "/locked"
+			cmd := phpCommand(t, php, ini, `session_id($argv[1]); session_start(); touch($argv[2]); usleep(300000); $_SESSION['late'] = 1; session_write_close();`, id, flag)
+			require.NoError(t, cmd.Start())
+			waitFile(t, flag)
+			existed, err := m.Destroy(ctx, id)
+			require.NoError(t, err)
+			require.NoError(t, cmd.Wait(), "PHP kept its lock and wrote")
+			require.True(t, existed)
+			require.Equal(t, "0", r.MustDo("EXISTS", "PHPREDIS_SESSION:"+id), "the data PHP wrote last is gone too")
+			require.Equal(t, "0", r.MustDo("EXISTS", "PHPREDIS_SESSION:"+id+"_LOCK"), "no lock left")
+
+			read := `session_id($argv[1]); session_start(); echo session_id() === $argv[1] ? 'same' : 'new', ' ', json_encode($_SESSION);`
+			strict := append([]string{"session.use_strict_mode", "1"}, ini...)
+			require.Equal(t, "new []", runPHPIni(t, php, strict, read, id))
+			require.Equal(t, "same []", runPHPIni(t, php, ini, read, id))
+		})
+	}
+}
