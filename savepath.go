@@ -34,7 +34,8 @@ type SavePath struct {
 	Username, Password string
 	// TLS holds the stream context options (`stream[NAME]=VALUE`) of a
 	// tls:// save_path that ParseSavePath maps to the Redis URL: cafile,
-	// local_cert, local_pk, peer_name, verify_peer.
+	// local_cert, local_pk, peer_name, verify_peer. (phpredis reads them
+	// from 6.0 on; 5.3's standalone handler ignores them.)
 	TLS map[string]string
 }
 

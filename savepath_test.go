@@ -203,3 +203,28 @@ func FuzzParseSavePath(f *testing.F) {
 		}
 	})
 }
+
+// TestSavePathTLSWithPHP: a tls:// save_path with stream[cafile],
+// stream[local_cert] and stream[local_pk] (the server requires a client
+// certificate): PHP and a Manager opened with OpenSavePath on the same
+// string read each other's sessions. phpredis 6.1 only: 5.3.7's standalone
+// handler ignores stream options (its session_start fails verifying the
+// test's own CA).
+func TestSavePathTLSWithPHP(t *testing.T) {
+	php := testenv.PHPRedis6(t)
+	f := testenv.MakeTLS(t)
+	_, tlsAddr := testenv.StartRedisTLS(t, f, true)
+	sp := "tls://" + tlsAddr + "?prefix=t:&stream[cafile]=" + f.CACert + "&stream[local_cert]=" + f.ClientCert + "&stream[local_pk]=" + f.ClientKey
+	ctx := context.Background()
+	m, err := phpsession.OpenSavePath(sp, phpsession.Config{})
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = m.Close(ctx) })
+	id := phpsession.NewID()
+	require.Equal(t, "bool(true)\nok", runPHPSavePath(t, php, sp, `session_id($argv[1]); var_dump(session_start()); $_SESSION['who'] = 'php'; session_write_close(); echo 'ok';`, id))
+	got, err := phpsession.GetAs[string](ctx, m, id, "who")
+	require.NoError(t, err)
+	require.Equal(t, "php", got)
+	id2 := phpsession.NewID()
+	require.NoError(t, m.Set(ctx, id2, "who", "go"))
+	require.Equal(t, "go", runPHPSavePath(t, php, sp, `session_id($argv[1]); session_start(); echo $_SESSION['who'] ?? 'missing';`, id2))
+}
