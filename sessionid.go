@@ -20,10 +20,17 @@ const (
 // serve 6.
 const idAlphabet = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ,-"
 
-// ValidID reports whether id is a session ID PHP would accept as a key:
-// 1–256 characters from [A-Za-z0-9,-] (php_session_valid_key). Every
-// Manager operation checks this before anything reaches Redis. IDs from
-// cookies get the stricter ValidCookieID.
+// ValidID reports whether id is a session ID in PHP's own form: 1–256
+// characters from [A-Za-z0-9,-] (php_session_valid_key, the check of
+// PHP's files handler and of phpredis 6's cluster handler). Every Manager
+// operation checks this before anything reaches Redis. IDs from cookies
+// get the stricter ValidCookieID.
+//
+// phpredis's standalone handler checks nothing: a PHP application may
+// call session_id("user_1.x") and store PREFIX + "user_1.x". Such IDs are
+// refused here on purpose: with '_' an ID can end in the lock suffix
+// ("a_LOCK"), whose data key is another session's lock key, and the
+// client-side cache's invalidations of it would be taken for a lock's.
 func ValidID(id string) bool {
 	if len(id) == 0 || len(id) > MaxIDLength {
 		return false
