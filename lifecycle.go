@@ -22,8 +22,9 @@ const regenerateAttempts = 3
 // locked write does, up to Config.LockTimeout), its bytes are copied
 // unchanged to a fresh ID (Config.IDLength, IDBitsPerChar) created with
 // SET NX, so the new ID can never overwrite an existing session; then the
-// old session is deleted (deleteOld) or kept as it is (PHP keeps it when
-// $delete_old_session is false), and the lock is released. A session that
+// old session is deleted (deleteOld) or kept with its bytes unchanged and
+// its TTL refreshed (PHP writes it again when $delete_old_session is
+// false), and the lock is released. A session that
 // does not exist moves to a new, empty session. On error the old session
 // is unchanged and no new session is left behind (best effort).
 //
@@ -47,9 +48,14 @@ func (m *Manager) RegenerateID(ctx context.Context, id string, deleteOld bool) (
 		m.releaseQuiet(ctx, l)
 		return "", wrap(op, id, err)
 	}
-	if deleteOld {
+	switch {
+	case deleteOld:
 		_, err = m.store.Commit(ctx, l, redisio.WriteDelete, nil)
-	} else {
+	case data.Found:
+		// PHP writes the old session again before it moves, so the old
+		// ID lives a full TTL from now: the same bytes, the TTL refreshed
+		_, err = m.store.Commit(ctx, l, redisio.WriteTouch, nil)
+	default:
 		err = m.store.Release(ctx, l)
 	}
 	if err != nil {

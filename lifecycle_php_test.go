@@ -206,3 +206,32 @@ func TestGoDestroyWithPHP(t *testing.T) {
 		})
 	}
 }
+
+// TestRegenerateKeepOldRefreshesTTL: PHP's session_regenerate_id(false)
+// writes the old session again (SETEX … gc_maxlifetime) before it moves,
+// so the old ID lives a full TTL from then; RegenerateID(id, false) does
+// the same (an EXPIRE under the old lock, the bytes unchanged).
+func TestRegenerateKeepOldRefreshesTTL(t *testing.T) {
+	php := []string{testenv.RequirePHP(t)}
+	r := testenv.StartRedis(t)
+	const ttl = 1000
+	m := openTest(t, r, phpsession.Config{TTL: ttl * time.Second})
+	ctx := context.Background()
+	ini := []string{"session.save_path", "tcp://" + r.Addr, "session.gc_maxlifetime", strconv.Itoa(ttl), "redis.session.locking_enabled", "1", "redis.session.lock_expire", "30"}
+	write := `session_id($argv[1]); session_start(); $_SESSION['user'] = 'alice'; session_write_close();`
+	phpOld, goOld := phpsession.NewID(), phpsession.NewID()
+	for _, id := range []string{phpOld, goOld} {
+		runPHPIni(t, php, ini, write, id)
+		r.MustDo("EXPIRE", "PHPREDIS_SESSION:"+id, "50")
+	}
+	runPHPIni(t, php, ini, `session_id($argv[1]); session_start(); session_regenerate_id(false); session_write_close();`, phpOld)
+	require.Greater(t, ttlOf(t, r, phpOld), ttl-60, "PHP refreshed the old session")
+
+	raw := r.MustDo("GET", "PHPREDIS_SESSION:"+goOld)
+	nid, err := m.RegenerateID(ctx, goOld, false)
+	require.NoError(t, err)
+	require.Greater(t, ttlOf(t, r, goOld), ttl-60, "Go refreshed the old session as PHP does")
+	require.Equal(t, raw, r.MustDo("GET", "PHPREDIS_SESSION:"+goOld), "its bytes unchanged")
+	require.Equal(t, raw, r.MustDo("GET", "PHPREDIS_SESSION:"+nid))
+	require.Equal(t, "0", r.MustDo("EXISTS", "PHPREDIS_SESSION:"+goOld+"_LOCK"))
+}
