@@ -25,8 +25,9 @@ type trackedState struct {
 // (the lock-free check would upload the expected bytes and compare them
 // in Redis, ~3 SETEX):
 //
-//  1. If the memo's entry is fresh (read with client tracking on this
-//     connection, no invalidation since), the batch is applied to it first.
+//  1. The memo's entry is made fresh (read with client tracking on this
+//     connection, no invalidation since) by a read if it is not, and the
+//     batch is applied to it before the lock is taken.
 //  2. LockWatched takes the lock. If the entry is still the same fresh
 //     entry and the Watch counted no invalidation, the data key held
 //     exactly the entry's bytes when our SET NX ran (every invalidation
@@ -56,6 +57,20 @@ func (a *sessionActor) trackedBatch(bounded func() context.Context, batch []*Op)
 	if time.Now().Before(a.fair.contendedUntil) {
 		// PHP held the lock lately: the lock-free check never makes it wait.
 		return 0, false, nil
+	}
+	if !fresh {
+		// Someone else wrote it, or our last write was not tracked: read
+		// it with tracking now, before the lock, so that decoding,
+		// applying and encoding a long session happen outside the lock
+		// and PHP waits only for the lock's and the commit's round trips.
+		// A change between this read and the lock still shows in the
+		// Watch, and the session is then read under the lock as before.
+		if _, _, err := a.readDoc(); err == nil {
+			e, fresh = memo.Peek(a.id)
+			if e == nil || !e.Found || len(e.Raw) <= redisio.TrackedOver {
+				return 0, false, nil
+			}
+		}
 	}
 	var (
 		r    batchResult

@@ -275,3 +275,43 @@ func TestTrackedCommitKeyExpiry(t *testing.T) {
 	require.Equal(t, 1, tr.storedN(t, "s"), "written over an empty session")
 	require.Equal(t, 1, tr.readN(t, ctx, "s"))
 }
+
+// TestTrackedCommitAppliesBeforeTheLock: after another client changed a
+// long session, the next tracked batch reads it (with tracking) and
+// decodes, applies and encodes it before taking the lock, so PHP waits only
+// for the lock's and the commit's round trips, not for that work.
+func TestTrackedCommitAppliesBeforeTheLock(t *testing.T) {
+	const key = "PHPREDIS_SESSION:s"
+	tr := newTrackedRig(t, redisio.Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tr.r.MustDo("SET", key, bigSession(0))
+	require.NoError(t, tr.incr(ctx, "s"))
+	require.NoError(t, tr.incr(ctx, "s"))
+	_, fresh := tr.memo.Peek("s")
+	require.True(t, fresh, "steady state before the foreign write")
+
+	// A foreign write, and a round trip on our connection behind it: its
+	// invalidation has reached the memo.
+	tr.r.MustDo("SET", key, bigSession(100))
+	c := tr.store.Client()
+	require.NoError(t, c.Do(ctx, c.B().Ping().Build()).Error())
+	_, fresh = tr.memo.Peek("s")
+	require.False(t, fresh, "the foreign write was seen")
+
+	tracked := tr.store.tracked.Load()
+	var runs, locked int
+	op := actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error {
+		runs++
+		if tr.r.MustDo("EXISTS", key+"_LOCK") == "1" {
+			locked++
+		}
+		return add(s, "n", 1)
+	})
+	require.NoError(t, do(tr.c, ctx, "s", op))
+	require.Equal(t, 1, runs, "applied once")
+	require.Zero(t, locked, "applied while the lock was held")
+	require.Equal(t, tracked+1, tr.store.tracked.Load(), "written by the tracked commit")
+	require.Equal(t, 101, tr.storedN(t, "s"))
+	require.Equal(t, 101, tr.readN(t, ctx, "s"))
+}
