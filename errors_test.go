@@ -37,6 +37,7 @@ func TestEverySentinelWrapsErrSession(t *testing.T) {
 		"ErrNoSessionID":    nil,
 		"ErrInvalidID":      nil,
 		"ErrConfig":         nil,
+		"ErrSavePath":       {phpsession.ErrConfig},
 	}
 	values := map[string]error{
 		"ErrSession": phpsession.ErrSession, "ErrOutcomeUnknown": phpsession.ErrOutcomeUnknown,
@@ -44,6 +45,7 @@ func TestEverySentinelWrapsErrSession(t *testing.T) {
 		"ErrLockLost": phpsession.ErrLockLost, "ErrClosed": phpsession.ErrClosed, "ErrPanic": phpsession.ErrPanic,
 		"ErrCodec": phpsession.ErrCodec, "ErrNotFound": phpsession.ErrNotFound,
 		"ErrNoSessionID": phpsession.ErrNoSessionID, "ErrInvalidID": phpsession.ErrInvalidID, "ErrConfig": phpsession.ErrConfig,
+		"ErrSavePath": phpsession.ErrSavePath,
 	}
 	fset := token.NewFileSet()
 	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
