@@ -224,11 +224,11 @@
 //     PHP, the object in a reference only that place holds; but PHP's
 //     reader leaves some such places, depending on where they are in the
 //     data, sharing one reference, which it then writes R:n where Convert
-//     writes r:n. And in some graphs (an object property that is a
-//     marked reference to an object, then a top-level {nil: 5}) PHP's
-//     reader numbers values differently from its writer and resolves the
-//     back-reference to another object than the one written; Go follows
-//     the writer's numbering.)
+//     writes r:n. And after an object that is a marked reference
+//     ({nil: 1, nil: "Class", ...}), PHP's reader can number values
+//     differently from its writer and resolve a later back-reference
+//     ({nil: 4} or {nil: 5}) to another value than the one written, even
+//     an array; Go follows the writer's numbering.)
 //   - PHP's msgpack extension hands a Serializable class's unserialize()
 //     the payload with a NUL byte appended; a class that keeps its payload
 //     verbatim writes it back one byte longer each time. Go keeps the
