@@ -101,6 +101,17 @@ func (tr *trackedRig) incr(ctx context.Context, id string) error {
 	return do(tr.c, ctx, id, actor.NewOp(ctx, event.Update, func(s *codec.Session, _ bool) error { return add(s, "n", 1) }))
 }
 
+// steady writes a long session s through two tracked commits, so that the
+// memo's copy of it is fresh (the steady state of a long session).
+func (tr *trackedRig) steady(t *testing.T, ctx context.Context) {
+	t.Helper()
+	tr.r.MustDo("SET", "PHPREDIS_SESSION:s", bigSession(0))
+	require.NoError(t, tr.incr(ctx, "s"))
+	require.NoError(t, tr.incr(ctx, "s"))
+	_, fresh := tr.memo.Peek("s")
+	require.True(t, fresh, "steady state")
+}
+
 // readN reads n through the actor (memo or Redis, as a Get does).
 func (tr *trackedRig) readN(t *testing.T, ctx context.Context, id string) int {
 	t.Helper()
@@ -234,11 +245,7 @@ func TestTrackedCommitAdversarial(t *testing.T) {
 			tr := newTrackedRig(t, redisio.Config{})
 			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
-			tr.r.MustDo("SET", key, bigSession(0))
-			require.NoError(t, tr.incr(ctx, "s"))
-			require.NoError(t, tr.incr(ctx, "s"))
-			_, fresh := tr.memo.Peek("s")
-			require.True(t, fresh, "steady state before the case")
+			tr.steady(t, ctx)
 			tc.arm(tr)
 			require.NoError(t, tr.incr(ctx, "s"))
 			third := tr.readN(t, ctx, "s")
@@ -285,18 +292,14 @@ func TestTrackedCommitAppliesBeforeTheLock(t *testing.T) {
 	tr := newTrackedRig(t, redisio.Config{})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	tr.r.MustDo("SET", key, bigSession(0))
-	require.NoError(t, tr.incr(ctx, "s"))
-	require.NoError(t, tr.incr(ctx, "s"))
-	_, fresh := tr.memo.Peek("s")
-	require.True(t, fresh, "steady state before the foreign write")
+	tr.steady(t, ctx)
 
 	// A foreign write, and a round trip on our connection behind it: its
 	// invalidation has reached the memo.
 	tr.r.MustDo("SET", key, bigSession(100))
 	c := tr.store.Client()
 	require.NoError(t, c.Do(ctx, c.B().Ping().Build()).Error())
-	_, fresh = tr.memo.Peek("s")
+	_, fresh := tr.memo.Peek("s")
 	require.False(t, fresh, "the foreign write was seen")
 
 	tracked := tr.store.tracked.Load()
