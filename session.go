@@ -124,7 +124,8 @@ func (s *Session) Unmarshal(name string, v any) (bool, error) {
 	if err := s.flush(); err != nil {
 		return false, wrap("unmarshal", "", err)
 	}
-	return unmarshalVar(s.s, *s.jf, name, v)
+	ok, err := unmarshalVar(s.s, *s.jf, name, v)
+	return ok, wrap("unmarshal", "", err)
 }
 
 // Decode stores the whole session in v (a pointer to a struct or map); see
@@ -133,7 +134,7 @@ func (s *Session) Decode(v any) error {
 	if err := s.flush(); err != nil {
 		return wrap("unmarshal", "", err)
 	}
-	return unmarshalSession(s.s, *s.jf, v)
+	return wrap("unmarshal", "", unmarshalSession(s.s, *s.jf, v))
 }
 
 // Set stores a variable: a codec.Value as is, another Go value through

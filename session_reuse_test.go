@@ -100,3 +100,23 @@ func TestJSONFieldMismatchIsCodecError(t *testing.T) {
 		require.ErrorIs(t, err, codec.ErrCodec, name)
 	}
 }
+
+// Session.Unmarshal and Session.Decode classify their errors like every
+// other method: a value that does not fit the Go target wraps ErrCodec
+// (and ErrSession), for a plain variable and for a JSON field alike.
+func TestSessionUnmarshalErrorsWrapSentinels(t *testing.T) {
+	r := testenv.StartRedis(t)
+	m := openTest(t, r, phpsession.Config{JSONFields: &codec.JSONFields{Names: []string{"j"}}})
+	s := m.NewSession()
+	require.NoError(t, s.Set("plain", "text"))
+	require.NoError(t, s.Set("j", map[string]any{"a": "b"}))
+	for name, err := range map[string]error{
+		"Unmarshal plain": func() error { var v int; _, err := s.Unmarshal("plain", &v); return err }(),
+		"Unmarshal json":  func() error { var v int; _, err := s.Unmarshal("j", &v); return err }(),
+		"Decode":          func() error { var v struct{ Plain int }; return s.Decode(&v) }(),
+	} {
+		require.Error(t, err, name)
+		require.ErrorIs(t, err, phpsession.ErrCodec, name)
+		require.ErrorIs(t, err, phpsession.ErrSession, name)
+	}
+}
