@@ -93,7 +93,8 @@ func ParseSavePath(s string) (SavePath, error) {
 		if strings.HasPrefix(rest, "//") {
 			host, path, _ := strings.Cut(rest[2:], "/")
 			if host != "" {
-				return fail("unix socket URL with a host %q (write unix:///path)", host)
+				// host not repeated: it may be user:password@
+				return fail("unix socket URL with a host (write unix:///path)")
 			}
 			rest = "/" + path
 		}
@@ -125,8 +126,17 @@ func ParseSavePath(s string) (SavePath, error) {
 		}
 		p.Addr = addr
 	default:
-		if strings.ContainsAny(e, "?#/") {
-			return fail("a host:port followed by %q: phpredis misreads it without a scheme (write tcp://%s)", e[strings.IndexAny(e, "?#/"):], e)
+		head, i := e, strings.IndexAny(e, "?#/")
+		if i >= 0 {
+			head = e[:i]
+		}
+		if strings.Contains(head, "@") {
+			// not repeated: it may be user:password@host
+			return fail("user:password@ in the address, which phpredis does not read (use auth=)")
+		}
+		if i >= 0 {
+			// the rest is not repeated: it may hold auth=PASSWORD
+			return fail("%q followed by %q...: phpredis misreads a host:port with a query or path but no scheme (write tcp://%s%c...)", head, e[i], head, e[i])
 		}
 		addr, err := hostPort(e)
 		if err != nil {
@@ -147,6 +157,10 @@ func ParseSavePath(s string) (SavePath, error) {
 func hostPort(s string) (string, error) {
 	if s == "" {
 		return "", errors.New("no host")
+	}
+	if strings.Contains(s, "@") {
+		// s not repeated: it may be user:password@host
+		return "", errors.New("user:password@ in the address, which phpredis does not read (use auth=)")
 	}
 	host, port := s, ""
 	if strings.HasPrefix(s, "[") {

@@ -166,6 +166,26 @@ func TestParseSavePath(t *testing.T) {
 	}
 }
 
+// TestParseSavePathErrorsHideSecrets: a refused save_path's error names
+// what is wrong without repeating a password from it (auth= in a query,
+// user:password@ in an address), since such errors end up in logs.
+func TestParseSavePathErrorsHideSecrets(t *testing.T) {
+	const secret = "s3cretPW"
+	for _, in := range []string{
+		"127.0.0.1:6379?auth=" + secret,
+		"127.0.0.1:6379/?auth[]=u&auth[]=" + secret,
+		"u:" + secret + "@h:1",
+		"u:" + secret + "@h:1?prefix=x",
+		"unix://u:" + secret + "@/s.sock",
+		"tcp://u:" + secret + "@h:1",
+		"tcp://h:1?auth=" + secret + "&timeout=0",
+	} {
+		_, err := phpsession.ParseSavePath(in)
+		require.ErrorIs(t, err, phpsession.ErrSavePath, in)
+		require.NotContains(t, err.Error(), secret, in)
+	}
+}
+
 // TestSavePathApply: the save_path's prefix becomes the Config's; a
 // Config naming another prefix is refused.
 func TestSavePathApply(t *testing.T) {
