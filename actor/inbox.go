@@ -15,7 +15,8 @@ import (
 // queue with its stub node, the mailbox); an idle session actor holds
 // nothing but these fields, since both queues are released once drained.
 //
-// Like protoactor's, it runs system messages before user messages, stops
+// Like protoactor's, it runs system messages before the user messages it
+// has not yet taken (drain takes up to userBatch at a time), stops
 // delivering user messages while suspended, yields the goroutine every
 // Throughput messages and runs on the dispatcher only while it has work,
 // so delivery is FIFO and one goroutine at a time per actor. A user
@@ -32,7 +33,8 @@ type inbox struct {
 	sys  *sysMsg
 	user []any // user messages, FIFO from head
 	head int32
-	// users counts the user messages queued, updated with the queue.
+	// users counts the user messages queued or taken and not yet handed
+	// to the actor: raised with the queue, lowered by drain.
 	users   atomic.Int32
 	running atomic.Bool // scheduled on the dispatcher or draining
 	// suspended and stopped are read and written by the draining
@@ -114,9 +116,9 @@ func (m *inbox) RegisterHandlers(invoker pa.MessageInvoker, disp pa.Dispatcher) 
 func (m *inbox) Start() {}
 
 // UserMessageCount implements protoactor's Mailbox: the user messages
-// queued and not yet handed to the actor. It is exact (counted under the
-// queue's lock), so a positive count means another message will be
-// delivered.
+// queued and not yet handed to the actor. It is exact (raised under the
+// queue's lock, lowered by drain as it hands each over), so a positive
+// count means another message will be delivered.
 func (m *inbox) UserMessageCount() int { return int(m.users.Load()) }
 
 func (m *inbox) schedule() {

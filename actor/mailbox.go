@@ -122,9 +122,11 @@ func (a *sessionActor) Receive(c pa.Context) {
 }
 
 // stop asks protoactor to stop the actor (its Handle is dead: nothing more
-// is sent to it). protoactor's Stop is a system message, which the inbox
-// runs before any user message: the actor receives *pa.Stopped next, and
-// an op that would still reach it is answered ErrClosed by the inbox.
+// is sent to it; passivation found its mailbox empty, and closeMsg was the
+// last message queued). protoactor's Stop is a system message, which the
+// inbox runs before any user message it has not taken: the actor receives
+// *pa.Stopped next, and an op that would still reach it is answered
+// ErrClosed by the inbox.
 func (a *sessionActor) stop(c pa.Context) {
 	a.stopped = true
 	a.mb.stopped = true
