@@ -210,8 +210,8 @@ func (cs *connSet) take(addr string) []*movedConn {
 	return out
 }
 
-// failoverWatch runs until the Store is closed (see the comment at the
-// top of this file). prev is the view Open read before it returned, so
+// failoverWatch runs until the Store is closed, and Close waits for it
+// (see the comment at the top of this file). prev is the view Open read before it returned, so
 // one that predates every copy this Store caches (nil if no node
 // answered: the first view read later is taken instead).
 func (s *Store) failoverWatch(prev *clusterView, every time.Duration) {
@@ -260,7 +260,7 @@ func (s *Store) readClusterView(timeout time.Duration) *clusterView {
 	if len(addrs) == 0 {
 		return nil
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(s.stopCtx, timeout)
 	defer cancel()
 	type answer struct {
 		text, from string
@@ -272,7 +272,9 @@ func (s *Store) readClusterView(timeout time.Duration) *clusterView {
 		a := addrs[launched]
 		launched++
 		pending++
+		s.watchWG.Add(1)
 		go func(c rueidis.Client) {
+			defer s.watchWG.Done()
 			text, err := c.Do(ctx, c.B().ClusterNodes().Build()).ToString()
 			ch <- answer{text, a, err}
 		}(nodes[a])

@@ -3,6 +3,7 @@ package redisio
 import (
 	"context"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -153,5 +154,31 @@ func TestFailoverWatchRefused(t *testing.T) {
 	}
 	if _, err := s.Get(ctx, "refused"); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestFailoverWatchEndsWithClose: once Close returns, the Store's failover
+// watch (and any CLUSTER NODES call of it) has ended: nothing of the Store
+// keeps running or calling Redis after Close.
+func TestFailoverWatchEndsWithClose(t *testing.T) {
+	c := testenv.StartCluster(t, 3)
+	for i := 0; i < 5; i++ {
+		opt := rueidis.ClientOption{InitAddress: c.Addrs()}
+		opt.ClusterOption.ShardsRefreshInterval = time.Millisecond
+		s, err := Open(opt, Config{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Get(context.Background(), "watch-close"); err != nil {
+			t.Fatal(err)
+		}
+		if err := testenv.ReturnsWithin(t, "Close", func() error { s.Close(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 1<<20)
+		stacks := string(buf[:runtime.Stack(buf, true)])
+		if strings.Contains(stacks, "failoverWatch") || strings.Contains(stacks, "readClusterView") {
+			t.Fatalf("round %d: failover watch still running after Close:\n%s", i, stacks)
+		}
 	}
 }

@@ -263,6 +263,12 @@ type Store struct {
 
 	closed atomic.Bool
 	done   chan struct{} // closed by Close (stops failoverWatch)
+	// stopCtx is cancelled by Close: it bounds the failover watch's
+	// CLUSTER NODES calls, which watchWG counts (with the watch itself)
+	// so that Close returns only once they have ended.
+	stopCtx context.Context
+	stop    context.CancelFunc
+	watchWG sync.WaitGroup
 
 	// Cluster (failover.go): the open connections by dialled address, and
 	// the nil invalidations processed (each connection's end reports one),
@@ -467,7 +473,12 @@ func Open(opt rueidis.ClientOption, cfg Config) (*Store, error) {
 		if every <= 0 {
 			every = DefaultShardsRefreshInterval
 		}
-		go s.failoverWatch(s.readClusterView(min(s.cfg.Timeout, every)), every)
+		prev := s.readClusterView(min(s.cfg.Timeout, every))
+		s.watchWG.Add(1)
+		go func() {
+			defer s.watchWG.Done()
+			s.failoverWatch(prev, every)
+		}()
 	}
 	return s, nil
 }
@@ -648,6 +659,7 @@ func (s *Store) initConfig(cfg Config) {
 	s.boundSlack = min(cfg.Timeout/32, 50*time.Millisecond)
 	s.waiters = map[string][]*waiter{}
 	s.done = make(chan struct{})
+	s.stopCtx, s.stop = context.WithCancel(context.Background())
 	s.armed = map[string]*armState{}
 	s.armSweepAt = min(1024, cfg.MaxCachedKeys)
 	var b [12]byte
@@ -670,6 +682,8 @@ func (s *Store) Close() {
 	}
 	s.wakeAll()
 	close(s.done)
+	s.stop()
+	s.watchWG.Wait()
 	if s.owned {
 		s.c.Close()
 	}
