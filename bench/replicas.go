@@ -8,6 +8,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"runtime/metrics"
@@ -368,13 +369,8 @@ func (r *runner) startWorkers(ctx context.Context, n, per int, id string, dur ti
 
 // fmtCounters prints counters sorted by name.
 func fmtCounters(c map[string]int64) string {
-	keys := make([]string, 0, len(c))
-	for k := range c {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for i, k := range keys {
+	for i, k := range slices.Sorted(maps.Keys(c)) {
 		if i > 0 {
 			b.WriteString(" ")
 		}

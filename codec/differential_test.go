@@ -6,9 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -91,13 +92,8 @@ func TestDifferentialPHP(t *testing.T) {
 			checkDifferential(t, seed, rec, stats, fails)
 		}
 	}
-	keys := make([]string, 0, len(stats))
-	for k := range stats {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(stats)) {
 		fmt.Fprintf(&b, " %s=%d", k, stats[k])
 	}
 	t.Logf("seeds %d..%d × %d sessions:%s", seeds[0], seeds[len(seeds)-1], count, b.String())

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math/rand"
 	"regexp"
 	"runtime"
@@ -760,13 +761,8 @@ func (r *run) summaryLocked() string {
 			errs["read: "+errKind(e)]++
 		}
 	}
-	keys := make([]string, 0, len(errs))
-	for k := range errs {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
 	var b strings.Builder
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(errs)) {
 		fmt.Fprintf(&b, "%s ×%d; ", k, errs[k])
 	}
 	if b.Len() == 0 {
